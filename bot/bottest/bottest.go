@@ -1,0 +1,552 @@
+// Package bottest holds real in-memory implementations of the bot
+// interfaces (Store, Platform, LLM) for tests of the engine and of the
+// packages that plug into it. They behave like the real ones, only without
+// disk, network or model.
+package bottest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// MemStore is an in-memory bot.Store.
+type MemStore struct {
+	mu        sync.Mutex
+	seen      map[string]bool
+	pending   map[string]bot.Message
+	order     []string
+	convs     map[string][]bot.Turn
+	summaries map[string]bot.Summary
+	profiles  map[string]bot.Profile
+}
+
+var _ bot.Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{seen: map[string]bool{}, pending: map[string]bot.Message{}, convs: map[string][]bot.Turn{},
+		summaries: map[string]bot.Summary{}, profiles: map[string]bot.Profile{}}
+}
+
+// Accept implements bot.Inbox.
+func (s *MemStore) Accept(_ context.Context, m *bot.Message) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := m.DedupKey()
+	if s.seen[k] {
+		return false, nil
+	}
+	s.seen[k] = true
+	s.pending[k] = *m
+	s.order = append(s.order, k)
+	return true, nil
+}
+
+// Done implements bot.Inbox.
+func (s *MemStore) Done(_ context.Context, m *bot.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, m.DedupKey())
+	return nil
+}
+
+// Pending implements bot.Inbox.
+func (s *MemStore) Pending(context.Context) ([]bot.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []bot.Message
+	for _, k := range s.order {
+		if m, ok := s.pending[k]; ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Append implements bot.History. A user turn with a MsgID already stored in
+// the conversation replaces that turn's text (an edit).
+func (s *MemStore) Append(_ context.Context, conv string, t bot.Turn) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.convs[conv]
+	if t.Role == bot.RoleUser && t.MsgID != "" {
+		for i := range ts {
+			if ts[i].Role == bot.RoleUser && ts[i].MsgID == t.MsgID {
+				ts[i].Text, ts[i].Tokens = t.Text, t.Tokens
+				return ts[i].Seq, nil
+			}
+		}
+	}
+	t.Seq = uint64(len(ts)) + 1
+	if len(ts) > 0 {
+		t.Seq = ts[len(ts)-1].Seq + 1
+	}
+	s.convs[conv] = append(ts, t)
+	return t.Seq, nil
+}
+
+// Window implements bot.History.
+func (s *MemStore) Window(_ context.Context, conv string, budget int) ([]bot.Turn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.convs[conv]
+	used, i := 0, len(ts)
+	for i > 0 && used+ts[i-1].Tokens <= budget {
+		used += ts[i-1].Tokens
+		i--
+	}
+	return slices.Clone(ts[i:]), nil
+}
+
+// Turns implements bot.History.
+func (s *MemStore) Turns(_ context.Context, conv string, from, to uint64, max int) ([]bot.Turn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []bot.Turn
+	for _, t := range s.convs[conv] {
+		if t.Seq >= from && t.Seq <= to && len(out) < max {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Summary implements bot.History.
+func (s *MemStore) Summary(_ context.Context, conv string) (bot.Summary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.summaries[conv], nil
+}
+
+// SetSummary implements bot.History.
+func (s *MemStore) SetSummary(_ context.Context, conv string, sum bot.Summary) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.summaries[conv] = sum
+	return nil
+}
+
+// Touch implements bot.Profiles.
+func (s *MemStore) Touch(_ context.Context, m *bot.Message, lang string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := m.UserKey()
+	p, ok := s.profiles[k]
+	if !ok {
+		p = bot.Profile{User: k, FirstSeen: m.Time}
+	}
+	if m.Author.Name != "" && !slices.Contains(p.Names, m.Author.Name) {
+		p.Names = append(p.Names, m.Author.Name)
+	}
+	p.LastSeen, p.Lang = m.Time, lang
+	p.Messages++
+	s.profiles[k] = p
+	return nil
+}
+
+// Profile implements bot.Profiles.
+func (s *MemStore) Profile(_ context.Context, user string) (bot.Profile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.profiles[user]
+	if !ok {
+		return bot.Profile{}, bot.ErrNotFound
+	}
+	return p, nil
+}
+
+// AddTopics implements bot.Profiles.
+func (s *MemStore) AddTopics(_ context.Context, user string, topics []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.profiles[user]
+	if !ok {
+		return nil
+	}
+	if p.Topics == nil {
+		p.Topics = map[string]int{}
+	}
+	for _, t := range topics {
+		p.Topics[t]++
+	}
+	s.profiles[user] = p
+	return nil
+}
+
+// Forget implements bot.Privacy.
+func (s *MemStore) Forget(_ context.Context, user string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c, ts := range s.convs {
+		kept := ts[:0]
+		for _, t := range ts {
+			if t.User == user {
+				n++
+				continue
+			}
+			kept = append(kept, t)
+		}
+		s.convs[c] = kept
+	}
+	for c, sum := range s.summaries {
+		if slices.Contains(sum.Users, user) {
+			delete(s.summaries, c)
+			n++
+		}
+	}
+	if _, ok := s.profiles[user]; ok {
+		delete(s.profiles, user)
+		n++
+	}
+	return n, nil
+}
+
+// Export implements bot.Privacy.
+func (s *MemStore) Export(_ context.Context, user string) (bot.UserData, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := bot.UserData{User: user, Messages: []bot.ExportedTurn{}}
+	if p, ok := s.profiles[user]; ok {
+		d.Profile = &p
+	}
+	for c, ts := range s.convs {
+		for _, t := range ts {
+			if t.User == user {
+				d.Messages = append(d.Messages, bot.ExportedTurn{Conversation: c, Turn: t})
+			}
+		}
+	}
+	return d, nil
+}
+
+// Turnsof returns a copy of every turn of conv, for assertions.
+func (s *MemStore) TurnsOf(conv string) []bot.Turn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.convs[conv])
+}
+
+// Sent is one call recorded by Platform.
+type Sent struct {
+	Op    string // "send", "edit", "delete", "typing", "restrict", "ban"
+	Out   bot.Out
+	ID    string
+	User  string
+	Until time.Time
+	At    time.Time
+}
+
+// Platform is an in-memory bot.Platform that records every call. Hooks
+// may inject errors.
+type Platform struct {
+	PlatformName string
+	Lim          bot.Limits
+	// Fail, when set, is called before each operation; a non-nil error is
+	// returned instead of doing it.
+	Fail func(op string) error
+
+	mu     sync.Mutex
+	calls  []Sent
+	texts  map[string]string
+	next   int
+	notify chan struct{}
+}
+
+var _ bot.Platform = (*Platform)(nil)
+
+// NewPlatform returns a platform called name with the given limits.
+func NewPlatform(name string, lim bot.Limits) *Platform {
+	return &Platform{PlatformName: name, Lim: lim, texts: map[string]string{}, notify: make(chan struct{}, 1)}
+}
+
+func (p *Platform) record(s Sent) {
+	s.At = time.Now()
+	p.calls = append(p.calls, s)
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Platform) fail(op string) error {
+	if p.Fail == nil {
+		return nil
+	}
+	return p.Fail(op)
+}
+
+// Name implements bot.Platform.
+func (p *Platform) Name() string { return p.PlatformName }
+
+// Limits implements bot.Platform.
+func (p *Platform) Limits() bot.Limits { return p.Lim }
+
+// Send implements bot.Platform.
+func (p *Platform) Send(_ context.Context, out bot.Out) (string, error) {
+	if err := p.fail("send"); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next++
+	id := "m" + strconv.Itoa(p.next)
+	p.texts[id] = out.Text
+	p.record(Sent{Op: "send", Out: out, ID: id})
+	return id, nil
+}
+
+// Edit implements bot.Platform.
+func (p *Platform) Edit(_ context.Context, out bot.Out, id string) error {
+	if err := p.fail("edit"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.texts[id]; !ok {
+		return fmt.Errorf("fake platform: edit of unknown message %q", id)
+	}
+	p.texts[id] = out.Text
+	p.record(Sent{Op: "edit", Out: out, ID: id})
+	return nil
+}
+
+// Delete implements bot.Platform.
+func (p *Platform) Delete(_ context.Context, chat bot.Chat, id string) error {
+	if err := p.fail("delete"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.record(Sent{Op: "delete", Out: bot.Out{Chat: chat}, ID: id})
+	return nil
+}
+
+// Typing implements bot.Platform.
+func (p *Platform) Typing(_ context.Context, chat bot.Chat) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.record(Sent{Op: "typing", Out: bot.Out{Chat: chat}})
+	return nil
+}
+
+// Restrict implements bot.Platform.
+func (p *Platform) Restrict(_ context.Context, chat bot.Chat, user string, until time.Time) error {
+	if err := p.fail("restrict"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.record(Sent{Op: "restrict", Out: bot.Out{Chat: chat}, User: user, Until: until})
+	return nil
+}
+
+// Ban implements bot.Platform.
+func (p *Platform) Ban(_ context.Context, chat bot.Chat, user string) error {
+	if err := p.fail("ban"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.record(Sent{Op: "ban", Out: bot.Out{Chat: chat}, User: user})
+	return nil
+}
+
+// Calls returns the calls recorded so far, optionally only of the ops named.
+func (p *Platform) Calls(ops ...string) []Sent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Sent
+	for _, c := range p.calls {
+		if len(ops) == 0 || slices.Contains(ops, c.Op) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Text returns the current text of a message the bot sent.
+func (p *Platform) Text(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.texts[id]
+}
+
+// Replies returns the current text of every message sent to chat, in order.
+func (p *Platform) Replies(chat string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, c := range p.calls {
+		if c.Op == "send" && c.Out.Chat.ID == chat {
+			out = append(out, p.texts[c.ID])
+		}
+	}
+	return out
+}
+
+// LLM is a scriptable bot.LLM. Reply computes the answer (default: echo the
+// query); it streams the answer in Chunk-sized pieces, Delay apart.
+type LLM struct {
+	Reply func(req bot.Request) (string, error)
+	Chunk int
+	Delay time.Duration
+	// CutAfter, when > 0, cuts the stream with bot.ErrStreamCut after that
+	// many pieces.
+	CutAfter int
+
+	mu       sync.Mutex
+	requests []bot.Request
+}
+
+var _ bot.LLM = (*LLM)(nil)
+
+// Requests returns the requests seen.
+func (l *LLM) Requests() []bot.Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.requests)
+}
+
+func (l *LLM) answer(req bot.Request) (string, error) {
+	l.mu.Lock()
+	l.requests = append(l.requests, req)
+	l.mu.Unlock()
+	if l.Reply != nil {
+		return l.Reply(req)
+	}
+	return "echo: " + req.Query, nil
+}
+
+// Complete implements bot.LLM.
+func (l *LLM) Complete(ctx context.Context, req bot.Request) (bot.Response, error) {
+	text, err := l.answer(req)
+	if err != nil {
+		return bot.Response{}, err
+	}
+	return bot.Response{Text: text, Model: "fake", Usage: bot.Usage{PromptTokens: 10, CompletionTokens: len(strings.Fields(text))}}, nil
+}
+
+// Stream implements bot.LLM.
+func (l *LLM) Stream(ctx context.Context, req bot.Request) (bot.Stream, error) {
+	text, err := l.answer(req)
+	if err != nil {
+		return nil, err
+	}
+	chunk := l.Chunk
+	if chunk <= 0 {
+		chunk = 8
+	}
+	var pieces []string
+	r := []rune(text)
+	for i := 0; i < len(r); i += chunk {
+		pieces = append(pieces, string(r[i:min(i+chunk, len(r))]))
+	}
+	return &stream{ctx: ctx, pieces: pieces, delay: l.Delay, cutAfter: l.CutAfter, usage: bot.Usage{PromptTokens: 10, CompletionTokens: len(pieces)}}, nil
+}
+
+type stream struct {
+	ctx      context.Context
+	pieces   []string
+	i        int
+	delay    time.Duration
+	cutAfter int
+	usage    bot.Usage
+}
+
+func (s *stream) Recv() (string, error) {
+	if s.cutAfter > 0 && s.i >= s.cutAfter {
+		return "", bot.ErrStreamCut
+	}
+	if s.i >= len(s.pieces) {
+		return "", io.EOF
+	}
+	if s.delay > 0 {
+		t := time.NewTimer(s.delay)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return "", s.ctx.Err()
+		case <-t.C:
+		}
+	}
+	p := s.pieces[s.i]
+	s.i++
+	return p, nil
+}
+
+func (s *stream) Usage() bot.Usage { return s.usage }
+func (s *stream) Close() error     { return nil }
+func (s *stream) Model() string    { return "fake" }
+
+// MemKV is an in-memory bot.KV.
+type MemKV struct {
+	mu sync.Mutex
+	b  map[string]map[string][]byte
+}
+
+var _ bot.KV = (*MemKV)(nil)
+
+// NewMemKV returns an empty KV.
+func NewMemKV() *MemKV { return &MemKV{b: map[string]map[string][]byte{}} }
+
+// Put implements bot.KV.
+func (k *MemKV) Put(_ context.Context, bucket, key string, value []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.b[bucket] == nil {
+		k.b[bucket] = map[string][]byte{}
+	}
+	k.b[bucket][key] = slices.Clone(value)
+	return nil
+}
+
+// Get implements bot.KV.
+func (k *MemKV) Get(_ context.Context, bucket, key string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.b[bucket][key]
+	if !ok {
+		return nil, bot.ErrNotFound
+	}
+	return slices.Clone(v), nil
+}
+
+// Delete implements bot.KV.
+func (k *MemKV) Delete(_ context.Context, bucket, key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.b[bucket], key)
+	return nil
+}
+
+// Scan implements bot.KV.
+func (k *MemKV) Scan(_ context.Context, bucket, from, to string, fn func(string, []byte) error) error {
+	k.mu.Lock()
+	keys := make([]string, 0, len(k.b[bucket]))
+	for key := range k.b[bucket] {
+		if key >= from && (to == "" || key < to) {
+			keys = append(keys, key)
+		}
+	}
+	vals := make([][]byte, len(keys))
+	slices.Sort(keys)
+	for i, key := range keys {
+		vals[i] = slices.Clone(k.b[bucket][key])
+	}
+	k.mu.Unlock()
+	for i, key := range keys {
+		if err := fn(key, vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

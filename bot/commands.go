@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// CommandFunc runs a command for the message in env.
+type CommandFunc func(ctx context.Context, env *Env, cmd *Command) error
+
+// CommandSpec declares a command: its name, the least role that may run it,
+// its help in each language, and what it does. Packages register their
+// commands on the engine with Register.
+type CommandSpec struct {
+	Name string
+	// Role is the least role that may run it; the engine checks it on
+	// every platform, whatever the platform already filtered.
+	Role Role
+	// Usage is the argument synopsis ("[hours]").
+	Usage string
+	// Help is one line per language; "en" is the fallback.
+	Help map[string]string
+	// Aliases are other names for it (/start for /help).
+	Aliases []string
+	// Hidden commands are not listed in /help or registered on platforms.
+	Hidden bool
+	Run    CommandFunc
+}
+
+// HelpIn returns the help line for lang.
+func (c CommandSpec) HelpIn(lang string) string {
+	if h, ok := c.Help[lang]; ok {
+		return h
+	}
+	return c.Help[DefaultLang]
+}
+
+// Register adds a command. A later registration of a name replaces the
+// earlier one, so a package can override a built-in.
+func (e *Engine) Register(c CommandSpec) error {
+	if c.Name == "" || c.Run == nil {
+		return fmt.Errorf("bot: register command %q: name and Run are required", c.Name)
+	}
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
+	c.Name = strings.ToLower(c.Name)
+	e.commands[c.Name] = c
+	for _, a := range c.Aliases {
+		alias := c
+		alias.Name, alias.Hidden, alias.Aliases = strings.ToLower(a), true, nil
+		e.commands[alias.Name] = alias
+	}
+	return nil
+}
+
+// Commands lists the visible commands a role may run, sorted by name.
+// Adapters use it to register slash commands with the platform.
+func (e *Engine) Commands(role Role) []CommandSpec {
+	e.cmu.RLock()
+	defer e.cmu.RUnlock()
+	var out []CommandSpec
+	for _, c := range e.commands {
+		if !c.Hidden && c.Role <= role {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b CommandSpec) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Command returns a registered command by name.
+func (e *Engine) Command(name string) (CommandSpec, bool) {
+	e.cmu.RLock()
+	defer e.cmu.RUnlock()
+	c, ok := e.commands[strings.ToLower(name)]
+	return c, ok
+}
+
+func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
+	cmd := m.Command
+	spec, ok := e.Command(cmd.Name)
+	if !ok {
+		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: "unknown", Outcome: OutcomeNotFound})
+		if !e.shouldAnswer(m) && !m.Mentioned {
+			// In a busy group a stray /word for another bot isn't ours to
+			// answer.
+			return nil
+		}
+		return env.Reply(ctx, env.T("unknown_command", "command", cmd.Name))
+	}
+	if env.Role < spec.Role {
+		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
+		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+			Kind: "refused", Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
+		return env.Reply(ctx, env.T("refused_role", "command", spec.Name, "role", env.T("role."+spec.Role.String())))
+	}
+	err := spec.Run(ctx, env, cmd)
+	outcome := OutcomeOK
+	if err != nil {
+		outcome = OutcomeError
+		e.log.Warn("command failed", "command", spec.Name, "platform", m.Platform, "err", err)
+		if rerr := env.Reply(ctx, env.T("error")); rerr != nil {
+			e.log.Warn("send error reply failed", "err", rerr)
+		}
+	}
+	e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: outcome})
+	return nil
+}
+
+// TargetUser resolves the user a privacy command is about: the asker, or
+// for managers the PLATFORM:ID given as the first argument.
+func TargetUser(env *Env, arg string) (string, bool) {
+	if arg == "" || !strings.Contains(arg, ":") {
+		return env.msg.UserKey(), true
+	}
+	if env.Role < RoleManager {
+		return "", false
+	}
+	if _, _, ok := SplitUserKey(arg); !ok {
+		return "", false
+	}
+	return arg, true
+}
+
+func (e *Engine) registerBuiltins() {
+	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
+	e.Catalog.Add("en", map[string]string{"role.follower": "follower", "role.manager": "manager", "role.owner": "owner"})
+	e.Catalog.Add("zh", map[string]string{"role.follower": "关注者", "role.manager": "管理员", "role.owner": "所有者"})
+	must := func(err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	must(e.Register(CommandSpec{Name: "help", Aliases: []string{"start"}, Help: h("list the commands you can use", "列出你可以使用的命令"),
+		Run: func(ctx context.Context, env *Env, _ *Command) error {
+			var b strings.Builder
+			if env.msg.Command != nil && env.msg.Command.Name == "start" {
+				b.WriteString(env.T("greeting", "name", env.msg.Author.Name, "bot", e.cfg.Persona.BotName, "brand", e.cfg.Persona.Brand) + "\n\n")
+			}
+			b.WriteString(env.T("help_header"))
+			for _, c := range e.Commands(env.Role) {
+				b.WriteString("\n/" + c.Name)
+				if c.Usage != "" {
+					b.WriteString(" " + c.Usage)
+				}
+				b.WriteString(" — " + c.HelpIn(env.Lang))
+			}
+			b.WriteString("\n" + env.T("help_footer"))
+			return env.Reply(ctx, b.String())
+		}}))
+	must(e.Register(CommandSpec{Name: "ask", Usage: "QUESTION", Help: h("ask a question", "提问"),
+		Run: func(ctx context.Context, env *Env, c *Command) error {
+			if c.Args == "" {
+				return env.Reply(ctx, env.T("ask_usage"))
+			}
+			return e.Answer(ctx, env, c.Args)
+		}}))
+	must(e.Register(CommandSpec{Name: "forget", Usage: "[confirm]", Help: h("delete everything I hold about you", "删除我保存的关于你的一切"),
+		Run: func(ctx context.Context, env *Env, c *Command) error {
+			f := c.Fields()
+			var target, confirm string
+			for _, a := range f {
+				if a == "confirm" {
+					confirm = a
+				} else {
+					target = a
+				}
+			}
+			user, ok := TargetUser(env, target)
+			if !ok {
+				return env.Reply(ctx, env.T("user_usage", "command", "forget"))
+			}
+			if confirm == "" {
+				return env.Reply(ctx, env.T("forget_confirm"))
+			}
+			n, err := e.store.Forget(ctx, user)
+			if err != nil {
+				return err
+			}
+			e.Audit(ctx, AuditEntry{Platform: env.msg.Platform, Chat: env.msg.ConversationKey(), User: user, Actor: env.msg.UserKey(), Kind: "forget", Note: fmt.Sprintf("%d records", n)})
+			if user != env.msg.UserKey() {
+				return env.Reply(ctx, env.T("forgot_other", "count", n, "user", user))
+			}
+			return env.Reply(ctx, env.T("forgot", "count", n))
+		}}))
+	must(e.Register(CommandSpec{Name: "export", Help: h("get everything I hold about you", "获取我保存的关于你的一切"),
+		Run: func(ctx context.Context, env *Env, c *Command) error {
+			user, ok := TargetUser(env, strings.TrimSpace(c.Args))
+			if !ok {
+				return env.Reply(ctx, env.T("user_usage", "command", "export"))
+			}
+			if env.msg.Chat.Kind != ChatDM {
+				return env.Reply(ctx, env.T("export_dm_only"))
+			}
+			data, err := e.store.Export(ctx, user)
+			if err != nil {
+				return err
+			}
+			js, err := json.MarshalIndent(data, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = env.Send(ctx, Out{Text: env.T("export_done"), Attachments: []Attachment{{Name: "chorus-export.json", MIME: "application/json", Data: js}}})
+			return err
+		}}))
+	must(e.Register(CommandSpec{Name: "kb", Usage: "search WORDS", Help: h("search the knowledge base", "搜索知识库"),
+		Run: func(ctx context.Context, env *Env, c *Command) error {
+			sub, q, _ := strings.Cut(c.Args, " ")
+			if sub != "search" || strings.TrimSpace(q) == "" || e.kb == nil {
+				if e.kb == nil {
+					return env.Reply(ctx, env.T("not_available"))
+				}
+				return env.Reply(ctx, env.T("kb_usage"))
+			}
+			ps, err := e.kb.Search(ctx, q, 3)
+			if err != nil {
+				return err
+			}
+			if len(ps) == 0 {
+				return env.Reply(ctx, env.T("kb_none"))
+			}
+			var b strings.Builder
+			b.WriteString(env.T("kb_results"))
+			for i, p := range ps {
+				fmt.Fprintf(&b, "\n\n%d. [%s", i+1, p.Source)
+				if p.Heading != "" {
+					b.WriteString(" — " + p.Heading)
+				}
+				b.WriteString("] " + Excerpt(p.Text, 300))
+			}
+			return env.Reply(ctx, b.String())
+		}}))
+}
+
+// Excerpt cuts s to at most n runes at a word boundary, adding "…".
+func Excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndex(cut, " "); i > len(cut)/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}

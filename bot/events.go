@@ -1,0 +1,120 @@
+package bot
+
+import (
+	"sync"
+	"time"
+)
+
+// EventKind says what happened.
+type EventKind int
+
+// Event kinds. Each names the Event fields it fills.
+const (
+	// EventMessageReceived: Platform, ChatKind, Chat, User, Lang, Time. One
+	// per fresh delivery.
+	EventMessageReceived EventKind = iota + 1
+	// EventDuplicate: Platform. A redelivery was dropped.
+	EventDuplicate
+	// EventFirstToken: Platform, Duration (receipt to first visible token).
+	EventFirstToken
+	// EventReplySent: Platform, Chat, User, Outcome, Duration (receipt to
+	// complete reply).
+	EventReplySent
+	// EventCommand: Platform, Command, Outcome.
+	EventCommand
+	// EventLLMCall: Model, Purpose, Outcome, Duration, Usage.
+	EventLLMCall
+	// EventModerated: Platform, Chat, User, Category, Action, Severity.
+	EventModerated
+	// EventScored: Platform, Chat, User, Label, Score, Lang.
+	EventScored
+	// EventAlert: Platform, Chat, Category (alert kind).
+	EventAlert
+	// EventPanic: Platform. A handler panicked and was recovered.
+	EventPanic
+	// EventQueue: Queued, InFlight. Emitted when either changes.
+	EventQueue
+	// EventRateLimited: Platform, Outcome ("rate" or "budget").
+	EventRateLimited
+	// EventAdapter: Platform, Outcome ("connected", "disconnected",
+	// "reconnect").
+	EventAdapter
+)
+
+// Outcomes used in events.
+const (
+	OutcomeOK       = "ok"
+	OutcomeError    = "error"
+	OutcomeApology  = "apology"
+	OutcomeRefused  = "refused"
+	OutcomeLimited  = "limited"
+	OutcomeCut      = "cut"
+	OutcomeTimeout  = "timeout"
+	OutcomeNotFound = "unknown"
+)
+
+// Event is one thing the engine (or an adapter, or a plug-in) did. Fields not
+// named for a kind are zero. Events carry ids for observers that keep
+// per-chat state (analytics); metrics must not use ids or text as labels.
+type Event struct {
+	Kind     EventKind
+	Time     time.Time
+	Platform string
+	ChatKind ChatKind
+	Chat     string // conversation key
+	User     string // user key
+	Lang     string
+	Text     string // message text, for analytics only
+	Command  string
+	Outcome  string
+	Duration time.Duration
+	Model    string
+	Purpose  Purpose
+	Usage    Usage
+	Category string
+	Action   string
+	Severity float64
+	Label    string
+	Score    float64
+	Queued   int
+	InFlight int
+}
+
+// Observer receives events. Observe is called synchronously from the engine's
+// goroutines and must be quick and safe for concurrent use.
+type Observer interface {
+	Observe(e Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// Observers fans events out. The zero value is ready; it is safe for
+// concurrent use, and observers may be added while events flow.
+type Observers struct {
+	mu   sync.RWMutex
+	list []Observer
+}
+
+// Add registers o.
+func (os *Observers) Add(o Observer) {
+	os.mu.Lock()
+	os.list = append(os.list, o)
+	os.mu.Unlock()
+}
+
+// Emit sends e to every observer, stamping the time if unset.
+func (os *Observers) Emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	os.mu.RLock()
+	list := os.list
+	os.mu.RUnlock()
+	for _, o := range list {
+		o.Observe(e)
+	}
+}

@@ -1,0 +1,377 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Env is what a command or inspector can reach while one message is
+// handled.
+type Env struct {
+	Engine   *Engine
+	Platform Platform
+	// Lang is the language chosen for the bot's words to this user.
+	Lang string
+	// Role is the author's effective role.
+	Role Role
+	// Received is when the message arrived.
+	Received time.Time
+	msg      *Message
+}
+
+// T translates a catalogue key into the user's language.
+func (env *Env) T(key string, args ...any) string {
+	return env.Engine.Catalog.T(env.Lang, key, args...)
+}
+
+// Reply sends text in the message's chat (in its thread), as a reply to it.
+func (env *Env) Reply(ctx context.Context, text string) error {
+	_, err := env.Send(ctx, Out{Text: text})
+	return err
+}
+
+// Send sends out in the message's chat, filling Chat, ReplyTo and
+// Interaction when unset, splitting it at the platform's length limit and
+// waiting out rate limits. It returns the id of the last message sent.
+func (env *Env) Send(ctx context.Context, out Out) (string, error) {
+	if out.Chat.ID == "" {
+		out.Chat = env.msg.Chat
+		if out.ReplyTo == "" {
+			out.ReplyTo = env.msg.ID
+		}
+		if out.Interaction == "" {
+			out.Interaction = env.msg.Interaction
+		}
+	}
+	out.Final = true
+	return SendSplit(ctx, env.Platform, out)
+}
+
+// Message returns the message being handled.
+func (env *Env) Message() *Message { return env.msg }
+
+// process handles one message on its conversation's turn. It never panics.
+func (e *Engine) process(q queued) {
+	m := q.m
+	if e.base.Err() != nil {
+		return // closing: leave it pending for the next start
+	}
+	ctx, cancel := context.WithTimeout(e.base, e.cfg.HandlerTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("panic handling message", "platform", m.Platform, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			e.Events.Emit(Event{Kind: EventPanic, Platform: m.Platform})
+			// Mark it done: a message that panics would panic again on replay.
+			if err := e.store.Done(context.Background(), &m); err != nil {
+				e.log.Error("mark done after panic", "err", err)
+			}
+		}
+	}()
+	if err := e.handle(ctx, &m, q); err != nil {
+		e.log.Warn("handling message failed", "platform", m.Platform, "err", err)
+	}
+	if ctx.Err() != nil && e.base.Err() != nil {
+		return // cancelled by Close: replay later
+	}
+	if err := e.store.Done(context.Background(), &m); err != nil {
+		e.log.Error("mark message done", "platform", m.Platform, "err", err)
+	}
+}
+
+func (e *Engine) handle(ctx context.Context, m *Message, q queued) error {
+	p, ok := e.Platform(m.Platform)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
+	}
+	role := e.RoleOf(m)
+	lang := DetectLang(m.Text, m.Author.Lang, e.Catalog)
+	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Received: q.received, msg: m}
+
+	e.Events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
+		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
+
+	if m.Author.IsBot {
+		return nil
+	}
+	if err := e.store.Touch(ctx, m, lang); err != nil {
+		e.log.Warn("profile update failed", "err", err)
+	}
+	for _, in := range e.inspectors {
+		v, err := in.Inspect(ctx, m, env)
+		if err != nil {
+			e.log.Warn("inspector failed", "platform", m.Platform, "err", err)
+			continue
+		}
+		if v.Notice != "" {
+			if err := env.Reply(ctx, v.Notice); err != nil {
+				e.log.Warn("send notice failed", "err", err)
+			}
+		}
+		if v.Stop {
+			return nil
+		}
+	}
+	conv := m.ConversationKey()
+	if _, err := e.store.Append(ctx, conv, Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
+		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}); err != nil {
+		return fmt.Errorf("bot: store message: %w", err)
+	}
+	if m.Edited {
+		return nil // an edit updates the record; it is not a new question
+	}
+	if m.Command != nil {
+		return e.runCommand(ctx, env, m)
+	}
+	if !e.shouldAnswer(m) {
+		return nil
+	}
+	return e.Answer(ctx, env, m.Text)
+}
+
+// shouldAnswer is the reply policy: always in DMs; elsewhere when mentioned,
+// replied to, or in an open chat.
+func (e *Engine) shouldAnswer(m *Message) bool {
+	switch {
+	case m.Chat.Kind == ChatDM, m.Mentioned, m.ReplyToBot:
+		return true
+	case e.open[m.ConversationKey()], e.open[m.Chat.ID], e.open[ConversationKey(m.Platform, m.Chat.ID, "")]:
+		return true
+	}
+	return false
+}
+
+// Answer answers query for the message being handled with the LLM: rate
+// limits and budgets, prompt assembly, streaming to the platform, output
+// filtering, storing the reply, summary folding.
+func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
+	m := env.msg
+	now := e.now()
+	uk, conv := m.UserKey(), m.ConversationKey()
+	if env.Role < RoleManager {
+		if !e.rate.allow(uk, now) {
+			e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: "rate"})
+			e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
+			return env.Reply(ctx, env.T("rate_limited"))
+		}
+		if e.budgets.over("u:"+uk, e.cfg.UserDailyTokens, now) || e.budgets.over("c:"+conv, e.cfg.ChatDailyTokens, now) {
+			e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: "budget"})
+			e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
+			return env.Reply(ctx, env.T("budget_exhausted"))
+		}
+	}
+	typingCtx, stopTyping := context.WithCancel(ctx)
+	defer stopTyping()
+	go e.keepTyping(typingCtx, env.Platform, m.Chat)
+
+	req, err := e.buildRequest(ctx, env, query)
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, e.cfg.LLMTimeout)
+	defer cancel()
+	start := e.now()
+	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
+	if e.outFilter != nil {
+		w.Filter = func(s string) string {
+			out, err := e.outFilter.FilterReply(ctx, m, s)
+			if err != nil {
+				return env.T("apology")
+			}
+			return out
+		}
+	}
+	w.OnFirst = func() {
+		stopTyping()
+		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Duration: e.now().Sub(env.Received)})
+	}
+	text, usage, model, outcome, streamErr := e.stream(lctx, req, w)
+	llmOutcome := outcome
+	e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
+		Duration: e.now().Sub(start), Usage: usage})
+	if usage.Total() > 0 {
+		e.budgets.add("u:"+uk, usage.Total(), now)
+		e.budgets.add("c:"+conv, usage.Total(), now)
+	}
+	switch outcome {
+	case OutcomeOK:
+	case OutcomeCut:
+		text = strings.TrimRight(text, " \n") + "\n\n" + env.T("cut")
+		w.Set(text)
+	default:
+		e.log.Warn("llm failed", "platform", m.Platform, "err", streamErr)
+		text = env.T("apology")
+		w.Set(text)
+		outcome = OutcomeApology
+	}
+	// The final text must reach the user even when the answer's own
+	// deadline passed: give it a fresh, short one.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer fcancel()
+	if err := w.Finish(fctx); err != nil {
+		outcome = OutcomeError
+		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
+		return fmt.Errorf("bot: send reply: %w", err)
+	}
+	shown := w.Text()
+	if _, err := e.store.Append(fctx, conv, Turn{Role: RoleAssistant, User: uk, Name: e.cfg.Persona.BotName,
+		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}); err != nil {
+		e.log.Error("store reply failed", "err", err)
+	}
+	if len(req.Passages) > 0 {
+		topics := make([]string, 0, len(req.Passages))
+		for _, p := range req.Passages {
+			topics = append(topics, p.Source)
+		}
+		if err := e.store.AddTopics(fctx, uk, topics); err != nil {
+			e.log.Warn("profile topics failed", "err", err)
+		}
+	}
+	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
+	if outcome == OutcomeOK || outcome == OutcomeCut {
+		e.maybeFold(fctx, conv, env.Lang)
+	}
+	return nil
+}
+
+// stream runs the LLM and feeds w. outcome is OutcomeOK, OutcomeCut (some
+// text then failure), OutcomeTimeout or OutcomeError (nothing usable).
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, err error) {
+	model = "unknown"
+	s, err := e.llm.Stream(ctx, req)
+	if err != nil {
+		return "", usage, model, failOutcome(err), err
+	}
+	defer s.Close()
+	var b strings.Builder
+	for {
+		d, rerr := s.Recv()
+		if d != "" {
+			b.WriteString(d)
+			w.Write(ctx, d)
+		}
+		if rerr == io.EOF {
+			if r, ok := s.(interface{ Model() string }); ok {
+				model = r.Model()
+			}
+			return b.String(), s.Usage(), model, OutcomeOK, nil
+		}
+		if rerr != nil {
+			if b.Len() > 0 {
+				return b.String(), s.Usage(), model, OutcomeCut, rerr
+			}
+			return "", s.Usage(), model, failOutcome(rerr), rerr
+		}
+	}
+}
+
+func failOutcome(err error) string {
+	if errors.Is(err, ErrLLMTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return OutcomeTimeout
+	}
+	return OutcomeError
+}
+
+func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
+	t := time.NewTicker(4 * time.Second)
+	defer t.Stop()
+	for {
+		if err := p.Typing(ctx, chat); err != nil && !errors.Is(err, ErrUnsupported) && ctx.Err() == nil {
+			e.log.Debug("typing failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// buildRequest gathers the prompt's parts and assembles it.
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, error) {
+	m := env.msg
+	conv := m.ConversationKey()
+	in := PromptInput{Persona: e.cfg.Persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
+	if e.kb != nil && strings.TrimSpace(query) != "" {
+		ps, err := e.kb.Search(ctx, query, e.cfg.KBPassages)
+		if err != nil {
+			e.log.Warn("knowledge search failed", "err", err)
+		}
+		in.Passages = ps
+	}
+	if s, err := e.store.Summary(ctx, conv); err == nil {
+		in.Summary = s.Text
+	}
+	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
+	if err != nil {
+		return Request{}, fmt.Errorf("bot: load window: %w", err)
+	}
+	// The window ends with the message being answered; the prompt puts
+	// the question last on its own, so drop it from the window.
+	if n := len(win); n > 0 && win[n-1].Role == RoleUser && win[n-1].MsgID == m.ID {
+		win = win[:n-1]
+	}
+	in.Window = win
+	if p, err := e.store.Profile(ctx, m.UserKey()); err == nil {
+		in.Profile = &p
+	}
+	msgs, err := e.prompter(in)
+	if err != nil {
+		return Request{}, fmt.Errorf("bot: assemble prompt: %w", err)
+	}
+	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
+		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: e.cfg.Persona}, nil
+}
+
+// maybeFold folds turns that fell out of the window into the summary once
+// there are SummaryEvery of them.
+func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
+	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
+	if err != nil || len(win) == 0 {
+		return
+	}
+	sum, err := e.store.Summary(ctx, conv)
+	if err != nil {
+		return
+	}
+	first := win[0].Seq
+	if first <= sum.UpTo+1 || first-sum.UpTo-1 < uint64(e.cfg.SummaryEvery) {
+		return
+	}
+	turns, err := e.store.Turns(ctx, conv, sum.UpTo+1, first-1, 1000)
+	if err != nil || len(turns) == 0 {
+		return
+	}
+	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Persona: e.cfg.Persona, MaxTokens: 300,
+		Messages: SummaryPrompt(sum.Text, turns)}
+	start := e.now()
+	resp, err := e.llm.Complete(ctx, req)
+	outcome := OutcomeOK
+	if err != nil {
+		outcome = failOutcome(err)
+	}
+	e.Events.Emit(Event{Kind: EventLLMCall, Model: resp.Model, Purpose: PurposeSummary, Outcome: outcome, Duration: e.now().Sub(start), Usage: resp.Usage})
+	if err != nil {
+		e.log.Warn("summary failed", "err", err)
+		return
+	}
+	users := map[string]bool{}
+	for _, u := range sum.Users {
+		users[u] = true
+	}
+	for _, t := range turns {
+		users[t.User] = true
+	}
+	ns := Summary{Text: strings.TrimSpace(resp.Text), UpTo: turns[len(turns)-1].Seq, Updated: e.now()}
+	for u := range users {
+		ns.Users = append(ns.Users, u)
+	}
+	if err := e.store.SetSummary(ctx, conv, ns); err != nil {
+		e.log.Warn("store summary failed", "err", err)
+	}
+}

@@ -1,0 +1,106 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrUnsupported is returned by a Platform method the platform can't do
+// (the console can't ban anyone). Callers check it with errors.Is and carry on.
+var ErrUnsupported = errors.New("bot: not supported by this platform")
+
+// RateLimitError is returned by a Platform when the platform said "slow
+// down" (HTTP 429). The caller waits RetryAfter and tries again; the streaming
+// writer does this for edits and sends.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Op         string
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("bot: %s rate limited, retry after %s", e.Op, e.RetryAfter)
+}
+
+// Markup is the formatting an adapter renders.
+type Markup int
+
+// Markups.
+const (
+	MarkupPlain Markup = iota
+	MarkupMarkdown
+	MarkupHTML
+)
+
+// Limits are what a platform allows; the streaming writer follows them.
+type Limits struct {
+	// MaxLen is the longest message in characters (runes); longer replies
+	// are split at paragraph or sentence boundaries.
+	MaxLen int
+	// EditEvery is the least time between two edits of one message in one
+	// chat. Zero with Stream false means the platform shows only the final
+	// text.
+	EditEvery time.Duration
+	// Stream is true when the reply should appear growing by edits.
+	Stream bool
+	// Markup is the formatting the adapter renders from the LLM's Markdown.
+	Markup Markup
+}
+
+// Attachment is a file sent with a message (a chart PNG).
+type Attachment struct {
+	Name string
+	MIME string
+	Data []byte
+}
+
+// Out is one message the bot sends.
+type Out struct {
+	Chat Chat
+	Text string
+	// ReplyTo is the message id this answers, empty for none.
+	ReplyTo string
+	// Attachments are sent with the message where the platform can.
+	Attachments []Attachment
+	// Interaction is copied from the incoming message so that an adapter
+	// can answer a slash command through its interaction token.
+	Interaction string
+	// Final is set on the last Send or Edit of a streamed reply.
+	Final bool
+}
+
+// Platform is what the engine needs of a chat platform. Adapters implement it
+// and check themselves with var _ bot.Platform = (*Adapter)(nil).
+// Methods a platform can't do return ErrUnsupported; a 429 is a
+// *RateLimitError.
+type Platform interface {
+	// Name is the platform key used in Message.Platform ("telegram").
+	Name() string
+	// Send posts a message and returns its id.
+	Send(ctx context.Context, out Out) (id string, err error)
+	// Edit replaces the text of a message the bot sent.
+	Edit(ctx context.Context, out Out, id string) error
+	// Delete removes a message.
+	Delete(ctx context.Context, chat Chat, id string) error
+	// Typing shows the typing indicator for a few seconds.
+	Typing(ctx context.Context, chat Chat) error
+	// Restrict times a user out until the given time.
+	Restrict(ctx context.Context, chat Chat, userID string, until time.Time) error
+	// Ban removes a user from the chat for good.
+	Ban(ctx context.Context, chat Chat, userID string) error
+	// Limits says how long messages may be and how fast edits may come.
+	Limits() Limits
+}
+
+// Handler takes incoming messages; the Engine is one. Adapters depend on this
+// interface, not on the Engine.
+type Handler interface {
+	Handle(ctx context.Context, m Message) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, m Message) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, m Message) error { return f(ctx, m) }

@@ -1,0 +1,162 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by stores when the thing asked for does not exist.
+var ErrNotFound = errors.New("bot: not found")
+
+// Turn is one stored message of a conversation, the user's or the bot's.
+type Turn struct {
+	// Seq orders turns within a conversation; the store assigns it.
+	Seq uint64 `json:"seq"`
+	// Role is RoleUser or RoleAssistant.
+	Role string `json:"role"`
+	// User is the author's user key ("telegram:42"); the bot's own turns
+	// carry the user key of the person answered, so forget finds them.
+	User string `json:"user"`
+	// Name is the author's display name at the time.
+	Name string `json:"name,omitempty"`
+	// MsgID is the platform message id, for edits.
+	MsgID string    `json:"msg_id,omitempty"`
+	Text  string    `json:"text"`
+	Time  time.Time `json:"time"`
+	// Tokens is the token count of Text, computed once when stored.
+	Tokens int `json:"tokens"`
+}
+
+// Summary is the rolling summary of the turns of a conversation that no
+// longer fit the prompt window.
+type Summary struct {
+	Text string `json:"text"`
+	// UpTo is the Seq of the last turn folded in.
+	UpTo uint64 `json:"up_to"`
+	// Users are the user keys whose messages the summary was built from;
+	// forgetting one of them discards the summary.
+	Users   []string  `json:"users,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// Profile is what Chorus knows of a user.
+type Profile struct {
+	User      string    `json:"user"`
+	Names     []string  `json:"names,omitempty"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Messages  int       `json:"messages"`
+	Lang      string    `json:"lang,omitempty"`
+	// Topics counts what the user asked about (knowledge-base documents).
+	Topics map[string]int `json:"topics,omitempty"`
+}
+
+// Inbox makes message intake durable: dedup that survives a restart, and
+// messages accepted but not yet handled are replayed after a crash.
+type Inbox interface {
+	// Accept records m as received. It reports false when the same delivery
+	// (DedupKey) was accepted before, in which case nothing is written.
+	Accept(ctx context.Context, m *Message) (fresh bool, err error)
+	// Done marks m handled; it is no longer pending.
+	Done(ctx context.Context, m *Message) error
+	// Pending lists accepted messages not yet Done, oldest first.
+	Pending(ctx context.Context) ([]Message, error)
+}
+
+// History stores conversations.
+type History interface {
+	// Append stores a turn and returns its Seq.
+	Append(ctx context.Context, conv string, t Turn) (uint64, error)
+	// Window returns the most recent turns whose Tokens sum to at most
+	// budget, oldest first. Its cost does not depend on how long the
+	// history is.
+	Window(ctx context.Context, conv string, budget int) ([]Turn, error)
+	// Turns returns turns with from <= Seq <= to, oldest first, at most max.
+	Turns(ctx context.Context, conv string, from, to uint64, max int) ([]Turn, error)
+	// Summary returns the conversation's summary; the zero Summary when none.
+	Summary(ctx context.Context, conv string) (Summary, error)
+	// SetSummary replaces the summary.
+	SetSummary(ctx context.Context, conv string, s Summary) error
+}
+
+// Profiles stores user profiles.
+type Profiles interface {
+	// Touch updates the author's profile from a message they sent.
+	Touch(ctx context.Context, m *Message, lang string) error
+	// Profile returns a user's profile, ErrNotFound when unknown.
+	Profile(ctx context.Context, user string) (Profile, error)
+	// AddTopics counts topics (knowledge-base sources) the user asked about.
+	AddTopics(ctx context.Context, user string, topics []string) error
+}
+
+// UserData is everything Chorus holds about one user, for export.
+type UserData struct {
+	User     string         `json:"user"`
+	Profile  *Profile       `json:"profile,omitempty"`
+	Messages []ExportedTurn `json:"messages"`
+	Extra    map[string]any `json:"extra,omitempty"`
+}
+
+// ExportedTurn is a turn with its conversation.
+type ExportedTurn struct {
+	Conversation string `json:"conversation"`
+	Turn
+}
+
+// Privacy implements the user's rights to their data.
+type Privacy interface {
+	// Forget deletes the user's messages, profile and every summary built
+	// from them, and returns how many records went.
+	Forget(ctx context.Context, user string) (int, error)
+	// Export returns everything held about the user.
+	Export(ctx context.Context, user string) (UserData, error)
+}
+
+// Store is the engine's durable state.
+type Store interface {
+	Inbox
+	History
+	Profiles
+	Privacy
+}
+
+// Passage is a knowledge-base passage.
+type Passage struct {
+	// Source names the document ("shipping.md").
+	Source string `json:"source"`
+	// Heading is the section heading the passage sits under.
+	Heading string  `json:"heading,omitempty"`
+	Text    string  `json:"text"`
+	Score   float64 `json:"score,omitempty"`
+}
+
+// Knowledge finds passages relevant to a query.
+type Knowledge interface {
+	Search(ctx context.Context, query string, k int) ([]Passage, error)
+}
+
+// Persona is the brand's voice.
+type Persona struct {
+	Brand   string   `json:"brand" yaml:"brand"`
+	BotName string   `json:"bot_name" yaml:"bot_name"`
+	Voice   string   `json:"voice" yaml:"voice"`
+	Do      []string `json:"do,omitempty" yaml:"do"`
+	Dont    []string `json:"dont,omitempty" yaml:"dont"`
+}
+
+// KV is a small durable key-value space for the parts that plug into the
+// engine (moderation strikes and word lists, analytics rollups, drafts), so
+// they need no storage of their own. Buckets are created on first Put.
+type KV interface {
+	// Put stores value under key in bucket, replacing any earlier value.
+	Put(ctx context.Context, bucket, key string, value []byte) error
+	// Get returns the value, ErrNotFound when absent.
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, bucket, key string) error
+	// Scan calls fn for each key in [from, to) in byte order; to == ""
+	// means to the end. fn must not keep value after it returns. An error
+	// from fn stops the scan and is returned.
+	Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error
+}
