@@ -218,7 +218,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
 		return fmt.Errorf("bot: send reply: %w", err)
 	}
-	shown := w.Text()
+	shown, _ := SanitizeText(w.Text())
 	if _, err := e.store.Append(fctx, conv, Turn{Role: RoleAssistant, User: uk, Name: e.cfg.Persona.BotName,
 		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}); err != nil {
 		e.log.Error("store reply failed", "err", err)

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseCommand(t *testing.T) {
+	cases := []struct {
+		in, bot   string
+		name, arg string
+		ok        bool
+	}{
+		{"/help", "", "help", "", true},
+		{"  /Ask what is  this ", "", "ask", "what is  this", true},
+		{"/help@chorusbot", "chorusbot", "help", "", true},
+		{"/help@ChorusBot x", "@chorusbot", "help", "x", true},
+		{"/help@otherbot", "chorusbot", "", "", false},
+		{"hello /help", "", "", "", false},
+		{"/", "", "", "", false},
+		{"/死", "", "", "", false},
+		{"/" + strings.Repeat("a", 40), "", "", "", false},
+		{"/mod words add spam", "", "mod", "words add spam", true},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			cmd, ok := ParseCommand(c.in, c.bot)
+			if ok != c.ok {
+				t.Fatalf("ok=%v want %v", ok, c.ok)
+			}
+			if ok && (cmd.Name != c.name || cmd.Args != c.arg) {
+				t.Errorf("got %q %q, want %q %q", cmd.Name, cmd.Args, c.name, c.arg)
+			}
+		})
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"/help", "/ask@bot hi", "/mod words add x", "/@", "/a@b@c d", "\x00/x"} {
+		f.Add(s, "bot")
+	}
+	f.Fuzz(func(t *testing.T, text, botName string) {
+		cmd, ok := ParseCommand(text, botName)
+		if !ok {
+			return
+		}
+		if cmd.Name == "" || len(cmd.Name) > MaxCommandName || strings.ToLower(cmd.Name) != cmd.Name {
+			t.Fatalf("bad name %q", cmd.Name)
+		}
+		if strings.TrimSpace(cmd.Args) != cmd.Args {
+			t.Fatalf("args not trimmed: %q", cmd.Args)
+		}
+	})
+}
+
+func TestSplitText(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		max  int
+		want int
+	}{
+		{"short", "hello", 10, 1},
+		{"paragraphs", strings.Repeat("para one two three.\n\n", 10), 50, 5},
+		{"no spaces", strings.Repeat("x", 25), 10, 3},
+		{"chinese", strings.Repeat("你好世界。", 10), 12, 5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := SplitText(c.in, c.max)
+			if len(got) != c.want {
+				t.Errorf("%d pieces, want %d: %q", len(got), c.want, got)
+			}
+			for _, p := range got {
+				if utf8.RuneCountInString(p) > c.max {
+					t.Errorf("piece over limit: %q", p)
+				}
+			}
+		})
+	}
+}
+
+func FuzzSplitText(f *testing.F) {
+	f.Add("Hello world. This is a test.\n\nNext paragraph!", 10)
+	f.Add("你好世界。再见。", 3)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		if max <= 0 || max > 1000 || !utf8.ValidString(s) {
+			return
+		}
+		pieces := SplitText(s, max)
+		var total int
+		for _, p := range pieces {
+			if utf8.RuneCountInString(p) > max {
+				t.Fatalf("piece over limit %d: %q", max, p)
+			}
+			total += len(strings.Join(strings.Fields(p), ""))
+		}
+		if total != len(strings.Join(strings.Fields(s), "")) {
+			t.Fatalf("text lost: %q -> %q", s, pieces)
+		}
+	})
+}
+
+func TestSanitizeText(t *testing.T) {
+	got, cut := SanitizeText("a\x00b\xffc\td\n")
+	if got != "ab\uFFFDc\td\n" || cut {
+		t.Errorf("got %q cut=%v", got, cut)
+	}
+	big := strings.Repeat("é", MaxTextBytes)
+	got, cut = SanitizeText(big)
+	if !cut || len(got) > MaxTextBytes || !utf8.ValidString(got) {
+		t.Errorf("huge text not cut safely: len %d cut=%v", len(got), cut)
+	}
+}
+
+func TestDetectLang(t *testing.T) {
+	c := NewCatalog()
+	cases := []struct{ text, hint, want string }{
+		{"Where is my order?", "", "en"},
+		{"我的订单在哪里？", "", "zh"},
+		{"ok", "zh-hans", "zh"},
+		{"iPhone 的订单在哪里", "en", "zh"},
+		{"hola amigos como estan", "es", "en"}, // no Spanish catalogue
+	}
+	for _, tc := range cases {
+		if got := DetectLang(tc.text, tc.hint, c); got != tc.want {
+			t.Errorf("DetectLang(%q, %q) = %q, want %q", tc.text, tc.hint, got, tc.want)
+		}
+	}
+}
+
+func TestCatalogsHaveSameKeys(t *testing.T) {
+	c := NewCatalog()
+	for _, lang := range c.Langs() {
+		for k := range c.msgs[DefaultLang] {
+			if _, ok := c.msgs[lang][k]; !ok {
+				t.Errorf("catalogue %s lacks %q", lang, k)
+			}
+		}
+	}
+	if got := c.T("zh", "forgot", "count", 3); !strings.Contains(got, "3") {
+		t.Errorf("placeholder not filled: %q", got)
+	}
+}
