@@ -1,0 +1,108 @@
+package memory
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// Accept implements bot.Inbox: in one transaction it checks the delivery's
+// dedup key and, when fresh, records it and queues the message as pending.
+// Dedup records live on disk, so a redelivery after a restart is still
+// recognised (until pruned by retention).
+func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
+	dk := nameKey(m.DedupKey())
+	body, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("memory: accept: %w", err)
+	}
+	now := s.now()
+	var fresh bool
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		fresh = false
+		in := tx.Bucket(bInbox)
+		dedup := in.Bucket(bDedup)
+		if dedup.Get(dk) != nil {
+			return nil
+		}
+		tk := timeKey(now)
+		if err := dedup.Put(dk, tk); err != nil {
+			return err
+		}
+		if err := in.Bucket(bDTime).Put(cat(tk, dk), nil); err != nil {
+			return err
+		}
+		pending := in.Bucket(bPending)
+		seq, err := pending.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := pending.Put(u64(seq), body); err != nil {
+			return err
+		}
+		if err := in.Bucket(bPIdx).Put(dk, u64(seq)); err != nil {
+			return err
+		}
+		fresh = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("memory: accept: %w", err)
+	}
+	return fresh, nil
+}
+
+// Done implements bot.Inbox. Marking a message that is not pending is not
+// an error.
+func (s *Store) Done(ctx context.Context, m *bot.Message) error {
+	dk := nameKey(m.DedupKey())
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		in := tx.Bucket(bInbox)
+		pidx := in.Bucket(bPIdx)
+		seq := pidx.Get(dk)
+		if seq == nil {
+			return nil
+		}
+		if err := in.Bucket(bPending).Delete(clone(seq)); err != nil {
+			return err
+		}
+		return pidx.Delete(dk)
+	})
+	if err != nil {
+		return fmt.Errorf("memory: done: %w", err)
+	}
+	return nil
+}
+
+// Pending implements bot.Inbox: messages accepted and not Done, in the
+// order they were accepted.
+func (s *Store) Pending(ctx context.Context) ([]bot.Message, error) {
+	var out []bot.Message
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		in := tx.Bucket(bInbox)
+		if in == nil {
+			return nil
+		}
+		p := in.Bucket(bPending)
+		if p == nil {
+			return nil
+		}
+		return p.ForEach(func(k, v []byte) error {
+			var m bot.Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("pending %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memory: pending: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,134 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+var errEmptyKey = errors.New("empty bucket or key")
+
+// scanPage is how many entries Scan copies out per read transaction; fn
+// runs outside any transaction, so it may write to the store.
+const scanPage = 256
+
+// Put implements bot.KV. Keys are limited to bbolt's 32 KiB.
+func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error {
+	if bucket == "" || key == "" {
+		return fmt.Errorf("memory: kv put: %w", errEmptyKey)
+	}
+	v := clone(value)
+	if v == nil {
+		v = []byte{}
+	}
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bKV).CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), v)
+	})
+	if err != nil {
+		return fmt.Errorf("memory: kv put %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// Get implements bot.KV; it returns a copy of the value, bot.ErrNotFound
+// when absent.
+func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	var out []byte
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := kvBucket(tx, bucket)
+		if b == nil || key == "" {
+			return nil
+		}
+		if v := b.Get([]byte(key)); v != nil {
+			out = append([]byte{}, v...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memory: kv get %s: %w", bucket, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("memory: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
+	}
+	return out, nil
+}
+
+// Delete implements bot.KV.
+func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+	if bucket == "" || key == "" {
+		return nil
+	}
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := kvBucket(tx, bucket)
+		if b == nil {
+			return nil
+		}
+		return b.Delete([]byte(key))
+	})
+	if err != nil {
+		return fmt.Errorf("memory: kv delete %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// Scan implements bot.KV: keys in [from, to) in byte order (to == "" means
+// to the end). Entries are copied out a page at a time and fn runs outside
+// any transaction, so fn may itself call the store; a key written during
+// the scan ahead of its position is seen, one behind it is not.
+func (s *Store) Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error {
+	type kv struct{ k, v []byte }
+	start := []byte(from)
+	end := []byte(to)
+	for {
+		var page []kv
+		more := false
+		err := s.view(ctx, func(tx *bolt.Tx) error {
+			b := kvBucket(tx, bucket)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			for k, v := c.Seek(start); k != nil; k, v = c.Next() {
+				if len(end) > 0 && bytes.Compare(k, end) >= 0 {
+					break
+				}
+				if len(page) == scanPage {
+					more = true
+					break
+				}
+				page = append(page, kv{clone(k), clone(v)})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("memory: kv scan %s: %w", bucket, err)
+		}
+		for _, e := range page {
+			if err := fn(string(e.k), e.v); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		// Resume just after the last key returned.
+		start = append(page[len(page)-1].k, 0)
+	}
+}
+
+func kvBucket(tx *bolt.Tx, bucket string) *bolt.Bucket {
+	root := tx.Bucket(bKV)
+	if root == nil || bucket == "" {
+		return nil
+	}
+	return root.Bucket([]byte(bucket))
+}
