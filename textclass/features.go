@@ -1,0 +1,196 @@
+package textclass
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultHashBits is the number of hash bits used when FeatureConfig leaves
+// HashBits zero: 2^18 buckets, within about a point of the full vocabulary
+// on the project's data sets.
+const DefaultHashBits = 18
+
+// FeatureConfig says how text becomes a feature vector. It is stored in the
+// model file, except Extra, which is code: a model trained with Extra must be
+// loaded with WithExtra.
+type FeatureConfig struct {
+	// WordMin and WordMax bound the word n-gram orders (default 1 and 2).
+	// WordMax < 0 disables word n-grams.
+	WordMin int `json:"word_min"`
+	WordMax int `json:"word_max"`
+	// CharMin and CharMax bound the character n-gram orders taken inside
+	// each token padded with spaces (default 2 and 5; 1 and 3 suit
+	// Chinese). CharMax < 0 disables character n-grams.
+	CharMin int `json:"char_min"`
+	CharMax int `json:"char_max"`
+	// HashBits sets the number of buckets, 2^HashBits (default 18).
+	HashBits int `json:"hash_bits"`
+	// ExtraDim is the length of the slice Extra returns.
+	ExtraDim int `json:"extra_dim,omitempty"`
+	// Extra, when set, adds dense features (for example lexicon scores)
+	// after the normalised n-gram vector. It must return ExtraDim values
+	// and be deterministic.
+	Extra func(text string) []float64 `json:"-"`
+}
+
+// withDefaults fills zero fields.
+func (c FeatureConfig) withDefaults() FeatureConfig {
+	if c.WordMin == 0 && c.WordMax == 0 {
+		c.WordMin, c.WordMax = 1, 2
+	}
+	if c.CharMin == 0 && c.CharMax == 0 {
+		c.CharMin, c.CharMax = 2, 5
+	}
+	if c.WordMin <= 0 {
+		c.WordMin = 1
+	}
+	if c.CharMin <= 0 {
+		c.CharMin = 1
+	}
+	if c.HashBits <= 0 {
+		c.HashBits = DefaultHashBits
+	}
+	return c
+}
+
+// buckets is the number of hashed buckets.
+func (c FeatureConfig) buckets() int { return 1 << c.HashBits }
+
+// dim is the full vector length: buckets then extras.
+func (c FeatureConfig) dim() int { return c.buckets() + c.ExtraDim }
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+// tokens splits lower-cased text into runs of letters and digits (a run of
+// Han characters is one token; character n-grams split it); every
+// other non-space rune (punctuation, symbols, emoji) is a token of its own,
+// because "$", "!" and "/" say a lot about spam.
+func tokens(text string, buf []string) []string {
+	buf = buf[:0]
+	text = strings.ToLower(text)
+	start := -1
+	for i, r := range text {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+		if word {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			buf = append(buf, text[start:i])
+			start = -1
+		}
+		if !unicode.IsSpace(r) {
+			buf = append(buf, text[i:i+utf8.RuneLen(r)])
+		}
+	}
+	if start >= 0 {
+		buf = append(buf, text[start:])
+	}
+	return buf
+}
+
+// hashes returns the bucket of every n-gram of text (with repeats), sorted.
+func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
+	out = out[:0]
+	mask := uint32(c.buckets() - 1)
+	toks := tokens(text, make([]string, 0, 32))
+	if c.WordMax > 0 {
+		for i := range toks {
+			h := uint32(fnvOffset)
+			h = (h ^ 'w') * fnvPrime
+			for n := 1; n <= c.WordMax && i+n <= len(toks); n++ {
+				if n > 1 {
+					h = (h ^ ' ') * fnvPrime
+				}
+				t := toks[i+n-1]
+				for j := 0; j < len(t); j++ {
+					h = (h ^ uint32(t[j])) * fnvPrime
+				}
+				if n >= c.WordMin {
+					out = append(out, h&mask)
+				}
+			}
+		}
+	}
+	if c.CharMax > 0 {
+		var rs []rune
+		for _, t := range toks {
+			rs = append(rs[:0], ' ')
+			rs = append(rs, []rune(t)...)
+			rs = append(rs, ' ')
+			for i := range rs {
+				h := uint32(fnvOffset)
+				h = (h ^ 'c') * fnvPrime
+				for n := 1; n <= c.CharMax && i+n <= len(rs); n++ {
+					r := rs[i+n-1]
+					h = (h ^ uint32(r&0xff)) * fnvPrime
+					h = (h ^ uint32(r>>8)) * fnvPrime
+					if n >= c.CharMin && !(n == 1 && r == ' ') {
+						out = append(out, h&mask)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sparse is a feature vector: sorted indices and their values.
+type sparse struct {
+	idx []int32
+	val []float32
+}
+
+// vectorize turns text into its TF-IDF vector (sublinear tf, idf, L2
+// normalised) followed by the extras. idf nil means all ones (used while
+// counting document frequencies).
+func (c FeatureConfig) vectorize(text string, idf []float32, hbuf []uint32) sparse {
+	hs := c.hashes(text, hbuf)
+	var v sparse
+	v.idx = make([]int32, 0, len(hs)/2+c.ExtraDim)
+	v.val = make([]float32, 0, len(hs)/2+c.ExtraDim)
+	var norm float64
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[j] == hs[i] {
+			j++
+		}
+		w := float32(1)
+		if idf != nil {
+			w = idf[hs[i]]
+		}
+		if w != 0 {
+			x := (1 + float32(math.Log(float64(j-i)))) * w
+			v.idx = append(v.idx, int32(hs[i]))
+			v.val = append(v.val, x)
+			norm += float64(x) * float64(x)
+		}
+		i = j
+	}
+	if norm > 0 {
+		inv := float32(1 / math.Sqrt(norm))
+		for i := range v.val {
+			v.val[i] *= inv
+		}
+	}
+	if c.ExtraDim > 0 && c.Extra != nil {
+		ex := c.Extra(text)
+		base := int32(c.buckets())
+		for i := 0; i < c.ExtraDim && i < len(ex); i++ {
+			if ex[i] != 0 && !math.IsNaN(ex[i]) && !math.IsInf(ex[i], 0) {
+				v.idx = append(v.idx, base+int32(i))
+				v.val = append(v.val, float32(ex[i]))
+			}
+		}
+	}
+	return v
+}
