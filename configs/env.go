@@ -1,0 +1,177 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "CHORUS_"
+
+// OpenAIKeyEnv is read for llm.api_key when no key is configured any other
+// way, so a shell set up for OpenAI tools works as it is.
+const OpenAIKeyEnv = "OPENAI_API_KEY"
+
+// EnvVar is one environment override: its variable name and the YAML path
+// of the field it sets.
+type EnvVar struct {
+	Name string
+	Path string
+}
+
+// EnvVars lists every supported CHORUS_* variable, sorted by name. Maps
+// and lists of structures (llm.prices, analytics.competitors, ...) have
+// none: set them in the file.
+func EnvVars() []EnvVar {
+	var out []EnvVar
+	for _, f := range envFields(reflect.ValueOf(Default()).Elem(), nil) {
+		out = append(out, EnvVar{Name: f.name, Path: f.path})
+	}
+	slices.SortFunc(out, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+type envField struct {
+	name, path string
+	v          reflect.Value
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// envFields walks cfg's struct fields by yaml tag and returns the settable
+// scalars and string lists with their variable names.
+func envFields(v reflect.Value, path []string) []envField {
+	var out []envField
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" || !sf.IsExported() {
+			continue
+		}
+		p := append(slices.Clip(path), tag)
+		fv := v.Field(i)
+		switch {
+		case fv.Kind() == reflect.Struct:
+			out = append(out, envFields(fv, p)...)
+		case isEnvScalar(fv.Type()) || (fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String):
+			out = append(out, envField{
+				name: EnvPrefix + strings.ToUpper(strings.Join(p, "_")),
+				path: strings.Join(p, "."),
+				v:    fv,
+			})
+		}
+	}
+	return out
+}
+
+func isEnvScalar(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// LoadEnv applies CHORUS_* overrides from environ ("KEY=value" strings, as
+// os.Environ returns) to cfg, and OPENAI_API_KEY when no API key is
+// configured. An empty value counts as unset, so that a blank variable in
+// a compose file does not wipe a setting. A value that doesn't parse is an
+// error naming the variable; all such errors are returned together.
+func LoadEnv(cfg *Config, environ []string) error {
+	_, err := applyEnv(cfg, environ)
+	return err
+}
+
+// applyEnv is LoadEnv, also returning the YAML paths it set.
+func applyEnv(cfg *Config, environ []string) (map[string]bool, error) {
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && v != "" {
+			env[k] = v
+		}
+	}
+	set := map[string]bool{}
+	var errs []error
+	for _, f := range envFields(reflect.ValueOf(cfg).Elem(), nil) {
+		raw, ok := env[f.name]
+		if !ok {
+			continue
+		}
+		if err := setFromString(f.v, raw); err != nil {
+			errs = append(errs, fmt.Errorf("configs: %s (sets %s): %w", f.name, f.path, err))
+			continue
+		}
+		set[f.path] = true
+	}
+	if key := env[OpenAIKeyEnv]; key != "" && cfg.LLM.APIKey == "" && cfg.LLM.APIKeyFile == "" {
+		cfg.LLM.APIKey = strings.TrimSpace(key)
+		set["llm.api_key"] = true
+	}
+	return set, errors.Join(errs...)
+}
+
+// setFromString parses raw into v by v's kind. Error messages quote raw;
+// that is safe because every secret is a string, which cannot fail.
+func setFromString(v reflect.Value, raw string) error {
+	s := strings.TrimSpace(raw)
+	if v.Type() == durationType {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("want a duration such as \"30s\" or \"1h\", got %q", raw)
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("want an integer, got %q", raw)
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("want a whole number of 0 or more, got %q", raw)
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("want a number, got %q", raw)
+		}
+		v.SetFloat(f)
+	case reflect.Slice:
+		var items []string
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				items = append(items, part)
+			}
+		}
+		out := reflect.MakeSlice(v.Type(), len(items), len(items))
+		for i, it := range items {
+			out.Index(i).SetString(it)
+		}
+		v.Set(out)
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
