@@ -1,0 +1,406 @@
+// Package discord connects Chorus to Discord through discordgo: it turns
+// gateway events (messages in guild channels, threads and DMs; slash command
+// interactions) into bot.Message values for a bot.Handler, and implements
+// bot.Platform so the engine can answer, stream by edits, moderate and
+// register slash commands.
+//
+// The gateway needs the Guilds, GuildMessages, DirectMessages and
+// MessageContent intents. MessageContent is privileged: switch it on for the
+// application in the Discord developer portal, or message text arrives
+// empty.
+//
+// discordgo keeps its REST endpoints in package variables, so one process
+// talks to one Discord API base (Config.APIURL) at a time; Run returns
+// ErrEndpointConflict when asked for a second one while the first runs.
+//
+// Every message the adapter sends or edits carries allowed_mentions with an
+// empty parse list: whatever a reply says, it can't ping @everyone, @here or
+// a role.
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// PlatformName is the platform key in bot.Message.Platform and user keys
+// ("discord:1234").
+const PlatformName = "discord"
+
+// Defaults for Config.
+const (
+	DefaultAPIURL     = "https://discord.com/api/v10"
+	DefaultGatewayURL = "wss://gateway.discord.gg"
+)
+
+// Discord's own limits.
+const (
+	// MaxMessageLen is the longest message content Discord accepts.
+	MaxMessageLen = 2000
+	// DefaultEditEvery paces edits of one message: Discord allows about
+	// five message edits per five seconds per channel.
+	DefaultEditEvery = 1200 * time.Millisecond
+	// maxTimeout is the longest timeout Discord accepts (28 days).
+	maxTimeout = 28 * 24 * time.Hour
+)
+
+// Config says how to reach Discord and who manages the community.
+type Config struct {
+	// Token is the bot token from the developer portal, with or without
+	// the "Bot " prefix. Required.
+	Token string
+	// APIURL is the REST base (default DefaultAPIURL); a REST proxy shared
+	// by shards, or a fake in tests.
+	APIURL string
+	// GatewayURL is the websocket gateway (default DefaultGatewayURL). The
+	// adapter answers discordgo's GET /gateway itself with this URL.
+	GatewayURL string
+	// GuildIDs, when set, registers slash commands in these guilds only
+	// (instant, for development); empty registers them globally (Discord
+	// may take up to an hour to show changes).
+	GuildIDs []string
+	// ShardID and ShardCount split the guilds between processes; ShardCount
+	// 0 or 1 means no sharding.
+	ShardID    int
+	ShardCount int
+	// ManagerRoleIDs and ManagerUserIDs make their members managers, on
+	// top of members with Manage Server or Moderate Members.
+	ManagerRoleIDs []string
+	ManagerUserIDs []string
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case strings.TrimSpace(strings.TrimPrefix(c.Token, "Bot ")) == "":
+		return errors.New("discord: config: token is required")
+	case c.ShardCount < 0 || c.ShardID < 0:
+		return errors.New("discord: config: shard_id and shard_count must not be negative")
+	case c.ShardCount > 1 && c.ShardID >= c.ShardCount:
+		return fmt.Errorf("discord: config: shard_id %d must be less than shard_count %d", c.ShardID, c.ShardCount)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	if c.GatewayURL == "" {
+		c.GatewayURL = DefaultGatewayURL
+	}
+	if c.ShardCount < 1 {
+		c.ShardCount = 1
+	}
+	if !strings.HasPrefix(c.Token, "Bot ") {
+		c.Token = "Bot " + c.Token
+	}
+	return c
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(a *Adapter) {
+		if l != nil {
+			a.log = l
+		}
+	}
+}
+
+// WithObserver receives bot.EventAdapter events: "connected",
+// "disconnected", "reconnect".
+func WithObserver(o bot.Observer) Option { return func(a *Adapter) { a.obs = o } }
+
+// WithCommands supplies the slash commands to register at start; the engine's
+// Commands method fits. The adapter asks for the commands an owner may run
+// and marks those needing a manager with default member permissions.
+func WithCommands(f func(bot.Role) []bot.CommandSpec) Option {
+	return func(a *Adapter) { a.commands = f }
+}
+
+// WithHTTPClient sets the client for REST calls (default: 20s timeout).
+func WithHTTPClient(c *http.Client) Option {
+	return func(a *Adapter) {
+		if c != nil {
+			a.client = c
+		}
+	}
+}
+
+// WithEditEvery overrides the pause between two edits of a streamed reply
+// (default DefaultEditEvery).
+func WithEditEvery(d time.Duration) Option { return func(a *Adapter) { a.editEvery = d } }
+
+// WithDispatchers sets how many goroutines hand events to the handler
+// (default 8). Events of one channel always go through the same one, so
+// their order is kept.
+func WithDispatchers(n int) Option {
+	return func(a *Adapter) {
+		if n > 0 {
+			a.dispatchers = n
+		}
+	}
+}
+
+// Adapter is the Discord platform. Create it with New, register it with the
+// engine (engine.AddPlatform), then Run it. Its bot.Platform methods may be
+// called from any goroutine once Run has connected.
+type Adapter struct {
+	cfg         Config
+	h           bot.Handler
+	log         *slog.Logger
+	obs         bot.Observer
+	commands    func(bot.Role) []bot.CommandSpec
+	client      *http.Client
+	editEvery   time.Duration
+	dispatchers int
+	managerRole map[string]bool
+	managerUser map[string]bool
+
+	mu     sync.RWMutex
+	s      *discordgo.Session
+	botID  string
+	appID  string
+	queues []chan job
+	stop   <-chan struct{}
+
+	connected atomic.Bool
+	everUp    atomic.Bool
+
+	ixMu sync.Mutex
+	ix   map[string]*ixState
+
+	chMu    sync.Mutex
+	chGuild map[string]string
+}
+
+var _ bot.Platform = (*Adapter)(nil)
+
+type job struct {
+	m  bot.Message
+	ix *discordgo.Interaction // set for interactions: acknowledge first
+}
+
+// New checks cfg and builds an adapter. It does no network I/O.
+func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
+	if h == nil {
+		return nil, errors.New("discord: New: nil handler")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	a := &Adapter{
+		cfg:         cfg,
+		h:           h,
+		log:         slog.New(slog.DiscardHandler),
+		client:      &http.Client{Timeout: 20 * time.Second},
+		editEvery:   DefaultEditEvery,
+		dispatchers: 8,
+		managerRole: set(cfg.ManagerRoleIDs),
+		managerUser: set(cfg.ManagerUserIDs),
+		ix:          map[string]*ixState{},
+		chGuild:     map[string]string{},
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	a.log = a.log.With("adapter", PlatformName)
+	return a, nil
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// Name implements bot.Platform.
+func (a *Adapter) Name() string { return PlatformName }
+
+// Limits implements bot.Platform.
+func (a *Adapter) Limits() bot.Limits {
+	return bot.Limits{MaxLen: MaxMessageLen, EditEvery: a.editEvery, Stream: true, Markup: bot.MarkupMarkdown}
+}
+
+// Connected reports whether the gateway connection is up.
+func (a *Adapter) Connected() bool { return a.connected.Load() }
+
+// Intents are the gateway intents the adapter asks for. MessageContent is
+// privileged; Guilds brings the roles and channels that decide who is a
+// manager and which channel belongs to which guild.
+const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages |
+	discordgo.IntentsDirectMessages | discordgo.IntentsMessageContent
+
+// Run connects to the gateway, registers the slash commands, hands events
+// to the handler until ctx ends, then disconnects. Reconnecting and
+// resuming after a dropped connection are discordgo's; the adapter's
+// handlers stay registered through them. Run may be called once.
+func (a *Adapter) Run(ctx context.Context) error {
+	if err := acquireEndpoints(a.cfg.APIURL); err != nil {
+		return err
+	}
+	defer releaseEndpoints()
+
+	s, err := discordgo.New(a.cfg.Token)
+	if err != nil {
+		return fmt.Errorf("discord: session: %w", err)
+	}
+	client := *a.client
+	base := client.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	client.Transport = &gatewayTransport{base: base, gateway: a.cfg.GatewayURL}
+	s.Client = &client
+	// A 429 comes back to us as an error (a *bot.RateLimitError for the
+	// engine, which waits and retries the final text); discordgo would
+	// otherwise retry it without bound.
+	s.ShouldRetryOnRateLimit = false
+	s.MaxRestRetries = 1
+	s.ShardID, s.ShardCount = a.cfg.ShardID, a.cfg.ShardCount
+	s.Identify.Intents = Intents
+	// Handlers run on the gateway's read goroutine and only queue work;
+	// the dispatchers below do the rest with bounded concurrency.
+	s.SyncEvents = true
+	s.LogLevel = discordgo.LogError
+
+	s.AddHandler(a.onReady)
+	s.AddHandler(a.onConnect)
+	s.AddHandler(a.onDisconnect)
+	s.AddHandler(a.onResumed)
+	s.AddHandler(a.onMessageCreate)
+	s.AddHandler(a.onInteractionCreate)
+
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	queues := make([]chan job, a.dispatchers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan job, 64)
+		wg.Add(1)
+		go func(q chan job) {
+			defer wg.Done()
+			a.dispatch(dctx, q)
+		}(queues[i])
+	}
+	a.mu.Lock()
+	a.s, a.queues, a.stop = s, queues, dctx.Done()
+	a.mu.Unlock()
+
+	if err := s.Open(); err != nil {
+		stop()
+		wg.Wait()
+		return fmt.Errorf("discord: open gateway: %w", err)
+	}
+	if err := a.registerCommands(ctx); err != nil {
+		// Text commands still work; slash commands are a convenience.
+		a.log.Warn("registering slash commands failed", "err", err)
+	}
+	<-ctx.Done()
+	err = s.Close()
+	stop()
+	wg.Wait()
+	a.connected.Store(false)
+	if err != nil {
+		return fmt.Errorf("discord: close: %w", err)
+	}
+	return nil
+}
+
+// session returns the running session, nil before Run.
+func (a *Adapter) session() (*discordgo.Session, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.s == nil {
+		return nil, errors.New("discord: not running")
+	}
+	return a.s, nil
+}
+
+func (a *Adapter) ids() (botID, appID string) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.botID, a.appID
+}
+
+func (a *Adapter) emit(outcome string) {
+	if a.obs != nil {
+		a.obs.Observe(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: outcome, Time: time.Now()})
+	}
+}
+
+func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.User != nil {
+		a.botID = r.User.ID
+	}
+	if r.Application != nil && r.Application.ID != "" {
+		a.appID = r.Application.ID
+	} else if a.appID == "" {
+		a.appID = a.botID
+	}
+}
+
+// onConnect runs inside discordgo's Open with the session locked: it must
+// not call back into the session.
+func (a *Adapter) onConnect(*discordgo.Session, *discordgo.Connect) {
+	a.connected.Store(true)
+	if a.everUp.Swap(true) {
+		a.log.Info("gateway reconnected")
+		a.emit("reconnect")
+		return
+	}
+	a.log.Info("gateway connected")
+	a.emit("connected")
+}
+
+func (a *Adapter) onDisconnect(*discordgo.Session, *discordgo.Disconnect) {
+	a.connected.Store(false)
+	a.log.Info("gateway disconnected")
+	a.emit("disconnected")
+}
+
+func (a *Adapter) onResumed(*discordgo.Session, *discordgo.Resumed) {
+	a.log.Debug("gateway session resumed")
+}
+
+// gatewayTransport answers GET /gateway and /gateway/bot with the
+// configured gateway URL, so that discordgo (whose gateway field is
+// private) connects where the config says without asking Discord.
+type gatewayTransport struct {
+	base    http.RoundTripper
+	gateway string
+}
+
+func (t *gatewayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := strings.TrimRight(req.URL.Path, "/")
+	if req.Method == http.MethodGet && (strings.HasSuffix(p, "/gateway") || strings.HasSuffix(p, "/gateway/bot")) {
+		body := fmt.Sprintf(`{"url":%q,"shards":1,"session_start_limit":{"total":1000,"remaining":1000,"reset_after":0,"max_concurrency":1}}`, t.gateway)
+		return &http.Response{
+			Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:  http.Header{"Content-Type": {"application/json"}},
+			Body:    io.NopCloser(strings.NewReader(body)),
+			Request: req, ContentLength: int64(len(body)),
+		}, nil
+	}
+	return t.base.RoundTrip(req)
+}

@@ -1,0 +1,348 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// managerPerms are the permissions that make a member a manager.
+const managerPerms = discordgo.PermissionAdministrator | discordgo.PermissionManageGuild | discordgo.PermissionModerateMembers
+
+// maxChannelCache bounds the channel→guild cache.
+const maxChannelCache = 10000
+
+// onMessageCreate turns a MESSAGE_CREATE into a bot.Message and queues it.
+func (a *Adapter) onMessageCreate(s *discordgo.Session, mc *discordgo.MessageCreate) {
+	defer a.recoverEvent("MESSAGE_CREATE")
+	if mc == nil || mc.Message == nil {
+		return
+	}
+	m, ok := a.convertMessage(s, mc.Message)
+	if !ok {
+		return
+	}
+	a.enqueue(job{m: m})
+}
+
+// onInteractionCreate turns an application command into a bot.Message
+// carrying the interaction, acknowledged by the dispatcher first.
+func (a *Adapter) onInteractionCreate(s *discordgo.Session, ic *discordgo.InteractionCreate) {
+	defer a.recoverEvent("INTERACTION_CREATE")
+	if ic == nil || ic.Interaction == nil || ic.Type != discordgo.InteractionApplicationCommand {
+		return
+	}
+	m, ok := a.convertInteraction(s, ic.Interaction)
+	if !ok {
+		return
+	}
+	a.enqueue(job{m: m, ix: ic.Interaction})
+}
+
+func (a *Adapter) recoverEvent(kind string) {
+	if r := recover(); r != nil {
+		a.log.Error("panic converting event", "event", kind, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		if a.obs != nil {
+			a.obs.Observe(bot.Event{Kind: bot.EventPanic, Platform: PlatformName, Time: time.Now()})
+		}
+	}
+}
+
+// enqueue hands a message to the dispatcher owning its channel, blocking
+// while that dispatcher is busy (back-pressure on the gateway) until Run
+// stops.
+func (a *Adapter) enqueue(j job) {
+	a.mu.RLock()
+	qs, stop := a.queues, a.stop
+	a.mu.RUnlock()
+	if len(qs) == 0 {
+		return
+	}
+	h := fnv.New32a()
+	h.Write([]byte(j.m.Chat.ID))
+	select {
+	case qs[h.Sum32()%uint32(len(qs))] <- j:
+	case <-stop:
+		// Stopping: the gateway will redeliver nothing, but the message
+		// was never accepted, so nothing is lost that Discord still has.
+	}
+}
+
+// dispatch acknowledges interactions and hands messages to the handler.
+func (a *Adapter) dispatch(ctx context.Context, q chan job) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-q:
+			a.handle(ctx, j)
+		}
+	}
+}
+
+func (a *Adapter) handle(ctx context.Context, j job) {
+	defer a.recoverEvent("dispatch")
+	if j.ix != nil {
+		if err := a.defer3s(ctx, j.ix); err != nil {
+			a.log.Warn("acknowledging interaction failed", "command", j.m.Command.Name, "err", err)
+		}
+	}
+	if err := a.h.Handle(ctx, j.m); err != nil && ctx.Err() == nil {
+		a.log.Warn("handler refused message", "chat", j.m.Chat.ID, "err", err)
+	}
+}
+
+// defer3s sends the deferred response (type 5) that Discord wants within
+// three seconds; the answer later edits it.
+func (a *Adapter) defer3s(ctx context.Context, ix *discordgo.Interaction) error {
+	s, err := a.session()
+	if err != nil {
+		return err
+	}
+	err = s.InteractionRespond(ix, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource},
+		discordgo.WithContext(ctx))
+	if err != nil {
+		return mapErr("acknowledge interaction", err)
+	}
+	return nil
+}
+
+func (a *Adapter) convertMessage(s *discordgo.Session, dm *discordgo.Message) (bot.Message, bool) {
+	botID, _ := a.ids()
+	if dm.Author == nil || dm.ChannelID == "" || dm.ID == "" {
+		return bot.Message{}, false
+	}
+	if dm.Author.ID == botID {
+		return bot.Message{}, false
+	}
+	switch dm.Type {
+	case discordgo.MessageTypeDefault, discordgo.MessageTypeReply:
+	default:
+		return bot.Message{}, false // joins, pins, boosts: not conversation
+	}
+	text := dm.Content
+	mentioned := false
+	for _, u := range dm.Mentions {
+		if u != nil && u.ID == botID && botID != "" {
+			mentioned = true
+		}
+	}
+	if botID != "" {
+		for _, tag := range []string{"<@" + botID + ">", "<@!" + botID + ">"} {
+			if strings.Contains(text, tag) {
+				mentioned = true
+				text = strings.ReplaceAll(text, tag, "")
+			}
+		}
+		text = strings.TrimSpace(text)
+	}
+	if !mentioned && dm.GuildID != "" && len(dm.MentionRoles) > 0 && botID != "" {
+		if me, err := s.State.Member(dm.GuildID, botID); err == nil {
+			for _, r := range dm.MentionRoles {
+				if contains(me.Roles, r) {
+					mentioned = true
+				}
+			}
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return bot.Message{}, false
+	}
+	m := bot.Message{
+		Platform:  PlatformName,
+		Chat:      a.chat(s, dm.GuildID, dm.ChannelID),
+		ID:        dm.ID,
+		Author:    a.author(s, dm.GuildID, dm.Author, dm.Member, ""),
+		Text:      text,
+		Mentioned: mentioned,
+		Time:      dm.Timestamp,
+	}
+	if dm.WebhookID != "" {
+		m.Author.IsBot = true
+	}
+	if dm.MessageReference != nil {
+		m.ReplyTo = dm.MessageReference.MessageID
+	}
+	if rm := dm.ReferencedMessage; rm != nil && rm.Author != nil && rm.Author.ID == botID && botID != "" {
+		m.ReplyToBot = true
+		if m.ReplyTo == "" {
+			m.ReplyTo = rm.ID
+		}
+	}
+	if c, ok := bot.ParseCommand(text, ""); ok {
+		m.Command = c
+	}
+	return m, true
+}
+
+func (a *Adapter) convertInteraction(s *discordgo.Session, ix *discordgo.Interaction) (bot.Message, bool) {
+	data, ok := ix.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok || data.Name == "" || ix.ID == "" || ix.Token == "" || ix.ChannelID == "" {
+		return bot.Message{}, false
+	}
+	user := ix.User
+	if ix.Member != nil && ix.Member.User != nil {
+		user = ix.Member.User
+	}
+	if user == nil {
+		return bot.Message{}, false
+	}
+	_, appID := a.ids()
+	if ix.AppID != "" {
+		appID = ix.AppID
+	}
+	var args []string
+	var walk func(opts []*discordgo.ApplicationCommandInteractionDataOption)
+	walk = func(opts []*discordgo.ApplicationCommandInteractionDataOption) {
+		for _, o := range opts {
+			if o == nil {
+				continue
+			}
+			if o.Value != nil {
+				args = append(args, strings.TrimSpace(fmt.Sprint(o.Value)))
+			}
+			walk(o.Options)
+		}
+	}
+	walk(data.Options)
+	cmd := &bot.Command{Name: strings.ToLower(data.Name), Args: strings.TrimSpace(strings.Join(args, " "))}
+	text := "/" + cmd.Name
+	if cmd.Args != "" {
+		text += " " + cmd.Args
+	}
+	t := time.Now()
+	if ts, err := discordgo.SnowflakeTimestamp(ix.ID); err == nil {
+		t = ts
+	}
+	m := bot.Message{
+		Platform:    PlatformName,
+		Chat:        a.chat(s, ix.GuildID, ix.ChannelID),
+		ID:          ix.ID,
+		Author:      a.author(s, ix.GuildID, user, ix.Member, string(ix.Locale)),
+		Text:        text,
+		Mentioned:   true, // a slash command is addressed to the bot
+		Command:     cmd,
+		Time:        t,
+		Interaction: encodeInteraction(appID, ix.ID, ix.Token),
+	}
+	a.trackInteraction(m.Interaction)
+	return m, true
+}
+
+// chat describes a channel; a thread is a channel of its own, so its id is
+// the conversation.
+func (a *Adapter) chat(s *discordgo.Session, guildID, channelID string) bot.Chat {
+	c := bot.Chat{ID: channelID, Kind: bot.ChatGroup}
+	if guildID == "" {
+		c.Kind = bot.ChatDM
+	} else {
+		a.rememberGuild(channelID, guildID)
+	}
+	if s != nil && s.State != nil {
+		if ch, err := s.State.Channel(channelID); err == nil {
+			c.Title = ch.Name
+		}
+	}
+	return c
+}
+
+func (a *Adapter) author(s *discordgo.Session, guildID string, u *discordgo.User, member *discordgo.Member, locale string) bot.User {
+	name := u.GlobalName
+	if name == "" {
+		name = u.Username
+	}
+	if member != nil && member.Nick != "" {
+		name = member.Nick
+	}
+	au := bot.User{ID: u.ID, Name: name, IsBot: u.Bot, Lang: locale}
+	if member != nil {
+		au.Roles = append([]string(nil), member.Roles...)
+	}
+	au.Role = a.roleOf(s, guildID, u.ID, member)
+	return au
+}
+
+// roleOf is what Discord says of the member: a manager with Administrator,
+// Manage Server or Moderate Members (from the interaction's computed
+// permissions, or from the member's roles in the gateway state), as the
+// guild's owner, or by the config's role and user ids.
+func (a *Adapter) roleOf(s *discordgo.Session, guildID, userID string, member *discordgo.Member) bot.Role {
+	if a.managerUser[userID] {
+		return bot.RoleManager
+	}
+	if guildID == "" || member == nil {
+		return bot.RoleFollower
+	}
+	for _, r := range member.Roles {
+		if a.managerRole[r] {
+			return bot.RoleManager
+		}
+	}
+	perms := member.Permissions
+	if perms == 0 && s != nil && s.State != nil {
+		if g, err := s.State.Guild(guildID); err == nil && g.OwnerID == userID {
+			return bot.RoleManager
+		}
+		if everyone, err := s.State.Role(guildID, guildID); err == nil {
+			perms |= everyone.Permissions
+		}
+		for _, id := range member.Roles {
+			if r, err := s.State.Role(guildID, id); err == nil {
+				perms |= r.Permissions
+			}
+		}
+	}
+	if perms&managerPerms != 0 {
+		return bot.RoleManager
+	}
+	return bot.RoleFollower
+}
+
+func (a *Adapter) rememberGuild(channelID, guildID string) {
+	a.chMu.Lock()
+	defer a.chMu.Unlock()
+	if _, ok := a.chGuild[channelID]; !ok && len(a.chGuild) >= maxChannelCache {
+		a.chGuild = map[string]string{}
+	}
+	a.chGuild[channelID] = guildID
+}
+
+// guildOf finds the guild of a channel: from messages seen, the gateway
+// state, or the API.
+func (a *Adapter) guildOf(ctx context.Context, s *discordgo.Session, channelID string) (string, error) {
+	a.chMu.Lock()
+	g, ok := a.chGuild[channelID]
+	a.chMu.Unlock()
+	if ok {
+		return g, nil
+	}
+	if ch, err := s.State.Channel(channelID); err == nil && ch.GuildID != "" {
+		a.rememberGuild(channelID, ch.GuildID)
+		return ch.GuildID, nil
+	}
+	ch, err := s.Channel(channelID, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", mapErr("look up channel", err)
+	}
+	if ch.GuildID == "" {
+		return "", nil
+	}
+	a.rememberGuild(channelID, ch.GuildID)
+	return ch.GuildID, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
