@@ -1,0 +1,399 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultBaseURL    = "https://api.openai.com/v1"
+	DefaultTimeout    = 60 * time.Second
+	DefaultMaxRetries = 4
+	DefaultMinBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff = 20 * time.Second
+	// MaxRetryAfter is the longest Retry-After the client waits for; a
+	// server asking for more is treated as unavailable now, since a chat
+	// reply that late is no reply.
+	MaxRetryAfter = 60 * time.Second
+)
+
+// Operations named in errors and logs.
+const (
+	opComplete = "complete"
+	opStream   = "stream"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API root, e.g. "https://api.openai.com/v1" or
+	// "http://127.0.0.1:11434/v1" (Ollama). Empty means OpenAI's.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is sent as a bearer token. It may be empty: local servers
+	// need none, and then no Authorization header is sent.
+	APIKey string `yaml:"-"`
+	// Model is the model name; required.
+	Model string `yaml:"model"`
+	// Timeout bounds one attempt: the whole of a Complete, and for a
+	// Stream the wait for the first chunk and every gap between chunks.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxRetries is how many times a failed attempt is retried (so at
+	// most MaxRetries+1 requests). Zero means DefaultMaxRetries; negative
+	// means never retry.
+	MaxRetries int `yaml:"max_retries"`
+	// MinBackoff and MaxBackoff bound the exponential back-off between
+	// attempts (full jitter: a random wait in [0, min(Max, Min*2^n)]).
+	// A Retry-After header from the server takes precedence.
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Temperature is used when a Request sets none; zero leaves it to
+	// the server.
+	Temperature float32 `yaml:"temperature"`
+	// Mask configures privacy masking of personal data.
+	Mask MaskConfig `yaml:"mask"`
+}
+
+// Option customises a Client, mostly for tests.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (proxies, TLS, test servers). Its
+// Transport is wrapped, not replaced.
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+
+// WithClock sets the clock used to read Retry-After dates.
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// WithSleep sets how the client waits between attempts; tests record the
+// waits instead of sleeping. sleep must return ctx's error when ctx ends
+// first.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+// Client is a bot.LLM speaking the OpenAI chat-completions protocol. It is
+// safe for concurrent use.
+type Client struct {
+	cfg   Config
+	api   *openai.Client
+	http  *http.Client
+	log   *slog.Logger
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+	// masker is the prototype whose rules each request's masker shares;
+	// nil when masking is off.
+	masker *Masker
+}
+
+var _ bot.LLM = (*Client)(nil)
+
+// New returns a client for cfg. It does no network I/O.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	if cfg.Model == "" {
+		return nil, errors.New("llm: config: model is required")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("llm: config: base_url %q must be an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = DefaultMaxRetries
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	c := &Client{cfg: cfg, now: time.Now, sleep: sleepCtx}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Mask.Enabled && !(cfg.Mask.SkipLoopback && isLoopback(u.Hostname())) {
+		m, err := NewMasker(cfg.Mask.Patterns)
+		if err != nil {
+			return nil, err
+		}
+		c.masker = m
+	}
+	hc := &http.Client{}
+	if c.http != nil {
+		*hc = *c.http
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &transport{base: base}
+	oc := openai.DefaultConfig(cfg.APIKey)
+	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	oc.HTTPClient = hc
+	c.api = openai.NewClientWithConfig(oc)
+	return c, nil
+}
+
+// Masking reports whether the client masks personal data.
+func (c *Client) Masking() bool { return c.masker != nil }
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// build turns req into the wire request, masking message contents with m
+// when it is not nil.
+func (c *Client) build(req bot.Request, m *Masker, stream bool) openai.ChatCompletionRequest {
+	msgs := make([]openai.ChatCompletionMessage, 0, len(req.Messages))
+	for _, cm := range req.Messages {
+		content := cm.Content
+		if m != nil {
+			content = m.Mask(content)
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: cm.Role, Content: content})
+	}
+	r := openai.ChatCompletionRequest{
+		Model:       c.cfg.Model,
+		Messages:    msgs,
+		MaxTokens:   req.MaxTokens,
+		Temperature: c.cfg.Temperature,
+		Stream:      stream,
+	}
+	if req.Temperature != 0 {
+		r.Temperature = req.Temperature
+	}
+	if req.JSON {
+		r.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
+	}
+	if stream {
+		r.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+	}
+	return r
+}
+
+func (c *Client) newMasker() *Masker {
+	if c.masker == nil {
+		return nil
+	}
+	return c.masker.fork()
+}
+
+// Complete implements bot.LLM.
+func (c *Client) Complete(ctx context.Context, req bot.Request) (bot.Response, error) {
+	m := c.newMasker()
+	creq := c.build(req, m, false)
+	c.log.Debug("llm request", "op", opComplete, "purpose", req.Purpose, "messages", creq.Messages)
+	var resp openai.ChatCompletionResponse
+	err := c.retry(ctx, opComplete, req.Purpose, func(actx context.Context) error {
+		tctx, cancel := context.WithTimeoutCause(actx, c.cfg.Timeout, errCallTimeout)
+		defer cancel()
+		var err error
+		resp, err = c.api.CreateChatCompletion(tctx, creq)
+		if err != nil && actx.Err() == nil && errors.Is(context.Cause(tctx), errCallTimeout) {
+			return fmt.Errorf("%w: %w", errCallTimeout, err)
+		}
+		if err == nil && len(resp.Choices) == 0 {
+			return errNoChoices
+		}
+		return err
+	})
+	if err != nil {
+		return bot.Response{}, err
+	}
+	text := resp.Choices[0].Message.Content
+	if m != nil {
+		text = m.Unmask(text)
+	}
+	model := resp.Model
+	if model == "" {
+		model = c.cfg.Model
+	}
+	usage := bot.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}
+	if usage.Total() == 0 {
+		usage = estimateUsage(creq.Messages, text)
+	}
+	c.log.Debug("llm reply", "op", opComplete, "model", model, "text", text)
+	return bot.Response{Text: text, Model: model, Usage: usage}, nil
+}
+
+// errNoChoices is the failure of a 200 reply without choices.
+var errNoChoices = errors.New("reply has no choices")
+
+// estimateUsage fills in usage for servers that report none, so budgets
+// still count something.
+func estimateUsage(msgs []openai.ChatCompletionMessage, reply string) bot.Usage {
+	var u bot.Usage
+	for _, m := range msgs {
+		u.PromptTokens += bot.ApproxTokens(m.Content) + 4
+	}
+	u.CompletionTokens = bot.ApproxTokens(reply)
+	return u
+}
+
+// retry runs attempt until it succeeds, fails for good, or retries run
+// out. attempt enforces the per-call timeout itself and reports a timeout
+// by wrapping errCallTimeout.
+func (c *Client) retry(ctx context.Context, op string, purpose bot.Purpose, attempt func(context.Context) error) error {
+	for n := 1; ; n++ {
+		actx, st := withCallState(ctx)
+		err := attempt(actx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &Error{Op: op, Attempts: n, Kind: bot.ErrLLMTimeout, Err: ctx.Err()}
+			}
+			return fmt.Errorf("llm: %s: %w", op, ctx.Err())
+		}
+		status, retryAfter := st.snapshot()
+		kind, code, retryable := classify(err, status)
+		final := &Error{Op: op, Status: code, Attempts: n, Kind: kind, Err: err}
+		if !retryable || n > c.cfg.MaxRetries {
+			c.log.Warn("llm call failed", "op", op, "purpose", purpose, "status", code, "attempts", n, "kind", kind)
+			c.log.Debug("llm call failed", "op", op, "err", err)
+			return final
+		}
+		wait, ok := c.backoff(n, retryAfter)
+		if !ok {
+			c.log.Warn("llm retry-after too long", "op", op, "purpose", purpose, "status", code, "retry_after", retryAfter)
+			return final
+		}
+		c.log.Info("llm call failed, retrying", "op", op, "purpose", purpose, "status", code, "attempt", n, "wait", wait)
+		if err := c.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("llm: %s: %w", op, err)
+		}
+	}
+}
+
+// classify maps an attempt's error to a sentinel, the HTTP status and
+// whether another attempt may help.
+func classify(err error, status int) (kind error, code int, retryable bool) {
+	if errors.Is(err, errCallTimeout) {
+		return bot.ErrLLMTimeout, 0, true
+	}
+	var ae *openai.APIError
+	var re *openai.RequestError
+	switch {
+	case errors.As(err, &ae) && ae.HTTPStatusCode != 0:
+		code = ae.HTTPStatusCode
+	case errors.As(err, &re) && re.HTTPStatusCode != 0:
+		code = re.HTTPStatusCode
+	case status >= http.StatusBadRequest:
+		code = status
+	}
+	switch {
+	case code == http.StatusTooManyRequests:
+		return bot.ErrLLMUnavailable, code, true
+	case code == http.StatusRequestTimeout:
+		return bot.ErrLLMTimeout, code, true
+	case code >= 500:
+		return bot.ErrLLMUnavailable, code, true
+	case code >= 400:
+		return bot.ErrLLMRejected, code, false
+	}
+	// Network errors, a dropped connection, an unreadable 200.
+	return bot.ErrLLMUnavailable, 0, true
+}
+
+// backoff is the wait before attempt n+1: the server's Retry-After when it
+// sent one (false when that is longer than MaxRetryAfter), else full
+// jitter over an exponential ceiling.
+func (c *Client) backoff(n int, retryAfter string) (time.Duration, bool) {
+	if d, ok := parseRetryAfter(retryAfter, c.now()); ok {
+		return d, d <= MaxRetryAfter
+	}
+	ceil := c.cfg.MinBackoff
+	for i := 1; i < n && ceil < c.cfg.MaxBackoff; i++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, c.cfg.MaxBackoff)
+	return time.Duration(rand.Int64N(int64(ceil) + 1)), true
+}
+
+// Stream implements bot.LLM. The request is retried until its first chunk
+// arrives; after that a failure ends the stream with bot.ErrStreamCut.
+func (c *Client) Stream(ctx context.Context, req bot.Request) (bot.Stream, error) {
+	m := c.newMasker()
+	creq := c.build(req, m, true)
+	c.log.Debug("llm request", "op", opStream, "purpose", req.Purpose, "messages", creq.Messages)
+	var out *stream
+	err := c.retry(ctx, opStream, req.Purpose, func(actx context.Context) error {
+		s := newStream(actx, c.cfg.Timeout, m, c.cfg.Model, creq.Messages)
+		cs, err := c.api.CreateChatCompletionStream(s.ctx, creq)
+		if err != nil {
+			s.Close()
+			return s.attemptErr(actx, err)
+		}
+		s.s = cs
+		if err := s.prime(); err != nil {
+			s.Close()
+			return s.attemptErr(actx, err)
+		}
+		out = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attemptErr turns an error of an attempt into what retry classifies.
+func (s *stream) attemptErr(actx context.Context, err error) error {
+	if actx.Err() == nil && errors.Is(context.Cause(s.ctx), errCallTimeout) {
+		return fmt.Errorf("%w: %w", errCallTimeout, err)
+	}
+	if errors.Is(err, io.EOF) {
+		// Never hand io.EOF up as a failure: callers compare with it.
+		return fmt.Errorf("stream ended before its first chunk: %v", err)
+	}
+	return err
+}
