@@ -14,8 +14,9 @@ import (
 var errEmptyKey = errors.New("empty bucket or key")
 
 // scanPage is how many entries Scan copies out per read transaction; fn
-// runs outside any transaction, so it may write to the store.
-const scanPage = 256
+// runs outside any transaction, so it may write to the store. A variable
+// so tests can page through few keys.
+var scanPage = 256
 
 // Put implements bot.KV. Keys are limited to bbolt's 32 KiB.
 func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error {
