@@ -1,0 +1,501 @@
+package metrics
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every metric Chorus exports.
+const Namespace = "chorus"
+
+// Other is the label value for anything outside a label's fixed set: an
+// unknown platform, an unregistered command, a model not in the list.
+const Other = "other"
+
+// UnknownModel labels LLM calls whose model was not reported (a call that
+// failed before the provider named it).
+const UnknownModel = "unknown"
+
+// LatencyBuckets are the histogram buckets, in seconds, for reply latency
+// and LLM calls: from 50 ms (an offline answer) to a minute (a long
+// completion on a slow model).
+var LatencyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60}
+
+// Default label sets. Options add to them.
+var (
+	// DefaultPlatforms are the platform names Chorus ships adapters for.
+	DefaultPlatforms = []string{"console", "discord", "telegram"}
+	// DefaultCommands are the commands Chorus ships (built-ins and the
+	// manager commands of DESIGN.md).
+	DefaultCommands = []string{"ask", "digest", "export", "forget", "help", "kb", "mod", "persona", "post",
+		"sentiment", "start", "stats", "trends"}
+	// DefaultModels are model names known without configuration.
+	DefaultModels = []string{"offline"}
+	// DefaultCategories are moderation categories.
+	DefaultCategories = []string{"spam", "flood", "links", "scam", "phishing", "toxicity", "insult", "harassment",
+		"hate", "threat", "sexual", "violence", "self_harm", "profanity", "pii", "llm"}
+	// DefaultActions are moderation actions.
+	DefaultActions = []string{"none", "log", "warn", "delete", "timeout", "ban", "notify"}
+	// DefaultSentimentLabels are sentiment labels.
+	DefaultSentimentLabels = []string{"positive", "neutral", "negative", "mixed"}
+	// DefaultAlertKinds are early-warning alert kinds.
+	DefaultAlertKinds = []string{"negative_spike", "volume_spike", "moderation_spike", "topic_spike", "churn"}
+)
+
+// NegativeLabel is the sentiment label counted in the negative share.
+const NegativeLabel = "negative"
+
+var (
+	chatKinds   = []string{string(bot.ChatDM), string(bot.ChatGroup), string(bot.ChatChannel)}
+	outcomes    = []string{bot.OutcomeOK, bot.OutcomeError, bot.OutcomeApology, bot.OutcomeRefused, bot.OutcomeLimited, bot.OutcomeCut, bot.OutcomeTimeout, bot.OutcomeNotFound}
+	purposes    = []string{string(bot.PurposeChat), string(bot.PurposeSummary), string(bot.PurposeModeration), string(bot.PurposeSentiment), string(bot.PurposeDigest), string(bot.PurposePost)}
+	rateReasons = []string{"rate", "budget"}
+)
+
+// Adapter outcomes carried by bot.EventAdapter.
+const (
+	AdapterConnected    = "connected"
+	AdapterDisconnected = "disconnected"
+	AdapterReconnect    = "reconnect"
+)
+
+// Price is what a model costs, in US dollars per million tokens.
+type Price struct {
+	PromptPer1M     float64 `json:"prompt_per_1m" yaml:"prompt_per_1m"`
+	CompletionPer1M float64 `json:"completion_per_1m" yaml:"completion_per_1m"`
+}
+
+// Cost returns the price of u in US dollars.
+func (p Price) Cost(u bot.Usage) float64 {
+	return (float64(u.PromptTokens)*p.PromptPer1M + float64(u.CompletionTokens)*p.CompletionPer1M) / 1e6
+}
+
+// Option configures Metrics.
+type Option func(*config)
+
+type config struct {
+	prices     map[string]Price
+	platforms  []string
+	commands   []string
+	models     []string
+	categories []string
+	actions    []string
+	labels     []string
+	alerts     []string
+	storeSize  func() (int64, error)
+	version    string
+	revision   string
+	now        func() time.Time
+}
+
+// WithPrices sets the per-model price table for chorus_llm_cost_usd_total.
+// Models in it are known models (their own label value).
+func WithPrices(p map[string]Price) Option {
+	return func(c *config) {
+		c.prices = make(map[string]Price, len(p))
+		for k, v := range p {
+			c.prices[k] = v
+		}
+	}
+}
+
+// WithPlatforms adds platform names to the known set.
+func WithPlatforms(names ...string) Option {
+	return func(c *config) { c.platforms = append(c.platforms, names...) }
+}
+
+// WithCommands adds command names to the known set. Commands registered on
+// the engine after New can be added with AddCommands.
+func WithCommands(names ...string) Option {
+	return func(c *config) { c.commands = append(c.commands, names...) }
+}
+
+// WithModels adds model names to the known set.
+func WithModels(names ...string) Option {
+	return func(c *config) { c.models = append(c.models, names...) }
+}
+
+// WithCategories adds moderation categories to the known set.
+func WithCategories(names ...string) Option {
+	return func(c *config) { c.categories = append(c.categories, names...) }
+}
+
+// WithActions adds moderation actions to the known set.
+func WithActions(names ...string) Option {
+	return func(c *config) { c.actions = append(c.actions, names...) }
+}
+
+// WithSentimentLabels adds sentiment labels to the known set.
+func WithSentimentLabels(names ...string) Option {
+	return func(c *config) { c.labels = append(c.labels, names...) }
+}
+
+// WithAlertKinds adds early-warning alert kinds to the known set.
+func WithAlertKinds(names ...string) Option {
+	return func(c *config) { c.alerts = append(c.alerts, names...) }
+}
+
+// WithStoreSize exports chorus_store_size_bytes from fn, called at scrape
+// time (the bbolt file's size). A failing fn leaves the gauge out of that
+// scrape.
+func WithStoreSize(fn func() (int64, error)) Option {
+	return func(c *config) { c.storeSize = fn }
+}
+
+// WithBuildInfo sets the version and VCS revision of chorus_build_info
+// (default: read from the binary's build info).
+func WithBuildInfo(version, revision string) Option {
+	return func(c *config) { c.version, c.revision = version, revision }
+}
+
+// WithClock replaces time.Now for the sliding windows, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// labelSet maps a raw value to itself when known, to Other otherwise.
+// It is safe for concurrent use.
+type labelSet struct {
+	mu    sync.RWMutex
+	known map[string]bool
+}
+
+func newLabelSet(groups ...[]string) *labelSet {
+	s := &labelSet{known: map[string]bool{}}
+	for _, g := range groups {
+		s.add(g...)
+	}
+	return s
+}
+
+func (s *labelSet) add(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n != "" && n != Other {
+			s.known[n] = true
+		}
+	}
+}
+
+func (s *labelSet) get(v string) string {
+	v = strings.ToLower(v)
+	s.mu.RLock()
+	ok := s.known[v]
+	s.mu.RUnlock()
+	if ok {
+		return v
+	}
+	return Other
+}
+
+// values lists the known values, for pre-initialising series.
+func (s *labelSet) values() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.known))
+	for k := range s.known {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Metrics holds Chorus's collectors and turns engine events into them. It
+// implements bot.Observer; Observe is safe for concurrent use and does no
+// I/O.
+type Metrics struct {
+	cfg config
+	now func() time.Time
+
+	platforms, commands, models, categories, actions, labels, alerts *labelSet
+	chatKinds, outcomes, purposes, rateReasons                       *labelSet
+
+	received     *prometheus.CounterVec
+	duplicates   *prometheus.CounterVec
+	replies      *prometheus.CounterVec
+	commandsRun  *prometheus.CounterVec
+	firstToken   *prometheus.HistogramVec
+	replyLatency *prometheus.HistogramVec
+
+	llmRequests   *prometheus.CounterVec
+	llmDuration   *prometheus.HistogramVec
+	llmPrompt     *prometheus.CounterVec
+	llmCompletion *prometheus.CounterVec
+	llmCost       *prometheus.CounterVec
+
+	verdicts  *prometheus.CounterVec
+	modAction *prometheus.CounterVec
+	sentiment *prometheus.CounterVec
+	alertsRun *prometheus.CounterVec
+
+	queueDepth  prometheus.Gauge
+	inFlight    prometheus.Gauge
+	panics      *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	connected   *prometheus.GaugeVec
+	reconnects  *prometheus.CounterVec
+
+	share  *shareWindow
+	active *activeUsers
+}
+
+var _ bot.Observer = (*Metrics)(nil)
+
+// New builds the collectors and registers every one of them on reg. It
+// fails if reg already holds a collector of the same name (New called twice
+// on one registry).
+func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
+	if reg == nil {
+		return nil, fmt.Errorf("metrics: New: nil registerer")
+	}
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.version == "" && cfg.revision == "" {
+		cfg.version, cfg.revision = readBuildInfo()
+	}
+	priced := make([]string, 0, len(cfg.prices))
+	for name := range cfg.prices {
+		priced = append(priced, name)
+	}
+	m := &Metrics{
+		cfg:         cfg,
+		now:         cfg.now,
+		platforms:   newLabelSet(DefaultPlatforms, cfg.platforms),
+		commands:    newLabelSet(DefaultCommands, cfg.commands),
+		models:      newLabelSet(DefaultModels, cfg.models, priced),
+		categories:  newLabelSet(DefaultCategories, cfg.categories),
+		actions:     newLabelSet(DefaultActions, cfg.actions),
+		labels:      newLabelSet(DefaultSentimentLabels, cfg.labels),
+		alerts:      newLabelSet(DefaultAlertKinds, cfg.alerts),
+		chatKinds:   newLabelSet(chatKinds),
+		outcomes:    newLabelSet(outcomes),
+		purposes:    newLabelSet(purposes),
+		rateReasons: newLabelSet(rateReasons),
+		share:       &shareWindow{},
+		active:      newActiveUsers(),
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	}
+	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: LatencyBuckets}, labels)
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help})
+	}
+
+	m.received = counter("messages_received_total", "Fresh messages received, by platform and chat kind.", "platform", "chat_kind")
+	m.duplicates = counter("duplicates_dropped_total", "Redelivered messages dropped, by platform.", "platform")
+	m.replies = counter("replies_sent_total", "LLM replies finished, by platform and outcome.", "platform", "outcome")
+	m.commandsRun = counter("commands_total", "Commands run, by command and outcome.", "command", "outcome")
+	m.firstToken = histogram("reply_first_token_seconds", "Time from receipt of a message to the first visible token of its reply.", "platform")
+	m.replyLatency = histogram("reply_duration_seconds", "Time from receipt of a message to its complete reply.", "platform")
+
+	m.llmRequests = counter("llm_requests_total", "LLM calls, by model, purpose and outcome.", "model", "purpose", "outcome")
+	m.llmDuration = histogram("llm_request_duration_seconds", "Duration of LLM calls, streaming included.", "model", "purpose")
+	m.llmPrompt = counter("llm_prompt_tokens_total", "Prompt tokens sent to the LLM, by model.", "model")
+	m.llmCompletion = counter("llm_completion_tokens_total", "Completion tokens received from the LLM, by model.", "model")
+	m.llmCost = counter("llm_cost_usd_total", "Estimated LLM spend in US dollars from the configured price table, by model.", "model")
+
+	m.verdicts = counter("moderation_verdicts_total", "Moderation verdicts, by category.", "category")
+	m.modAction = counter("moderation_actions_total", "Moderation actions taken, by action.", "action")
+	m.sentiment = counter("sentiment_messages_total", "Messages scored for sentiment, by label.", "label")
+	m.alertsRun = counter("alerts_total", "Early-warning alerts raised, by kind.", "kind")
+
+	m.queueDepth = gauge("engine_queue_depth", "Messages accepted and not yet handled, in flight included.")
+	m.inFlight = gauge("engine_in_flight", "Messages being handled now.")
+	m.panics = counter("panics_recovered_total", "Handler panics recovered, by platform.", "platform")
+	m.rateLimited = counter("rate_limited_total", "Answers refused by rate limits or token budgets, by reason.", "reason")
+	m.connected = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "adapter_connected",
+		Help: "Whether a platform adapter is connected (1) or not (0)."}, []string{"platform"})
+	m.reconnects = counter("adapter_reconnects_total", "Adapter reconnects, by platform.", "platform")
+
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
+		Help: "Build information; the value is always 1."}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(cfg.version, cfg.revision, runtime.Version()).Set(1)
+
+	cs := []prometheus.Collector{
+		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
+		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
+		m.verdicts, m.modAction, m.sentiment, m.alertsRun,
+		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects,
+		buildInfo, &windowCollector{m: m},
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	// Series that alerts compare over time exist from the start, so rate()
+	// sees the first message and "no messages" has a zero to look at.
+	for _, p := range m.platforms.values() {
+		for _, k := range chatKinds {
+			m.received.WithLabelValues(p, k)
+		}
+	}
+	return m, nil
+}
+
+// AddCommands adds command names to the known set, for commands registered
+// on the engine after New (see Engine.Commands).
+func (m *Metrics) AddCommands(names ...string) { m.commands.add(names...) }
+
+// AddModels adds model names to the known set.
+func (m *Metrics) AddModels(names ...string) { m.models.add(names...) }
+
+// Observe implements bot.Observer.
+func (m *Metrics) Observe(e bot.Event) {
+	switch e.Kind {
+	case bot.EventMessageReceived:
+		m.received.WithLabelValues(m.platforms.get(e.Platform), m.chatKinds.get(string(e.ChatKind))).Inc()
+		if e.User != "" {
+			m.active.add(m.now(), e.User)
+		}
+	case bot.EventDuplicate:
+		m.duplicates.WithLabelValues(m.platforms.get(e.Platform)).Inc()
+	case bot.EventFirstToken:
+		m.firstToken.WithLabelValues(m.platforms.get(e.Platform)).Observe(e.Duration.Seconds())
+	case bot.EventReplySent:
+		p := m.platforms.get(e.Platform)
+		m.replies.WithLabelValues(p, m.outcomes.get(e.Outcome)).Inc()
+		m.replyLatency.WithLabelValues(p).Observe(e.Duration.Seconds())
+	case bot.EventCommand:
+		m.commandsRun.WithLabelValues(m.commands.get(e.Command), m.outcomes.get(e.Outcome)).Inc()
+	case bot.EventLLMCall:
+		m.observeLLM(e)
+	case bot.EventModerated:
+		if e.Category != "" {
+			m.verdicts.WithLabelValues(m.categories.get(e.Category)).Inc()
+		}
+		if e.Action != "" {
+			m.modAction.WithLabelValues(m.actions.get(e.Action)).Inc()
+		}
+	case bot.EventScored:
+		label := m.labels.get(e.Label)
+		m.sentiment.WithLabelValues(label).Inc()
+		m.share.add(m.now(), label == NegativeLabel)
+	case bot.EventAlert:
+		m.alertsRun.WithLabelValues(m.alerts.get(e.Category)).Inc()
+	case bot.EventPanic:
+		m.panics.WithLabelValues(m.platforms.get(e.Platform)).Inc()
+	case bot.EventQueue:
+		m.queueDepth.Set(float64(e.Queued))
+		m.inFlight.Set(float64(e.InFlight))
+	case bot.EventRateLimited:
+		m.rateLimited.WithLabelValues(m.rateReasons.get(e.Outcome)).Inc()
+	case bot.EventAdapter:
+		p := m.platforms.get(e.Platform)
+		switch e.Outcome {
+		case AdapterConnected:
+			m.connected.WithLabelValues(p).Set(1)
+		case AdapterDisconnected:
+			m.connected.WithLabelValues(p).Set(0)
+		case AdapterReconnect:
+			m.reconnects.WithLabelValues(p).Inc()
+		}
+	}
+}
+
+func (m *Metrics) observeLLM(e bot.Event) {
+	model := UnknownModel
+	if e.Model != "" && !strings.EqualFold(e.Model, UnknownModel) {
+		model = m.models.get(e.Model)
+	}
+	purpose := m.purposes.get(string(e.Purpose))
+	m.llmRequests.WithLabelValues(model, purpose, m.outcomes.get(e.Outcome)).Inc()
+	m.llmDuration.WithLabelValues(model, purpose).Observe(e.Duration.Seconds())
+	if e.Usage.PromptTokens > 0 {
+		m.llmPrompt.WithLabelValues(model).Add(float64(e.Usage.PromptTokens))
+	}
+	if e.Usage.CompletionTokens > 0 {
+		m.llmCompletion.WithLabelValues(model).Add(float64(e.Usage.CompletionTokens))
+	}
+	if p, ok := m.price(e.Model); ok && e.Usage.Total() > 0 {
+		m.llmCost.WithLabelValues(model).Add(p.Cost(e.Usage))
+	}
+}
+
+func (m *Metrics) price(model string) (Price, bool) {
+	if p, ok := m.cfg.prices[model]; ok {
+		return p, true
+	}
+	for k, p := range m.cfg.prices {
+		if strings.EqualFold(k, model) {
+			return p, true
+		}
+	}
+	return Price{}, false
+}
+
+// windowCollector computes the gauges that depend on the time of the
+// scrape: active users, the negative share, the store size.
+type windowCollector struct{ m *Metrics }
+
+var (
+	activeDesc = prometheus.NewDesc(Namespace+"_active_users",
+		"Distinct users who wrote over the window (5m, 1d, 30d), estimated with HyperLogLog.", []string{"window"}, nil)
+	shareDesc = prometheus.NewDesc(Namespace+"_sentiment_negative_share",
+		"Share of scored messages labelled negative over the last hour (0 when none was scored).", nil, nil)
+	storeDesc = prometheus.NewDesc(Namespace+"_store_size_bytes",
+		"Size of the bbolt data file in bytes.", nil, nil)
+)
+
+func (c *windowCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- activeDesc
+	ch <- shareDesc
+	if c.m.cfg.storeSize != nil {
+		ch <- storeDesc
+	}
+}
+
+func (c *windowCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.m.now()
+	for i, n := range c.m.active.counts(now) {
+		ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, float64(n), activeWindows[i].name)
+	}
+	ch <- prometheus.MustNewConstMetric(shareDesc, prometheus.GaugeValue, c.m.share.share(now))
+	if fn := c.m.cfg.storeSize; fn != nil {
+		if size, err := fn(); err == nil {
+			ch <- prometheus.MustNewConstMetric(storeDesc, prometheus.GaugeValue, float64(size))
+		}
+	}
+}
+
+func readBuildInfo() (version, revision string) {
+	version, revision = "devel", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, revision
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		version = v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return version, revision
+}
+
+// NewRegistry returns a fresh registry holding the Go runtime and process
+// collectors; pass it to New and to NewServer.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
