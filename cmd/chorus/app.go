@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
+	"github.com/chorusbot/chorus/memory"
+)
+
+// dbFile is the bbolt file's name inside the data directory.
+const dbFile = "chorus.db"
+
+// loadConfig reads the config named by --config, or chorus.yaml when
+// present, or the defaults; applies the environment and --data-dir; and
+// validates it.
+func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
+	path := g.config
+	if path == "" {
+		if _, err := os.Stat("chorus.yaml"); err == nil {
+			path = "chorus.yaml"
+		}
+	}
+	var cfg *configs.Config
+	var err error
+	if path == "" {
+		cfg = configs.Default()
+		err = configs.LoadEnv(cfg, env.environ)
+	} else {
+		cfg, err = configs.LoadFrom(path, env.environ)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if g.dataDir != "" {
+		cfg.DataDir = g.dataDir
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *configs.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if cfg.Log.Format == configs.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the bbolt file in the data directory, creating the
+// directory.
+func openStore(cfg *configs.Config) (*memory.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := memory.Open(filepath.Join(cfg.DataDir, dbFile), memory.WithRetention(cfg.Retention.Days))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// newLLM returns the configured model: an OpenAI-compatible client when a
+// base URL or key is set, otherwise the offline provider.
+func newLLM(cfg *configs.Config, log *slog.Logger) (bot.LLM, string, error) {
+	if cfg.LLM.Offline() {
+		return llm.NewOffline(), "offline", nil
+	}
+	c, err := llm.New(llm.Config{
+		BaseURL:     cfg.LLM.BaseURL,
+		APIKey:      cfg.LLM.APIKey,
+		Model:       cfg.LLM.Model,
+		Timeout:     cfg.LLM.Timeout,
+		MaxRetries:  cfg.LLM.MaxRetries,
+		Temperature: float32(cfg.LLM.Temperature),
+		Mask: llm.MaskConfig{
+			Enabled:      cfg.LLM.MaskPII,
+			SkipLoopback: !cfg.LLM.MaskLoopback,
+			Patterns:     cfg.LLM.MaskPatterns,
+		},
+	}, llm.WithLogger(log.With("component", "llm")))
+	if err != nil {
+		return nil, "", err
+	}
+	return c, cfg.LLM.Model, nil
+}
+
+func persona(cfg *configs.Config) bot.Persona {
+	p := cfg.Persona
+	return bot.Persona{Brand: p.Brand, BotName: p.BotName, Voice: p.Voice, Do: p.Do, Dont: p.Dont}
+}
+
+func engineConfig(cfg *configs.Config) bot.Config {
+	e := cfg.Engine
+	r := cfg.Roles
+	managers := append([]string(nil), r.Managers...)
+	for _, id := range cfg.Telegram.ManagerIDs {
+		managers = append(managers, bot.UserKey("telegram", id))
+	}
+	return bot.Config{
+		BotName:         cfg.Persona.BotName,
+		Persona:         persona(cfg),
+		Workers:         e.Workers,
+		QueueSize:       e.QueueSize,
+		OpenChats:       e.OpenChats,
+		Owners:          r.Owners,
+		Managers:        managers,
+		ManagerRoles:    append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
+		OwnerRoles:      r.OwnerRoles,
+		RatePerMinute:   e.RatePerMinute,
+		RateBurst:       e.RateBurst,
+		UserDailyTokens: e.UserDailyTokens,
+		ChatDailyTokens: e.ChatDailyTokens,
+		WindowTokens:    e.WindowTokens,
+		SummaryEvery:    e.SummaryEvery,
+		KBPassages:      e.KBPassages,
+		LLMTimeout:      e.LLMTimeout,
+		ReplyMaxTokens:  e.ReplyMaxTokens,
+	}
+}
+
+// app is a wired Chorus: config, store, model and engine.
+type app struct {
+	cfg    *configs.Config
+	log    *slog.Logger
+	store  *memory.Store
+	llm    bot.LLM
+	model  string
+	engine *bot.Engine
+}
+
+// newApp wires the engine over an open store. extra options come after the
+// defaults.
+func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
+	model, modelName, err := newLLM(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := llm.NewTokenCounter()
+	if err != nil {
+		return nil, err
+	}
+	prompter, err := newPrompter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := []bot.Option{
+		bot.WithLogger(log.With("component", "engine")),
+		bot.WithKnowledge(st.KB()),
+		bot.WithTokenCounter(tokens),
+		bot.WithPrompter(prompter),
+		bot.WithAuditor(st),
+	}
+	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e}, nil
+}
+
+// ingestKB loads the configured knowledge directory when it exists.
+func (a *app) ingestKB(ctx context.Context) {
+	dir := a.cfg.KB.Dir
+	if !a.cfg.KB.IngestOnStart || dir == "" {
+		return
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		a.log.Info("knowledge directory not found; starting with what is stored", "dir", dir)
+		return
+	}
+	rep, err := a.store.KB().Ingest(ctx, dir)
+	if err != nil {
+		a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
+		return
+	}
+	a.log.Info("knowledge base ready", "dir", dir, "report", strings.TrimSpace(fmt.Sprint(rep)))
+}

@@ -1,0 +1,155 @@
+// Command chorus is the Chorus binary: the community bot's server, a
+// console chat, knowledge-base and privacy tools, and the classifiers'
+// training and evaluation.
+//
+// Usage:
+//
+//	chorus serve                      run every configured adapter and the admin server
+//	chorus chat [--user NAME]         talk to Chorus on the console
+//	chorus kb ingest DIR | search QUERY | list
+//	chorus export --user PLATFORM:ID  everything held about a user, as JSON
+//	chorus forget --user PLATFORM:ID  delete it
+//	chorus check-config               validate the configuration and print it, secrets redacted
+//	chorus version
+//
+// Every subcommand takes --config FILE (default chorus.yaml in the working
+// directory if present, else built-in defaults) and --data-dir DIR (default
+// ./chorus-data). Exit status: 0 on success, 1 on failure, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// errUsage marks an error that should print usage and exit 2.
+var errUsage = errors.New("usage")
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// cliEnv is what a subcommand may use: its streams and the environment.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+	getenv         func(string) string
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the bot: every configured adapter (the console when none) and the admin HTTP server", runServe},
+		{"chat", "talk to Chorus on the console (piped stdin: one message per line)", runChat},
+		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
+		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
+		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
+		{"check-config", "validate the configuration and print it with secrets redacted", runCheckConfig},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), getenv: os.Getenv}
+	os.Exit(run(ctx, env, os.Args[1:]))
+}
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(env.stderr, "chorus: unknown command %q\n\n", args[0])
+	usage(env.stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Chorus: a community bot for brands on Discord and Telegram.\n\nUsage: chorus COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nGlobal flags (every command): --config FILE, --data-dir DIR. Run chorus COMMAND -h for a command's flags.")
+}
+
+// globalFlags are accepted by every subcommand.
+type globalFlags struct {
+	config  string
+	dataDir string
+}
+
+func newFlagSet(name string, env *cliEnv) (*flag.FlagSet, *globalFlags) {
+	fs := flag.NewFlagSet("chorus "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	g := &globalFlags{}
+	fs.StringVar(&g.config, "config", "", "config file (default chorus.yaml if present, else built-in defaults)")
+	fs.StringVar(&g.dataDir, "data-dir", "", "data directory (default ./chorus-data, or CHORUS_DATA_DIR)")
+	return fs, g
+}
+
+// parseArgs parses flags wherever they appear among the positional
+// arguments ("kb ingest DIR --config x" and "kb ingest --config x DIR").
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runVersion(_ context.Context, env *cliEnv, args []string) error {
+	fs, _ := newFlagSet("version", env)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, "chorus", version)
+	return nil
+}
