@@ -1,0 +1,34 @@
+package moderation
+
+import (
+	"os"
+	"testing"
+)
+
+// datasetsDir is where the labelled data lives on development machines and
+// in CI; it is not part of the repository.
+func datasetsDir() string {
+	if d := os.Getenv("CHORUS_DATASETS"); d != "" {
+		return d
+	}
+	return "/work/shared/datasets"
+}
+
+// TestTrainShipped regenerates the shipped models:
+//
+//	CHORUS_TRAIN=1 go test ./moderation -run TestTrainShipped -v
+func TestTrainShipped(t *testing.T) {
+	if os.Getenv("CHORUS_TRAIN") == "" {
+		t.Skip("set CHORUS_TRAIN=1 to retrain the shipped models")
+	}
+	if err := TrainAll(datasetsDir(), "models", testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
