@@ -39,15 +39,16 @@ var (
 		"sentiment", "start", "stats", "trends"}
 	// DefaultModels are model names known without configuration.
 	DefaultModels = []string{"offline"}
-	// DefaultCategories are moderation categories.
-	DefaultCategories = []string{"spam", "flood", "links", "scam", "phishing", "toxicity", "insult", "harassment",
-		"hate", "threat", "sexual", "violence", "self_harm", "profanity", "pii", "llm"}
+	// DefaultCategories are moderation categories: those of package
+	// moderation and a few an LLM second opinion may name.
+	DefaultCategories = []string{"words", "regex", "link", "invite", "shortener", "new-member-link", "mentions",
+		"caps", "repeat", "flood", "spam", "offensive", "hate", "scam", "harassment", "sexual", "violence", "self_harm"}
 	// DefaultActions are moderation actions.
 	DefaultActions = []string{"none", "log", "warn", "delete", "timeout", "ban", "notify"}
 	// DefaultSentimentLabels are sentiment labels.
 	DefaultSentimentLabels = []string{"positive", "neutral", "negative", "mixed"}
 	// DefaultAlertKinds are early-warning alert kinds.
-	DefaultAlertKinds = []string{"negative_spike", "volume_spike", "moderation_spike", "topic_spike", "churn"}
+	DefaultAlertKinds = []string{"negative_surge", "volume_surge", "moderation_surge", "topic_surge"}
 )
 
 // NegativeLabel is the sentiment label counted in the negative share.

@@ -251,7 +251,7 @@ func TestModerationSentimentAlerts(t *testing.T) {
 	m.Observe(bot.Event{Kind: bot.EventModerated, Category: "made-up-category", Action: "nuke"})
 	m.Observe(bot.Event{Kind: bot.EventScored, Label: "positive", Score: 0.8})
 	m.Observe(bot.Event{Kind: bot.EventScored, Label: "Negative", Score: -0.6})
-	m.Observe(bot.Event{Kind: bot.EventAlert, Category: "negative_spike"})
+	m.Observe(bot.Event{Kind: bot.EventAlert, Category: "negative_surge"})
 	m.Observe(bot.Event{Kind: bot.EventAlert, Category: "something new"})
 
 	checks := []struct {
@@ -267,7 +267,7 @@ func TestModerationSentimentAlerts(t *testing.T) {
 		{"chorus_sentiment_messages_total", map[string]string{"label": "positive"}, 1},
 		{"chorus_sentiment_messages_total", map[string]string{"label": "negative"}, 1},
 		{"chorus_sentiment_negative_share", nil, 0.5},
-		{"chorus_alerts_total", map[string]string{"kind": "negative_spike"}, 1},
+		{"chorus_alerts_total", map[string]string{"kind": "negative_surge"}, 1},
 		{"chorus_alerts_total", map[string]string{"kind": "other"}, 1},
 	}
 	for _, c := range checks {
