@@ -11,8 +11,8 @@ func TestNormalize(t *testing.T) {
 		{"Free", "free"},
 		{"fr3e", "free"},
 		{"ｆｒｅｅ", "free"},
-		{"fr\u0435e", "free"},       // Cyrillic е
-		{"f\u200bree", "free"},      // zero-width space
+		{"fr\u0435e", "free"},        // Cyrillic е
+		{"f\u200bree", "free"},       // zero-width space
 		{"f\u202eree\u202c", "free"}, // bidi override
 		{"FREEEEEE", "free"},
 		{"frée", "free"},

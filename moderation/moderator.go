@@ -1,0 +1,531 @@
+package moderation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// AuditReader reads the audit log back, for /mod log. The memory package's
+// store implements it.
+type AuditReader interface {
+	// AuditLog returns up to limit entries about user (all users when
+	// user is ""), newest first.
+	AuditLog(ctx context.Context, user string, limit int) ([]bot.AuditEntry, error)
+}
+
+// Option configures a Moderator.
+type Option func(*Moderator)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(m *Moderator) { m.log = l } }
+
+// WithAuditReader lets /mod log read the audit log.
+func WithAuditReader(r AuditReader) Option { return func(m *Moderator) { m.audit = r } }
+
+// WithClock replaces time.Now, for tests of decay and windows.
+func WithClock(now func() time.Time) Option { return func(m *Moderator) { m.now = now } }
+
+// WithClassifier adds (or, for a task already present, replaces) an offline
+// classifier: prob returns the probability that text belongs to the task's
+// flagged class, flagged from threshold on. Tests use it to script scores.
+func WithClassifier(task Task, prob func(text string) float64, threshold float64) Option {
+	return func(m *Moderator) {
+		m.extra = append(m.extra, classifier{task: task, prob: prob, threshold: threshold})
+	}
+}
+
+// Moderator moderates incoming messages (bot.Inspector) and the bot's
+// replies (bot.OutputFilter). It keeps strikes, added words, the dry-run
+// switch and appeals in a bot.KV. It is safe for concurrent use.
+type Moderator struct {
+	cfg   Config
+	kv    bot.KV
+	log   *slog.Logger
+	audit AuditReader
+	now   func() time.Time
+	rules *Rules
+	cls   []classifier
+	extra []classifier
+
+	engMu  sync.RWMutex
+	engine *bot.Engine
+
+	stMu    sync.Mutex
+	loaded  bool
+	words   []string
+	dryRun  bool
+	strikes sync.Mutex // serialises strike updates (read-modify-write)
+
+	outMu   sync.Mutex
+	outSeen map[string]bool
+}
+
+var (
+	_ bot.Inspector    = (*Moderator)(nil)
+	_ bot.OutputFilter = (*Moderator)(nil)
+)
+
+// KV bucket and keys.
+const (
+	bucket     = "moderation"
+	keyWords   = "words"
+	keyDryRun  = "dryrun"
+	keyStrikes = "strikes/"
+	keyLast    = "last/"
+	keyAppeal  = "appeal/"
+)
+
+// New builds a moderator. kv holds its state; it does no I/O (state is
+// read from kv on first use).
+func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
+	if kv == nil {
+		return nil, errors.New("moderation: New: nil kv")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	r, err := newRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, outSeen: map[string]bool{}}
+	for _, o := range opts {
+		o(m)
+	}
+	if cfg.Classifiers {
+		m.cls = shippedClassifiers()
+	}
+	for _, c := range m.extra {
+		replaced := false
+		for i := range m.cls {
+			if m.cls[i].task == c.task {
+				m.cls[i], replaced = c, true
+			}
+		}
+		if !replaced {
+			m.cls = append(m.cls, c)
+		}
+	}
+	return m, nil
+}
+
+// load reads the words and dry-run switch from the KV once.
+func (m *Moderator) load(ctx context.Context) error {
+	m.stMu.Lock()
+	defer m.stMu.Unlock()
+	if m.loaded {
+		return nil
+	}
+	m.words, m.dryRun = append([]string(nil), m.cfg.Words...), m.cfg.DryRun
+	if b, err := m.kv.Get(ctx, bucket, keyWords); err == nil {
+		var ws []string
+		if err := json.Unmarshal(b, &ws); err != nil {
+			return fmt.Errorf("moderation: load words: %w", err)
+		}
+		m.words = ws
+		m.rules.setWords(ws)
+	} else if !errors.Is(err, bot.ErrNotFound) {
+		return fmt.Errorf("moderation: load words: %w", err)
+	}
+	if b, err := m.kv.Get(ctx, bucket, keyDryRun); err == nil {
+		m.dryRun = string(b) == "1"
+	} else if !errors.Is(err, bot.ErrNotFound) {
+		return fmt.Errorf("moderation: load dry-run: %w", err)
+	}
+	m.loaded = true
+	return nil
+}
+
+func (m *Moderator) isDryRun() bool {
+	m.stMu.Lock()
+	defer m.stMu.Unlock()
+	return m.dryRun
+}
+
+func (m *Moderator) override(msg *bot.Message) ChannelOverride {
+	if o, ok := m.cfg.ChannelOverrides[msg.ConversationKey()]; ok {
+		return o
+	}
+	if o, ok := m.cfg.ChannelOverrides[bot.ConversationKey(msg.Platform, msg.Chat.ID, "")]; ok {
+		return o
+	}
+	return m.cfg.ChannelOverrides[msg.Chat.ID]
+}
+
+// Check runs the rules and classifiers (and, for borderline messages, the
+// LLM through llm when not nil) on text and returns the findings, most
+// severe first. It has no side effects beyond the repeat and flood
+// history when user is set.
+func (m *Moderator) Check(ctx context.Context, text string, llm bot.LLM) []Finding {
+	return m.check(ctx, newInput(text), llm)
+}
+
+func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding {
+	fs := m.rules.check(in)
+	strong := len(fs) > 0 && fs[0].Severity >= m.cfg.Policy.LogBelow
+	var border []Finding
+	for _, c := range m.cls {
+		if in.output && c.task == TaskSpam {
+			continue // the bot's own links and offers are not spam
+		}
+		p := c.prob(in.norm)
+		f := Finding{Category: taskCategory[c.task], Rule: "model:" + string(c.task), Severity: p, Decider: "model:" + string(c.task)}
+		switch {
+		case p >= c.threshold:
+			fs = append(fs, f)
+		case p >= m.cfg.BorderlineLow && p < m.cfg.BorderlineHigh:
+			border = append(border, f)
+		}
+	}
+	if len(border) > 0 && !strong && !in.output && m.cfg.LLMSecondOpinion && llm != nil {
+		if f, ok := m.secondOpinion(ctx, llm, in.original); ok {
+			if f.Category != "" {
+				fs = append(fs, f)
+			}
+		}
+	}
+	return sortFindings(fs)
+}
+
+// LLMVerdict is the structured answer asked of the LLM.
+type LLMVerdict struct {
+	Category string  `json:"category"`
+	Severity float64 `json:"severity"`
+	Reason   string  `json:"reason"`
+}
+
+var llmCategories = map[string]Category{"ok": "", "spam": CatSpam, "offensive": CatOffensive, "hate": CatHate, "other": "other"}
+
+const secondOpinionPrompt = `You moderate a brand's community chat. Classify the user's message.
+Answer with one JSON object and nothing else: {"category": "ok"|"spam"|"offensive"|"hate"|"other", "severity": number from 0 to 1, "reason": "at most 20 words"}.
+"ok" means nothing to act on.`
+
+// ParseLLMVerdict parses the LLM's answer strictly: one JSON object with
+// exactly the fields category (a known one), severity (0..1) and reason.
+func ParseLLMVerdict(s string) (LLMVerdict, error) {
+	s = strings.TrimSpace(s)
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var v struct {
+		Category *string  `json:"category"`
+		Severity *float64 `json:"severity"`
+		Reason   *string  `json:"reason"`
+	}
+	if err := dec.Decode(&v); err != nil {
+		return LLMVerdict{}, fmt.Errorf("moderation: llm verdict: %w", err)
+	}
+	if dec.More() {
+		return LLMVerdict{}, errors.New("moderation: llm verdict: trailing data")
+	}
+	if v.Category == nil || v.Severity == nil || v.Reason == nil {
+		return LLMVerdict{}, errors.New("moderation: llm verdict: missing field")
+	}
+	if _, ok := llmCategories[*v.Category]; !ok {
+		return LLMVerdict{}, fmt.Errorf("moderation: llm verdict: unknown category %q", *v.Category)
+	}
+	if math.IsNaN(*v.Severity) || *v.Severity < 0 || *v.Severity > 1 {
+		return LLMVerdict{}, fmt.Errorf("moderation: llm verdict: severity %v outside 0..1", *v.Severity)
+	}
+	return LLMVerdict{Category: *v.Category, Severity: *v.Severity, Reason: bot.Excerpt(*v.Reason, 160)}, nil
+}
+
+// secondOpinion asks the LLM; ok is false when it failed or answered
+// badly, and the offline verdict stands.
+func (m *Moderator) secondOpinion(ctx context.Context, llm bot.LLM, text string) (Finding, bool) {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	resp, err := llm.Complete(cctx, bot.Request{Purpose: bot.PurposeModeration, JSON: true, MaxTokens: 120, Query: text,
+		Messages: []bot.ChatMessage{{Role: bot.RoleSystem, Content: secondOpinionPrompt}, {Role: bot.RoleUser, Content: text}}})
+	if err != nil {
+		m.log.Debug("llm second opinion unavailable", "err", err)
+		return Finding{}, false
+	}
+	v, err := ParseLLMVerdict(resp.Text)
+	if err != nil {
+		m.log.Debug("llm second opinion unparsable", "err", err)
+		return Finding{}, false
+	}
+	return Finding{Category: llmCategories[v.Category], Rule: "llm", Severity: v.Severity, Decider: "llm", Reason: v.Reason}, true
+}
+
+// strikeRecord is a user's strikes at a time; they decay from there.
+type strikeRecord struct {
+	Strikes float64   `json:"strikes"`
+	At      time.Time `json:"at"`
+}
+
+func (m *Moderator) decay(r strikeRecord, now time.Time) float64 {
+	if r.Strikes <= 0 {
+		return 0
+	}
+	dt := now.Sub(r.At)
+	if dt <= 0 {
+		return r.Strikes
+	}
+	return r.Strikes * math.Pow(0.5, dt.Hours()/m.cfg.Policy.HalfLife.Hours())
+}
+
+// Strikes returns user's current (decayed) strikes.
+func (m *Moderator) Strikes(ctx context.Context, user string) (float64, error) {
+	r, err := m.getStrikes(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	return m.decay(r, m.now()), nil
+}
+
+func (m *Moderator) getStrikes(ctx context.Context, user string) (strikeRecord, error) {
+	var r strikeRecord
+	b, err := m.kv.Get(ctx, bucket, keyStrikes+user)
+	if errors.Is(err, bot.ErrNotFound) {
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("moderation: strikes: %w", err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("moderation: strikes: %w", err)
+	}
+	return r, nil
+}
+
+// addStrike adds one strike (or, in dry run, only computes it) and
+// returns the new total.
+func (m *Moderator) addStrike(ctx context.Context, user string, persist bool) (float64, error) {
+	m.strikes.Lock()
+	defer m.strikes.Unlock()
+	r, err := m.getStrikes(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	now := m.now()
+	n := m.decay(r, now) + 1
+	if persist {
+		b, _ := json.Marshal(strikeRecord{Strikes: n, At: now})
+		if err := m.kv.Put(ctx, bucket, keyStrikes+user, b); err != nil {
+			return 0, fmt.Errorf("moderation: strikes: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// decide maps the top finding and the user's strikes to an action.
+func (m *Moderator) decide(f Finding, strikes float64, o ChannelOverride) (Action, int) {
+	p := m.cfg.Policy
+	act, minutes := ActionLog, 0
+	if f.Severity >= p.LogBelow {
+		for _, s := range p.Ladder {
+			if strikes+1e-9 >= s.Strikes {
+				act, minutes = s.Action, s.Minutes
+			}
+		}
+		if f.Severity >= p.DeleteFrom && act.rank() < ActionDelete.rank() {
+			act = ActionDelete
+		}
+	}
+	if o.MaxAction != "" && act.rank() > o.MaxAction.rank() {
+		act = o.MaxAction
+		if act == ActionTimeout && minutes == 0 {
+			minutes = 10
+		}
+	}
+	return act, minutes
+}
+
+// lastAction is what /appeal refers to.
+type lastAction struct {
+	Time     time.Time `json:"time"`
+	Platform string    `json:"platform"`
+	Chat     string    `json:"chat"`
+	Category Category  `json:"category"`
+	Action   Action    `json:"action"`
+	Excerpt  string    `json:"excerpt"`
+}
+
+// Inspect implements bot.Inspector.
+func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env) (bot.Verdict, error) {
+	if !m.cfg.Enabled || msg.Command != nil || msg.Author.IsBot {
+		return bot.Verdict{}, nil
+	}
+	if env.Role >= bot.RoleManager && !m.cfg.ModerateManagers {
+		return bot.Verdict{}, nil
+	}
+	o := m.override(msg)
+	if o.Disabled {
+		return bot.Verdict{}, nil
+	}
+	if err := m.load(ctx); err != nil {
+		return bot.Verdict{}, err
+	}
+	uk := msg.UserKey()
+	in := newInput(msg.Text)
+	in.user, in.chat, in.at = uk, msg.ConversationKey(), msg.Time
+	if in.at.IsZero() {
+		in.at = m.now()
+	}
+	if p, err := env.Engine.Store().Profile(ctx, uk); err == nil {
+		in.firstSeen = p.FirstSeen
+	}
+	fs := m.check(ctx, in, env.Engine.LLM())
+	var top *Finding
+	for i := range fs {
+		ignored := false
+		for _, c := range o.Ignore {
+			if c == fs[i].Category {
+				ignored = true
+			}
+		}
+		if !ignored {
+			top = &fs[i]
+			break
+		}
+	}
+	if top == nil {
+		return bot.Verdict{}, nil
+	}
+	dry := m.isDryRun() || o.DryRun
+	strikes := 0.0
+	if top.Severity >= m.cfg.Policy.LogBelow {
+		var err error
+		if strikes, err = m.addStrike(ctx, uk, !dry); err != nil {
+			return bot.Verdict{}, err
+		}
+	}
+	act, minutes := m.decide(*top, strikes, o)
+	return m.enforce(ctx, env, msg, *top, act, minutes, strikes, dry), nil
+}
+
+// enforce carries an action out (unless dry), audits and announces it.
+func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message, f Finding, act Action, minutes int, strikes float64, dry bool) bot.Verdict {
+	v := bot.Verdict{Category: string(f.Category), Action: string(act)}
+	var notes []string
+	if dry {
+		notes = append(notes, "dry-run: not done")
+	} else {
+		do := func(op string, err error) {
+			if err != nil {
+				notes = append(notes, op+" failed: "+err.Error())
+				m.log.Warn("moderation action failed", "op", op, "platform", msg.Platform, "err", err)
+			}
+		}
+		p := env.Platform
+		if act.rank() >= ActionDelete.rank() {
+			err := p.Delete(ctx, msg.Chat, msg.ID)
+			do("delete", err)
+			v.Stop = err == nil
+		}
+		switch act {
+		case ActionTimeout:
+			err := p.Restrict(ctx, msg.Chat, msg.Author.ID, m.now().Add(time.Duration(minutes)*time.Minute))
+			do("timeout", err)
+			v.Stop = v.Stop || err == nil
+		case ActionBan:
+			err := p.Ban(ctx, msg.Chat, msg.Author.ID)
+			do("ban", err)
+			v.Stop = v.Stop || err == nil
+		}
+		if act.rank() >= ActionWarn.rank() {
+			key := "mod.notice." + string(act)
+			v.Notice = env.T(key, "name", msg.Author.Name, "reason", string(f.Category), "minutes", minutes)
+		}
+	}
+	excerpt := bot.Excerpt(msg.Text, 80)
+	note := fmt.Sprintf("strikes %.2f", strikes)
+	if act == ActionTimeout {
+		note += fmt.Sprintf("; %d min", minutes)
+	}
+	if f.Reason != "" {
+		note += "; " + f.Reason
+	}
+	if len(notes) > 0 {
+		note += "; " + strings.Join(notes, "; ")
+	}
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(),
+		Actor: f.Decider, Kind: "moderation", Rule: f.Rule, Severity: f.Severity, Action: string(act), Excerpt: excerpt, Note: note})
+	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
+		User: msg.UserKey(), Category: string(f.Category), Action: string(act), Severity: f.Severity})
+	if act.rank() >= ActionWarn.rank() {
+		if !dry {
+			b, _ := json.Marshal(lastAction{Time: m.now(), Platform: msg.Platform, Chat: msg.ConversationKey(), Category: f.Category, Action: act, Excerpt: excerpt})
+			if err := m.kv.Put(ctx, bucket, keyLast+msg.UserKey(), b); err != nil {
+				m.log.Warn("moderation: store last action", "err", err)
+			}
+		}
+		prefix := ""
+		if dry {
+			prefix = "[dry-run] "
+		}
+		m.announce(ctx, env.Engine, msg.Platform, fmt.Sprintf("%s%s %s (%s) in %s: %s by %s, severity %.2f, %s — %q",
+			prefix, act, msg.Author.Name, msg.UserKey(), msg.ConversationKey(), f.Category, f.Decider, f.Severity, note, excerpt))
+	}
+	return v
+}
+
+// announce posts text in the platform's managers' channel, if configured.
+func (m *Moderator) announce(ctx context.Context, e *bot.Engine, platform, text string) {
+	id := m.cfg.ManagersChannel[platform]
+	if id == "" || e == nil {
+		return
+	}
+	p, ok := e.Platform(platform)
+	if !ok {
+		return
+	}
+	if _, err := bot.SendSplit(ctx, p, bot.Out{Chat: bot.Chat{ID: id, Kind: bot.ChatGroup}, Text: text}); err != nil {
+		m.log.Warn("moderation: announce to managers failed", "platform", platform, "err", err)
+	}
+}
+
+// ErrReplyBlocked is returned by FilterReply when the bot's own reply
+// breaks the rules; the engine sends its apology instead.
+var ErrReplyBlocked = errors.New("moderation: reply blocked")
+
+// FilterReply implements bot.OutputFilter: the bot's reply goes through the
+// word lists, regexes, link policy and the offensive and hate models.
+func (m *Moderator) FilterReply(ctx context.Context, msg *bot.Message, reply string) (string, error) {
+	if !m.cfg.Enabled {
+		return reply, nil
+	}
+	if err := m.load(ctx); err != nil {
+		return reply, nil
+	}
+	in := newInput(reply)
+	in.output = true
+	fs := m.check(ctx, in, nil)
+	if len(fs) == 0 || fs[0].Severity < m.cfg.Policy.LogBelow {
+		return reply, nil
+	}
+	f := fs[0]
+	m.engMu.RLock()
+	e := m.engine
+	m.engMu.RUnlock()
+	if e != nil && msg != nil {
+		// The streaming writer calls the filter on every update: audit
+		// each reply once.
+		k := msg.ConversationKey() + "\x00" + msg.ID
+		m.outMu.Lock()
+		first := !m.outSeen[k]
+		if len(m.outSeen) > 10000 {
+			clear(m.outSeen)
+		}
+		m.outSeen[k] = true
+		m.outMu.Unlock()
+		if first {
+			e.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Actor: f.Decider,
+				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(reply, 80)})
+			e.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
+				Category: string(f.Category), Action: "blocked-reply", Severity: f.Severity})
+		}
+	}
+	return "", fmt.Errorf("%w: %s %s", ErrReplyBlocked, f.Category, f.Rule)
+}
