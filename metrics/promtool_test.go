@@ -1,0 +1,41 @@
+package metrics
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Paths of the operations configs, relative to this package.
+var (
+	prometheusDir  = filepath.Join("..", "configs", "prometheus")
+	alertsFile     = filepath.Join(prometheusDir, "alerts.yml")
+	alertsTestFile = filepath.Join(prometheusDir, "alerts_test.yml")
+	prometheusFile = filepath.Join(prometheusDir, "prometheus.yml")
+	dashboardFile  = filepath.Join("..", "configs", "grafana", "chorus.json")
+)
+
+// promtool returns the promtool binary or skips the test.
+func promtool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (apt-get install prometheus): skipping")
+	}
+	return p
+}
+
+func runPromtool(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(promtool(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool %v: %v\n%s", args, err, out)
+	}
+	t.Logf("promtool %v:\n%s", args, out)
+}
+
+func TestPromtoolCheckRules(t *testing.T) { runPromtool(t, "check", "rules", alertsFile) }
+
+func TestPromtoolTestRules(t *testing.T) { runPromtool(t, "test", "rules", alertsTestFile) }
+
+func TestPromtoolCheckConfig(t *testing.T) { runPromtool(t, "check", "config", prometheusFile) }
