@@ -1,0 +1,370 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+func TestTokenize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"Returns & Refunds!", []string{"return", "refund"}},
+		{"The boxes' deliveries are late", []string{"box", "delivery", "late"}},
+		{"don't GLASS status analysis beans", []string{"dont", "glass", "status", "analysis", "bean"}},
+		{"Café 2024 v60", []string{"café", "2024", "v60"}},
+		{"退货政策", []string{"退", "货", "退货", "政", "货政", "策", "政策"}},
+		{"Lumen的订阅", []string{"lumen", "的", "订", "的订", "阅", "订阅"}},
+		{"", nil},
+		{"\xff\x00 ...", []string{}},
+	} {
+		got := Tokenize(tc.in)
+		if len(got) == 0 && len(tc.want) == 0 {
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Tokenize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestChunk(t *testing.T) {
+	sentence := "This sentence has exactly ten words in it, you see. "
+	long := strings.Repeat(sentence, 60) // 600 words, one paragraph
+	short := strings.Repeat("word ", 40)
+	doc := "Intro line before any heading.\n\n# Title\n\n" + short + "\n\n" + short + "\n\n" +
+		"## Long one ##\n\n" + long + "\n\n```\n# not a heading\n\ncode\n```\n\nSetext\n======\n\nunder setext\n"
+	chunks := Chunk("doc.md", []byte(doc))
+	var heads []string
+	for _, c := range chunks {
+		heads = append(heads, c.Heading)
+		if w := words(c.Text); w > chunkHard {
+			t.Errorf("chunk of %d words", w)
+		}
+	}
+	// Intro; Title (two short paragraphs packed); the long paragraph in 3
+	// pieces with the code block packed onto the last; Setext.
+	want := []string{"", "Title", "Long one", "Long one", "Long one", "Setext"}
+	if !slices.Equal(heads, want) {
+		t.Fatalf("headings = %q, want %q", heads, want)
+	}
+	if words(chunks[1].Text) != 80 || !strings.Contains(chunks[1].Text, "\n\n") {
+		t.Errorf("short paragraphs not packed: %q", chunks[1].Text)
+	}
+	for _, c := range chunks[2:4] {
+		if !strings.HasSuffix(c.Text, "you see.") || !strings.HasPrefix(c.Text, "This sentence") {
+			t.Errorf("long paragraph split mid-sentence: ...%q", c.Text[max(0, len(c.Text)-30):])
+		}
+	}
+	if !strings.Contains(chunks[4].Text, "# not a heading") {
+		t.Errorf("fenced code lost: %q", chunks[4].Text)
+	}
+	if chunks[5].Text != "under setext" {
+		t.Errorf("setext section = %q", chunks[5].Text)
+	}
+	// Plain text has no headings.
+	for _, c := range Chunk("notes.txt", []byte("# not a heading\n\nbody")) {
+		if c.Heading != "" {
+			t.Errorf("txt chunk has heading %q", c.Heading)
+		}
+	}
+	if got := Chunk("empty.md", nil); len(got) != 0 {
+		t.Errorf("empty doc gave %d chunks", len(got))
+	}
+	// Chinese without spaces is cut by character count at sentence ends.
+	zh := strings.Repeat("我们的咖啡都是按订单现烘焙的。", 60) // 840 Han characters
+	zc := Chunk("zh.md", []byte(zh))
+	if len(zc) < 3 {
+		t.Fatalf("Chinese paragraph gave %d chunks", len(zc))
+	}
+	for _, c := range zc {
+		if words(c.Text) > chunkTarget || !strings.HasSuffix(c.Text, "。") {
+			t.Errorf("Chinese chunk of %d words ends %q", words(c.Text), c.Text[len(c.Text)-3:])
+		}
+	}
+}
+
+func knowledgeDir(t testing.TB) string {
+	dir := filepath.Join("..", "configs", "knowledge")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("example knowledge base not found: %v", err)
+	}
+	return dir
+}
+
+func TestKBSearchRanking(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	kb := s.KB()
+	rep, err := kb.Ingest(ctx, knowledgeDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Added) != 7 || rep.Passages < 14 {
+		t.Fatalf("report = %+v", rep)
+	}
+	for _, tc := range []struct {
+		query, source, heading string
+	}{
+		{"How long does shipping to Canada take?", "shipping.md", "Shipping times and costs"},
+		{"I forgot my password", "app.md", "Signing in and passwords"},
+		{"can I pause my subscription for a holiday", "subscriptions.md", "Pausing, skipping and cancelling"},
+		{"my espresso shot tastes sour", "brewing-guide.md", "Espresso"},
+		{"is a gift card refundable", "returns.md", "Gift cards and subscriptions"},
+		{"are your bags compostable", "about.md", "Sustainability"},
+		{"the bag arrived damaged", "returns.md", "Damaged or wrong items"},
+		{"退货", "faq-zh.md", "退货政策"},
+		{"怎么查询物流", "faq-zh.md", "如何查询物流"},
+		{"退款多久到账", "faq-zh.md", "退款多久到账"},
+		{"订阅可以暂停吗", "faq-zh.md", "订阅可以暂停吗"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			ps, err := kb.Search(ctx, tc.query, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ps) == 0 {
+				t.Fatal("no results")
+			}
+			if ps[0].Source != tc.source || ps[0].Heading != tc.heading {
+				t.Errorf("top = %s / %s (%.2f), want %s / %s", ps[0].Source, ps[0].Heading, ps[0].Score, tc.source, tc.heading)
+				for _, p := range ps {
+					t.Logf("  %s / %s %.2f", p.Source, p.Heading, p.Score)
+				}
+			}
+			for i := 1; i < len(ps); i++ {
+				if ps[i].Score > ps[i-1].Score {
+					t.Errorf("results not sorted by score")
+				}
+			}
+		})
+	}
+	if ps, _ := kb.Search(ctx, "xylophone zebra", 3); len(ps) != 0 {
+		t.Errorf("unrelated query found %d passages", len(ps))
+	}
+	if ps, _ := kb.Search(ctx, "the and of", 3); len(ps) != 0 {
+		t.Errorf("stop words found %d passages", len(ps))
+	}
+	if ps, _ := kb.Search(ctx, "coffee", 0); ps != nil {
+		t.Errorf("k=0 returned %d", len(ps))
+	}
+}
+
+func TestKBIngestReplaceRemove(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chorus.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.md", "# Animals\n\nThe zebra lives on the savanna.\n")
+	write("sub/b.txt", "Plain notes about kettles.\n")
+	write(".hidden.md", "zebra secret")
+	write("c.pdf", "zebra pdf")
+	write("d.markdown", "# D\n\nanother zebra document, much longer than the first one about zebras\n")
+	kb := s.KB()
+	rep, err := kb.Ingest(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Added, []string{"a.md", "d.markdown", "sub/b.txt"}) || rep.Passages != 3 {
+		t.Fatalf("first ingest = %+v", rep)
+	}
+	sources := func(q string) []string {
+		ps, err := kb.Search(ctx, q, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Source)
+		}
+		return out
+	}
+	if got := sources("zebra"); !slices.Equal(got, []string{"a.md", "d.markdown"}) {
+		t.Errorf("zebra = %v", got)
+	}
+	write("a.md", "# Animals\n\nThe giraffe is tall.\n")
+	os.Remove(filepath.Join(dir, "d.markdown"))
+	rep, err = kb.Ingest(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Updated, []string{"a.md"}) || !slices.Equal(rep.Unchanged, []string{"sub/b.txt"}) ||
+		!slices.Equal(rep.Removed, []string{"d.markdown"}) || len(rep.Added) != 0 {
+		t.Fatalf("second ingest = %+v", rep)
+	}
+	if got := sources("zebra"); len(got) != 0 {
+		t.Errorf("zebra after re-ingest = %v", got)
+	}
+	if got := sources("giraffe"); !slices.Equal(got, []string{"a.md"}) {
+		t.Errorf("giraffe = %v", got)
+	}
+	if _, err := kb.Ingest(ctx, filepath.Join(dir, "missing")); err == nil {
+		t.Error("ingest of a missing dir succeeded")
+	}
+	if docs, _ := kb.List(ctx); len(docs) != 2 {
+		t.Errorf("missing dir ingest removed docs: %+v", docs)
+	}
+	s.Close()
+
+	// The index is rebuilt from the file.
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	kb = s.KB()
+	docs, err := kb.List(ctx)
+	if err != nil || len(docs) != 2 || docs[0].Source != "a.md" || docs[0].Passages != 1 || len(docs[0].Hash) != 64 || docs[0].Ingested.IsZero() {
+		t.Fatalf("list after reopen = %+v, %v", docs, err)
+	}
+	if got := sources("giraffe"); !slices.Equal(got, []string{"a.md"}) {
+		t.Errorf("giraffe after reopen = %v", got)
+	}
+	if changed, err := kb.IngestFile(ctx, "a.md", []byte("# Animals\n\nThe giraffe is tall.\n")); err != nil || changed {
+		t.Errorf("IngestFile unchanged = %v, %v", changed, err)
+	}
+	if err := kb.Remove(ctx, "a.md"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sources("giraffe"); len(got) != 0 {
+		t.Errorf("giraffe after remove = %v", got)
+	}
+	if err := kb.Remove(ctx, "a.md"); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("second remove: %v", err)
+	}
+	if kb.Len() != 1 {
+		t.Errorf("Len = %d", kb.Len())
+	}
+}
+
+func TestKBCompaction(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	kb := s.KB()
+	body := strings.Repeat("Short paragraph about beans.\n\n# H\n\n", 600)
+	for i := range 5 {
+		if _, err := kb.IngestFile(ctx, "x.md", []byte(body+strings.Repeat("v", i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kb.mu.RLock()
+	n, live := len(kb.idx.pass), kb.idx.live
+	kb.mu.RUnlock()
+	if n > 2*live+1024 {
+		t.Errorf("index holds %d slots for %d passages", n, live)
+	}
+	ps, _ := kb.Search(ctx, "vvvvv", 3)
+	if len(ps) != 1 {
+		t.Errorf("search after compaction = %+v", ps)
+	}
+}
+
+func TestKBBadInput(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	kb := s.KB()
+	for name, body := range map[string]string{
+		"utf8.md":    "# Bad \xff\xfe heading\n\nbody with \xc3 broken bytes",
+		"control.md": "a\x00b\x07 c\x1b[31m red\r\nline two\rline three",
+		"empty.txt":  "",
+		"big.txt":    strings.Repeat("lorem ipsum dolor sit amet consectetur ", 100<<10/40),
+		"nospace.md": strings.Repeat("x", 100<<10),
+	} {
+		if _, err := kb.IngestFile(ctx, name, []byte(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, q := range []string{"broken", "red", "lorem", "\xff", ""} {
+		ps, err := kb.Search(ctx, q, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if !utf8.ValidString(p.Text) || !utf8.ValidString(p.Heading) || strings.ContainsAny(p.Text, "\x00\x07\x1b\r") {
+				t.Errorf("unsafe passage for %q: %q", q, p.Text)
+			}
+		}
+	}
+	docs, _ := kb.List(ctx)
+	for _, d := range docs {
+		if d.Source == "empty.txt" && d.Passages != 0 {
+			t.Errorf("empty doc has %d passages", d.Passages)
+		}
+		if d.Source == "nospace.md" && d.Passages != 100<<10/chunkMaxBytes {
+			t.Errorf("100 KB word cut into %d passages", d.Passages)
+		}
+	}
+	if _, err := kb.IngestFile(ctx, "", []byte("x")); err == nil {
+		t.Error("empty name accepted")
+	}
+	if _, err := kb.IngestFile(ctx, "../../etc/x.md", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if docs, _ := kb.List(ctx); !slices.ContainsFunc(docs, func(d Doc) bool { return d.Source == "etc/x.md" }) {
+		t.Errorf("source name not cleaned: %+v", docs)
+	}
+}
+
+func nonSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// FuzzChunk checks that any input gives valid, bounded passages, and that
+// plain text loses nothing but white space.
+func FuzzChunk(f *testing.F) {
+	f.Add("a.md", []byte("# H\n\npara one.\n\npara two"))
+	f.Add("b.txt", []byte("我们的咖啡。都是现烘的！\n\nplain"))
+	f.Add("c.md", []byte("```\n# x\n\n"))
+	f.Fuzz(func(t *testing.T, name string, content []byte) {
+		chunks := Chunk(name, content)
+		var all strings.Builder
+		for _, c := range chunks {
+			if c.Text == "" || c.Text != strings.TrimSpace(c.Text) {
+				t.Fatalf("chunk %q is empty or untrimmed", c.Text)
+			}
+			if !utf8.ValidString(c.Text) || !utf8.ValidString(c.Heading) {
+				t.Fatalf("invalid UTF-8 in %q", c.Text)
+			}
+			if len(c.Text) > chunkMaxBytes || words(c.Text) > chunkHard || len(c.Heading) > maxHeading {
+				t.Fatalf("chunk too big: %d bytes, %d words", len(c.Text), words(c.Text))
+			}
+			for _, r := range c.Text {
+				if unicode.IsControl(r) && r != '\n' && r != '\t' {
+					t.Fatalf("control character %U in chunk", r)
+				}
+			}
+			all.WriteString(c.Text)
+		}
+		if !isMarkdown(name) {
+			if got, want := nonSpace(all.String()), nonSpace(sanitizeDoc(content)); got != want {
+				t.Fatalf("plain text changed:\n got %q\nwant %q", got, want)
+			}
+		}
+	})
+}
