@@ -1,0 +1,198 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/chorusbot/chorus/bot"
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+)
+
+// onUpdate is the library's default handler: every update goes through it.
+func (a *Adapter) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
+	_ = a.handleUpdate(ctx, upd)
+}
+
+// errSkipped marks an update that carried nothing for Chorus.
+var errSkipped = errors.New("telegram: update skipped")
+
+// handleUpdate converts upd and hands it to the handler. A panic while
+// converting is recovered, logged and counted; it never reaches the
+// caller. It returns the handler's error (for the webhook's status).
+func (a *Adapter) handleUpdate(ctx context.Context, upd *models.Update) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("panic converting update", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: OutcomeBadUpdate})
+			err = nil
+		}
+	}()
+	m, skip := a.convert(ctx, upd)
+	if skip != "" {
+		a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: OutcomeSkipped, Category: skip})
+		return nil
+	}
+	if err := a.h.Handle(ctx, m); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("handler refused message", "err", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// convert builds the bot.Message for upd, or names why it is skipped.
+func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message, string) {
+	var (
+		tm      *models.Message
+		edited  bool
+		channel bool
+	)
+	switch {
+	case upd.Message != nil:
+		tm = upd.Message
+	case upd.EditedMessage != nil:
+		tm, edited = upd.EditedMessage, true
+	case upd.ChannelPost != nil:
+		tm, channel = upd.ChannelPost, true
+	case upd.EditedChannelPost != nil:
+		tm, channel, edited = upd.EditedChannelPost, true, true
+	default:
+		return bot.Message{}, SkipOther
+	}
+	if channel && !a.cfg.ChannelPosts {
+		return bot.Message{}, SkipChannel
+	}
+	text, entities := tm.Text, tm.Entities
+	if text == "" {
+		text, entities = tm.Caption, tm.CaptionEntities
+	}
+	if strings.TrimSpace(text) == "" {
+		return bot.Message{}, SkipNoText
+	}
+	meID, meName := a.me()
+	m := bot.Message{
+		Platform: PlatformName,
+		ID:       strconv.Itoa(tm.ID),
+		Text:     text,
+		Edited:   edited,
+		Time:     time.Unix(int64(tm.Date), 0),
+	}
+	if edited && tm.EditDate > 0 {
+		m.Time = time.Unix(int64(tm.EditDate), 0)
+	}
+	m.Chat = bot.Chat{ID: strconv.FormatInt(tm.Chat.ID, 10), Title: tm.Chat.Title}
+	switch tm.Chat.Type {
+	case models.ChatTypePrivate:
+		m.Chat.Kind = bot.ChatDM
+	case models.ChatTypeChannel:
+		m.Chat.Kind = bot.ChatChannel
+	default:
+		m.Chat.Kind = bot.ChatGroup
+	}
+	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
+		m.Chat.Thread = strconv.Itoa(tm.MessageThreadID)
+	}
+	switch {
+	case tm.From != nil:
+		m.Author = bot.User{ID: strconv.FormatInt(tm.From.ID, 10), Name: displayName(tm.From),
+			Lang: tm.From.LanguageCode, IsBot: tm.From.IsBot}
+	case tm.SenderChat != nil:
+		m.Author = bot.User{ID: strconv.FormatInt(tm.SenderChat.ID, 10), Name: tm.SenderChat.Title}
+	default:
+		m.Author = bot.User{ID: m.Chat.ID, Name: tm.Chat.Title}
+	}
+	if r := tm.ReplyToMessage; r != nil {
+		m.ReplyTo = strconv.Itoa(r.ID)
+		m.ReplyToBot = meID != 0 && r.From != nil && r.From.ID == meID
+	}
+
+	// Mentions of the bot: "@name" entities and text mentions of its id.
+	// They are taken out of the text, which becomes the question.
+	var cuts [][2]int
+	for _, e := range entities {
+		switch e.Type {
+		case models.MessageEntityTypeMention:
+			if meName != "" && strings.EqualFold(utf16Slice(text, e.Offset, e.Length), "@"+meName) {
+				m.Mentioned = true
+				cuts = append(cuts, [2]int{e.Offset, e.Length})
+			}
+		case models.MessageEntityTypeTextMention:
+			if e.User != nil && meID != 0 && e.User.ID == meID {
+				m.Mentioned = true
+			}
+		}
+	}
+
+	// Commands: "/cmd" or "/cmd@us"; "/cmd@other" is another bot's.
+	if strings.HasPrefix(strings.TrimSpace(text), "/") {
+		if c, ok := bot.ParseCommand(text, meName); ok {
+			m.Command = c
+		} else if _, ok := bot.ParseCommand(text, ""); ok {
+			return bot.Message{}, SkipOtherBot
+		}
+	}
+	if m.Command == nil && len(cuts) > 0 {
+		if t := strings.TrimSpace(removeUTF16(text, cuts)); t != "" {
+			m.Text = t
+		}
+	}
+
+	// Role: configured managers everywhere; chat administrators in groups.
+	uid := int64(0)
+	if tm.From != nil {
+		uid = tm.From.ID
+	}
+	switch {
+	case uid != 0 && a.managers[uid]:
+		m.Author.Role = bot.RoleManager
+	case uid != 0 && m.Chat.Kind == bot.ChatGroup && !m.Author.IsBot && a.isAdmin(ctx, tm.Chat.ID, uid):
+		m.Author.Role = bot.RoleManager
+	}
+	return m, ""
+}
+
+func displayName(u *models.User) string {
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if name == "" {
+		name = u.Username
+	}
+	return name
+}
+
+// utf16Slice returns the text of an entity: Telegram's offsets and lengths
+// count UTF-16 code units. Out-of-range entities give "".
+func utf16Slice(s string, off, length int) string {
+	u := utf16.Encode([]rune(s))
+	if off < 0 || length <= 0 || off > len(u) || length > len(u)-off {
+		return ""
+	}
+	return string(utf16.Decode(u[off : off+length]))
+}
+
+// removeUTF16 removes the UTF-16 ranges cuts from s.
+func removeUTF16(s string, cuts [][2]int) string {
+	u := utf16.Encode([]rune(s))
+	drop := make([]bool, len(u))
+	for _, c := range cuts {
+		for i := c[0]; i < c[0]+c[1] && i < len(u); i++ {
+			if i >= 0 {
+				drop[i] = true
+			}
+		}
+	}
+	kept := u[:0:0]
+	for i, c := range u {
+		if !drop[i] {
+			kept = append(kept, c)
+		}
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(utf16.Decode(kept)), "  ", " "))
+}
