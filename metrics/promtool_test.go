@@ -27,7 +27,12 @@ func promtool(t *testing.T) string {
 
 func runPromtool(t *testing.T, args ...string) {
 	t.Helper()
-	out, err := exec.Command(promtool(t), args...).CombinedOutput()
+	runPromtoolAt(t, promtool(t), args...)
+}
+
+func runPromtoolAt(t *testing.T, tool string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(tool, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool %v: %v\n%s", args, err, out)
 	}
