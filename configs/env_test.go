@@ -1,0 +1,281 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadEnvOverrides(t *testing.T) {
+	cfg := Default()
+	err := LoadEnv(cfg, []string{
+		"CHORUS_LLM_BASE_URL=http://127.0.0.1:11434/v1",
+		"CHORUS_LLM_API_KEY=sk-env",
+		"CHORUS_LLM_MODEL=llama3.1",
+		"CHORUS_DATA_DIR=/data",
+		"CHORUS_TELEGRAM_TOKEN=1:tok",
+		"CHORUS_DISCORD_TOKEN=dtok",
+		"CHORUS_TELEGRAM_API_URL=http://127.0.0.1:8081",
+		"CHORUS_TELEGRAM_WEBHOOK_SECRET=hooksecret",
+		"CHORUS_ENGINE_WORKERS=12",
+		"CHORUS_ENGINE_RATE_PER_MINUTE=2.5",
+		"CHORUS_ENGINE_LLM_TIMEOUT=90s",
+		"CHORUS_ADMIN_LISTEN=:9000",
+		"CHORUS_LLM_MASK_PII=false",
+		"CHORUS_ROLES_OWNERS=telegram:42, discord:7 ,,",
+		"CHORUS_LOG_LEVEL=debug",
+		"CHORUS_ANALYTICS_SENTIMENT_MODE=llm",
+		"CHORUS_DISCORD_SHARD_COUNT=4",
+		"CHORUS_UNKNOWN_THING=ignored",
+		"PATH=/bin",
+		"NOEQUALS",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"llm.base_url", cfg.LLM.BaseURL, "http://127.0.0.1:11434/v1"},
+		{"llm.api_key", cfg.LLM.APIKey, "sk-env"},
+		{"llm.model", cfg.LLM.Model, "llama3.1"},
+		{"data_dir", cfg.DataDir, "/data"},
+		{"telegram.token", cfg.Telegram.Token, "1:tok"},
+		{"discord.token", cfg.Discord.Token, "dtok"},
+		{"telegram.api_url", cfg.Telegram.APIURL, "http://127.0.0.1:8081"},
+		{"telegram.webhook.secret", cfg.Telegram.Webhook.Secret, "hooksecret"},
+		{"engine.workers", cfg.Engine.Workers, 12},
+		{"engine.rate_per_minute", cfg.Engine.RatePerMinute, 2.5},
+		{"engine.llm_timeout", cfg.Engine.LLMTimeout, 90 * time.Second},
+		{"admin.listen", cfg.Admin.Listen, ":9000"},
+		{"llm.mask_pii", cfg.LLM.MaskPII, false},
+		{"roles.owners", cfg.Roles.Owners, []string{"telegram:42", "discord:7"}},
+		{"log.level", cfg.Log.Level, LogDebug},
+		{"analytics.sentiment_mode", cfg.Analytics.SentimentMode, SentimentLLM},
+		{"discord.shard_count", cfg.Discord.ShardCount, 4},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate() after env = %v", err)
+	}
+}
+
+func TestLoadEnvErrors(t *testing.T) {
+	tests := []struct {
+		env  string
+		want string
+	}{
+		{"CHORUS_ENGINE_WORKERS=abc", `CHORUS_ENGINE_WORKERS (sets engine.workers): want an integer, got "abc"`},
+		{"CHORUS_ENGINE_WORKERS=99999999999999999999", "CHORUS_ENGINE_WORKERS"},
+		{"CHORUS_ENGINE_RATE_PER_MINUTE=fast", "CHORUS_ENGINE_RATE_PER_MINUTE (sets engine.rate_per_minute): want a number"},
+		{"CHORUS_ENGINE_RATE_PER_MINUTE=NaN", "want a number"},
+		{"CHORUS_ENGINE_LLM_TIMEOUT=60", `CHORUS_ENGINE_LLM_TIMEOUT (sets engine.llm_timeout): want a duration such as "30s"`},
+		{"CHORUS_LLM_MASK_PII=nope", "CHORUS_LLM_MASK_PII (sets llm.mask_pii): want true or false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			err := LoadEnv(Default(), []string{tt.env})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("LoadEnv(%s) = %v, want it to mention %q", tt.env, err, tt.want)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "configs: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+	// All bad variables are reported at once.
+	err := LoadEnv(Default(), []string{"CHORUS_ENGINE_WORKERS=x", "CHORUS_RETENTION_DAYS=y"})
+	if err == nil || !strings.Contains(err.Error(), "CHORUS_ENGINE_WORKERS") || !strings.Contains(err.Error(), "CHORUS_RETENTION_DAYS") {
+		t.Errorf("LoadEnv with two bad variables = %v", err)
+	}
+}
+
+func TestLoadEnvEmptyIsUnset(t *testing.T) {
+	cfg := Default()
+	cfg.Telegram.Token = "1:yaml"
+	if err := LoadEnv(cfg, []string{"CHORUS_TELEGRAM_TOKEN=", "CHORUS_ENGINE_WORKERS="}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Telegram.Token != "1:yaml" || cfg.Engine.Workers != 0 {
+		t.Errorf("empty variables changed the config: %q %d", cfg.Telegram.Token, cfg.Engine.Workers)
+	}
+}
+
+func TestOpenAIKeyFallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		yamlKey string
+		keyFile string
+		env     []string
+		want    string
+	}{
+		{"fallback", "", "", []string{"OPENAI_API_KEY=sk-openai"}, "sk-openai"},
+		{"chorus wins", "", "", []string{"OPENAI_API_KEY=sk-openai", "CHORUS_LLM_API_KEY=sk-chorus"}, "sk-chorus"},
+		{"yaml key wins over fallback", "sk-yaml", "", []string{"OPENAI_API_KEY=sk-openai"}, "sk-yaml"},
+		{"key file wins over fallback", "", "/some/file", []string{"OPENAI_API_KEY=sk-openai"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Default()
+			cfg.LLM.APIKey, cfg.LLM.APIKeyFile = tt.yamlKey, tt.keyFile
+			if err := LoadEnv(cfg, tt.env); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.LLM.APIKey != tt.want {
+				t.Errorf("api_key = %q, want %q", cfg.LLM.APIKey, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvVars(t *testing.T) {
+	vars := EnvVars()
+	byName := map[string]string{}
+	for _, v := range vars {
+		if prev, dup := byName[v.Name]; dup {
+			t.Errorf("%s sets both %s and %s", v.Name, prev, v.Path)
+		}
+		byName[v.Name] = v.Path
+	}
+	want := map[string]string{
+		"CHORUS_LLM_BASE_URL":            "llm.base_url",
+		"CHORUS_LLM_API_KEY":             "llm.api_key",
+		"CHORUS_LLM_MODEL":               "llm.model",
+		"CHORUS_DATA_DIR":                "data_dir",
+		"CHORUS_TELEGRAM_TOKEN":          "telegram.token",
+		"CHORUS_DISCORD_TOKEN":           "discord.token",
+		"CHORUS_TELEGRAM_API_URL":        "telegram.api_url",
+		"CHORUS_ENGINE_WORKERS":          "engine.workers",
+		"CHORUS_ADMIN_LISTEN":            "admin.listen",
+		"CHORUS_TELEGRAM_WEBHOOK_SECRET": "telegram.webhook.secret",
+		"CHORUS_TELEGRAM_TOKEN_FILE":     "telegram.token_file",
+		"CHORUS_MODERATION_WORDS":        "moderation.words",
+	}
+	for name, path := range want {
+		if byName[name] != path {
+			t.Errorf("%s sets %q, want %q", name, byName[name], path)
+		}
+	}
+	for _, skipped := range []string{"CHORUS_LLM_PRICES", "CHORUS_ANALYTICS_COMPETITORS", "CHORUS_ANNOUNCE_CHANNELS"} {
+		if _, ok := byName[skipped]; ok {
+			t.Errorf("%s should not exist: maps and lists of structures come from the file", skipped)
+		}
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	tg := writeFile(t, dir, "tg", "  123:abc-DEF\n")
+	dc := writeFile(t, dir, "dc", "discord-token\n")
+	key := writeFile(t, dir, "key", "sk-file\r\n")
+	hook := writeFile(t, dir, "hook", "hook_secret")
+	cfgPath := writeFile(t, dir, "chorus.yaml", `
+llm:
+  api_key_file: `+key+`
+telegram:
+  token_file: `+tg+`
+  webhook:
+    secret_file: `+hook+`
+discord:
+  token_file: `+dc+`
+`)
+	cfg, err := LoadFrom(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Telegram.Token != "123:abc-DEF" || cfg.Discord.Token != "discord-token" || cfg.LLM.APIKey != "sk-file" || cfg.Telegram.Webhook.Secret != "hook_secret" {
+		t.Errorf("secrets not read and trimmed: %q %q %q %q", cfg.Telegram.Token, cfg.Discord.Token, cfg.LLM.APIKey, cfg.Telegram.Webhook.Secret)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+
+	// The environment wins over the file.
+	cfg, err = LoadFrom(cfgPath, []string{"CHORUS_TELEGRAM_TOKEN=9:env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Telegram.Token != "9:env" {
+		t.Errorf("env token = %q, want 9:env", cfg.Telegram.Token)
+	}
+	// A *_FILE variable works like the field.
+	cfg, err = LoadFrom("", []string{"CHORUS_DISCORD_TOKEN_FILE=" + dc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Discord.Token != "discord-token" {
+		t.Errorf("discord token from CHORUS_DISCORD_TOKEN_FILE = %q", cfg.Discord.Token)
+	}
+}
+
+func TestSecretFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := writeFile(t, dir, "empty", " \n")
+	tok := writeFile(t, dir, "tok", "1:abc")
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{"missing", "telegram:\n  token_file: " + filepath.Join(dir, "nope") + "\n", "telegram.token_file: read secret"},
+		{"empty", "discord:\n  token_file: " + empty + "\n", "discord.token_file: " + empty + " is empty"},
+		{"both", "telegram:\n  token: 1:abc\n  token_file: " + tok + "\n", "telegram.token and telegram.token_file are both set"},
+		{"webhook missing", "telegram:\n  webhook:\n    secret_file: " + filepath.Join(dir, "nope") + "\n", "telegram.webhook.secret_file"},
+		{"llm missing", "llm:\n  api_key_file: " + filepath.Join(dir, "nope") + "\n", "llm.api_key_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, dir, "c.yaml", tt.yaml)
+			_, err := LoadFrom(p, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("LoadFrom = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	c := Default()
+	c.LLM.APIKey = "sk-SECRET1"
+	c.LLM.BaseURL = "https://user:SECRET2@llm.example.com/v1"
+	c.Telegram.Token = "1:SECRET3"
+	c.Telegram.Webhook.Secret = "SECRET4"
+	c.Discord.Token = "SECRET5"
+	r := c.Redacted()
+	out := mustYAML(t, r)
+	if strings.Contains(out, "SECRET") {
+		t.Fatalf("redacted config reveals a secret:\n%s", out)
+	}
+	for _, got := range []string{r.LLM.APIKey, r.Telegram.Token, r.Telegram.Webhook.Secret, r.Discord.Token} {
+		if got != Redaction {
+			t.Errorf("secret shown as %q, want %q", got, Redaction)
+		}
+	}
+	if r.LLM.BaseURL != "https://[redacted]@llm.example.com/v1" {
+		t.Errorf("base_url = %q", r.LLM.BaseURL)
+	}
+	if c.LLM.APIKey != "sk-SECRET1" || c.Telegram.Token != "1:SECRET3" {
+		t.Errorf("Redacted changed the original")
+	}
+	// Unset secrets stay empty, so check-config shows what is missing.
+	if d := Default().Redacted(); d.Telegram.Token != "" || d.LLM.APIKey != "" {
+		t.Errorf("unset secrets shown as set: %+v", d.Telegram)
+	}
+}
