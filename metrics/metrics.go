@@ -355,6 +355,15 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 // on the engine after New (see Engine.Commands).
 func (m *Metrics) AddCommands(names ...string) { m.commands.add(names...) }
 
+// AddEngineCommands adds every visible command registered on e; call it
+// after the packages registered theirs.
+func (m *Metrics) AddEngineCommands(e *bot.Engine) {
+	for _, c := range e.Commands(bot.RoleOwner) {
+		m.commands.add(c.Name)
+		m.commands.add(c.Aliases...)
+	}
+}
+
 // AddModels adds model names to the known set.
 func (m *Metrics) AddModels(names ...string) { m.models.add(names...) }
 

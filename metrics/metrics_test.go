@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -188,6 +190,30 @@ func TestCommands(t *testing.T) {
 	} {
 		if got := value(t, reg, "chorus_commands_total", map[string]string{"command": tc.cmd, "outcome": tc.outcome}); got != tc.want {
 			t.Errorf("commands{%s,%s} = %v, want %v", tc.cmd, tc.outcome, got, tc.want)
+		}
+	}
+}
+
+func TestAddEngineCommands(t *testing.T) {
+	m, reg := newTest(t)
+	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(context.Context, *bot.Env, *bot.Command) error { return nil }
+	if err := eng.Register(bot.CommandSpec{Name: "giveaway", Aliases: []string{"raffle"}, Run: run}); err != nil {
+		t.Fatal(err)
+	}
+	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "giveaway", Outcome: bot.OutcomeOK})
+	m.AddEngineCommands(eng)
+	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "giveaway", Outcome: bot.OutcomeOK})
+	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "raffle", Outcome: bot.OutcomeOK})
+	if got := value(t, reg, "chorus_commands_total", map[string]string{"command": "other", "outcome": "ok"}); got != 1 {
+		t.Errorf("before AddEngineCommands: other = %v, want 1", got)
+	}
+	for _, c := range []string{"giveaway", "raffle"} {
+		if got := value(t, reg, "chorus_commands_total", map[string]string{"command": c, "outcome": "ok"}); got != 1 {
+			t.Errorf("%s = %v, want 1", c, got)
 		}
 	}
 }
