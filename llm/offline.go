@@ -433,13 +433,18 @@ func init() {
 		i me my we our us you your he she it its they them their this that these those there here
 		what which who whom whose when where why how can could would should will shall may might must
 		to of in on at by for from with about as into over under and or but if then so than too very
-		not no yes just also any some all please tell know want need get got hi hello hey thanks`) {
+		not no yes just also any some all please tell know want need get got hi hello hey thanks thank
+		ok okay yeah yep yup sure cool great nice lol haha thx`) {
 		stopEN[w] = true
 	}
 }
 
-// Han characters too common to mean anything in a bigram.
-const stopHan = "的了吗呢吧啊么呀哦嗯我你他她它们是在有和与这那个就都也还"
+// Han characters too common to mean anything in a bigram: particles spoil
+// any bigram they are in, the others only bigrams of two of them.
+const (
+	particlesHan = "的了吗呢吧啊么呀哦嗯哈"
+	stopHan      = particlesHan + "我你他她它们是在有和与这那个就都也还好谢"
+)
 
 // terms are the content terms of s: stemmed English words of two letters
 // or more without stop words, and Han character bigrams (a lone Han
@@ -458,12 +463,13 @@ func terms(s string) map[string]bool {
 		word = word[:0]
 	}
 	flushHan := func() {
-		if len(han) == 1 && !strings.ContainsRune(stopHan, han[0]) {
+		if len(han) == 1 && !strings.ContainsRune(stopHan, han[0]) && !strings.ContainsRune(particlesHan, han[0]) {
 			t[string(han)] = true
 		}
 		for i := 0; i+1 < len(han); i++ {
 			a, b := han[i], han[i+1]
-			if strings.ContainsRune(stopHan, a) && strings.ContainsRune(stopHan, b) {
+			if strings.ContainsRune(particlesHan, a) || strings.ContainsRune(particlesHan, b) ||
+				strings.ContainsRune(stopHan, a) && strings.ContainsRune(stopHan, b) {
 				continue
 			}
 			t[string(han[i:i+2])] = true
@@ -528,6 +534,7 @@ func previousSummary(req bot.Request) string {
 // line is one candidate sentence of an extractive summary.
 type line struct {
 	text  string
+	body  string // text without the speaker, for scoring
 	order int
 	score float64
 }
@@ -561,7 +568,8 @@ func turnLines(turns []bot.Turn) []line {
 			name = t.Role
 		}
 		for _, s := range sentences(t.Text) {
-			out = append(out, line{text: name + ": " + clip(s, maxSentenceRunes/2)})
+			s = clip(s, maxSentenceRunes/2)
+			out = append(out, line{text: name + ": " + s, body: s})
 		}
 	}
 	return out
@@ -578,7 +586,10 @@ func extract(cands []line, limit int) string {
 	df := map[string]int{}
 	ts := make([]map[string]bool, len(cands))
 	for i, c := range cands {
-		ts[i] = terms(c.text)
+		if c.body == "" {
+			c.body = c.text
+		}
+		ts[i] = terms(c.body)
 		for k := range ts[i] {
 			df[k]++
 		}
@@ -589,10 +600,15 @@ func extract(cands []line, limit int) string {
 		for k := range ts[i] {
 			s += 1 + 0.5*float64(min(df[k]-1, 3))
 		}
-		if strings.ContainsAny(cands[i].text, "?？") {
+		if s > 0 && strings.ContainsAny(cands[i].text, "?？") {
 			s += 2
 		}
 		cands[i].score = s
+	}
+	// Sentences without a content term ("ok", "thanks") say nothing.
+	cands = slices.DeleteFunc(cands, func(c line) bool { return c.score == 0 })
+	if len(cands) == 0 {
+		return ""
 	}
 	ranked := slices.Clone(cands)
 	slices.SortStableFunc(ranked, func(a, b line) int {

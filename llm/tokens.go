@@ -36,10 +36,14 @@ func (t tokenCounter) Count(s string) int {
 // binary (tiktoken-go-loader's offline loader); it never touches the
 // network. Nothing is cached per text.
 //
-// Against it, bot.ApproxTokens (the engine's fallback) measured on the
-// paragraphs in tokens_test.go: English errs by +3.6% to +17.0% (it
-// overcounts slightly), Chinese by +6.7% to +22.4%; TestApproxTokensError
-// holds it within ±30%.
+// Against it, bot.ApproxTokens (the engine's fallback) always overcounts
+// on the paragraphs of tokens_test.go: English by +6% to +52% (ordinary
+// prose +41% to +52%, it prices a 5 to 8 letter word at 2 tokens where
+// o200k mostly needs 1), Chinese by +25% to +55% (mixed Chinese and Latin
+// text is the worst). Against cl100k_base the same figures are -26% to
+// +52%. TestApproxTokensError holds it within [-10%, +60%]: overcounting
+// only wastes prompt space, undercounting could overflow the context, so
+// the engine should use this counter whenever it loads.
 func NewTokenCounter() (bot.TokenCounter, error) {
 	encOnce.Do(func() {
 		tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
