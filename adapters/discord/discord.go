@@ -181,6 +181,7 @@ type Adapter struct {
 
 	connected atomic.Bool
 	everUp    atomic.Bool
+	stopped   atomic.Bool
 
 	ixMu sync.Mutex
 	ix   map[string]*ixState
@@ -315,10 +316,18 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("registering slash commands failed", "err", err)
 	}
 	<-ctx.Done()
+	a.stopped.Store(true)
+	// discordgo's heartbeat goroutine starts a reconnect loop when its
+	// write fails on the connection Close just shut; turn reconnecting off
+	// first, under the session lock that Close and that path take.
+	s.Lock()
+	s.ShouldReconnectOnError = false
+	s.Unlock()
 	err = s.Close()
 	stop()
 	wg.Wait()
 	a.connected.Store(false)
+	a.emit("disconnected")
 	if err != nil {
 		return fmt.Errorf("discord: close: %w", err)
 	}
@@ -362,7 +371,14 @@ func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 
 // onConnect runs inside discordgo's Open with the session locked: it must
 // not call back into the session.
-func (a *Adapter) onConnect(*discordgo.Session, *discordgo.Connect) {
+func (a *Adapter) onConnect(s *discordgo.Session, _ *discordgo.Connect) {
+	if a.stopped.Load() {
+		// A reconnect loop discordgo started before Run stopped has just
+		// succeeded: close it (outside Open's lock) rather than leave a
+		// connection nobody listens to.
+		go func() { _ = s.Close() }()
+		return
+	}
 	a.connected.Store(true)
 	if a.everUp.Swap(true) {
 		a.log.Info("gateway reconnected")
@@ -375,6 +391,9 @@ func (a *Adapter) onConnect(*discordgo.Session, *discordgo.Connect) {
 
 func (a *Adapter) onDisconnect(*discordgo.Session, *discordgo.Disconnect) {
 	a.connected.Store(false)
+	if a.stopped.Load() {
+		return
+	}
 	a.log.Info("gateway disconnected")
 	a.emit("disconnected")
 }

@@ -620,10 +620,6 @@ func (s *Server) identify(c *conn, d json.RawMessage) bool {
 	if c.write(frame{Op: OpDispatch, T: "READY", S: seq, D: ready}) != nil {
 		return false
 	}
-	s.mu.Lock()
-	c.sess = sess
-	s.touch()
-	s.mu.Unlock()
 	for _, g := range guilds {
 		raw, _ := json.Marshal(s.guildJSON(g))
 		s.mu.Lock()
@@ -634,6 +630,12 @@ func (s *Server) identify(c *conn, d json.RawMessage) bool {
 			return false
 		}
 	}
+	// Only now may Dispatch reach the session: READY and the guilds come
+	// first, as on Discord.
+	s.mu.Lock()
+	c.sess = sess
+	s.touch()
+	s.mu.Unlock()
 	return true
 }
 
