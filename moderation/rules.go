@@ -59,7 +59,7 @@ func NewWordList(words []string) *WordList {
 	}
 	wl.n = len(pats)
 	if wl.n > 0 {
-		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
+		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.LeftMostLongestMatch, DFA: true})
 		wl.ac = b.Build(pats)
 	}
 	return wl
@@ -74,7 +74,7 @@ func (wl *WordList) Match(key string) (string, bool) {
 	if wl == nil || wl.n == 0 {
 		return "", false
 	}
-	it := wl.ac.IterOverlapping(key)
+	it := wl.ac.Iter(key)
 	for m := it.Next(); m != nil; m = it.Next() {
 		if bounded(key, m.Start(), m.End()) {
 			return wl.words[m.Pattern()], true

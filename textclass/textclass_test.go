@@ -197,13 +197,13 @@ func TestThreshold(t *testing.T) {
 	m, _ := Train(ex, TrainConfig{Labels: []string{"a", "b"}, Features: FeatureConfig{HashBits: 12}})
 	text := "the meeting is great"
 	_, p := m.Predict(text)
-	if err := m.SetThreshold((p[1]+1)/2); err != nil {
+	if err := m.SetThreshold((p[1] + 1) / 2); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := m.Predict(text); l != 0 {
 		t.Errorf("threshold above p1=%v still predicts 1", p[1])
 	}
-	if err := m.SetThreshold(p[1]/2); err != nil {
+	if err := m.SetThreshold(p[1] / 2); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := m.Predict(text); l != 1 {
