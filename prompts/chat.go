@@ -1,0 +1,85 @@
+package prompts
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ChatData is what the chat system prompt is assembled from.
+type ChatData struct {
+	// Brand, BotName, Voice, Do and Dont are the persona.
+	Brand   string
+	BotName string
+	Voice   string
+	Do      []string
+	Dont    []string
+	// Lang is the user's language ("en", "zh"); empty when unknown.
+	Lang string
+	// UserName is the display name of the person asking.
+	UserName string
+	// Passages are the knowledge-base passages to answer from.
+	Passages []Passage
+	// Summary is the rolling summary of the earlier conversation.
+	Summary string
+	// Profile is what is known of the user; nil when nothing.
+	Profile *ProfileData
+	// Now is the current time as the caller wants it shown.
+	Now string
+}
+
+// Passage is a knowledge-base passage, shown as [source: Source].
+type Passage struct {
+	Source  string
+	Heading string
+	Text    string
+}
+
+// ProfileData is what is known of a user.
+type ProfileData struct {
+	// Names are the display names the user has been seen under.
+	Names []string
+	// Messages is how many messages they have sent.
+	Messages int
+	// Topics are what they asked about before (knowledge-base documents).
+	Topics []string
+	// FirstSeen is when they first wrote, formatted by the caller.
+	FirstSeen string
+}
+
+// Turn is one message of the conversation window.
+type Turn struct {
+	// Role is RoleUser or RoleAssistant.
+	Role string
+	// Name is the author's display name (user turns).
+	Name string
+	Text string
+}
+
+// Chat assembles the prompt of a chat answer: system.tmpl rendered on d,
+// then the window turns, oldest first, as user and assistant messages
+// (user turns prefixed with their author's name, since group chats have
+// many), then query as the final user message.
+func (s *Set) Chat(d ChatData, window []Turn, query string) ([]Message, error) {
+	sys, err := s.Render(NameSystem, d)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]Message, 0, len(window)+2)
+	msgs = append(msgs, Message{Role: RoleSystem, Content: sys})
+	for i, t := range window {
+		switch t.Role {
+		case RoleUser:
+			c := t.Text
+			if name := strings.TrimSpace(t.Name); name != "" {
+				c = name + ": " + c
+			}
+			msgs = append(msgs, Message{Role: RoleUser, Content: c})
+		case RoleAssistant:
+			msgs = append(msgs, Message{Role: RoleAssistant, Content: t.Text})
+		default:
+			return nil, fmt.Errorf("prompts: chat: window turn %d has role %q, want %q or %q", i, t.Role, RoleUser, RoleAssistant)
+		}
+	}
+	msgs = append(msgs, Message{Role: RoleUser, Content: query})
+	return msgs, nil
+}
