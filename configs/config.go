@@ -223,3 +223,20 @@ func deepCopy(v reflect.Value) reflect.Value {
 		return v
 	}
 }
+
+// DefaultPath is the config file used when --config is not given and the
+// file exists in the working directory.
+const DefaultPath = "chorus.yaml"
+
+// ResolvePath returns the config file to load for a --config flag value:
+// the flag when set, DefaultPath when that file exists, and "" (built-in
+// defaults) otherwise.
+func ResolvePath(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if st, err := os.Stat(DefaultPath); err == nil && !st.IsDir() {
+		return DefaultPath
+	}
+	return ""
+}
