@@ -67,7 +67,6 @@ func (c *Config) fill() {
 	}
 	c.Log.fill()
 	c.Persona.fill()
-	c.Engine.fill()
 	c.LLM.fill()
 	c.Telegram.fill()
 	c.Discord.fill()

@@ -12,7 +12,8 @@
 //     list field (the name is the YAML path upper-cased and joined with "_":
 //     CHORUS_TELEGRAM_API_URL, CHORUS_ENGINE_WORKERS,
 //     CHORUS_TELEGRAM_WEBHOOK_SECRET). OPENAI_API_KEY stands in for
-//     CHORUS_LLM_API_KEY when the latter is unset.
+//     CHORUS_LLM_API_KEY when no API key is configured any other way. An
+//     empty variable counts as unset.
 //  4. Secrets: a token may also come from a file named by its *_file field
 //     (telegram.token_file, ...), read and trimmed of surrounding space.
 //

@@ -57,8 +57,6 @@ func defaultEngine() EngineConfig {
 	}
 }
 
-func (c *EngineConfig) fill() {}
-
 func (c *EngineConfig) validate(p *problems) {
 	nonNegInt(p, "engine.workers", c.Workers)
 	nonNegInt(p, "engine.queue_size", c.QueueSize)
