@@ -138,7 +138,8 @@ func (e *Engine) registerBuiltins() {
 		Run: func(ctx context.Context, env *Env, _ *Command) error {
 			var b strings.Builder
 			if env.msg.Command != nil && env.msg.Command.Name == "start" {
-				b.WriteString(env.T("greeting", "name", env.msg.Author.Name, "bot", e.cfg.Persona.BotName, "brand", e.cfg.Persona.Brand) + "\n\n")
+				p := e.Persona()
+				b.WriteString(env.T("greeting", "name", env.msg.Author.Name, "bot", p.BotName, "brand", p.Brand) + "\n\n")
 			}
 			b.WriteString(env.T("help_header"))
 			for _, c := range e.Commands(env.Role) {

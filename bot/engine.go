@@ -174,6 +174,9 @@ func WithAuditor(a Auditor) Option { return func(e *Engine) { e.auditor = a } }
 // WithCatalog sets the message catalogue (default: NewCatalog()).
 func WithCatalog(c *Catalog) Option { return func(e *Engine) { e.Catalog = c } }
 
+// WithKV sets the key-value space the plug-ins keep their state in.
+func WithKV(kv KV) Option { return func(e *Engine) { e.kv = kv } }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
@@ -188,6 +191,10 @@ type Engine struct {
 	tokens   TokenCounter
 	log      *slog.Logger
 	auditor  Auditor
+	kv       KV
+
+	personaMu sync.RWMutex
+	persona   Persona
 
 	inspectors []Inspector
 	outFilter  OutputFilter
@@ -273,6 +280,7 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	if e.Catalog == nil {
 		e.Catalog = NewCatalog()
 	}
+	e.persona = cfg.Persona
 	e.base, e.cancel = context.WithCancel(context.Background())
 	e.registerBuiltins()
 	return e, nil
@@ -288,6 +296,31 @@ func set(xs []string) map[string]bool {
 
 // Config returns the engine's effective configuration.
 func (e *Engine) Config() Config { return e.cfg }
+
+// KV returns the plug-ins' key-value space, nil when none was set.
+func (e *Engine) KV() KV { return e.kv }
+
+// Persona returns the persona in force: the config's, or the one set at run
+// time with SetPersona.
+func (e *Engine) Persona() Persona {
+	e.personaMu.RLock()
+	defer e.personaMu.RUnlock()
+	return e.persona
+}
+
+// SetPersona replaces the persona for every later answer. Empty Brand or
+// BotName keep the current ones.
+func (e *Engine) SetPersona(p Persona) {
+	e.personaMu.Lock()
+	defer e.personaMu.Unlock()
+	if p.Brand == "" {
+		p.Brand = e.persona.Brand
+	}
+	if p.BotName == "" {
+		p.BotName = e.persona.BotName
+	}
+	e.persona = p
+}
 
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }

@@ -39,6 +39,11 @@ const (
 	// EventAdapter: Platform, Outcome ("connected", "disconnected",
 	// "reconnect").
 	EventAdapter
+	// EventQuestion: Platform, ChatKind, Chat, User, Lang, Text (the
+	// question), Label (the best knowledge-base source, empty when none)
+	// and Score (its BM25 score, 0 when none). Emitted for each question
+	// answered with the LLM, so that knowledge gaps can be found.
+	EventQuestion
 )
 
 // Outcomes used in events.

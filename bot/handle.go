@@ -219,7 +219,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		return fmt.Errorf("bot: send reply: %w", err)
 	}
 	shown, _ := SanitizeText(w.Text())
-	if _, err := e.store.Append(fctx, conv, Turn{Role: RoleAssistant, User: uk, Name: e.cfg.Persona.BotName,
+	if _, err := e.store.Append(fctx, conv, Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
 		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}); err != nil {
 		e.log.Error("store reply failed", "err", err)
 	}
@@ -296,13 +296,19 @@ func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
 func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, error) {
 	m := env.msg
 	conv := m.ConversationKey()
-	in := PromptInput{Persona: e.cfg.Persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
+	persona := e.Persona()
+	in := PromptInput{Persona: persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
 	if e.kb != nil && strings.TrimSpace(query) != "" {
 		ps, err := e.kb.Search(ctx, query, e.cfg.KBPassages)
 		if err != nil {
 			e.log.Warn("knowledge search failed", "err", err)
 		}
 		in.Passages = ps
+		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: m.UserKey(), Lang: env.Lang, Text: query}
+		if len(ps) > 0 {
+			q.Label, q.Score = ps[0].Source, ps[0].Score
+		}
+		e.Events.Emit(q)
 	}
 	if s, err := e.store.Summary(ctx, conv); err == nil {
 		in.Summary = s.Text
@@ -325,7 +331,7 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 		return Request{}, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
 	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
-		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: e.cfg.Persona}, nil
+		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: persona}, nil
 }
 
 // maybeFold folds turns that fell out of the window into the summary once
@@ -347,7 +353,7 @@ func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
 	if err != nil || len(turns) == 0 {
 		return
 	}
-	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Persona: e.cfg.Persona, MaxTokens: 300,
+	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Persona: e.Persona(), MaxTokens: 300,
 		Messages: SummaryPrompt(sum.Text, turns)}
 	start := e.now()
 	resp, err := e.llm.Complete(ctx, req)
