@@ -83,7 +83,9 @@ func start(t testing.TB, su setup) *harness {
 		t.Fatal(err)
 	}
 	if err := eng.Register(bot.CommandSpec{Name: "modonly", Role: bot.RoleManager, Usage: "[text]", Help: map[string]string{"en": "for managers"},
-		Run: func(ctx context.Context, env *bot.Env, c *bot.Command) error { return env.Reply(ctx, "manager ok "+c.Args) }}); err != nil {
+		Run: func(ctx context.Context, env *bot.Env, c *bot.Command) error {
+			return env.Reply(ctx, "manager ok "+c.Args)
+		}}); err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
