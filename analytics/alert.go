@@ -1,0 +1,225 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// AlertNegativeSurge is the Category of the bot.EventAlert emitted when a
+// chat's negative share rises well above its baseline.
+const AlertNegativeSurge = "negative_surge"
+
+// maxWindow bounds the messages one chat keeps in its alert window; older
+// ones are moved into the baseline early.
+const maxWindow = 2000
+
+// Alert is one early warning about a chat.
+type Alert struct {
+	Platform  string
+	Chat      string // conversation key
+	ChatTitle string
+	At        time.Time
+	// Share is the negative share in the window; Baseline the chat's own
+	// exponentially weighted share before it.
+	Share, Baseline float64
+	Messages        int
+	Themes          []string
+	Samples         []string
+}
+
+type winMsg struct {
+	at    time.Time
+	neg   bool
+	text  string   // negatives only
+	terms []string // negatives only
+}
+
+// chatState is one chat's sliding window and baseline. The baseline is
+// built only from messages that have left the window, each weighted by
+// exp(-age·ln2/halfLife), so a burst can't raise its own yardstick.
+type chatState struct {
+	win      []winMsg
+	negW     float64
+	totW     float64
+	baseAt   time.Time
+	alerting bool
+}
+
+func (c *chatState) decayTo(t time.Time, halfLife time.Duration) {
+	if c.baseAt.IsZero() {
+		c.baseAt = t
+		return
+	}
+	if dt := t.Sub(c.baseAt); dt > 0 {
+		f := math.Exp(-math.Ln2 * float64(dt) / float64(halfLife))
+		c.negW *= f
+		c.totW *= f
+		c.baseAt = t
+	}
+}
+
+func (c *chatState) evict(m winMsg, halfLife time.Duration) {
+	c.decayTo(m.at, halfLife)
+	c.totW++
+	if m.neg {
+		c.negW++
+	}
+}
+
+// add takes one message at t and returns an alert when it opens a negative
+// episode.
+func (c *chatState) add(cfg Config, t time.Time, neg bool, text string, ts []string) *Alert {
+	if n := len(c.win); n > 0 && t.Before(c.win[n-1].at) {
+		t = c.win[n-1].at // out-of-order delivery: keep the window sorted
+	}
+	cut := t.Add(-cfg.AlertWindow)
+	i := 0
+	for i < len(c.win) && (!c.win[i].at.After(cut) || len(c.win)-i >= maxWindow) {
+		c.evict(c.win[i], cfg.BaselineHalfLife)
+		i++
+	}
+	emptied := i == len(c.win) && i > 0
+	c.win = append(c.win[:0], c.win[i:]...)
+	wm := winMsg{at: t, neg: neg}
+	if neg {
+		wm.text, wm.terms = sample(text), ts
+	}
+	c.win = append(c.win, wm)
+
+	negs := 0
+	for _, w := range c.win {
+		if w.neg {
+			negs++
+		}
+	}
+	n := len(c.win)
+	share := float64(negs) / float64(n)
+	c.decayTo(t, cfg.BaselineHalfLife)
+	warm := c.totW >= float64(cfg.AlertMinMessages)
+	base := 0.0
+	if c.totW > 0 {
+		base = c.negW / c.totW
+	}
+	threshold := max(base*cfg.AlertFactor, base+cfg.AlertMinRise)
+	if c.alerting {
+		// Re-arm when the share is back near the baseline, or after a
+		// whole window of silence.
+		if emptied && n == 1 || (n >= cfg.AlertMinMessages/2 && share <= base+(threshold-base)/3) {
+			c.alerting = false
+		}
+		return nil
+	}
+	if !warm || n < cfg.AlertMinMessages || share < threshold {
+		return nil
+	}
+	c.alerting = true
+	return &Alert{At: t, Share: share, Baseline: base, Messages: n, Themes: c.themes(5), Samples: c.samples(3)}
+}
+
+// themes are the terms most frequent among the window's negative messages.
+func (c *chatState) themes(k int) []string {
+	cnt := map[string]int{}
+	for _, w := range c.win {
+		for _, t := range w.terms {
+			cnt[t]++
+		}
+	}
+	type tc struct {
+		t string
+		n int
+	}
+	all := make([]tc, 0, len(cnt))
+	for t, n := range cnt {
+		if n >= 2 {
+			all = append(all, tc{t, n})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].n != all[j].n {
+			return all[i].n > all[j].n
+		}
+		// Prefer the phrase to its words at equal counts.
+		if li, lj := strings.Count(all[i].t, " "), strings.Count(all[j].t, " "); li != lj {
+			return li > lj
+		}
+		return all[i].t < all[j].t
+	})
+	var out []string
+	for _, x := range all {
+		if len(out) == k {
+			break
+		}
+		out = append(out, x.t)
+	}
+	return out
+}
+
+func (c *chatState) samples(k int) []string {
+	var out []string
+	for i := len(c.win) - 1; i >= 0 && len(out) < k; i-- {
+		if c.win[i].neg && !slices.Contains(out, c.win[i].text) {
+			out = append(out, c.win[i].text)
+		}
+	}
+	return out
+}
+
+// managersChat picks where an alert about platform goes.
+func (a *Analytics) managersChat(e *bot.Engine, platform string) (bot.Platform, string, bool) {
+	if id, ok := a.cfg.ManagersChannel[platform]; ok && id != "" {
+		if p, ok := e.Platform(platform); ok {
+			return p, id, true
+		}
+	}
+	names := make([]string, 0, len(a.cfg.ManagersChannel))
+	for n := range a.cfg.ManagersChannel {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if p, ok := e.Platform(n); ok && a.cfg.ManagersChannel[n] != "" {
+			return p, a.cfg.ManagersChannel[n], true
+		}
+	}
+	return nil, "", false
+}
+
+// sendAlert posts al to the managers' channel and emits bot.EventAlert.
+func (a *Analytics) sendAlert(ctx context.Context, e *bot.Engine, al *Alert) {
+	e.Events.Emit(bot.Event{Kind: bot.EventAlert, Platform: al.Platform, Chat: al.Chat, Category: AlertNegativeSurge})
+	a.log.Info("negative surge", "platform", al.Platform, "chat", al.Chat, "share", al.Share, "baseline", al.Baseline)
+	p, chatID, ok := a.managersChat(e, al.Platform)
+	if !ok {
+		return
+	}
+	text := a.alertText(e.Catalog, bot.DefaultLang, al)
+	if _, err := bot.SendSplit(ctx, p, bot.Out{Chat: bot.Chat{ID: chatID, Kind: bot.ChatGroup}, Text: text, Final: true}); err != nil {
+		a.log.Warn("send alert failed", "platform", p.Name(), "err", err)
+	}
+}
+
+func (a *Analytics) alertText(c *bot.Catalog, lang string, al *Alert) string {
+	where := al.ChatTitle
+	if where == "" {
+		where = al.Chat
+	}
+	var b strings.Builder
+	b.WriteString(c.T(lang, "analytics.alert", "chat", where,
+		"share", pct(al.Share), "baseline", pct(al.Baseline), "count", al.Messages))
+	if len(al.Themes) > 0 {
+		b.WriteString("\n" + c.T(lang, "analytics.alert_themes", "themes", strings.Join(al.Themes, ", ")))
+	}
+	for _, s := range al.Samples {
+		fmt.Fprintf(&b, "\n• %s", s)
+	}
+	return b.String()
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }

@@ -1,0 +1,399 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// Analytics scores messages, keeps rollups, warns about negative surges and
+// answers the managers' reporting commands. Create it with New, add it to
+// the engine with bot.WithInspector and bot.WithObserver (or Engine.Events.Add),
+// register its commands with Register, and run Run for periodic flushes.
+// It is safe for concurrent use.
+type Analytics struct {
+	kv      bot.KV
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	offline Classifier
+	comps   []competitorMatcher
+
+	batchOnce sync.Once
+	batcher   *llmBatcher
+
+	flushMu sync.Mutex
+	mu      sync.Mutex
+	delta   *delta
+	chats   map[string]*chatState
+	names   map[string]bool
+	brand   map[string]*brandPost
+}
+
+var (
+	_ bot.Inspector = (*Analytics)(nil)
+	_ bot.Observer  = (*Analytics)(nil)
+)
+
+// New builds Analytics over a KV. It loads the embedded sentiment models
+// (unless WithClassifier replaced them) and does no network I/O.
+func New(kv bot.KV, cfg Config, opts ...Option) (*Analytics, error) {
+	if kv == nil {
+		return nil, errors.New("analytics: New: nil kv")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	a := &Analytics{
+		kv:    kv,
+		cfg:   cfg,
+		log:   slog.New(slog.DiscardHandler),
+		now:   time.Now,
+		delta: newDelta(),
+		chats: map[string]*chatState{},
+		names: map[string]bool{},
+		brand: map[string]*brandPost{},
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.offline == nil {
+		c, err := NewOfflineClassifier(cfg.NeutralBand)
+		if err != nil {
+			return nil, fmt.Errorf("analytics: load models: %w", err)
+		}
+		a.offline = c
+	}
+	a.comps = newCompetitorMatchers(cfg.Competitors)
+	return a, nil
+}
+
+// Run flushes rollups every Config.FlushEvery until ctx ends, then flushes
+// once more.
+func (a *Analytics) Run(ctx context.Context) error {
+	t := time.NewTicker(a.cfg.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			return a.Flush(fctx)
+		case <-t.C:
+			if err := a.Flush(ctx); err != nil {
+				a.log.Warn("analytics flush failed", "err", err)
+			}
+		}
+	}
+}
+
+// Score classifies one text with the configured mode; the LLM mode falls
+// back to the offline result.
+func (a *Analytics) Score(ctx context.Context, llm bot.LLM, text string) Sentiment {
+	off := a.offline.Classify(text)
+	if a.cfg.SentimentMode != ModeLLM || llm == nil {
+		return off
+	}
+	a.batchOnce.Do(func() { a.batcher = newLLMBatcher(llm, a.cfg, a.log) })
+	s, err := a.batcher.classify(ctx, text)
+	if err != nil {
+		a.log.Debug("llm sentiment failed, using offline", "err", err)
+		return off
+	}
+	s.Lang = off.Lang
+	return s
+}
+
+// Inspect scores m, records it and, when the chat turned negative, alerts
+// the managers. It never stops a message.
+func (a *Analytics) Inspect(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
+	if m.Author.IsBot || m.Edited || m.Command != nil || strings.TrimSpace(m.Text) == "" {
+		return bot.Verdict{}, nil
+	}
+	var llm bot.LLM
+	role := m.Author.Role
+	if env != nil && env.Engine != nil {
+		llm = env.Engine.LLM()
+		role = env.Role
+	}
+	s := a.Score(ctx, llm, m.Text)
+	conv := m.ConversationKey()
+	if env != nil && env.Engine != nil {
+		env.Engine.Events.Emit(bot.Event{Kind: bot.EventScored, Platform: m.Platform, Chat: conv,
+			User: m.UserKey(), Label: s.Label.String(), Score: s.Score, Lang: s.Lang})
+	}
+	al := a.record(m, s, role)
+	if al != nil && env != nil && env.Engine != nil {
+		a.sendAlert(ctx, env.Engine, al)
+	}
+	return bot.Verdict{}, nil
+}
+
+// record adds a scored message to the rollups and the alert state and
+// returns an alert when this message started a negative episode.
+func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
+	t := m.Time
+	if t.IsZero() {
+		t = a.now()
+	}
+	conv := m.ConversationKey()
+	user := m.UserKey()
+	ts := terms(m.Text, nil)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.delta.hour(t, conv)
+	h.Platform = m.Platform
+	h.Messages++
+	h.Counts[s.Label]++
+	h.ScoreSum += s.Score
+	h.addUser(user)
+	if s.Label == Negative {
+		h.Samples = append(h.Samples, sample(m.Text))
+		if len(h.Samples) > maxSamples {
+			h.Samples = h.Samples[1:]
+		}
+	}
+	for _, c := range a.matchCompetitors(m.Text) {
+		if h.Competitors == nil {
+			h.Competitors = map[string]*compCount{}
+		}
+		cc := h.Competitors[c]
+		if cc == nil {
+			cc = &compCount{}
+			h.Competitors[c] = cc
+		}
+		cc.N++
+		cc.Counts[s.Label]++
+		cc.ScoreSum += s.Score
+	}
+	a.delta.touchUser(user, t)
+	if len(ts) > 0 {
+		hk := hourKey(t)
+		tm := a.delta.terms[hk]
+		if tm == nil {
+			tm = map[string]int{}
+			a.delta.terms[hk] = tm
+		}
+		for _, x := range ts {
+			tm[x]++
+		}
+	}
+	if len(a.names) < maxNameWords {
+		for _, w := range nameWords(m.Author.Name) {
+			a.names[w] = true
+		}
+	}
+	a.noteBrand(m, t, role)
+
+	cs := a.chats[conv]
+	if cs == nil {
+		cs = &chatState{}
+		a.chats[conv] = cs
+	}
+	al := cs.add(a.cfg, t, s.Label == Negative, m.Text, ts)
+	if al != nil {
+		al.Platform, al.Chat, al.ChatTitle = m.Platform, conv, m.Chat.Title
+		al.Themes = a.filterNames(al.Themes)
+	}
+	return al
+}
+
+func sample(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	return bot.Excerpt(text, maxSampleRunes)
+}
+
+// Observe takes engine events: replies and first-token latency feed the
+// engagement figures.
+func (a *Analytics) Observe(e bot.Event) {
+	switch e.Kind {
+	case bot.EventReplySent, bot.EventFirstToken:
+	default:
+		return
+	}
+	t := e.Time
+	if t.IsZero() {
+		t = a.now()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.delta.hour(t, globalChat)
+	switch e.Kind {
+	case bot.EventReplySent:
+		h.Replies++
+		if e.Outcome == bot.OutcomeOK || e.Outcome == bot.OutcomeCut {
+			h.RepliesOK++
+		}
+	case bot.EventFirstToken:
+		if len(h.FirstToken) == 0 {
+			h.FirstToken = make([]int, latencyBuckets)
+		}
+		h.FirstToken[latencyBucket(e.Duration)]++
+	}
+}
+
+// brandPost is the last post a manager (or the bot, via BrandPost) made in
+// a chat, waiting for a follower's answer.
+type brandPost struct {
+	id       string
+	at       time.Time
+	answered bool
+}
+
+// BrandPost records a conversation the brand started (a post the bot made
+// for a manager, /post), so that answers to it count in /stats. It is safe
+// to call from any goroutine.
+func (a *Analytics) BrandPost(platform string, chat bot.Chat, id string, at time.Time) {
+	if at.IsZero() {
+		at = a.now()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.startBrand(bot.ConversationKey(platform, chat.ID, chat.Thread), id, at)
+}
+
+func (a *Analytics) startBrand(conv, id string, at time.Time) {
+	if len(a.brand) >= maxBrandTracking {
+		for k, p := range a.brand {
+			if p.answered || at.Sub(p.at) > a.cfg.BrandAnswerWindow {
+				delete(a.brand, k)
+			}
+		}
+		if len(a.brand) >= maxBrandTracking {
+			return
+		}
+	}
+	a.brand[conv] = &brandPost{id: id, at: at}
+	a.delta.hour(at, globalChat).BrandStarted++
+}
+
+// noteBrand tracks brand-started conversations: a manager's message in a
+// group or channel starts one; a follower's reply to it, or message in the
+// same chat within BrandAnswerWindow, answers it. Caller holds a.mu.
+func (a *Analytics) noteBrand(m *bot.Message, t time.Time, role bot.Role) {
+	conv := m.ConversationKey()
+	if role >= bot.RoleManager {
+		if m.Chat.Kind != bot.ChatDM {
+			a.startBrand(conv, m.ID, t)
+		}
+		return
+	}
+	p := a.brand[conv]
+	if p == nil || p.answered {
+		return
+	}
+	if (m.ReplyTo != "" && m.ReplyTo == p.id) || (t.Sub(p.at) >= 0 && t.Sub(p.at) <= a.cfg.BrandAnswerWindow) {
+		p.answered = true
+		a.delta.hour(p.at, globalChat).BrandAnswered++
+	}
+}
+
+// filterNames drops user-name words from terms. Caller holds a.mu.
+func (a *Analytics) filterNames(ts []string) []string {
+	out := ts[:0:0]
+	for _, t := range ts {
+		drop := false
+		for _, w := range strings.Fields(t) {
+			if a.names[w] {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// competitorMatcher finds one competitor by any of its names.
+type competitorMatcher struct {
+	name  string
+	words []string // lower case
+}
+
+func newCompetitorMatchers(cs []Competitor) []competitorMatcher {
+	out := make([]competitorMatcher, 0, len(cs))
+	for _, c := range cs {
+		m := competitorMatcher{name: c.Name}
+		for _, w := range append([]string{c.Name}, c.Aliases...) {
+			if w = strings.ToLower(strings.TrimSpace(w)); w != "" {
+				m.words = append(m.words, w)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// matchCompetitors returns the competitors named in text: Latin names as
+// whole words, Chinese names as substrings.
+func (a *Analytics) matchCompetitors(text string) []string {
+	if len(a.comps) == 0 {
+		return nil
+	}
+	lt := strings.ToLower(text)
+	var out []string
+	for _, c := range a.comps {
+		for _, w := range c.words {
+			if containsWord(lt, w) {
+				out = append(out, c.name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func containsWord(text, w string) bool {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], w)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(w)
+		if boundary(text, i, true, w) && boundary(text, end, false, w) {
+			return true
+		}
+		off = i + 1
+	}
+	return false
+}
+
+// boundary reports whether the match edge at byte i is a word edge; Han
+// names need none.
+func boundary(text string, i int, before bool, w string) bool {
+	for _, r := range w {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+		break
+	}
+	var r rune
+	if before {
+		if i == 0 {
+			return true
+		}
+		r = lastRune(text[:i])
+	} else {
+		if i >= len(text) {
+			return true
+		}
+		r = []rune(text[i:min(len(text), i+4)])[0]
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
+
+func lastRune(s string) rune {
+	rs := []rune(s[max(0, len(s)-4):])
+	return rs[len(rs)-1]
+}

@@ -1,0 +1,457 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	_ "image/png"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
+)
+
+// kwClassifier is a predictable classifier for the rollup and alert tests.
+type kwClassifier struct{}
+
+func (kwClassifier) Classify(text string) Sentiment {
+	switch {
+	case strings.Contains(text, "bad"):
+		return Sentiment{Label: Negative, Score: -0.8, Lang: Lang(text)}
+	case strings.Contains(text, "good"):
+		return Sentiment{Label: Positive, Score: 0.6, Lang: Lang(text)}
+	}
+	return Sentiment{Label: Neutral, Lang: Lang(text)}
+}
+
+var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
+
+type rig struct {
+	t      *testing.T
+	e      *bot.Engine
+	a      *Analytics
+	p      *bottest.Platform
+	kv     *bottest.MemKV
+	clk    *clock
+	n      int
+	mu     sync.Mutex
+	events []bot.Event
+}
+
+func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
+	t.Helper()
+	r := &rig{t: t, kv: bottest.NewMemKV(), clk: newClock(t0)}
+	opts = append([]Option{WithClock(r.clk.now)}, opts...)
+	a, err := New(r.kv, cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.a = a
+	e, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
+		bot.WithObserver(bot.ObserverFunc(func(ev bot.Event) {
+			if ev.Kind == bot.EventScored || ev.Kind == bot.EventAlert {
+				r.mu.Lock()
+				r.events = append(r.events, ev)
+				r.mu.Unlock()
+			}
+		})), bot.WithClock(r.clk.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.e = e
+	r.p = bottest.NewPlatform("tg", bot.Limits{MaxLen: 4000})
+	e.AddPlatform(r.p)
+	if err := Register(e, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return r
+}
+
+// send hands one message to the engine and waits until it is handled.
+func (r *rig) send(chat, user string, role bot.Role, at time.Time, text string) {
+	r.t.Helper()
+	r.n++
+	r.clk.set(at)
+	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: bot.ChatGroup}, ID: fmt.Sprint(r.n),
+		Author: bot.User{ID: user, Name: "User " + user, Role: role}, Text: text, Time: at}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.e.Handle(ctx, m); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.e.WaitIdle(ctx); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) count(kind bot.EventKind) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func TestClassifierExamples(t *testing.T) {
+	c, err := NewOfflineClassifier(0.15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text string
+		lang string
+		want Label
+		not  bool // want means "anything but"
+	}{
+		{"I love this, thank you so much! 😍", "en", Positive, false},
+		{"Great service, the team fixed it in minutes", "en", Positive, false},
+		{"my flight was delayed three hours and nobody at the desk would help", "en", Negative, false},
+		{"worst customer service ever, still waiting for my refund", "en", Negative, false},
+		{"😡😡😡 cancelled again", "en", Negative, false},
+		// NOTBAD
+		{"What time does the store open on Sunday?", "en", Neutral, false},
+		{"这家店非常好吃，送餐也很快", "zh", Positive, false},
+		{"太难吃了，再也不点了", "zh", Negative, false},
+		{"不好", "zh", Negative, false},
+		{"服务态度很差，等了两个小时", "zh", Negative, false},
+		{"房间干净，位置方便，下次还来", "zh", Positive, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			s := c.Classify(tt.text)
+			if s.Lang != tt.lang {
+				t.Errorf("lang %q, want %q", s.Lang, tt.lang)
+			}
+			if s.Score < -1 || s.Score > 1 {
+				t.Errorf("score %v outside [-1,1]", s.Score)
+			}
+			if tt.not && s.Label == tt.want || !tt.not && s.Label != tt.want {
+				t.Errorf("label %v (score %.2f), want %s%v", s.Label, s.Score, map[bool]string{true: "not ", false: ""}[tt.not], tt.want)
+			}
+		})
+	}
+}
+
+func TestRollups(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(10 * time.Minute)
+	r.send("c1", "1", bot.RoleFollower, at, "this is bad")
+	r.send("c1", "2", bot.RoleFollower, at.Add(time.Minute), "good stuff")
+	r.send("c1", "1", bot.RoleFollower, at.Add(2*time.Minute), "just a question")
+	r.send("c1", "3", bot.RoleFollower, at.Add(3*time.Minute), "so bad today")
+	r.send("c1", "3", bot.RoleFollower, at.Add(70*time.Minute), "next hour good")
+	if got := r.count(bot.EventScored); got != 5 {
+		t.Fatalf("scored events %d, want 5", got)
+	}
+	if err := r.a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.kv.Get(context.Background(), bucketHours, rollupKey(at, "tg/c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := decodeRollup(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Messages != 4 || h.Counts != [3]int{2, 1, 1} {
+		t.Errorf("messages %d counts %v, want 4 [2 1 1]", h.Messages, h.Counts)
+	}
+	if got := h.sketch().Estimate(); got != 3 {
+		t.Errorf("distinct users %d, want 3", got)
+	}
+	if mean := h.ScoreSum / float64(h.Messages); mean > -0.24 || mean < -0.26 {
+		t.Errorf("mean score %v, want -0.25", mean)
+	}
+	if len(h.Samples) != 2 || h.Samples[1] != "so bad today" {
+		t.Errorf("samples %q", h.Samples)
+	}
+	// A second flush adds to what is stored instead of replacing it.
+	r.send("c1", "4", bot.RoleFollower, at.Add(4*time.Minute), "bad again")
+	if err := r.a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = r.kv.Get(context.Background(), bucketHours, rollupKey(at, "tg/c1"))
+	h, _ = decodeRollup(b)
+	if h.Messages != 5 || h.Counts[Negative] != 3 || h.sketch().Estimate() != 4 {
+		t.Errorf("after second flush: messages %d neg %d users %d", h.Messages, h.Counts[Negative], h.sketch().Estimate())
+	}
+}
+
+func TestAlert(t *testing.T) {
+	cfg := Config{ManagersChannel: map[string]string{"tg": "managers"}, AlertMinMessages: 12}
+	steady := func(r *rig, from time.Time, n int, chat string) time.Time {
+		at := from
+		for i := range n {
+			text := "how do I reset the router"
+			if i%5 == 0 {
+				text = "the app is bad sometimes"
+			}
+			r.send(chat, fmt.Sprint(i%7), bot.RoleFollower, at, text)
+			at = at.Add(5 * time.Minute)
+		}
+		return at
+	}
+	t.Run("burst alerts once", func(t *testing.T) {
+		r := newRig(t, cfg, WithClassifier(kwClassifier{}))
+		at := steady(r, t0, 72, "c1") // six hours, 20% negative
+		for i := range 30 {
+			r.send("c1", fmt.Sprint(100+i%10), bot.RoleFollower, at, "bad outage, refund please, app crashes")
+			at = at.Add(30 * time.Second)
+		}
+		steady(r, at, 48, "c1")
+		if got := r.count(bot.EventAlert); got != 1 {
+			t.Fatalf("alerts %d, want 1", got)
+		}
+		sent := r.p.Replies("managers")
+		if len(sent) != 1 {
+			t.Fatalf("managers got %d messages, want 1", len(sent))
+		}
+		for _, want := range []string{"tg/c1", "refund", "crashes"} {
+			if !strings.Contains(sent[0], want) {
+				t.Errorf("alert %q lacks %q", sent[0], want)
+			}
+		}
+	})
+	t.Run("steady stream never alerts", func(t *testing.T) {
+		r := newRig(t, cfg, WithClassifier(kwClassifier{}))
+		steady(r, t0, 150, "c1")
+		if got := r.count(bot.EventAlert); got != 0 {
+			t.Fatalf("alerts %d, want 0", got)
+		}
+	})
+	t.Run("three messages can't alert", func(t *testing.T) {
+		r := newRig(t, cfg, WithClassifier(kwClassifier{}))
+		for i := range 3 {
+			r.send("quiet", "1", bot.RoleFollower, t0.Add(time.Duration(i)*time.Minute), "bad bad bad")
+		}
+		at := steady(r, t0.Add(time.Hour), 24, "c2") // warm c2 only
+		for i := range 3 {
+			r.send("c2", "9", bot.RoleFollower, at.Add(time.Duration(i)*time.Second), "bad")
+		}
+		if got := r.count(bot.EventAlert); got != 0 {
+			t.Fatalf("alerts %d, want 0", got)
+		}
+	})
+}
+
+func TestTrends(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	now := t0.Add(8 * 24 * time.Hour)
+	// A week of background chatter, a message every hour.
+	base := []string{"shipping update for my order", "price of the premium plan", "how to reset password"}
+	for h := 0; h < 7*24; h++ {
+		at := now.Add(-time.Duration(8*24-h) * time.Hour)
+		m := &bot.Message{Platform: "tg", Chat: bot.Chat{ID: "c1"}, ID: fmt.Sprint(h), Author: bot.User{ID: "u", Name: "Zed Quux"},
+			Text: base[h%3], Time: at}
+		r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
+	}
+	// Today: the same chatter plus a planted burst, a URL, emoji spam and
+	// a user name.
+	for i := 0; i < 12; i++ {
+		at := now.Add(-time.Duration(12-i) * time.Hour)
+		for _, text := range []string{base[i%3], "battery drain after the update!! https://x.co/abc 🔋🔋🔋", "quux quux hello @someone"} {
+			m := &bot.Message{Platform: "tg", Chat: bot.Chat{ID: "c1"}, ID: fmt.Sprint(i), Author: bot.User{ID: fmt.Sprint(i), Name: "Zed Quux"},
+				Text: text, Time: at}
+			r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
+		}
+	}
+	r.clk.set(now)
+	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) == 0 || ts[0].Term != "battery drain" {
+		t.Fatalf("trends %+v, want battery drain first", ts)
+	}
+	for _, tr := range ts {
+		if strings.Contains(tr.Term, "shipping") || strings.Contains(tr.Term, "quux") || strings.Contains(tr.Term, "x.co") ||
+			strings.Contains(tr.Term, "🔋") || strings.Contains(tr.Term, "someone") {
+			t.Errorf("unexpected trend %+v", tr)
+		}
+	}
+}
+
+func TestTermsChinese(t *testing.T) {
+	got := terms("外卖送餐太慢了，外卖送餐", nil)
+	want := map[string]bool{"外卖": true, "卖送": true, "送餐": true, "餐太": true, "太慢": true}
+	for _, g := range got {
+		if !want[g] {
+			t.Errorf("unexpected term %q in %q", g, got)
+		}
+		delete(want, g)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing %v in %q", want, got)
+	}
+}
+
+func TestCompetitors(t *testing.T) {
+	cfg := Config{Competitors: []Competitor{{Name: "Acme", Aliases: []string{"acme corp", "阿克米"}}, {Name: "Globex"}}}
+	r := newRig(t, cfg, WithClassifier(kwClassifier{}))
+	at := t0.Add(time.Hour)
+	r.send("c1", "1", bot.RoleFollower, at, "Acme support is bad")
+	r.send("c1", "2", bot.RoleFollower, at, "I switched to acme corp, good prices")
+	r.send("c1", "3", bot.RoleFollower, at, "阿克米怎么样")
+	r.send("c1", "4", bot.RoleFollower, at, "acmes and pacme are not it")
+	r.send("c1", "5", bot.RoleFollower, at, "GLOBEX!")
+	cs, err := r.a.Competitors(context.Background(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "Acme" || cs[0].Mentions != 3 || cs[0].Counts != [3]int{1, 1, 1} {
+		t.Fatalf("competitors %+v", cs)
+	}
+	if cs[1].Name != "Globex" || cs[1].Mentions != 1 {
+		t.Errorf("globex %+v", cs[1])
+	}
+}
+
+func TestEngagement(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	day1 := t0.Add(2 * time.Hour)
+	day2 := t0.Add(26 * time.Hour)
+	r.send("c1", "a", bot.RoleFollower, day1, "hello there")
+	r.send("c1", "b", bot.RoleFollower, day1, "hi")
+	r.send("c1", "m", bot.RoleManager, day2, "New release today, what do you think?")
+	r.send("c1", "a", bot.RoleFollower, day2.Add(10*time.Minute), "looks good")
+	r.send("c1", "c", bot.RoleFollower, day2.Add(20*time.Minute), "first time here")
+	r.send("c1", "c", bot.RoleFollower, day2.Add(21*time.Minute), "nice")
+	for i, d := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second} {
+		r.a.Observe(bot.Event{Kind: bot.EventFirstToken, Time: day2, Duration: d})
+		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: day2, Outcome: []string{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology}[i]})
+	}
+	r.clk.set(day2.Add(time.Hour))
+	st, err := r.a.Engagement(context.Background(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages != 4 || st.ActiveUsers != 3 || st.ReturningUsers != 1 || st.NewUsers != 2 {
+		t.Errorf("messages %d active %d returning %d new %d, want 4 3 1 2", st.Messages, st.ActiveUsers, st.ReturningUsers, st.NewUsers)
+	}
+	if st.DAU != 3 || st.WAU != 5-1 || st.MAU != 4 {
+		t.Errorf("DAU %d WAU %d MAU %d, want 3 4 4", st.DAU, st.WAU, st.MAU)
+	}
+	if st.Replies != 3 || st.RepliesOK != 2 {
+		t.Errorf("replies %d ok %d", st.Replies, st.RepliesOK)
+	}
+	if st.MedianFirstReply < 1500*time.Millisecond || st.MedianFirstReply > 2500*time.Millisecond {
+		t.Errorf("median first reply %v, want about 2s", st.MedianFirstReply)
+	}
+	if st.BrandStarted != 1 || st.BrandAnswered != 1 {
+		t.Errorf("brand started %d answered %d, want 1 1", st.BrandStarted, st.BrandAnswered)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	cfg := Config{Competitors: []Competitor{{Name: "Acme"}}}
+	r := newRig(t, cfg, WithClassifier(kwClassifier{}))
+	at := t0.Add(3 * time.Hour)
+	r.send("c1", "1", bot.RoleFollower, at, "Acme is bad")
+	r.send("c1", "2", bot.RoleFollower, at, "good job")
+	tests := []struct {
+		cmd    string
+		role   bot.Role
+		want   string
+		png    bool
+		reject bool
+	}{
+		{"/stats", bot.RoleManager, "2 messages from 2 active users", true, false},
+		{"/stats 7d", bot.RoleManager, "Last 7d", true, false},
+		{"/sentiment", bot.RoleManager, "negative 1 (50%)", true, false},
+		{"/trends 48h", bot.RoleManager, "2d", false, false},
+		{"/competitors", bot.RoleManager, "Acme: 1 mentions", false, false},
+		{"/stats soon", bot.RoleManager, "don't understand the period soon", false, false},
+		{"/stats", bot.RoleFollower, "for managers only", false, true},
+		{"/sentiment", bot.RoleFollower, "for managers only", false, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			chat := fmt.Sprintf("cmd%d", i)
+			r.send(chat, "42", tt.role, at.Add(time.Minute), tt.cmd)
+			sent := r.p.Calls("send")
+			var last *bottest.Sent
+			for j := range sent {
+				if sent[j].Out.Chat.ID == chat {
+					last = &sent[j]
+				}
+			}
+			if last == nil {
+				t.Fatal("no answer")
+			}
+			if !strings.Contains(last.Out.Text, tt.want) {
+				t.Errorf("answer %q lacks %q", last.Out.Text, tt.want)
+			}
+			if tt.png != (len(last.Out.Attachments) == 1) {
+				t.Fatalf("attachments %d, want png %v", len(last.Out.Attachments), tt.png)
+			}
+			if tt.png {
+				att := last.Out.Attachments[0]
+				cfg, format, err := image.DecodeConfig(bytes.NewReader(att.Data))
+				if err != nil || format != "png" || att.MIME != MIMEPNG || cfg.Width != ChartWidth || cfg.Height != ChartHeight {
+					t.Errorf("chart: %v %s %s %dx%d", err, format, att.MIME, cfg.Width, cfg.Height)
+				}
+			}
+		})
+	}
+}
+
+func TestCatalogChinese(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	for k := range catalogEN {
+		if _, ok := catalogZH[k]; !ok {
+			t.Errorf("catalogue key %s has no Chinese text", k)
+		}
+	}
+	got := r.e.Catalog.T("zh", "analytics.stats", "users", 3)
+	if !strings.Contains(got, "3 位活跃用户") {
+		t.Errorf("zh stats %q", got)
+	}
+	al := &Alert{Chat: "tg/c1", Share: 0.6, Baseline: 0.2, Messages: 20, Themes: []string{"退款"}, Samples: []string{"太差了"}}
+	txt := r.a.alertText(r.e.Catalog, "zh", al)
+	for _, want := range []string{"负面情绪激增", "60%", "20%", "退款", "太差了"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("zh alert %q lacks %q", txt, want)
+		}
+	}
+}
+
+func TestParsePeriod(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 24 * time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := ParsePeriod(in); err != nil || got != want {
+			t.Errorf("ParsePeriod(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"x", "0h", "-1d", "91d", "10m", "7y"} {
+		if _, err := ParsePeriod(in); err == nil {
+			t.Errorf("ParsePeriod(%q) accepted", in)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{{SentimentMode: "magic"}, {AlertFactor: 0.5}, {NeutralBand: 0.6}, {Competitors: []Competitor{{}}}} {
+		if _, err := New(bottest.NewMemKV(), c, WithClassifier(kwClassifier{})); err == nil {
+			t.Errorf("config %+v accepted", c)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+var catalogEN = map[string]string{
+	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
+	"analytics.stats":            "Last {period}: {messages} messages from {users} active users ({per} per user); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nBot replies: {ok} of {replies} answered ({rate}); median time to first reply {median}.\nConversations started by the brand: {started}, answered: {answered}.",
+	"analytics.sentiment":        "Sentiment, last {period}: {messages} messages — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
+	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
+	"analytics.samples":          "Recent negative messages:",
+	"analytics.no_data":          "No messages in the last {period}.",
+	"analytics.trends":           "Trending in the last {period}:",
+	"analytics.trends_none":      "Nothing stands out in the last {period}.",
+	"analytics.competitors":      "Competitor mentions, last {period}:",
+	"analytics.competitors_none": "No competitors are configured.",
+	"analytics.competitor_line":  "{name}: {mentions} mentions — negative {neg}, neutral {neu}, positive {pos}; mean {mean}",
+	"analytics.alert":            "⚠️ Negative surge in {chat}: {share} of the last {count} messages are negative (usually {baseline}).",
+	"analytics.alert_themes":     "Themes: {themes}",
+	"analytics.chart_sentiment":  "Sentiment share over time",
+	"analytics.chart_users":      "Active users over time",
+}
+
+var catalogZH = map[string]string{
+	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
+	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n机器人回复：{replies} 条中已回答 {ok} 条（{rate}）；首次回复中位时间 {median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
+	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
+	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
+	"analytics.samples":          "最近的负面消息：",
+	"analytics.no_data":          "最近 {period} 没有消息。",
+	"analytics.trends":           "最近 {period} 的热门话题：",
+	"analytics.trends_none":      "最近 {period} 没有突出的话题。",
+	"analytics.competitors":      "最近 {period} 竞品提及：",
+	"analytics.competitors_none": "尚未配置竞品。",
+	"analytics.competitor_line":  "{name}：提及 {mentions} 次 — 负面 {neg}，中性 {neu}，正面 {pos}；平均 {mean}",
+	"analytics.alert":            "⚠️ {chat} 负面情绪激增：最近 {count} 条消息中 {share} 为负面（平时约 {baseline}）。",
+	"analytics.alert_themes":     "主题：{themes}",
+	"analytics.chart_sentiment":  "情绪占比趋势",
+	"analytics.chart_users":      "活跃用户趋势",
+}
+
+// Register adds /stats, /sentiment, /trends and /competitors (managers
+// only) and the catalogue keys they use to e.
+func Register(e *bot.Engine, a *Analytics) error {
+	e.Catalog.Add("en", catalogEN)
+	e.Catalog.Add("zh", catalogZH)
+	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
+	specs := []bot.CommandSpec{
+		{Name: "stats", Usage: "[period]", Help: h("engagement figures and active users (default 24h)", "互动数据与活跃用户（默认 24 小时）"), Run: a.cmdStats},
+		{Name: "sentiment", Usage: "[period]", Help: h("community sentiment with a chart (default 24h)", "社区情绪及图表（默认 24 小时）"), Run: a.cmdSentiment},
+		{Name: "trends", Usage: "[period]", Help: h("trending topics (default 24h)", "热门话题（默认 24 小时）"), Run: a.cmdTrends},
+		{Name: "competitors", Usage: "[period]", Help: h("competitor mentions and their sentiment (default 24h)", "竞品提及及其情绪（默认 24 小时）"), Run: a.cmdCompetitors},
+	}
+	for _, s := range specs {
+		s.Role = bot.RoleManager
+		if err := e.Register(s); err != nil {
+			return fmt.Errorf("analytics: %w", err)
+		}
+	}
+	return nil
+}
+
+// period parses the command's argument, replying with the usage when it is
+// bad.
+func period(ctx context.Context, env *bot.Env, c *bot.Command) (time.Duration, bool, error) {
+	arg := ""
+	if f := c.Fields(); len(f) > 0 {
+		arg = f[0]
+	}
+	d, err := ParsePeriod(arg)
+	if err != nil {
+		return 0, false, env.Reply(ctx, env.T("analytics.bad_period", "period", arg))
+	}
+	return d, true, nil
+}
+
+func fmtPeriod(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%dh", d/time.Hour)
+}
+
+func fmtDur(d time.Duration) string {
+	if d == 0 {
+		return "—"
+	}
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) error {
+	d, ok, err := period(ctx, env, c)
+	if !ok {
+		return err
+	}
+	st, err := a.Engagement(ctx, d)
+	if err != nil {
+		return err
+	}
+	text := env.T("analytics.stats", "period", fmtPeriod(d), "messages", st.Messages, "users", st.ActiveUsers,
+		"per", fmt.Sprintf("%.1f", st.MessagesPerUser), "returning", st.ReturningUsers, "new", st.NewUsers,
+		"dau", st.DAU, "wau", st.WAU, "mau", st.MAU, "ok", st.RepliesOK, "replies", st.Replies,
+		"rate", pct(st.ReplyRate), "median", fmtDur(st.MedianFirstReply),
+		"started", st.BrandStarted, "answered", st.BrandAnswered)
+	png, err := UsersChart(st.Series, bucketOf(d))
+	if err != nil {
+		return err
+	}
+	_, err = env.Send(ctx, bot.Out{Text: text, Attachments: []bot.Attachment{{Name: "active-users.png", MIME: MIMEPNG, Data: png}}})
+	return err
+}
+
+func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Command) error {
+	d, ok, err := period(ctx, env, c)
+	if !ok {
+		return err
+	}
+	s, err := a.Sentiment(ctx, d)
+	if err != nil {
+		return err
+	}
+	if s.Messages == 0 {
+		return env.Reply(ctx, env.T("analytics.no_data", "period", fmtPeriod(d)))
+	}
+	share := func(n int) string { return fmt.Sprintf("%d (%s)", n, pct(float64(n)/float64(s.Messages))) }
+	var b strings.Builder
+	b.WriteString(env.T("analytics.sentiment", "period", fmtPeriod(d), "messages", s.Messages,
+		"neg", share(s.Counts[Negative]), "neu", share(s.Counts[Neutral]), "pos", share(s.Counts[Positive]),
+		"mean", fmt.Sprintf("%+.2f", s.Mean)))
+	if len(s.Chats) > 0 {
+		parts := make([]string, len(s.Chats))
+		for i, ch := range s.Chats {
+			parts[i] = fmt.Sprintf("%s (%d/%d)", ch.Chat, ch.Negatives, ch.Messages)
+		}
+		b.WriteString("\n" + env.T("analytics.sentiment_chats", "chats", strings.Join(parts, ", ")))
+	}
+	if len(s.Samples) > 0 {
+		b.WriteString("\n" + env.T("analytics.samples"))
+		for _, x := range s.Samples {
+			b.WriteString("\n• " + x)
+		}
+	}
+	png, err := SentimentChart(s.Series, bucketOf(d))
+	if err != nil {
+		return err
+	}
+	_, err = env.Send(ctx, bot.Out{Text: b.String(), Attachments: []bot.Attachment{{Name: "sentiment.png", MIME: MIMEPNG, Data: png}}})
+	return err
+}
+
+func (a *Analytics) cmdTrends(ctx context.Context, env *bot.Env, c *bot.Command) error {
+	d, ok, err := period(ctx, env, c)
+	if !ok {
+		return err
+	}
+	ts, err := a.Trends(ctx, d, 10)
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		return env.Reply(ctx, env.T("analytics.trends_none", "period", fmtPeriod(d)))
+	}
+	var b strings.Builder
+	b.WriteString(env.T("analytics.trends", "period", fmtPeriod(d)))
+	for i, t := range ts {
+		fmt.Fprintf(&b, "\n%d. %s — %d (×%.1f)", i+1, t.Term, t.Count, float64(t.Count+1)/(t.Baseline+1))
+	}
+	return env.Reply(ctx, b.String())
+}
+
+func (a *Analytics) cmdCompetitors(ctx context.Context, env *bot.Env, c *bot.Command) error {
+	d, ok, err := period(ctx, env, c)
+	if !ok {
+		return err
+	}
+	if len(a.cfg.Competitors) == 0 {
+		return env.Reply(ctx, env.T("analytics.competitors_none"))
+	}
+	cs, err := a.Competitors(ctx, d)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(env.T("analytics.competitors", "period", fmtPeriod(d)))
+	for _, x := range cs {
+		b.WriteString("\n" + env.T("analytics.competitor_line", "name", x.Name, "mentions", x.Mentions,
+			"neg", x.Counts[Negative], "neu", x.Counts[Neutral], "pos", x.Counts[Positive], "mean", fmt.Sprintf("%+.2f", x.Mean)))
+	}
+	return env.Reply(ctx, b.String())
+}

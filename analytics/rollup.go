@@ -1,0 +1,402 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/axiomhq/hyperloglog"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// KV buckets.
+const (
+	bucketHours = "analytics_hours"
+	bucketTerms = "analytics_terms"
+	bucketUsers = "analytics_users"
+)
+
+// globalChat is the rollup "chat" holding engine-wide figures (replies,
+// first-token latency, brand conversations) that events don't tie to one
+// chat.
+const globalChat = "*"
+
+const (
+	hourLayout       = "2006010215"
+	maxSamples       = 3
+	maxSampleRunes   = 200
+	maxTermsPerHour  = 400
+	latencyBuckets   = 32
+	latencyBase      = 100 * time.Millisecond
+	latencyGrowth    = 1.35
+	maxNameWords     = 20000
+	maxBrandTracking = 10000
+)
+
+// compCount is what one competitor got in one hour.
+type compCount struct {
+	N        int     `json:"n"`
+	Counts   [3]int  `json:"c"`
+	ScoreSum float64 `json:"s"`
+}
+
+// hourRollup is one chat's hour. The same type holds an in-memory delta
+// and the stored total; merge adds one into the other.
+type hourRollup struct {
+	Platform    string                `json:"p,omitempty"`
+	Messages    int                   `json:"n,omitempty"`
+	Counts      [3]int                `json:"c"`
+	ScoreSum    float64               `json:"s,omitempty"`
+	Users       []byte                `json:"u,omitempty"` // HyperLogLog sketch
+	Samples     []string              `json:"x,omitempty"` // negative messages, newest last
+	Competitors map[string]*compCount `json:"k,omitempty"`
+	// Engine-wide figures, on globalChat only.
+	Replies       int   `json:"r,omitempty"`
+	RepliesOK     int   `json:"ro,omitempty"`
+	FirstToken    []int `json:"ft,omitempty"` // latency histogram
+	BrandStarted  int   `json:"bs,omitempty"`
+	BrandAnswered int   `json:"ba,omitempty"`
+
+	users *hyperloglog.Sketch
+}
+
+func (h *hourRollup) sketch() *hyperloglog.Sketch {
+	if h.users == nil {
+		h.users = hyperloglog.New14()
+		if len(h.Users) > 0 {
+			if err := h.users.UnmarshalBinary(h.Users); err != nil {
+				h.users = hyperloglog.New14()
+			}
+		}
+	}
+	return h.users
+}
+
+func (h *hourRollup) addUser(user string) { h.sketch().InsertHash(hash64(user)) }
+
+func (h *hourRollup) merge(o *hourRollup) {
+	if o.Platform != "" {
+		h.Platform = o.Platform
+	}
+	h.Messages += o.Messages
+	for i := range h.Counts {
+		h.Counts[i] += o.Counts[i]
+	}
+	h.ScoreSum += o.ScoreSum
+	if o.users != nil || len(o.Users) > 0 {
+		_ = h.sketch().Merge(o.sketch()) // same precision: can't fail
+	}
+	h.Samples = append(h.Samples, o.Samples...)
+	if n := len(h.Samples); n > maxSamples {
+		h.Samples = slices.Clone(h.Samples[n-maxSamples:])
+	}
+	for name, c := range o.Competitors {
+		if h.Competitors == nil {
+			h.Competitors = map[string]*compCount{}
+		}
+		t := h.Competitors[name]
+		if t == nil {
+			t = &compCount{}
+			h.Competitors[name] = t
+		}
+		t.N += c.N
+		t.ScoreSum += c.ScoreSum
+		for i := range t.Counts {
+			t.Counts[i] += c.Counts[i]
+		}
+	}
+	h.Replies += o.Replies
+	h.RepliesOK += o.RepliesOK
+	if len(o.FirstToken) > 0 {
+		if len(h.FirstToken) < latencyBuckets {
+			h.FirstToken = append(h.FirstToken, make([]int, latencyBuckets-len(h.FirstToken))...)
+		}
+		for i, v := range o.FirstToken {
+			if i < latencyBuckets {
+				h.FirstToken[i] += v
+			}
+		}
+	}
+	h.BrandStarted += o.BrandStarted
+	h.BrandAnswered += o.BrandAnswered
+}
+
+func (h *hourRollup) encode() ([]byte, error) {
+	if h.users != nil {
+		b, err := h.users.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		h.Users = b
+	}
+	return json.Marshal(h)
+}
+
+func decodeRollup(b []byte) (*hourRollup, error) {
+	h := &hourRollup{}
+	if err := json.Unmarshal(b, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func latencyBucket(d time.Duration) int {
+	if d <= latencyBase {
+		return 0
+	}
+	i := int(math.Log(float64(d)/float64(latencyBase))/math.Log(latencyGrowth)) + 1
+	return min(i, latencyBuckets-1)
+}
+
+// latencyMid is the representative duration of bucket i.
+func latencyMid(i int) time.Duration {
+	if i == 0 {
+		return latencyBase / 2
+	}
+	lo := float64(latencyBase) * math.Pow(latencyGrowth, float64(i-1))
+	return time.Duration(lo * math.Sqrt(latencyGrowth))
+}
+
+func hash64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+func hourKey(t time.Time) string { return t.UTC().Format(hourLayout) }
+
+func rollupKey(t time.Time, chat string) string { return hourKey(t) + "/" + chat }
+
+// userRec is when a user was first and last seen (unix seconds); users are
+// stored under a hash of their key, never the key itself.
+type userRec struct {
+	First int64 `json:"f"`
+	Last  int64 `json:"l"`
+}
+
+// delta is what accumulated in memory since the last flush.
+type delta struct {
+	hours map[string]*hourRollup    // rollupKey
+	terms map[string]map[string]int // hourKey -> term -> messages
+	users map[string]userRec        // user hash
+}
+
+func newDelta() *delta {
+	return &delta{hours: map[string]*hourRollup{}, terms: map[string]map[string]int{}, users: map[string]userRec{}}
+}
+
+func (d *delta) empty() bool { return len(d.hours) == 0 && len(d.terms) == 0 && len(d.users) == 0 }
+
+func (d *delta) hour(t time.Time, chat string) *hourRollup {
+	k := rollupKey(t, chat)
+	h := d.hours[k]
+	if h == nil {
+		h = &hourRollup{}
+		d.hours[k] = h
+	}
+	return h
+}
+
+func (d *delta) touchUser(user string, t time.Time) {
+	k := fmt.Sprintf("%016x", hash64(user))
+	u, ok := d.users[k]
+	ts := t.Unix()
+	if !ok {
+		d.users[k] = userRec{First: ts, Last: ts}
+		return
+	}
+	u.First, u.Last = min(u.First, ts), max(u.Last, ts)
+	d.users[k] = u
+}
+
+// absorb merges o into d (used to keep a delta whose flush failed).
+func (d *delta) absorb(o *delta) {
+	for k, h := range o.hours {
+		if cur := d.hours[k]; cur != nil {
+			h.merge(cur)
+		}
+		d.hours[k] = h
+	}
+	for hk, m := range o.terms {
+		cur := d.terms[hk]
+		if cur == nil {
+			d.terms[hk] = m
+			continue
+		}
+		for t, n := range m {
+			cur[t] += n
+		}
+	}
+	for k, u := range o.users {
+		if cur, ok := d.users[k]; ok {
+			u.First, u.Last = min(u.First, cur.First), max(u.Last, cur.Last)
+		}
+		d.users[k] = u
+	}
+}
+
+// Flush writes the counts gathered since the last flush to the KV. On error
+// the unwritten part is kept for the next flush.
+func (a *Analytics) Flush(ctx context.Context) error {
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	d := a.delta
+	a.delta = newDelta()
+	a.mu.Unlock()
+	if d.empty() {
+		return nil
+	}
+	rest := newDelta()
+	var errs []error
+	for k, h := range d.hours {
+		if err := a.mergeHour(ctx, k, h); err != nil {
+			errs = append(errs, err)
+			rest.hours[k] = h
+		}
+	}
+	for hk, m := range d.terms {
+		if err := a.mergeTerms(ctx, hk, m); err != nil {
+			errs = append(errs, err)
+			rest.terms[hk] = m
+		}
+	}
+	for k, u := range d.users {
+		if err := a.mergeUser(ctx, k, u); err != nil {
+			errs = append(errs, err)
+			rest.users[k] = u
+		}
+	}
+	if len(errs) > 0 {
+		a.mu.Lock()
+		a.delta.absorb(rest)
+		a.mu.Unlock()
+		return fmt.Errorf("analytics: flush: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (a *Analytics) mergeHour(ctx context.Context, key string, h *hourRollup) error {
+	cur := &hourRollup{}
+	b, err := a.kv.Get(ctx, bucketHours, key)
+	switch {
+	case err == nil:
+		if cur, err = decodeRollup(b); err != nil {
+			a.log.Warn("analytics: dropping unreadable rollup", "key", key, "err", err)
+			cur = &hourRollup{}
+		}
+	case !errors.Is(err, bot.ErrNotFound):
+		return err
+	}
+	cur.merge(h)
+	out, err := cur.encode()
+	if err != nil {
+		return err
+	}
+	return a.kv.Put(ctx, bucketHours, key, out)
+}
+
+func (a *Analytics) mergeTerms(ctx context.Context, hk string, m map[string]int) error {
+	cur := map[string]int{}
+	b, err := a.kv.Get(ctx, bucketTerms, hk)
+	switch {
+	case err == nil:
+		if json.Unmarshal(b, &cur) != nil {
+			cur = map[string]int{}
+		}
+	case !errors.Is(err, bot.ErrNotFound):
+		return err
+	}
+	for t, n := range m {
+		cur[t] += n
+	}
+	if len(cur) > maxTermsPerHour {
+		// Keep the most frequent: the tail can't trend within an hour.
+		type tc struct {
+			t string
+			n int
+		}
+		all := make([]tc, 0, len(cur))
+		for t, n := range cur {
+			all = append(all, tc{t, n})
+		}
+		slices.SortFunc(all, func(x, y tc) int {
+			if x.n != y.n {
+				return y.n - x.n
+			}
+			return compareStrings(x.t, y.t)
+		})
+		cur = make(map[string]int, maxTermsPerHour)
+		for _, x := range all[:maxTermsPerHour] {
+			cur[x.t] = x.n
+		}
+	}
+	out, err := json.Marshal(cur)
+	if err != nil {
+		return err
+	}
+	return a.kv.Put(ctx, bucketTerms, hk, out)
+}
+
+func (a *Analytics) mergeUser(ctx context.Context, k string, u userRec) error {
+	b, err := a.kv.Get(ctx, bucketUsers, k)
+	switch {
+	case err == nil:
+		var cur userRec
+		if json.Unmarshal(b, &cur) == nil && cur.First != 0 {
+			u.First, u.Last = min(u.First, cur.First), max(u.Last, cur.Last)
+		}
+	case !errors.Is(err, bot.ErrNotFound):
+		return err
+	}
+	out, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	return a.kv.Put(ctx, bucketUsers, k, out)
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// scanHours calls fn for every stored rollup in [from, to).
+func (a *Analytics) scanHours(ctx context.Context, from, to time.Time, fn func(hour time.Time, chat string, h *hourRollup)) error {
+	return a.kv.Scan(ctx, bucketHours, hourKey(from), hourKey(to), func(key string, value []byte) error {
+		hk, chat, ok := cutSlash(key)
+		if !ok {
+			return nil
+		}
+		t, err := time.Parse(hourLayout, hk)
+		if err != nil {
+			return nil
+		}
+		h, err := decodeRollup(value)
+		if err != nil {
+			return nil
+		}
+		fn(t, chat, h)
+		return nil
+	})
+}
+
+func cutSlash(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}

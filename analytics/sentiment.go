@@ -1,0 +1,97 @@
+package analytics
+
+import (
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/jonreiter/govader"
+)
+
+// Label is a sentiment class.
+type Label int
+
+// Labels, in the order of their indices in counts.
+const (
+	Negative Label = iota
+	Neutral
+	Positive
+	numLabels
+)
+
+// String returns the label's name as used in events and the LLM protocol.
+func (l Label) String() string {
+	switch l {
+	case Negative:
+		return "negative"
+	case Positive:
+		return "positive"
+	default:
+		return "neutral"
+	}
+}
+
+// ParseLabel reads a label name.
+func ParseLabel(s string) (Label, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "negative":
+		return Negative, true
+	case "neutral":
+		return Neutral, true
+	case "positive":
+		return Positive, true
+	}
+	return Neutral, false
+}
+
+// Sentiment is the score of one message.
+type Sentiment struct {
+	Label Label
+	// Score is in [-1, 1]: -1 surely negative, 1 surely positive.
+	Score float64
+	// Lang is "en" or "zh".
+	Lang string
+}
+
+// Classifier scores text offline. Implementations are safe for concurrent
+// use.
+type Classifier interface {
+	Classify(text string) Sentiment
+}
+
+// Lang guesses "zh" or "en" from the share of Han characters among letters.
+func Lang(text string) string {
+	var han, letters int
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+			letters++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	if han > 0 && han*10 >= letters*3 {
+		return "zh"
+	}
+	return "en"
+}
+
+var (
+	vaderOnce sync.Once
+	vaderSIA  *govader.SentimentIntensityAnalyzer
+)
+
+func vader() *govader.SentimentIntensityAnalyzer {
+	vaderOnce.Do(func() { vaderSIA = govader.NewSentimentIntensityAnalyzer() })
+	return vaderSIA
+}
+
+// vaderFeatures are the four VADER scores used as dense features.
+func vaderFeatures(text string) []float64 {
+	s := vader().PolarityScores(text)
+	return []float64{s.Negative, s.Neutral, s.Positive, s.Compound}
+}
+
+// clamp1 keeps x in [-1, 1].
+func clamp1(x float64) float64 { return max(-1, min(1, x)) }
