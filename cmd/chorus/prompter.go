@@ -1,11 +1,51 @@
 package main
 
 import (
+	"fmt"
+	"sort"
+	"time"
+
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/prompts"
 )
 
-// newPrompter returns the engine's prompt assembler.
+// newPrompter returns the engine's prompt assembler, built on the prompt
+// templates (embedded, or overridden from prompts.dir).
 func newPrompter(cfg *configs.Config) (bot.Prompter, error) {
-	return bot.DefaultPrompter, nil
+	set, err := prompts.New(cfg.Prompts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("prompts: %w", err)
+	}
+	return func(in bot.PromptInput) ([]bot.ChatMessage, error) {
+		d := prompts.ChatData{
+			Brand: in.Persona.Brand, BotName: in.Persona.BotName, Voice: in.Persona.Voice,
+			Do: in.Persona.Do, Dont: in.Persona.Dont, Lang: in.Lang, UserName: in.UserName,
+			Summary: in.Summary, Now: in.Now.UTC().Format(time.RFC1123),
+		}
+		for _, p := range in.Passages {
+			d.Passages = append(d.Passages, prompts.Passage{Source: p.Source, Heading: p.Heading, Text: p.Text})
+		}
+		if p := in.Profile; p != nil {
+			pd := &prompts.ProfileData{Names: p.Names, Messages: p.Messages, FirstSeen: p.FirstSeen.UTC().Format("2006-01-02")}
+			for t := range p.Topics {
+				pd.Topics = append(pd.Topics, t)
+			}
+			sort.Strings(pd.Topics)
+			d.Profile = pd
+		}
+		window := make([]prompts.Turn, 0, len(in.Window))
+		for _, t := range in.Window {
+			window = append(window, prompts.Turn{Role: t.Role, Name: t.Name, Text: t.Text})
+		}
+		msgs, err := set.Chat(d, window, in.Query)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]bot.ChatMessage, len(msgs))
+		for i, m := range msgs {
+			out[i] = bot.ChatMessage{Role: m.Role, Content: m.Content}
+		}
+		return out, nil
+	}, nil
 }
