@@ -69,9 +69,7 @@ func (a *Adapter) enqueue(j job) {
 	h.Write([]byte(j.m.Chat.ID))
 	select {
 	case qs[h.Sum32()%uint32(len(qs))] <- j:
-	case <-stop:
-		// Stopping: the gateway will redeliver nothing, but the message
-		// was never accepted, so nothing is lost that Discord still has.
+	case <-stop: // Run is stopping: the event is dropped
 	}
 }
 

@@ -3,6 +3,8 @@ package discord
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +38,18 @@ func TestMapErrRateLimits(t *testing.T) {
 	var rl *bot.RateLimitError
 	if err := mapErr("ban", other); errors.As(err, &rl) || !errors.Is(err, other) {
 		t.Fatalf("a 403 must stay a wrapped RESTError: %v", err)
+	}
+}
+
+func TestMapErrRedactsTokens(t *testing.T) {
+	inner := errors.New("connection refused")
+	err := mapErr("follow up", &url.Error{Op: "Post", URL: "https://discord.com/api/v10/webhooks/200/SECRET-TOKEN?wait=true", Err: inner})
+	if strings.Contains(err.Error(), "SECRET") || !errors.Is(err, inner) {
+		t.Fatalf("mapErr = %v", err)
+	}
+	err = mapErr("ack", &url.Error{Op: "Post", URL: "https://x/api/v10/interactions/1/SECRET/callback", Err: inner})
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("mapErr = %v", err)
 	}
 }
 

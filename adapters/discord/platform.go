@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,7 +245,24 @@ func mapErr(op string, err error) error {
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
 		return fmt.Errorf("discord: %s: %w", op, &bot.RateLimitError{RetryAfter: retryAfter(re), Op: op})
 	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The URL of an interaction call holds its token: keep it out of
+		// error text, which ends up in logs.
+		return fmt.Errorf("discord: %s: %s %s: %w", op, ue.Op, redactURL(ue.URL), ue.Err)
+	}
 	return fmt.Errorf("discord: %s: %w", op, err)
+}
+
+// redactURL hides the token segment of interaction and webhook URLs.
+func redactURL(raw string) string {
+	parts := strings.Split(raw, "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "webhooks" || parts[i] == "interactions" {
+			parts[i+2] = "REDACTED"
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // retryAfter reads retry_after (seconds, fractional) from a 429 body, or
