@@ -3,10 +3,12 @@ package configs
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ModerationConfig is the "moderation" section. The moderation package
-// owns its meaning and extends it here.
+// owns its meaning; cmd/chorus maps it onto moderation.Config, whose
+// Validate checks the ladder and overrides once more.
 type ModerationConfig struct {
 	Enabled bool `yaml:"enabled"`
 	// DryRun decides and logs actions without taking them.
@@ -15,16 +17,100 @@ type ModerationConfig struct {
 	Words []string `yaml:"words"`
 	// Regexes are blocked patterns (Go RE2 syntax).
 	Regexes []string `yaml:"regexes"`
+	// AllowedDomains are never flagged by the link rules; BlockedDomains
+	// always are (subdomains included).
+	AllowedDomains []string `yaml:"allowed_domains"`
+	BlockedDomains []string `yaml:"blocked_domains"`
+	// BlockInvites flags Discord and Telegram invite links.
+	BlockInvites bool `yaml:"block_invites"`
+	// BlockShorteners flags URL shorteners.
+	BlockShorteners bool `yaml:"block_shorteners"`
+	// NewMemberMinutes flags links from users first seen less than this
+	// many minutes ago; 0 disables.
+	NewMemberMinutes int `yaml:"new_member_minutes"`
+	// MaxMentions flags messages mentioning more users; 0 disables.
+	MaxMentions int `yaml:"max_mentions"`
+	// CapsRatio flags long messages with this share of capitals; 0
+	// disables.
+	CapsRatio float64 `yaml:"caps_ratio"`
+	// FloodMessages within FloodWindow by one user in one chat is a
+	// flood; 0 disables.
+	FloodMessages int           `yaml:"flood_messages"`
+	FloodWindow   time.Duration `yaml:"flood_window"`
+	// RepeatWindow flags the same text posted by one user in another chat
+	// within it; 0 disables.
+	RepeatWindow time.Duration `yaml:"repeat_window"`
+	// Classifiers turns the shipped offline spam, offensive and hate
+	// models on.
+	Classifiers bool `yaml:"classifiers"`
 	// LLMSecondOpinion asks the LLM about messages the rules find
 	// borderline.
 	LLMSecondOpinion bool `yaml:"llm_second_opinion"`
+	// Ladder maps strikes to actions: "STRIKES:ACTION[:MINUTES]", e.g.
+	// "3:timeout:10"; empty keeps the built-in ladder.
+	Ladder []string `yaml:"ladder"`
+	// StrikeHalfLife is how fast strikes decay.
+	StrikeHalfLife time.Duration `yaml:"strike_half_life"`
+	// ModerateManagers removes the exemption of managers and owners.
+	ModerateManagers bool `yaml:"moderate_managers"`
 	// ManagersChannel is where managers are notified, by platform
 	// ("telegram": "-100123").
 	ManagersChannel map[string]string `yaml:"managers_channel"`
 }
 
 func defaultModeration() ModerationConfig {
-	return ModerationConfig{Enabled: true, LLMSecondOpinion: true}
+	return ModerationConfig{
+		Enabled: true, LLMSecondOpinion: true, Classifiers: true,
+		BlockInvites: true, NewMemberMinutes: 10, MaxMentions: 5, CapsRatio: 0.7,
+		FloodMessages: 6, FloodWindow: 10 * time.Second, RepeatWindow: 2 * time.Minute,
+		StrikeHalfLife: 72 * time.Hour,
+	}
+}
+
+// ModerationActions are the actions a ladder step may name.
+var ModerationActions = []string{"log", "warn", "delete", "timeout", "ban"}
+
+// LadderStep is one parsed step of ModerationConfig.Ladder.
+type LadderStep struct {
+	Strikes float64
+	Action  string
+	Minutes int
+}
+
+// ParseLadder parses the ladder strings.
+func (c ModerationConfig) ParseLadder() ([]LadderStep, error) {
+	var out []LadderStep
+	for i, s := range c.Ladder {
+		parts := strings.Split(s, ":")
+		var st LadderStep
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, fmt.Errorf("moderation.ladder[%d]: want STRIKES:ACTION[:MINUTES], got %q", i, s)
+		}
+		if _, err := fmt.Sscan(parts[0], &st.Strikes); err != nil || st.Strikes <= 0 {
+			return nil, fmt.Errorf("moderation.ladder[%d]: strikes must be a positive number, got %q", i, parts[0])
+		}
+		st.Action = parts[1]
+		ok := false
+		for _, a := range ModerationActions {
+			ok = ok || a == st.Action
+		}
+		if !ok {
+			return nil, fmt.Errorf("moderation.ladder[%d]: action must be one of %s, got %q", i, strings.Join(ModerationActions, ", "), st.Action)
+		}
+		if len(parts) == 3 {
+			if _, err := fmt.Sscan(parts[2], &st.Minutes); err != nil || st.Minutes <= 0 {
+				return nil, fmt.Errorf("moderation.ladder[%d]: minutes must be a positive whole number, got %q", i, parts[2])
+			}
+		}
+		if st.Action == "timeout" && st.Minutes == 0 {
+			return nil, fmt.Errorf("moderation.ladder[%d]: a timeout needs minutes, e.g. \"3:timeout:10\"", i)
+		}
+		if len(out) > 0 && st.Strikes < out[len(out)-1].Strikes {
+			return nil, fmt.Errorf("moderation.ladder[%d]: steps must be sorted by strikes", i)
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func (c *ModerationConfig) validate(p *problems) {
@@ -34,6 +120,25 @@ func (c *ModerationConfig) validate(p *problems) {
 		}
 	}
 	checkRegexps(p, "moderation.regexes", c.Regexes)
+	if c.NewMemberMinutes < 0 {
+		p.add("moderation.new_member_minutes", "must be 0 (off) or more, got %d", c.NewMemberMinutes)
+	}
+	if c.MaxMentions < 0 {
+		p.add("moderation.max_mentions", "must be 0 (off) or more, got %d", c.MaxMentions)
+	}
+	if c.CapsRatio < 0 || c.CapsRatio > 1 {
+		p.add("moderation.caps_ratio", "must be between 0 (off) and 1, got %g", c.CapsRatio)
+	}
+	if c.FloodMessages < 0 {
+		p.add("moderation.flood_messages", "must be 0 (off) or more, got %d", c.FloodMessages)
+	}
+	if c.FloodWindow < 0 || c.RepeatWindow < 0 || c.StrikeHalfLife < 0 {
+		p.add("moderation", "flood_window, repeat_window and strike_half_life must not be negative")
+	}
+	if _, err := c.ParseLadder(); err != nil {
+		path, msg, _ := strings.Cut(err.Error(), ": ")
+		p.add(path, "%s", msg)
+	}
 	checkPlatformKeys(p, "moderation.managers_channel", c.ManagersChannel)
 	for _, k := range sortedKeys(c.ManagersChannel) {
 		if strings.TrimSpace(c.ManagersChannel[k]) == "" {
