@@ -576,3 +576,37 @@ func TestNewValidates(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkStream(b *testing.B) {
+	deltas := strings.Fields("Standard shipping takes three to five business days and orders over fifty dollars ship free")
+	for i := range deltas {
+		deltas[i] += " "
+	}
+	f := newFake(&testing.T{}, sse(deltas, sseOpts{}))
+	defer f.srv.Close()
+	for _, mask := range []bool{false, true} {
+		b.Run(fmt.Sprintf("mask=%v", mask), func(b *testing.B) {
+			c, err := New(Config{BaseURL: f.srv.URL + "/v1", Model: "m", Mask: MaskConfig{Enabled: mask}}, WithHTTPClient(f.srv.Client()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := chatReq("my mail is jane@example.com, how long does shipping take?")
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := c.Stream(context.Background(), req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					if _, err := s.Recv(); err != nil {
+						if err != io.EOF {
+							b.Fatal(err)
+						}
+						break
+					}
+				}
+				s.Close()
+			}
+		})
+	}
+}

@@ -3,8 +3,6 @@ package llm
 import (
 	"errors"
 	"fmt"
-
-	"github.com/chorusbot/chorus/bot"
 )
 
 // Error is a final LLM failure after retries. It wraps one of the bot
@@ -24,6 +22,7 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failure without any message text.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("llm: %s: %v after %d attempt(s)", e.Op, e.Kind, e.Attempts)
 	if e.Status != 0 {
@@ -49,4 +48,3 @@ func (e *Error) Unwrap() []error {
 var errCallTimeout = errors.New("llm: per-call timeout")
 
 var _ error = (*Error)(nil)
-var _ = bot.ErrLLMUnavailable

@@ -40,6 +40,10 @@ type maskRule struct {
 	label string
 	re    *regexp.Regexp
 	check func(string) int
+	// minDigits and needAt let Mask skip the regexp on text that can't
+	// match (most chat messages), since scanning is the whole cost.
+	minDigits int
+	needAt    bool
 }
 
 var (
@@ -61,13 +65,13 @@ var (
 
 func builtinRules() []maskRule {
 	return []maskRule{
-		{label: LabelEmail, re: reEmail},
-		{label: LabelIBAN, re: reIBAN, check: checkIBAN},
-		{label: LabelCard, re: reCard, check: checkCard},
-		{label: LabelPhone, re: rePhoneIntl, check: checkPhone(8, 15)},
-		{label: LabelPhone, re: rePhoneNA, check: checkPhone(10, 10)},
-		{label: LabelPhone, re: rePhoneCN},
-		{label: LabelPhone, re: rePhoneTrunk, check: checkPhone(10, 11)},
+		{label: LabelEmail, re: reEmail, needAt: true},
+		{label: LabelIBAN, re: reIBAN, check: checkIBAN, minDigits: 2},
+		{label: LabelCard, re: reCard, check: checkCard, minDigits: 13},
+		{label: LabelPhone, re: rePhoneIntl, check: checkPhone(8, 15), minDigits: 8},
+		{label: LabelPhone, re: rePhoneNA, check: checkPhone(10, 10), minDigits: 10},
+		{label: LabelPhone, re: rePhoneCN, minDigits: 11},
+		{label: LabelPhone, re: rePhoneTrunk, check: checkPhone(10, 11), minDigits: 10},
 	}
 }
 
@@ -122,7 +126,16 @@ type span struct {
 // Unmask on the same Masker gives text back unchanged.
 func (m *Masker) Mask(text string) string {
 	var spans []span
+	digits, at := 0, strings.IndexByte(text, '@') >= 0
+	for i := 0; i < len(text); i++ {
+		if text[i] >= '0' && text[i] <= '9' {
+			digits++
+		}
+	}
 	for _, r := range m.rules {
+		if digits < r.minDigits || (r.needAt && !at) {
+			continue
+		}
 		for _, loc := range r.re.FindAllStringIndex(text, -1) {
 			s, e := loc[0], loc[1]
 			if e == s {
