@@ -215,6 +215,15 @@ func (c *Client) build(req bot.Request, m *Masker, stream bool) openai.ChatCompl
 	if stream {
 		r.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	}
+	// Reasoning models (o1, o3, o4, ...) take max_completion_tokens and no
+	// sampling parameters; go-openai refuses the request otherwise.
+	v := openai.NewReasoningValidator()
+	if errors.Is(v.Validate(r), openai.ErrReasoningModelMaxTokensDeprecated) {
+		r.MaxCompletionTokens, r.MaxTokens = r.MaxTokens, 0
+	}
+	if err := v.Validate(r); err != nil && r.Temperature != 0 {
+		r.Temperature = 0
+	}
 	return r
 }
 
@@ -328,6 +337,12 @@ func classify(err error, status int) (kind error, code int, retryable bool) {
 		code = re.HTTPStatusCode
 	case status >= http.StatusBadRequest:
 		code = status
+	}
+	var ue *url.Error
+	if code == 0 && status == 0 && !errors.As(err, &ue) {
+		// No response and not a transport failure: the request was
+		// refused before it was sent (go-openai's own validation).
+		return bot.ErrLLMRejected, 0, false
 	}
 	switch {
 	case code == http.StatusTooManyRequests:

@@ -610,3 +610,36 @@ func BenchmarkStream(b *testing.B) {
 		})
 	}
 }
+
+func TestReasoningModelRequest(t *testing.T) {
+	f := newFake(t, completion("thought about it"))
+	c, _ := newTestClient(t, f, Config{Model: "o3-mini", Temperature: 0.7})
+	req := chatReq("hi")
+	req.MaxTokens = 200
+	if _, err := c.Complete(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(f.body(0)), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["max_completion_tokens"] != 200.0 || body["max_tokens"] != nil || body["temperature"] != nil {
+		t.Errorf("request for a reasoning model: %s", f.body(0))
+	}
+}
+
+func TestStreamWithoutUsageEstimates(t *testing.T) {
+	f := newFake(t, sse([]string{"one ", "two ", "three"}, sseOpts{noUsage: true}))
+	c, _ := newTestClient(t, f, Config{})
+	s, err := c.Stream(context.Background(), chatReq("count to three"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if text, err := drain(t, s); err != nil || text != "one two three" {
+		t.Fatalf("text %q, err %v", text, err)
+	}
+	if u := s.Usage(); u.PromptTokens == 0 || u.CompletionTokens != bot.ApproxTokens("one two three") {
+		t.Errorf("usage %+v, want an estimate", u)
+	}
+}
