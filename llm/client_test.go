@@ -643,3 +643,32 @@ func TestStreamWithoutUsageEstimates(t *testing.T) {
 		t.Errorf("usage %+v, want an estimate", u)
 	}
 }
+
+// TestConcurrentMasking shows that requests in flight together keep their
+// own placeholders: each user gets their own address back.
+func TestConcurrentMasking(t *testing.T) {
+	f := newFake(t, echoPlaceholders(false))
+	c, _ := newTestClient(t, f, Config{Mask: DefaultMaskConfig()})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email := fmt.Sprintf("user%d@example.com", i)
+			resp, err := c.Complete(context.Background(), chatReq("I am "+email))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if resp.Text != "Noted: "+email+"." {
+				t.Errorf("user %d got %q", i, resp.Text)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range f.requests() {
+		if strings.Contains(f.body(i), "@example.com") {
+			t.Errorf("request %d leaked an address: %s", i, f.body(i))
+		}
+	}
+}
