@@ -505,6 +505,13 @@ func (c *trackingClient) Do(req *http.Request) (*http.Response, error) {
 // retries with back-off itself).
 func (a *Adapter) onLibError(err error) {
 	msg := err.Error()
+	a.ctxMu.RLock()
+	stopping := a.handleCtx.Err() != nil
+	a.ctxMu.RUnlock()
+	if stopping {
+		a.log.Debug("telegram client error while stopping", "err", msg)
+		return
+	}
 	if strings.Contains(msg, "decode") {
 		// A decode error quotes the response body: user text.
 		a.log.Debug("telegram client error", "err", msg)

@@ -9,6 +9,7 @@
 package telegramtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -298,6 +299,14 @@ func parseCall(r *http.Request) (Call, error) {
 	for k, v := range r.URL.Query() {
 		c.Params[k] = v[0]
 	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return c, err
+	}
+	if len(body) == 0 {
+		return c, nil // a method without parameters (getMe)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "multipart/form-data":
