@@ -53,7 +53,7 @@ func (e *events) outcomes() []string {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *telegramtest.Server
 	eng    *bot.Engine
 	ad     *Adapter
@@ -65,7 +65,7 @@ type harness struct {
 
 // start runs a fake Bot API, an engine and the adapter over them; cfg
 // changes the adapter's config.
-func start(t *testing.T, llm *bottest.LLM, cfg func(*Config)) *harness {
+func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
