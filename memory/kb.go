@@ -102,13 +102,29 @@ func newIndex() index {
 	return index{bySource: map[string][]uint32{}, post: map[string][]posting{}}
 }
 
-func passageTerms(heading, text string) []string {
-	return append(Tokenize(heading), Tokenize(text)...)
+// headingWeight is how many times a passage's heading and its document's
+// name count against its text: a question about "shipping times" belongs
+// to the section called that more than to a passage that mentions
+// shipping once.
+const headingWeight = 3
+
+func passageTerms(source, heading, text string) []string {
+	h := Tokenize(heading)
+	name := strings.TrimSuffix(path.Base(source), path.Ext(source))
+	doc := Tokenize(strings.NewReplacer("-", " ", "_", " ").Replace(name))
+	terms := Tokenize(text)
+	for i := 0; i < headingWeight; i++ {
+		terms = append(terms, h...)
+	}
+	for i := 0; i < headingWeight-1; i++ {
+		terms = append(terms, doc...)
+	}
+	return terms
 }
 
 func (ix *index) add(source string, chunks []TextChunk) {
 	for i, c := range chunks {
-		terms := passageTerms(c.Heading, c.Text)
+		terms := passageTerms(source, c.Heading, c.Text)
 		id := uint32(len(ix.pass))
 		ix.pass = append(ix.pass, &kbPassage{source: source, heading: c.Heading, text: c.Text, ord: i, length: len(terms)})
 		ix.bySource[source] = append(ix.bySource[source], id)
@@ -134,7 +150,7 @@ func (ix *index) remove(source string) {
 	terms := map[string]bool{}
 	for _, id := range ids {
 		p := ix.pass[id]
-		for _, t := range passageTerms(p.heading, p.text) {
+		for _, t := range passageTerms(source, p.heading, p.text) {
 			terms[t] = true
 		}
 		gone[id] = true
@@ -530,4 +546,14 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		out[i] = bot.Passage{Source: p.source, Heading: p.heading, Text: p.text, Score: h.score}
 	}
 	return out, nil
+}
+
+// String summarises the report on one line, for logs and the CLI.
+func (r IngestReport) String() string {
+	s := fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d passages written",
+		len(r.Added), len(r.Updated), len(r.Unchanged), len(r.Removed), r.Passages)
+	if len(r.Skipped) > 0 {
+		s += fmt.Sprintf("; skipped: %s", strings.Join(r.Skipped, "; "))
+	}
+	return s
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
@@ -76,12 +76,16 @@ func newLLM(cfg *configs.Config, log *slog.Logger) (bot.LLM, string, error) {
 	if cfg.LLM.Offline() {
 		return llm.NewOffline(), "offline", nil
 	}
+	retries := cfg.LLM.MaxRetries
+	if retries == 0 {
+		retries = -1 // the config's 0 means "don't retry"; llm's 0 means its default
+	}
 	c, err := llm.New(llm.Config{
 		BaseURL:     cfg.LLM.BaseURL,
 		APIKey:      cfg.LLM.APIKey,
 		Model:       cfg.LLM.Model,
 		Timeout:     cfg.LLM.Timeout,
-		MaxRetries:  cfg.LLM.MaxRetries,
+		MaxRetries:  retries,
 		Temperature: float32(cfg.LLM.Temperature),
 		Mask: llm.MaskConfig{
 			Enabled:      cfg.LLM.MaskPII,
@@ -137,11 +141,16 @@ type app struct {
 	llm    bot.LLM
 	model  string
 	engine *bot.Engine
+	plug   *plugins
 }
 
-// newApp wires the engine over an open store. extra options come after the
-// defaults.
+// newApp wires the engine and its plug-ins over an open store. extra
+// options come after the defaults.
 func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
+	plug, err := newPlugins(cfg, log, st)
+	if err != nil {
+		return nil, err
+	}
 	model, modelName, err := newLLM(cfg, log)
 	if err != nil {
 		return nil, err
@@ -155,17 +164,22 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 		return nil, err
 	}
 	opts := []bot.Option{
+		bot.WithKV(st),
 		bot.WithLogger(log.With("component", "engine")),
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),
 		bot.WithPrompter(prompter),
 		bot.WithAuditor(st),
 	}
+	opts = append(opts, plug.options()...)
 	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e}, nil
+	if err := plug.register(e); err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
 }
 
 // ingestKB loads the configured knowledge directory when it exists.
@@ -175,7 +189,14 @@ func (a *app) ingestKB(ctx context.Context) {
 		return
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		a.log.Info("knowledge directory not found; starting with what is stored", "dir", dir)
+		if a.store.KB().Len() > 0 {
+			a.log.Info("knowledge directory not found; using what is stored", "dir", dir)
+			return
+		}
+		a.log.Info("knowledge directory not found; loading the built-in example knowledge base", "dir", dir)
+		if err := ingestFS(ctx, a.store.KB(), configs.ExampleKnowledge()); err != nil {
+			a.log.Warn("loading the example knowledge base failed", "err", err)
+		}
 		return
 	}
 	rep, err := a.store.KB().Ingest(ctx, dir)
@@ -183,5 +204,20 @@ func (a *app) ingestKB(ctx context.Context) {
 		a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
 		return
 	}
-	a.log.Info("knowledge base ready", "dir", dir, "report", strings.TrimSpace(fmt.Sprint(rep)))
+	a.log.Info("knowledge base ready", "dir", dir, "report", rep.String())
+}
+
+// ingestFS loads every file of fsys into the knowledge base.
+func ingestFS(ctx context.Context, kb *memory.KB, fsys fs.FS) error {
+	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		_, err = kb.IngestFile(ctx, path, data)
+		return err
+	})
 }

@@ -30,11 +30,8 @@ func runChat(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(cfg, log, st, pluginOptions(cfg, log, st)...)
+	a, err := newApp(cfg, log, st)
 	if err != nil {
-		return err
-	}
-	if err := registerPlugins(a); err != nil {
 		return err
 	}
 	a.ingestKB(ctx)

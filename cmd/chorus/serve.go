@@ -4,10 +4,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
+	"github.com/chorusbot/chorus/adapters/discord"
+	"github.com/chorusbot/chorus/adapters/telegram"
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/metrics"
 )
+
+// component is one long-running part of serve.
+type component struct {
+	name string
+	run  func(context.Context) error
+}
+
+// llmHealth tracks whether the model answered lately, for /readyz: not
+// ready once chat calls have failed with nothing succeeding since.
+type llmHealth struct {
+	mu       sync.Mutex
+	failures int
+}
+
+func (h *llmHealth) Observe(e bot.Event) {
+	if e.Kind != bot.EventLLMCall || e.Purpose != bot.PurposeChat {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.Outcome == bot.OutcomeOK {
+		h.failures = 0
+	} else {
+		h.failures++
+	}
+}
+
+func (h *llmHealth) check(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failures >= 3 {
+		return fmt.Errorf("the last %d model calls failed", h.failures)
+	}
+	return nil
+}
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("serve", env)
@@ -28,61 +70,153 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer st.Close()
-	a, err := newApp(cfg, log, st, pluginOptions(cfg, log, st)...)
+
+	reg := metrics.NewRegistry()
+	prices := map[string]metrics.Price{}
+	for model, p := range cfg.LLM.Prices {
+		prices[model] = metrics.Price{PromptPer1M: p.PromptPer1M, CompletionPer1M: p.CompletionPer1M}
+	}
+	met, err := metrics.New(reg, metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
+		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""))
 	if err != nil {
 		return err
 	}
-	if err := registerPlugins(a); err != nil {
+	health := &llmHealth{}
+	a, err := newApp(cfg, log, st, bot.WithObserver(met), bot.WithObserver(health))
+	if err != nil {
 		return err
 	}
+	met.AddEngineCommands(a.engine)
 	a.ingestKB(ctx)
 
-	type runner struct {
-		name string
-		run  func(context.Context) error
+	checks := []metrics.ServerOption{
+		metrics.WithLogger(log.With("component", "admin")),
+		metrics.WithCheck("bbolt", func(context.Context) error { _, err := st.Size(); return err }),
+		metrics.WithCheck("llm", health.check),
 	}
-	var runners []runner
-	con, err := console.New(env.stdin, env.stdout, a.engine, console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir))
+	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env)
 	if err != nil {
 		return err
 	}
-	a.engine.AddPlatform(con)
-	runners = append(runners, runner{"console", con.Run})
-	runners = append(runners, runner{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	checks = append(checks, adapterChecks...)
+	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	if cfg.Admin.Listen != "" {
+		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
+		comps = append(comps, component{"admin", srv.Run})
+	}
 
 	if err := a.engine.Start(ctx); err != nil {
 		return err
 	}
 	log.Info("chorus serving", "version", version, "model", a.model, "data_dir", cfg.DataDir)
+	runCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(runners))
-	for _, r := range runners {
+	errc := make(chan error, len(comps))
+	for _, c := range comps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("component stopped", "component", r.name, "err", err)
-				errc <- fmt.Errorf("%s: %w", r.name, err)
+			if err := c.run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("component stopped", "component", c.name, "err", err)
+				errc <- fmt.Errorf("%s: %w", c.name, err)
+				if c.name == "admin" {
+					stopAll() // the admin address is taken: that is fatal
+				}
 			}
 		}()
 	}
-	<-ctx.Done()
+	<-runCtx.Done()
 	log.Info("shutting down: draining in-flight messages", "deadline", cfg.Engine.DrainTimeout)
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.Engine.DrainTimeout)
 	defer cancel()
 	if err := a.engine.Drain(dctx); err != nil {
 		log.Warn("drain incomplete; unanswered messages are replayed on the next start", "err", err)
 	}
+	stopAll()
 	a.engine.Close()
 	wg.Wait()
 	close(errc)
-	return errors.Join(collect(errc)...)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
-func collect(c <-chan error) []error {
-	var out []error
-	for err := range c {
-		out = append(out, err)
+// platformComponents builds the enabled platform adapters, or the console
+// when none is.
+func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
+	var comps []component
+	var checks []metrics.ServerOption
+	if cfg.Telegram.Enabled() {
+		t := cfg.Telegram
+		ad, err := telegram.New(telegram.Config{
+			Token: t.Token, APIURL: t.APIURL, Mode: telegram.Mode(t.Mode), PollTimeout: t.PollTimeout,
+			Webhook:      telegram.Webhook{Listen: t.Webhook.Listen, PublicURL: t.Webhook.PublicURL, Secret: t.Webhook.Secret},
+			ChannelPosts: t.ChannelPosts, ManagerIDs: t.ManagerIDs,
+		}, a.engine, telegram.WithLogger(log.With("adapter", "telegram")), telegram.WithObserver(obs),
+			telegram.WithCommands(a.engine.Commands))
+		if err != nil {
+			return nil, nil, err
+		}
+		a.engine.AddPlatform(ad)
+		comps = append(comps, component{"telegram", ad.Run})
+		checks = append(checks, metrics.WithCheck("telegram", connectedCheck(ad.Connected)))
 	}
-	return out
+	if cfg.Discord.Enabled() {
+		d := cfg.Discord
+		ad, err := discord.New(discord.Config{
+			Token: d.Token, APIURL: d.APIURL, GatewayURL: d.GatewayURL, GuildIDs: d.GuildIDs,
+			ShardID: d.ShardID, ShardCount: d.ShardCount, ManagerRoleIDs: d.ManagerRoleIDs,
+		}, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
+			discord.WithCommands(a.engine.Commands))
+		if err != nil {
+			return nil, nil, err
+		}
+		a.engine.AddPlatform(ad)
+		comps = append(comps, component{"discord", retryForever(log, "discord", ad.Run)})
+		checks = append(checks, metrics.WithCheck("discord", connectedCheck(ad.Connected)))
+	}
+	if len(comps) == 0 {
+		con, err := console.New(env.stdin, env.stdout, a.engine, console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir))
+		if err != nil {
+			return nil, nil, err
+		}
+		a.engine.AddPlatform(con)
+		// The console ends at end of input; serve goes on until a signal.
+		comps = append(comps, component{"console", con.Run})
+		log.Info("no platform token configured: serving the console")
+	}
+	return comps, checks, nil
+}
+
+func connectedCheck(connected func() bool) func(context.Context) error {
+	return func(context.Context) error {
+		if !connected() {
+			return errors.New("not connected")
+		}
+		return nil
+	}
+}
+
+// retryForever reruns a component that fails (a gateway that could not be
+// reached at start) with capped exponential back-off, until ctx ends.
+func retryForever(log *slog.Logger, name string, run func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		wait := time.Second
+		for {
+			err := run(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			log.Warn("component failed; restarting", "component", name, "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 2*time.Minute)
+		}
+	}
 }
