@@ -1,0 +1,479 @@
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/bot"
+)
+
+// Variants is how many drafts /post offers.
+const Variants = 3
+
+// maxDraftsListed bounds /post list.
+const maxDraftsListed = 10
+
+// Target is a platform a post can be drafted for.
+type Target struct {
+	// Key is what the manager types (/post x ...).
+	Key string
+	// Name is how the prompt names it.
+	Name string
+	// Limit is the character limit, hashtags included.
+	Limit int
+	// Formatting is true when the platform renders Markdown-like
+	// formatting (bold, italics, line breaks).
+	Formatting bool
+}
+
+// Targets are the platforms /post knows, by key. Config.PostLimits
+// overrides their limits.
+var Targets = map[string]Target{
+	"x":         {Key: "x", Name: "X (Twitter)", Limit: 280},
+	"linkedin":  {Key: "linkedin", Name: "LinkedIn", Limit: 3000},
+	"telegram":  {Key: "telegram", Name: "a Telegram channel post", Limit: 4096, Formatting: true},
+	"discord":   {Key: "discord", Name: "a Discord announcement", Limit: 2000, Formatting: true},
+	"instagram": {Key: "instagram", Name: "an Instagram caption", Limit: 2200},
+}
+
+var targetAliases = map[string]string{"twitter": "x", "tg": "telegram", "ig": "instagram"}
+
+func (t *Tools) target(key string) (Target, bool) {
+	key = strings.ToLower(key)
+	if a, ok := targetAliases[key]; ok {
+		key = a
+	}
+	tg, ok := Targets[key]
+	if n, ok2 := t.cfg.PostLimits[key]; ok2 {
+		if !ok {
+			tg = Target{Key: key, Name: key}
+		}
+		tg.Limit, ok = n, true
+	}
+	return tg, ok
+}
+
+// variant is one draft offered.
+type variant struct {
+	Text    string
+	Trimmed bool
+}
+
+// postSession is a manager's last /post: what /post again and /post keep
+// work on.
+type postSession struct {
+	Target   Target
+	Brief    string
+	Variants []variant
+	Sources  []string
+}
+
+// Draft is a kept post, stored in BucketDrafts as JSON.
+type Draft struct {
+	ID       string    `json:"id"`
+	Platform string    `json:"platform"`
+	Brief    string    `json:"brief"`
+	Text     string    `json:"text"`
+	Author   string    `json:"author"`
+	Sources  []string  `json:"sources,omitempty"`
+	Created  time.Time `json:"created"`
+}
+
+func (t *Tools) cmdPost(ctx context.Context, env *bot.Env, c *bot.Command) error {
+	sub, rest, _ := strings.Cut(strings.TrimSpace(c.Args), " ")
+	rest = strings.TrimSpace(rest)
+	user := env.Message().UserKey()
+	switch strings.ToLower(sub) {
+	case "":
+		return env.Reply(ctx, t.postUsage(env))
+	case "again":
+		s := t.session(user)
+		if s == nil {
+			return env.Reply(ctx, env.T("manage.post_no_session"))
+		}
+		return t.draft(ctx, env, s.Target, s.Brief, s)
+	case "keep":
+		return t.keep(ctx, env, rest)
+	case "list":
+		return t.listDrafts(ctx, env)
+	case "show":
+		return t.showDraft(ctx, env, rest)
+	}
+	tg, ok := t.target(sub)
+	if !ok || rest == "" {
+		return env.Reply(ctx, t.postUsage(env))
+	}
+	return t.draft(ctx, env, tg, rest, nil)
+}
+
+func (t *Tools) postUsage(env *bot.Env) string {
+	keys := make([]string, 0, len(Targets)+len(t.cfg.PostLimits))
+	for k := range Targets {
+		keys = append(keys, k)
+	}
+	for k := range t.cfg.PostLimits {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return env.T("manage.post_usage", "platforms", strings.Join(keys, ", "))
+}
+
+func (t *Tools) session(user string) *postSession {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	return t.sessions[user]
+}
+
+// draft asks the model for Variants drafts on brief for tg and offers them.
+func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string, prev *postSession) error {
+	var passages []bot.Passage
+	if kb := t.e.Knowledge(); kb != nil {
+		ps, err := kb.Search(ctx, brief, t.cfg.PostPassages)
+		if err != nil {
+			t.e.Logger().Warn("manage: post: knowledge search failed", "err", err)
+		}
+		passages = ps
+	}
+	p := t.e.Persona()
+	msgs := postPrompt(p, tg, brief, env.Lang, passages, prev)
+	resp, err := t.complete(ctx, bot.Request{Purpose: bot.PurposePost, Messages: msgs, Lang: env.Lang, Persona: p, Passages: passages,
+		Query: brief, Temperature: 0.9, MaxTokens: min(4000, tg.Limit*Variants/2+300)})
+	if errors.Is(err, errOffline) {
+		return env.Reply(ctx, env.T("manage.post_needs_llm"))
+	}
+	if err != nil {
+		t.e.Logger().Warn("manage: post: drafting failed", "err", err)
+		return env.Reply(ctx, env.T("manage.post_failed"))
+	}
+	texts := parseVariants(resp.Text)
+	if len(texts) == 0 {
+		return env.Reply(ctx, env.T("manage.post_failed"))
+	}
+	s := &postSession{Target: tg, Brief: brief}
+	for _, p := range passages {
+		if !slices.Contains(s.Sources, p.Source) {
+			s.Sources = append(s.Sources, p.Source)
+		}
+	}
+	for _, tx := range texts {
+		v := variant{Text: tx}
+		v.Text, v.Trimmed = trimToLimit(tx, tg.Limit)
+		s.Variants = append(s.Variants, v)
+	}
+	t.pmu.Lock()
+	t.sessions[env.Message().UserKey()] = s
+	t.pmu.Unlock()
+
+	var b strings.Builder
+	b.WriteString(env.T("manage.post_header", "platform", tg.Name, "limit", tg.Limit, "brief", clip(brief, 120)))
+	if len(s.Sources) > 0 {
+		b.WriteString("\n" + env.T("manage.post_sources", "sources", strings.Join(s.Sources, ", ")))
+	}
+	var tags []string
+	for i, v := range s.Variants {
+		fmt.Fprintf(&b, "\n\n%d. %s\n", i+1, v.Text)
+		n := utf8.RuneCountInString(v.Text)
+		if v.Trimmed {
+			b.WriteString(env.T("manage.post_len_trimmed", "n", n, "limit", tg.Limit))
+		} else {
+			b.WriteString(env.T("manage.post_len", "n", n, "limit", tg.Limit))
+		}
+		for _, h := range hashtags(v.Text) {
+			if !slices.Contains(tags, h) {
+				tags = append(tags, h)
+			}
+		}
+	}
+	if len(tags) == 0 {
+		tags = suggestTags(brief, passages)
+	}
+	if len(tags) > 0 {
+		b.WriteString("\n\n" + env.T("manage.post_hashtags", "tags", strings.Join(tags[:min(6, len(tags))], " ")))
+	}
+	b.WriteString("\n\n" + env.T("manage.post_footer", "n", len(s.Variants)))
+	return env.Reply(ctx, b.String())
+}
+
+// postPrompt asks for the drafts, in the persona's voice, on the facts of
+// the passages, within the target's limit.
+func postPrompt(p bot.Persona, tg Target, brief, lang string, passages []bot.Passage, prev *postSession) []bot.ChatMessage {
+	var s strings.Builder
+	fmt.Fprintf(&s, "You write social media posts for %s, as its community team.", p.Brand)
+	if p.Voice != "" {
+		fmt.Fprintf(&s, "\nVoice: %s.", p.Voice)
+	}
+	if len(p.Do) > 0 {
+		s.WriteString("\nDo:")
+		for _, d := range p.Do {
+			s.WriteString("\n- " + d)
+		}
+	}
+	if len(p.Dont) > 0 {
+		s.WriteString("\nDon't:")
+		for _, d := range p.Dont {
+			s.WriteString("\n- " + d)
+		}
+	}
+	fmt.Fprintf(&s, "\n\nWrite %d different drafts of a post for %s on the brief you are given.", Variants, tg.Name)
+	fmt.Fprintf(&s, "\n- Each draft is at most %d characters, hashtags included.", tg.Limit)
+	s.WriteString("\n- End each draft with a line of one to three relevant hashtags.")
+	s.WriteString("\n- Vary the angle: one informative, one playful, one with a question or call to action.")
+	s.WriteString("\n- State only facts from the brief and the facts below; never invent prices, dates or offers.")
+	if tg.Formatting {
+		s.WriteString("\n- You may use **bold**, _italics_ and line breaks.")
+	} else {
+		s.WriteString("\n- Plain text only: no Markdown.")
+	}
+	if lang == "zh" {
+		s.WriteString("\n- Write in Chinese (简体中文).")
+	} else {
+		s.WriteString("\n- Write in English.")
+	}
+	fmt.Fprintf(&s, "\n\nAnswer with the %d drafts only, numbered \"1.\", \"2.\" and \"3.\", separated by a blank line.", Variants)
+	if len(passages) > 0 {
+		s.WriteString("\n\nFacts you may use:")
+		for _, ps := range passages {
+			fmt.Fprintf(&s, "\n[source: %s]", ps.Source)
+			if ps.Heading != "" {
+				s.WriteString(" " + ps.Heading)
+			}
+			s.WriteString(" " + strings.Join(strings.Fields(ps.Text), " "))
+		}
+	}
+	user := "Brief: " + brief
+	if prev != nil && len(prev.Variants) > 0 {
+		user += "\n\nWrite new drafts, different from these earlier ones:"
+		for i, v := range prev.Variants {
+			user += fmt.Sprintf("\n%d. %s", i+1, clip(v.Text, 200))
+		}
+	}
+	return []bot.ChatMessage{{Role: bot.RoleSystem, Content: s.String()}, {Role: bot.RoleUser, Content: user}}
+}
+
+var (
+	fenceRE = regexp.MustCompile("(?s)^```[a-zA-Z]*\\s*\n?(.*?)\\s*```$")
+	// numberRE finds a variant's number at the start of a line: "1.",
+	// "2)", "**3.**", "Draft 1:", "Variant 2 -", "### 1.".
+	numberRE = regexp.MustCompile(`(?mi)^[ \t]*(?:#{1,4}[ \t]*)?(?:\*\*|__)?[ \t]*(?:(?:variant|draft|option|post|版本|方案)[ \t]*)?([1-9])(?:[ \t]*(?:[.):：\-–—]|\*\*[.:]?)|\*\*)[ \t]*(?:\*\*|__)?[ \t]*`)
+)
+
+// parseVariants reads the model's drafts: a JSON array or object (of
+// strings or {text, hashtags}), or a numbered list, or failing both the
+// whole text as one draft. At most Variants are returned.
+func parseVariants(text string) []string {
+	text = strings.TrimSpace(text)
+	if m := fenceRE.FindStringSubmatch(text); m != nil {
+		text = strings.TrimSpace(m[1])
+	}
+	if vs := parseJSONVariants(text); len(vs) > 0 {
+		return vs[:min(Variants, len(vs))]
+	}
+	locs := numberRE.FindAllStringSubmatchIndex(text, -1)
+	// Keep the markers that count 1, 2, 3 in order, so that a numbered
+	// list inside a draft doesn't split it.
+	var starts, ends []int
+	want := 1
+	for _, l := range locs {
+		n := int(text[l[2]] - '0')
+		if n == want {
+			starts, ends = append(starts, l[0]), append(ends, l[1])
+			want++
+		}
+	}
+	var out []string
+	if len(starts) >= 2 {
+		for i := range starts {
+			stop := len(text)
+			if i+1 < len(starts) {
+				stop = starts[i+1]
+			}
+			if v := cleanVariant(text[ends[i]:stop]); v != "" {
+				out = append(out, v)
+			}
+		}
+	} else if v := cleanVariant(text); v != "" {
+		out = append(out, v)
+	}
+	return out[:min(Variants, len(out))]
+}
+
+func cleanVariant(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "\""), "\"")
+	return strings.TrimSpace(s)
+}
+
+func parseJSONVariants(text string) []string {
+	if !strings.HasPrefix(text, "{") && !strings.HasPrefix(text, "[") {
+		return nil
+	}
+	type item struct {
+		Text     string   `json:"text"`
+		Post     string   `json:"post"`
+		Content  string   `json:"content"`
+		Hashtags []string `json:"hashtags"`
+	}
+	fromItems := func(raw []json.RawMessage) []string {
+		var out []string
+		for _, r := range raw {
+			var s string
+			if json.Unmarshal(r, &s) == nil {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+				continue
+			}
+			var it item
+			if json.Unmarshal(r, &it) != nil {
+				continue
+			}
+			s = strings.TrimSpace(it.Text + it.Post + it.Content)
+			if s == "" {
+				continue
+			}
+			var missing []string
+			for _, h := range it.Hashtags {
+				h = strings.TrimSpace(h)
+				if h == "" {
+					continue
+				}
+				if !strings.HasPrefix(h, "#") {
+					h = "#" + h
+				}
+				if !strings.Contains(s, h) {
+					missing = append(missing, h)
+				}
+			}
+			if len(missing) > 0 {
+				s += "\n\n" + strings.Join(missing, " ")
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	var arr []json.RawMessage
+	if json.Unmarshal([]byte(text), &arr) == nil {
+		return fromItems(arr)
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(text), &obj) != nil {
+		return nil
+	}
+	for _, k := range []string{"variants", "drafts", "posts", "options"} {
+		if raw, ok := obj[k]; ok && json.Unmarshal(raw, &arr) == nil {
+			return fromItems(arr)
+		}
+	}
+	return nil
+}
+
+// suggestTags makes hashtags from the terms the brief and the passages
+// share most, for drafts that came without any.
+func suggestTags(brief string, passages []bot.Passage) []string {
+	counts := map[string]int{}
+	for _, w := range terms(brief) {
+		if utf8.RuneCountInString(w) >= 4 || isHan([]rune(w)[0]) {
+			counts[w] += 2
+		}
+	}
+	for _, p := range passages {
+		for _, w := range terms(p.Text) {
+			if counts[w] > 0 {
+				counts[w]++
+			}
+		}
+	}
+	var out []string
+	for _, w := range topTerms(counts, 3, 1) {
+		out = append(out, "#"+w)
+	}
+	return out
+}
+
+func (t *Tools) keep(ctx context.Context, env *bot.Env, arg string) error {
+	s := t.session(env.Message().UserKey())
+	if s == nil {
+		return env.Reply(ctx, env.T("manage.post_no_session"))
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(arg))
+	if err != nil || n < 1 || n > len(s.Variants) {
+		return env.Reply(ctx, env.T("manage.post_keep_usage", "n", len(s.Variants)))
+	}
+	now := t.now()
+	d := Draft{Platform: s.Target.Key, Brief: s.Brief, Text: s.Variants[n-1].Text, Author: env.Message().UserKey(), Sources: s.Sources, Created: now}
+	base := "d" + strconv.FormatInt(now.UnixMilli(), 36)
+	d.ID = base
+	for i := 2; i < 100; i++ {
+		if _, err := t.kv.Get(ctx, BucketDrafts, d.ID); errors.Is(err, bot.ErrNotFound) {
+			break
+		} else if err != nil {
+			return fmt.Errorf("manage: post keep: %w", err)
+		}
+		d.ID = base + "-" + strconv.Itoa(i)
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("manage: post keep: %w", err)
+	}
+	if err := t.kv.Put(ctx, BucketDrafts, d.ID, js); err != nil {
+		return fmt.Errorf("manage: post keep: %w", err)
+	}
+	return env.Reply(ctx, env.T("manage.post_kept", "id", d.ID, "n", n))
+}
+
+func (t *Tools) listDrafts(ctx context.Context, env *bot.Env) error {
+	var ds []Draft
+	err := t.kv.Scan(ctx, BucketDrafts, "", "", func(_ string, v []byte) error {
+		var d Draft
+		if json.Unmarshal(v, &d) == nil {
+			ds = append(ds, d)
+			if len(ds) > maxDraftsListed {
+				ds = ds[1:]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("manage: post list: %w", err)
+	}
+	if len(ds) == 0 {
+		return env.Reply(ctx, env.T("manage.post_none"))
+	}
+	var b strings.Builder
+	b.WriteString(env.T("manage.post_list"))
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := ds[i]
+		fmt.Fprintf(&b, "\n%s · %s · %s · %s", d.ID, d.Platform, d.Created.UTC().Format("2006-01-02 15:04"), clip(d.Text, 70))
+	}
+	return env.Reply(ctx, b.String())
+}
+
+func (t *Tools) showDraft(ctx context.Context, env *bot.Env, id string) error {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return env.Reply(ctx, env.T("manage.post_show_usage"))
+	}
+	v, err := t.kv.Get(ctx, BucketDrafts, id)
+	if errors.Is(err, bot.ErrNotFound) {
+		return env.Reply(ctx, env.T("manage.post_not_found", "id", id))
+	}
+	if err != nil {
+		return fmt.Errorf("manage: post show: %w", err)
+	}
+	var d Draft
+	if err := json.Unmarshal(v, &d); err != nil {
+		return fmt.Errorf("manage: post show: %w", err)
+	}
+	return env.Reply(ctx, env.T("manage.post_show", "id", d.ID, "platform", d.Platform, "brief", d.Brief,
+		"date", d.Created.UTC().Format("2006-01-02 15:04"))+"\n\n"+d.Text)
+}
