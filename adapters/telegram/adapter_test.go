@@ -594,3 +594,43 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestRunRetriesGetMeAndRejectsBadToken(t *testing.T) {
+	fake := telegramtest.NewServer(botID, botName)
+	defer fake.Close()
+	noop := bot.HandlerFunc(func(context.Context, bot.Message) error { return nil })
+
+	fake.Fail(telegramtest.MethodGetMe, 2, http.StatusBadGateway, "Bad Gateway", 0)
+	ad, err := New(Config{Token: "1:a", APIURL: fake.URL, PollTimeout: 2 * time.Second}, noop, withRetryBase(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ad.Connected() {
+		t.Fatal("connected before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ad.Run(ctx) }()
+	if !fake.WaitFor(waitLong, ad.Connected) {
+		t.Fatal("never connected after getMe failures")
+	}
+	if n := len(fake.Calls(telegramtest.MethodGetMe)); n != 3 {
+		t.Errorf("getMe called %d times, want 3", n)
+	}
+	if ad.BotUsername() != botName {
+		t.Errorf("username = %q", ad.BotUsername())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+
+	fake.Fail(telegramtest.MethodGetMe, 1, http.StatusUnauthorized, "Unauthorized", 0)
+	ad, err = New(Config{Token: "1:a", APIURL: fake.URL, PollTimeout: 2 * time.Second}, noop, withRetryBase(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ad.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "token rejected") {
+		t.Errorf("Run with a rejected token = %v", err)
+	}
+}

@@ -80,12 +80,26 @@ const (
 func inline(s string, ctx int) string {
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)
+	// A search for a closer that failed from one position fails from every
+	// later one: remembering that keeps inline linear on adversarial
+	// input (a line of a thousand lone '*').
+	var (
+		noClose   = map[string]bool{}
+		noRun     = map[int]bool{}
+		noBracket bool
+	)
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '`':
 			n := runLen(s, i, '`')
-			if j := findRun(s, i+n, n); j >= 0 {
+			j := -1
+			if !noRun[n] {
+				if j = findRun(s, i+n, n); j < 0 {
+					noRun[n] = true
+				}
+			}
+			if j >= 0 {
 				body := s[i+n : j]
 				if len(body) >= 2 && body[0] == ' ' && body[len(body)-1] == ' ' && strings.TrimSpace(body) != "" {
 					body = body[1 : len(body)-1]
@@ -101,8 +115,10 @@ func inline(s string, ctx int) string {
 			continue
 		case (c == '*' || c == '_') && i+1 < len(s) && s[i+1] == c:
 			n := runLen(s, i, c)
-			if n == 2 && ctx&inBold == 0 {
-				if j := findEmphasis(s, i+2, s[i:i+2]); j >= 0 {
+			if d := s[i : i+2]; n == 2 && ctx&inBold == 0 && !noClose[d] {
+				if j := findEmphasis(s, i+2, d); j < 0 {
+					noClose[d] = true
+				} else {
 					b.WriteString("<b>" + inline(s[i+2:j], ctx|inBold) + "</b>")
 					i = j + 2
 					continue
@@ -112,14 +128,18 @@ func inline(s string, ctx int) string {
 			b.WriteString(s[i : i+n])
 			i += n
 			continue
-		case (c == '*' || c == '_') && ctx&inItalic == 0 && canOpen(s, i):
-			if j := findEmphasis(s, i+1, s[i:i+1]); j >= 0 {
+		case (c == '*' || c == '_') && ctx&inItalic == 0 && !noClose[s[i:i+1]] && canOpen(s, i):
+			if j := findEmphasis(s, i+1, s[i:i+1]); j < 0 {
+				noClose[s[i:i+1]] = true
+			} else {
 				b.WriteString("<i>" + inline(s[i+1:j], ctx|inItalic) + "</i>")
 				i = j + 1
 				continue
 			}
-		case c == '[':
-			if text, url, end, ok := parseLink(s, i); ok {
+		case c == '[' && !noBracket:
+			if strings.IndexByte(s[i+1:], ']') < 0 {
+				noBracket = true
+			} else if text, url, end, ok := parseLink(s, i); ok {
 				b.WriteString(`<a href="` + escapeAttr(url) + `">` + escapeHTML(text) + "</a>")
 				i = end
 				continue
@@ -194,10 +214,17 @@ func findEmphasis(s string, from int, delim string) int {
 	return -1
 }
 
+// Bounds of a Markdown link's text and URL.
+const (
+	maxLinkText = 1024
+	maxLinkURL  = 2048
+)
+
 // parseLink parses [text](url) at i. Only http, https, mailto and tg links
 // become links.
 func parseLink(s string, i int) (text, url string, end int, ok bool) {
-	closeText := strings.IndexByte(s[i+1:], ']')
+	// Links are short: bounding the search keeps a line of '[' linear.
+	closeText := strings.IndexByte(s[i+1:min(len(s), i+1+maxLinkText)], ']')
 	if closeText <= 0 {
 		return "", "", 0, false
 	}
@@ -206,7 +233,7 @@ func parseLink(s string, i int) (text, url string, end int, ok bool) {
 	if strings.ContainsRune(text, '[') || rest >= len(s) || s[rest] != '(' {
 		return "", "", 0, false
 	}
-	closeURL := strings.IndexByte(s[rest+1:], ')')
+	closeURL := strings.IndexByte(s[rest+1:min(len(s), rest+1+maxLinkURL)], ')')
 	if closeURL <= 0 {
 		return "", "", 0, false
 	}

@@ -79,3 +79,15 @@ func FuzzFormatHTML(f *testing.F) {
 		}
 	})
 }
+
+// TestFormatHTMLAdversarial runs inputs that would be quadratic for a
+// naive scanner; it checks the output, and the package timeout bounds it.
+func TestFormatHTMLAdversarial(t *testing.T) {
+	for _, unit := range []string{"*a ", "_a ", "**a ", "`a ", "[a ", "[[a](", "*_`[", "** __ "} {
+		in := strings.Repeat(unit, 16<<10/len(unit))
+		out := FormatHTML(in)
+		if err := telegramtest.CheckHTML(out); err != nil {
+			t.Fatalf("%q×n: %v", unit, err)
+		}
+	}
+}
