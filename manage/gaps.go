@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +61,9 @@ func (t *Tools) Observe(ev bot.Event) {
 		return
 	}
 	at := ev.Time
-	if at.IsZero() {
+	if t.reg.Load() != nil {
+		at = t.now() // the engine's clock, which /gaps reads by
+	} else if at.IsZero() {
 		at = time.Now()
 	}
 	r := gapRecord{Time: at, Platform: ev.Platform, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
@@ -91,15 +94,15 @@ func (t *Tools) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if err := t.Flush(fctx); err != nil && t.e != nil {
-				t.e.Logger().Warn("manage: final flush of knowledge gaps failed", "err", err)
+			if err := t.Flush(fctx); err != nil {
+				t.logger().Warn("manage: final flush of knowledge gaps failed", "err", err)
 			}
 			return nil
 		case <-tick.C:
 		case <-t.kick:
 		}
-		if err := t.Flush(ctx); err != nil && t.e != nil {
-			t.e.Logger().Warn("manage: flush of knowledge gaps failed", "err", err)
+		if err := t.Flush(ctx); err != nil {
+			t.logger().Warn("manage: flush of knowledge gaps failed", "err", err)
 		}
 	}
 }
@@ -110,7 +113,8 @@ func (t *Tools) Run(ctx context.Context) error {
 func (t *Tools) Flush(ctx context.Context) error {
 	t.flushMu.Lock()
 	defer t.flushMu.Unlock()
-	if t.kv == nil {
+	e := t.reg.Load()
+	if e == nil {
 		return nil
 	}
 	t.gmu.Lock()
@@ -119,8 +123,8 @@ func (t *Tools) Flush(ctx context.Context) error {
 	dropped := t.dropped
 	t.dropped = 0
 	t.gmu.Unlock()
-	if dropped > 0 && t.e != nil {
-		t.e.Logger().Warn("manage: knowledge-gap buffer overflowed; questions dropped", "count", dropped)
+	if dropped > 0 {
+		e.Logger().Warn("manage: knowledge-gap buffer overflowed; questions dropped", "count", dropped)
 	}
 	if len(batch) == 0 {
 		return nil
@@ -148,6 +152,13 @@ func (t *Tools) Flush(ctx context.Context) error {
 		return fmt.Errorf("manage: flush gaps: %w", err)
 	}
 	return nil
+}
+
+func (t *Tools) logger() *slog.Logger {
+	if e := t.reg.Load(); e != nil {
+		return e.Logger()
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // gapKey orders batches by the time of their newest question: every

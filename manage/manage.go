@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
@@ -148,8 +149,12 @@ type Tools struct {
 	mood func([]string) string
 	now  func() time.Time
 
-	e  *bot.Engine
-	kv bot.KV
+	// e and kv are set by Register before reg, and read by commands
+	// (which run after Register) directly; Observe, Run and Flush, which
+	// may run before, go through reg.
+	e   *bot.Engine
+	kv  bot.KV
+	reg atomic.Pointer[bot.Engine]
 
 	// gaps buffer: Observe appends, flush writes.
 	gmu     sync.Mutex
@@ -218,6 +223,7 @@ func Register(e *bot.Engine, t *Tools) error {
 			return fmt.Errorf("manage: %w", err)
 		}
 	}
+	t.reg.Store(e)
 	e.Events.Add(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
