@@ -181,7 +181,10 @@ func (b *llmBatcher) run(batch []*batchReq) {
 		if r := recover(); r != nil {
 			b.log.Error("llm sentiment batch panicked", "panic", fmt.Sprint(r))
 			for _, q := range batch {
-				q.done <- batchAns{err: fmt.Errorf("analytics: llm batch panicked")}
+				select { // done may already hold an answer
+				case q.done <- batchAns{err: errors.New("analytics: llm batch panicked")}:
+				default:
+				}
 			}
 		}
 	}()

@@ -39,7 +39,7 @@ var vaderScale = 1.0
 
 // tweetRepeat is how many times each TweetEval example is repeated in
 // training: the general-tweet data is the scarcer, closer-to-target domain.
-var tweetRepeat = 1
+var tweetRepeat = 3
 
 // enEpochs is the number of training passes for English.
 var enEpochs = 8
