@@ -98,7 +98,8 @@ type Scores struct {
 // them to outDir as ModelFileEN and ModelFileZH, and logs honest scores to
 // log: each figure comes from a model that did not see the data scored.
 // The shipped English model is then trained on all of the airline file plus
-// the TweetEval sentiment validation file; the Chinese one on the
+// the TweetEval sentiment validation file (its rows repeated tweetRepeat
+// times); the Chinese one on the
 // ChnSentiCorp and waimai train files (their dev files are never trained
 // on).
 func TrainSentiment(datasetsDir, outDir string, log io.Writer) error {
