@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/chorusbot/chorus/adapters/discord"
+	"github.com/chorusbot/chorus/adapters/discord/discordtest"
+	"github.com/chorusbot/chorus/adapters/telegram"
+	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
+	"github.com/chorusbot/chorus/bot"
+)
+
+// botName is the synthetic bot's handle.
+const botName = "benchbot"
+
+// platformName is the in-process platform's name.
+const platformName = "bench"
+
+// Platform is an in-memory bot.Platform that only counts: it keeps nothing
+// per message, so a long run does not grow it. Its limits are Telegram's.
+type Platform struct {
+	next  atomic.Int64
+	sends atomic.Int64
+	edits atomic.Int64
+}
+
+var _ bot.Platform = (*Platform)(nil)
+
+// Name implements bot.Platform.
+func (p *Platform) Name() string { return platformName }
+
+// Send implements bot.Platform.
+func (p *Platform) Send(context.Context, bot.Out) (string, error) {
+	p.sends.Add(1)
+	return strconv.FormatInt(p.next.Add(1), 10), nil
+}
+
+// Edit implements bot.Platform.
+func (p *Platform) Edit(context.Context, bot.Out, string) error { p.edits.Add(1); return nil }
+
+// Delete implements bot.Platform.
+func (p *Platform) Delete(context.Context, bot.Chat, string) error { return nil }
+
+// Typing implements bot.Platform.
+func (p *Platform) Typing(context.Context, bot.Chat) error { return nil }
+
+// Restrict implements bot.Platform.
+func (p *Platform) Restrict(context.Context, bot.Chat, string, time.Time) error { return nil }
+
+// Ban implements bot.Platform.
+func (p *Platform) Ban(context.Context, bot.Chat, string) error { return nil }
+
+// Limits implements bot.Platform.
+func (p *Platform) Limits() bot.Limits {
+	return bot.Limits{MaxLen: 4096, EditEvery: time.Second, Stream: true, Markup: bot.MarkupPlain}
+}
+
+func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
+	eng.AddPlatform(&Platform{})
+	chat := func(i int) (bot.Chat, int) {
+		conv, user, dm := cfg.layout(i)
+		if dm {
+			return bot.Chat{ID: "u" + strconv.Itoa(user), Kind: bot.ChatDM}, user
+		}
+		return bot.Chat{ID: "g" + strconv.Itoa(conv), Kind: bot.ChatGroup}, user
+	}
+	return &target{
+		send: func(ctx context.Context, i int) error {
+			c, user := chat(i)
+			uid := strconv.Itoa(user)
+			return eng.Handle(ctx, bot.Message{Platform: platformName, Chat: c, ID: strconv.Itoa(i + 1),
+				Author: bot.User{ID: uid, Name: "User " + uid, Lang: "en"}, Text: cfg.text(i), Mentioned: c.Kind != bot.ChatDM})
+		},
+		convKey: func(i int) string { c, _ := chat(i); return bot.ConversationKey(platformName, c.ID, "") },
+		close:   func() {},
+	}, nil
+}
+
+// waitUntil polls cond every few milliseconds until it holds or ctx ends.
+func waitUntil(ctx context.Context, what string, cond func() bool) error {
+	for !cond() {
+		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+			return fmt.Errorf("bench: waiting for %s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, error) {
+	fake := telegramtest.NewServer(42, botName)
+	ad, err := telegram.New(telegram.Config{Token: "42:BENCH", APIURL: fake.URL, PollTimeout: 2 * time.Second}, eng,
+		telegram.WithLogger(cfg.Logger.With("adapter", "telegram")), telegram.WithCommands(eng.Commands))
+	if err != nil {
+		fake.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	eng.AddPlatform(ad)
+	done := make(chan error, 1)
+	go func() { done <- ad.Run(ctx) }()
+	closeAll := func() {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		fake.Close()
+	}
+	if err := waitUntil(ctx, "the telegram adapter", ad.Connected); err != nil {
+		fake.Close()
+		return nil, err
+	}
+	chatID := func(i int) (int64, int) {
+		conv, user, dm := cfg.layout(i)
+		if dm {
+			return int64(1000 + user), user
+		}
+		return -1_000_000_000 - int64(conv), user
+	}
+	return &target{
+		send: func(_ context.Context, i int) error {
+			id, user := chatID(i)
+			from := telegramtest.User(int64(1000+user), "User"+strconv.Itoa(user), "en")
+			text := cfg.text(i)
+			chat := telegramtest.PrivateChat(id)
+			if id < 0 {
+				chat = telegramtest.GroupChat(id, false)
+				text = "@" + botName + " " + text
+			}
+			fake.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, i+1, text)))
+			return nil
+		},
+		convKey: func(i int) string { id, _ := chatID(i); return bot.ConversationKey(telegram.PlatformName, strconv.FormatInt(id, 10), "") },
+		close:   closeAll,
+	}, nil
+}
+
+func discordTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, error) {
+	const guild = "900"
+	fake := discordtest.NewServer(discordtest.Options{HeartbeatInterval: time.Second})
+	chans := make([]string, 0, min(cfg.Conversations, 10000))
+	if cfg.Conversations != cfg.Users {
+		for c := range cfg.Conversations {
+			chans = append(chans, "7"+strconv.Itoa(c))
+		}
+	}
+	fake.AddGuild(discordtest.Guild{ID: guild, Name: "Bench", OwnerID: "1", Channels: chans})
+	ad, err := discord.New(discord.Config{Token: "bench-token", APIURL: fake.URL, GatewayURL: fake.GatewayURL, GuildIDs: []string{guild}}, eng,
+		discord.WithLogger(cfg.Logger.With("adapter", "discord")), discord.WithCommands(eng.Commands))
+	if err != nil {
+		fake.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	eng.AddPlatform(ad)
+	done := make(chan error, 1)
+	go func() { done <- ad.Run(ctx) }()
+	closeAll := func() {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		fake.Close()
+	}
+	if err := waitUntil(ctx, "the discord adapter", ad.Connected); err != nil {
+		fake.Close()
+		return nil, err
+	}
+	channel := func(i int) (ch string, user int, dm bool) {
+		conv, user, dm := cfg.layout(i)
+		if dm {
+			return "8" + strconv.Itoa(user), user, true
+		}
+		return "7" + strconv.Itoa(conv), user, false
+	}
+	return &target{
+		send: func(_ context.Context, i int) error {
+			ch, user, dm := channel(i)
+			m := discordtest.UserMessage{ChannelID: ch, AuthorID: "5" + strconv.Itoa(user), Name: "user" + strconv.Itoa(user), Content: cfg.text(i)}
+			if !dm {
+				m.GuildID = guild
+				m.Mentions = []string{fake.BotID()}
+				m.Content = "<@" + fake.BotID() + "> " + m.Content
+			}
+			if _, err := fake.MessageCreate(m); err != nil {
+				return fmt.Errorf("bench: discord: inject message: %w", err)
+			}
+			return nil
+		},
+		convKey: func(i int) string { ch, _, _ := channel(i); return bot.ConversationKey(discord.PlatformName, ch, "") },
+		close:   closeAll,
+	}, nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/chorusbot/chorus/bench"
+)
+
+// runBench is `chorus bench`: a bounded load run of synthetic followers
+// through the real engine, store, moderation and analytics with a fake
+// LLM (package bench holds the harness). It never touches the configured
+// data directory unless --data-dir names one.
+func runBench(ctx context.Context, env *cliEnv, args []string) error {
+	fs, g := newFlagSet("bench", env)
+	var (
+		cfg        bench.Config
+		path       string
+		asJSON     bool
+		cpuProfile string
+		verbose    bool
+	)
+	fs.IntVar(&cfg.Users, "users", 100, "synthetic followers")
+	fs.IntVar(&cfg.Conversations, "conversations", 0, "conversations (default --users: one DM each; fewer or more makes group chats where users mention the bot)")
+	fs.IntVar(&cfg.Messages, "messages", 1000, "messages to send (a bound on the run)")
+	fs.DurationVar(&cfg.Duration, "duration", time.Minute, "hard bound on the run, waiting for replies included")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "target messages per second (0 = as fast as the engine takes them)")
+	fs.IntVar(&cfg.Senders, "senders", 0, "concurrent senders (default min(users, 64))")
+	fs.StringVar(&path, "path", string(bench.PathInProcess), "in-process, telegram or discord (the adapter against its fake server on 127.0.0.1)")
+	fs.DurationVar(&cfg.TTFT, "ttft", 0, "fake LLM time to first token")
+	fs.Float64Var(&cfg.TPS, "tps", 0, "fake LLM tokens per second after the first (0 = instant)")
+	fs.IntVar(&cfg.ReplyTokens, "reply-tokens", 40, "fake LLM reply length in tokens")
+	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "share of fake LLM calls that fail, 0 to 1")
+	fs.IntVar(&cfg.MessageBytes, "message-bytes", 60, "length of each synthetic message")
+	fs.IntVar(&cfg.IdleConversations, "idle-conversations", 0, "preload this many idle conversations (kept in --data-dir for the next run) and report resident memory")
+	fs.IntVar(&cfg.Workers, "workers", 0, "engine handler pool (default 4×GOMAXPROCS)")
+	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "bbolt batch delay (default memory's 2ms)")
+	fs.BoolVar(&cfg.NoModeration, "no-moderation", false, "leave moderation out")
+	fs.BoolVar(&cfg.NoAnalytics, "no-analytics", false, "leave sentiment and analytics out")
+	fs.BoolVar(&cfg.NoKB, "no-kb", false, "run without the example knowledge base")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
+	fs.BoolVar(&verbose, "v", false, "log the engine's warnings to stderr")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	cfg.Path = bench.Path(path)
+	cfg.DataDir = g.dataDir
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return rep.WriteJSON(env.stdout)
+	}
+	return rep.WriteText(env.stdout)
+}
