@@ -255,19 +255,25 @@ func overlap(s map[string]bool, ts []string) int {
 // bot to the asker, the next message not from someone else, and no later
 // message from someone else sharing a term with the question.
 func unanswered(span []bot.Turn) []bot.Turn {
+	sets := make([]map[string]bool, len(span))
+	setOf := func(i int) map[string]bool {
+		if sets[i] == nil {
+			sets[i] = termSet(span[i].Text)
+		}
+		return sets[i]
+	}
 	var out []bot.Turn
 	for i, q := range span {
 		if q.Role != bot.RoleUser || !isQuestion(q.Text) {
 			continue
 		}
-		qs := termSet(q.Text)
 		answered := false
 		for j := i + 1; j < len(span) && !answered; j++ {
 			r := span[j]
 			switch {
 			case r.Role == bot.RoleAssistant && r.User == q.User:
 				answered = true
-			case r.Role == bot.RoleUser && r.User != q.User && (j == i+1 || jaccard(qs, termSet(r.Text)) > 0):
+			case r.Role == bot.RoleUser && r.User != q.User && (j == i+1 || jaccard(setOf(i), setOf(j)) > 0):
 				answered = true
 			}
 		}

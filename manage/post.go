@@ -263,8 +263,9 @@ func postPrompt(p bot.Persona, tg Target, brief, lang string, passages []bot.Pas
 var (
 	fenceRE = regexp.MustCompile("(?s)^```[a-zA-Z]*\\s*\n?(.*?)\\s*```$")
 	// numberRE finds a variant's number at the start of a line: "1.",
-	// "2)", "**3.**", "Draft 1:", "Variant 2 -", "### 1.".
-	numberRE = regexp.MustCompile(`(?mi)^[ \t]*(?:#{1,4}[ \t]*)?(?:\*\*|__)?[ \t]*(?:(?:variant|draft|option|post|版本|方案)[ \t]*)?([1-9])(?:[ \t]*(?:[.):：\-–—]|\*\*[.:]?)|\*\*)[ \t]*(?:\*\*|__)?[ \t]*`)
+	// "2)", "**3.**", "Draft 1:", "### Variant 2", "1．". The number is
+	// in group 1 or 2.
+	numberRE = regexp.MustCompile(`(?mi)^[ \t]*(?:#{1,4}[ \t]*)?(?:\*\*|__)?[ \t]*(?:(?:variant|draft|option|post|版本|方案)[ \t]*([1-9])[ \t]*(?:[.):：．、\-–—])?|([1-9])[ \t]*(?:[.):：．、]|\*\*))[ \t]*(?:\*\*|__)?[ \t]*`)
 )
 
 // parseVariants reads the model's drafts: a JSON array or object (of
@@ -278,17 +279,9 @@ func parseVariants(text string) []string {
 	if vs := parseJSONVariants(text); len(vs) > 0 {
 		return vs[:min(Variants, len(vs))]
 	}
-	locs := numberRE.FindAllStringSubmatchIndex(text, -1)
-	// Keep the markers that count 1, 2, 3 in order, so that a numbered
-	// list inside a draft doesn't split it.
-	var starts, ends []int
-	want := 1
-	for _, l := range locs {
-		n := int(text[l[2]] - '0')
-		if n == want {
-			starts, ends = append(starts, l[0]), append(ends, l[1])
-			want++
-		}
+	starts, ends := numberedStarts(text, true)
+	if len(starts) < 2 {
+		starts, ends = numberedStarts(text, false)
 	}
 	var out []string
 	if len(starts) >= 2 {
@@ -305,6 +298,27 @@ func parseVariants(text string) []string {
 		out = append(out, v)
 	}
 	return out[:min(Variants, len(out))]
+}
+
+// numberedStarts finds the markers numbering 1, 2, 3 in order; with
+// paragraphs set, only markers opening a paragraph count, so that a
+// numbered list inside a draft doesn't split it.
+func numberedStarts(text string, paragraphs bool) (starts, ends []int) {
+	want := 1
+	for _, l := range numberRE.FindAllStringSubmatchIndex(text, -1) {
+		if paragraphs && l[0] > 0 && !strings.HasSuffix(strings.TrimRight(text[:l[0]], " \t"), "\n\n") {
+			continue
+		}
+		d := l[2]
+		if d < 0 {
+			d = l[4]
+		}
+		if int(text[d]-'0') == want {
+			starts, ends = append(starts, l[0]), append(ends, l[1])
+			want++
+		}
+	}
+	return starts, ends
 }
 
 func cleanVariant(s string) string {
