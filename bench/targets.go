@@ -132,8 +132,11 @@ func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, 
 			fake.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, i+1, text)))
 			return nil
 		},
-		convKey: func(i int) string { id, _ := chatID(i); return bot.ConversationKey(telegram.PlatformName, strconv.FormatInt(id, 10), "") },
-		close:   closeAll,
+		convKey: func(i int) string {
+			id, _ := chatID(i)
+			return bot.ConversationKey(telegram.PlatformName, strconv.FormatInt(id, 10), "")
+		},
+		close: closeAll,
 	}, nil
 }
 
