@@ -10,7 +10,8 @@ var catalogEN = map[string]string{
 	"help.persona":  "show or change the bot's persona",
 	"help.announce": "post an announcement to every platform's channels",
 
-	"manage.digest_usage":        "Usage: /digest [hours] — for example /digest 24 (at most {max} hours).",
+	"manage.digest_usage":        "Usage: /digest [hours] [PLATFORM/CHAT] — for example /digest 24 (at most {max} hours), or /digest 24 telegram/-100123 from a private chat.",
+	"manage.digest_other_chat":   "Only owners and managers named in the configuration can ask for the digest of another chat; ask for it in the chat itself.",
 	"manage.digest_empty":        "Nothing was said here in the last {hours} hours.",
 	"manage.digest_header":       "Digest of the last {hours} hours: {messages} messages from {people} people.",
 	"manage.digest_llm_failed":   "(The model could not write the digest just now; this one is built from the messages themselves.)",
@@ -78,7 +79,8 @@ var catalogZH = map[string]string{
 	"help.persona":  "查看或修改机器人的人设",
 	"help.announce": "向各平台的公告频道发布公告",
 
-	"manage.digest_usage":        "用法：/digest [小时数]，例如 /digest 24（最多 {max} 小时）。",
+	"manage.digest_usage":        "用法：/digest [小时数] [平台/会话]，例如 /digest 24（最多 {max} 小时），或在私聊中发送 /digest 24 telegram/-100123。",
+	"manage.digest_other_chat":   "只有所有者和配置中指定的管理员可以查看其他会话的摘要；请在该会话中发送此命令。",
 	"manage.digest_empty":        "最近 {hours} 小时这里没有人发言。",
 	"manage.digest_header":       "最近 {hours} 小时摘要：{people} 人发送了 {messages} 条消息。",
 	"manage.digest_llm_failed":   "（模型暂时无法撰写摘要；以下摘要直接摘自消息。）",

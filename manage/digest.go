@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	conv := env.Message().ConversationKey()
 	for _, f := range c.Fields() {
 		if strings.Contains(f, "/") {
+			if !mayReadOtherChats(env) {
+				return env.Reply(ctx, env.T("manage.digest_other_chat"))
+			}
 			conv = f
 			continue
 		}
@@ -108,6 +112,17 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 		}
 	}
 	return env.Reply(ctx, b.String())
+}
+
+// mayReadOtherChats reports whether the asker may digest a chat other than
+// the one they write in: owners and managers named in config may, while a
+// manager by platform role (a Telegram chat administrator) is a manager of
+// their own chat only.
+func mayReadOtherChats(env *bot.Env) bool {
+	if env.Role >= bot.RoleOwner {
+		return true
+	}
+	return slices.Contains(env.Engine.Config().Managers, env.Message().UserKey())
 }
 
 // parseHours reads "24", "24h" or "2d".

@@ -212,7 +212,7 @@ func Register(e *bot.Engine, t *Tools) error {
 	e.Catalog.Add("zh", catalogZH)
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
 	specs := []bot.CommandSpec{
-		{Name: "digest", Role: bot.RoleManager, Usage: "[hours]", Help: h("what this chat discussed: topics, unanswered questions, mood, members", "本群讨论摘要：话题、未回答的问题、情绪、活跃成员"), Run: t.cmdDigest},
+		{Name: "digest", Role: bot.RoleManager, Usage: "[hours] [PLATFORM/CHAT]", Help: h("what this chat discussed: topics, unanswered questions, mood, members", "本群讨论摘要：话题、未回答的问题、情绪、活跃成员"), Run: t.cmdDigest},
 		{Name: "post", Role: bot.RoleManager, Usage: "PLATFORM BRIEF | again | keep N | list | show ID", Help: h("draft a social post in the brand's voice", "以品牌口吻起草社交媒体帖子"), Run: t.cmdPost},
 		{Name: "gaps", Role: bot.RoleManager, Usage: "[period]", Help: h("questions the knowledge base could not answer (default 7d)", "知识库无法回答的问题（默认 7 天）"), Run: t.cmdGaps},
 		{Name: "persona", Role: bot.RoleManager, Usage: "show | set FIELD VALUE | reset", Help: h("show or change the bot's persona", "查看或修改机器人的人设"), Run: t.cmdPersona},

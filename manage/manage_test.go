@@ -647,3 +647,24 @@ func TestConfigValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestDigestOtherChatAndMoodHook(t *testing.T) {
+	var moodTexts []string
+	r := newRig(t, rigOpts{llm: &offlineLLM{}, opts: []manage.Option{manage.WithMood(func(texts []string) string {
+		moodTexts = slices.Clone(texts)
+		return "HOOKED MOOD"
+	})}})
+	seedGroup(t, r)
+	// From a DM: an owner and a manager named in config may name the chat.
+	contains(t, r.dm(t, owner, "/digest 24 tg/g"), "8 messages from 5 people", "Mood: HOOKED MOOD.")
+	if len(moodTexts) != 8 || !slices.Contains(moodTexts, "When does the winter sale start?") {
+		t.Errorf("mood hook got %q", moodTexts)
+	}
+	contains(t, r.dm(t, manager, "/digest tg/g"), "8 messages from 5 people")
+	// A manager by platform role (a chat administrator) may not.
+	before := len(r.tg.Replies("dm-padmin"))
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "dm-padmin", Kind: bot.ChatDM}, Author: bot.User{ID: "padmin", Name: "P", Role: bot.RoleManager}, Text: "/digest tg/g"})
+	got := strings.Join(r.tg.Replies("dm-padmin")[before:], "\n")
+	contains(t, got, "Only owners and managers named in the configuration")
+	lacks(t, got, "winter sale")
+}
