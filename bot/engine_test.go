@@ -423,3 +423,14 @@ func TestSummaryFolding(t *testing.T) {
 		t.Errorf("summary not in the prompt: %q", last.Messages[0].Content)
 	}
 }
+
+func TestCommandLanguageFromLocale(t *testing.T) {
+	r := newRig(t, bot.Config{})
+	m := dm("1", "1", "/forget")
+	m.Author.Lang = "zh-hans"
+	_ = r.e.Handle(context.Background(), m)
+	r.idle(t)
+	if got := r.plat.Replies("1"); len(got) != 1 || !strings.Contains(got[0], "永久删除") {
+		t.Errorf("want the Chinese confirmation for a zh user, got %q", got)
+	}
+}

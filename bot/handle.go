@@ -90,7 +90,13 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) error {
 		return fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
 	}
 	role := e.RoleOf(m)
-	lang := DetectLang(m.Text, m.Author.Lang, e.Catalog)
+	// A command's name is English whatever the user speaks: judge the
+	// language by its arguments, and by the locale when there are none.
+	langText := m.Text
+	if m.Command != nil {
+		langText = m.Command.Args
+	}
+	lang := DetectLang(langText, m.Author.Lang, e.Catalog)
 	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Received: q.received, msg: m}
 
 	e.Events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,

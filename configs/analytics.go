@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // SentimentMode chooses the sentiment classifier.
@@ -25,6 +26,22 @@ type AnalyticsConfig struct {
 	ManagersChannel map[string]string `yaml:"managers_channel"`
 	// Competitors are brands whose mentions are counted.
 	Competitors []Competitor `yaml:"competitors"`
+	// AlertMinMessages is the least number of messages in the window
+	// before a chat can raise a negative-sentiment alert.
+	AlertMinMessages int `yaml:"alert_min_messages"`
+	// AlertFactor and AlertMinRise: an alert needs the negative share to
+	// be at least AlertFactor times the chat's baseline and AlertMinRise
+	// above it.
+	AlertFactor  float64 `yaml:"alert_factor"`
+	AlertMinRise float64 `yaml:"alert_min_rise"`
+	// AlertWindow is the window the current negative share is measured
+	// over.
+	AlertWindow time.Duration `yaml:"alert_window"`
+	// BaselineHalfLife is how fast the chat's baseline forgets.
+	BaselineHalfLife time.Duration `yaml:"baseline_half_life"`
+	// FlushEvery is how often rollups are written to the store; a crash
+	// loses at most this much.
+	FlushEvery time.Duration `yaml:"flush_every"`
 }
 
 // Competitor is a brand tracked in mentions, by name and aliases.
@@ -34,7 +51,8 @@ type Competitor struct {
 }
 
 func defaultAnalytics() AnalyticsConfig {
-	return AnalyticsConfig{SentimentMode: SentimentOffline}
+	return AnalyticsConfig{SentimentMode: SentimentOffline, AlertMinMessages: 12, AlertFactor: 2, AlertMinRise: 0.2,
+		AlertWindow: time.Hour, BaselineHalfLife: 24 * time.Hour, FlushEvery: 30 * time.Second}
 }
 
 func (c *AnalyticsConfig) fill() {
@@ -49,6 +67,23 @@ func (c *AnalyticsConfig) validate(p *problems) {
 	for _, k := range sortedKeys(c.ManagersChannel) {
 		if strings.TrimSpace(c.ManagersChannel[k]) == "" {
 			p.add("analytics.managers_channel."+k, "must be a chat id, got an empty string")
+		}
+	}
+	if c.AlertMinMessages < 1 {
+		p.add("analytics.alert_min_messages", "must be at least 1, got %d", c.AlertMinMessages)
+	}
+	if c.AlertFactor < 1 {
+		p.add("analytics.alert_factor", "must be at least 1, got %g", c.AlertFactor)
+	}
+	if c.AlertMinRise < 0 || c.AlertMinRise > 1 {
+		p.add("analytics.alert_min_rise", "must be between 0 and 1, got %g", c.AlertMinRise)
+	}
+	for _, d := range []struct {
+		path string
+		v    time.Duration
+	}{{"analytics.alert_window", c.AlertWindow}, {"analytics.baseline_half_life", c.BaselineHalfLife}, {"analytics.flush_every", c.FlushEvery}} {
+		if d.v <= 0 {
+			p.add(d.path, "must be a positive duration such as \"1h\", got %s", d.v)
 		}
 	}
 	seen := map[string]int{}

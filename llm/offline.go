@@ -396,7 +396,7 @@ func clip(s string, n int) string {
 // markers (headings, bullets) and empty pieces.
 func sentences(text string) []string {
 	var out []string
-	for _, line := range strings.Split(text, "\n") {
+	for _, line := range unwrap(text) {
 		line = strings.TrimSpace(line)
 		line = strings.TrimLeft(line, "#>*-+ \t")
 		if line == "" {
@@ -424,6 +424,43 @@ func sentences(text string) []string {
 		}
 	}
 	return out
+}
+
+// unwrap joins the hard-wrapped lines of a Markdown paragraph, so that a
+// sentence broken across lines stays one sentence; headings, list items
+// and table rows start lines of their own.
+func unwrap(text string) []string {
+	var out []string
+	joinable := false
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(emphasis.Replace(line))
+		if t == "" {
+			joinable = false
+			continue
+		}
+		starts := strings.HasPrefix(t, "#") || strings.HasPrefix(t, "|") || strings.HasPrefix(t, ">") ||
+			strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "+ ") || orderedItem(t)
+		if joinable && !starts && len(out) > 0 {
+			out[len(out)-1] += " " + t
+		} else {
+			out = append(out, t)
+		}
+		joinable = !strings.HasPrefix(t, "#") && !strings.HasPrefix(t, "|")
+	}
+	return out
+}
+
+// emphasis drops Markdown bold and code markers, which read as noise in a
+// plain-text answer.
+var emphasis = strings.NewReplacer("**", "", "__", "", "`", "")
+
+// orderedItem reports whether t starts like "12. " or "3) ".
+func orderedItem(t string) bool {
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(t) && (t[i] == '.' || t[i] == ')') && t[i+1] == ' '
 }
 
 var stopEN = map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
@@ -16,6 +17,7 @@ import (
 // inspectors and observers) and register their commands after.
 type plugins struct {
 	mod *moderation.Moderator
+	ana *analytics.Analytics
 }
 
 // auditReader lets moderation read the audit log of the memory store.
@@ -59,7 +61,27 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 			return nil, err
 		}
 	}
+	ac := cfg.Analytics
+	acfg := analytics.Config{
+		SentimentMode: analytics.Mode(ac.SentimentMode), ManagersChannel: ac.ManagersChannel,
+		AlertMinMessages: ac.AlertMinMessages, AlertFactor: ac.AlertFactor, AlertMinRise: ac.AlertMinRise,
+		AlertWindow: ac.AlertWindow, BaselineHalfLife: ac.BaselineHalfLife, FlushEvery: ac.FlushEvery,
+	}
+	for _, c := range ac.Competitors {
+		acfg.Competitors = append(acfg.Competitors, analytics.Competitor{Name: c.Name, Aliases: c.Aliases})
+	}
+	var err error
+	p.ana, err = analytics.New(st, acfg, analytics.WithLogger(log.With("component", "analytics")))
+	if err != nil {
+		return nil, fmt.Errorf("analytics: %w", err)
+	}
 	return p, nil
+}
+
+// run runs the plug-ins' background work (analytics flushes its rollups
+// every flush interval and once more when ctx ends).
+func (p *plugins) run(ctx context.Context) error {
+	return p.ana.Run(ctx)
 }
 
 // options are the engine options of the plug-ins.
@@ -68,6 +90,8 @@ func (p *plugins) options() []bot.Option {
 	if p.mod != nil {
 		opts = append(opts, bot.WithInspector(p.mod), bot.WithOutputFilter(p.mod))
 	}
+	// Analytics scores what moderation let through.
+	opts = append(opts, bot.WithInspector(p.ana), bot.WithObserver(p.ana))
 	return opts
 }
 
@@ -78,5 +102,5 @@ func (p *plugins) register(e *bot.Engine) error {
 			return err
 		}
 	}
-	return nil
+	return analytics.Register(e, p.ana)
 }

@@ -99,6 +99,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	checks = append(checks, adapterChecks...)
+	comps = append(comps, component{"analytics", a.plug.run})
 	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
 	if cfg.Admin.Listen != "" {
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
