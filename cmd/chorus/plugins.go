@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
 )
@@ -18,6 +20,7 @@ import (
 type plugins struct {
 	mod *moderation.Moderator
 	ana *analytics.Analytics
+	man *manage.Tools
 }
 
 // auditReader lets moderation read the audit log of the memory store.
@@ -75,13 +78,43 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
+	clf, err := analytics.NewOfflineClassifier(0)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: %w", err)
+	}
+	p.man, err = manage.New(manage.Config{Channels: cfg.Announce.Channels},
+		manage.WithMood(func(texts []string) string { return mood(clf, texts) }))
+	if err != nil {
+		return nil, fmt.Errorf("manage: %w", err)
+	}
 	return p, nil
 }
 
-// run runs the plug-ins' background work (analytics flushes its rollups
-// every flush interval and once more when ctx ends).
+// mood summarises the sentiment of texts for digests.
+func mood(clf *analytics.OfflineClassifier, texts []string) string {
+	if len(texts) == 0 {
+		return ""
+	}
+	counts := map[analytics.Label]int{}
+	sum := 0.0
+	for _, t := range texts {
+		s := clf.Classify(t)
+		counts[s.Label]++
+		sum += s.Score
+	}
+	n := float64(len(texts))
+	return fmt.Sprintf("%.0f%% negative, %.0f%% neutral, %.0f%% positive (mean %+.2f)",
+		100*float64(counts[analytics.Negative])/n, 100*float64(counts[analytics.Neutral])/n,
+		100*float64(counts[analytics.Positive])/n, sum/n)
+}
+
+// run runs the plug-ins' background work until ctx ends: analytics
+// flushes its rollups and the manager tools their recorded questions,
+// each once more at the end.
 func (p *plugins) run(ctx context.Context) error {
-	return p.ana.Run(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- p.man.Run(ctx) }()
+	return errors.Join(p.ana.Run(ctx), <-errc)
 }
 
 // options are the engine options of the plug-ins.
@@ -102,5 +135,8 @@ func (p *plugins) register(e *bot.Engine) error {
 			return err
 		}
 	}
-	return analytics.Register(e, p.ana)
+	if err := analytics.Register(e, p.ana); err != nil {
+		return err
+	}
+	return manage.Register(e, p.man)
 }
