@@ -310,3 +310,25 @@ func TestSecondProcessOnSameDataDir(t *testing.T) {
 		t.Errorf("second process: err=%v output=%s", err, res)
 	}
 }
+
+func TestEvalCommand(t *testing.T) {
+	// A tiny SMS-layout dataset the test writes itself: the command must
+	// recognise the layout and print the report.
+	dir := t.TempDir()
+	data := "ham\tsee you at the cafe at 5\nspam\tWINNER!! claim your FREE prize now, text WIN to 80086\nham\tthanks for the beans\nspam\tURGENT: your account won £1000 cash, call 09061701461 to claim\n"
+	path := filepath.Join(dir, "SMSSpamCollection.tsv")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := chorus(t, nil, "", "eval", "spam", "--dataset", path, "--json")
+	var rep struct {
+		N        int     `json:"n"`
+		Accuracy float64 `json:"accuracy"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("eval --json is not JSON: %v\n%s", err, out)
+	}
+	if rep.N != 4 || rep.Accuracy < 0.75 {
+		t.Errorf("eval report n=%d accuracy=%.2f, want 4 rows mostly right", rep.N, rep.Accuracy)
+	}
+}

@@ -9,6 +9,8 @@
 //	chorus kb ingest DIR | search QUERY | list
 //	chorus export --user PLATFORM:ID  everything held about a user, as JSON
 //	chorus forget --user PLATFORM:ID  delete it
+//	chorus eval TASK --dataset PATH   score a shipped classifier (spam, offensive, hate, sentiment)
+//	chorus train moderation|sentiment retrain the shipped classifiers from labelled data
 //	chorus check-config               validate the configuration and print it, secrets redacted
 //	chorus version
 //
@@ -55,6 +57,8 @@ func commands() []command {
 		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
 		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
 		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
+		{"eval", "score a shipped classifier on a labelled dataset: eval spam|offensive|hate|sentiment --dataset PATH", runEval},
+		{"train", "retrain the shipped classifiers: train moderation|sentiment --datasets DIR", runTrain},
 		{"check-config", "validate the configuration and print it with secrets redacted", runCheckConfig},
 		{"version", "print the version", runVersion},
 	}

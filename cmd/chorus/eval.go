@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/chorusbot/chorus/analytics"
+	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/textclass"
+)
+
+// evalTasks are the classifiers `chorus eval` can score.
+var evalTasks = []string{"spam", "offensive", "hate", "sentiment"}
+
+// runEval scores a shipped classifier on a labelled dataset:
+// chorus eval TASK --dataset PATH [--split NAME] [--json].
+func runEval(_ context.Context, env *cliEnv, args []string) error {
+	fs, _ := newFlagSet("eval", env)
+	dataset := fs.String("dataset", "", "dataset path: a TweetEval task folder, a YouTube spam CSV or folder, an SMS Spam Collection TSV, the airline CSV, a ChnSentiCorp TSV or a waimai CSV")
+	split := fs.String("split", "", "split of a TweetEval folder (default test if present, else val)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: chorus eval TASK --dataset PATH, TASK one of %s", errUsage, strings.Join(evalTasks, ", "))
+	}
+	task := pos[0]
+	if *dataset == "" {
+		return fmt.Errorf("%w: --dataset is required", errUsage)
+	}
+	ds, err := textclass.LoadDataset(*dataset, *split)
+	if err != nil {
+		return err
+	}
+	var pred func(string) int
+	var labels []string
+	switch task {
+	case "spam", "offensive", "hate":
+		pred, labels, err = moderation.EvalPredictor(task)
+	case "sentiment":
+		// Two-class sets (ChnSentiCorp, waimai) are Chinese; the Chinese
+		// predictor maps its neutral band onto the two labels.
+		lang := "en"
+		if len(ds.Labels) == 2 {
+			lang = "zh"
+		}
+		pred, labels, err = analytics.SentimentPredictor(lang)
+	default:
+		return fmt.Errorf("%w: unknown task %q, want one of %s", errUsage, task, strings.Join(evalTasks, ", "))
+	}
+	if err != nil {
+		return err
+	}
+	rep := textclass.Evaluate(pred, ds, textclass.WithMapping(textclass.MapByName(labels, ds.Labels)))
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(env.stdout, "task %s on %s\n", task, ds.Name)
+	return rep.WriteText(env.stdout)
+}
+
+// runTrain retrains the shipped classifiers from the labelled datasets:
+// chorus train moderation|sentiment --datasets DIR --out DIR.
+func runTrain(_ context.Context, env *cliEnv, args []string) error {
+	fs, _ := newFlagSet("train", env)
+	datasets := fs.String("datasets", "../shared/datasets", "folder holding the labelled datasets (tweeteval, spam, airline, zh-sentiment)")
+	out := fs.String("out", "", "where to write the model files (default moderation/models or analytics/models)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: chorus train moderation|sentiment --datasets DIR --out DIR", errUsage)
+	}
+	switch pos[0] {
+	case "moderation":
+		if *out == "" {
+			*out = "moderation/models"
+		}
+		return moderation.TrainAll(*datasets, *out, env.stderr)
+	case "sentiment":
+		if *out == "" {
+			*out = "analytics/models"
+		}
+		return analytics.TrainSentiment(*datasets, *out, env.stderr)
+	}
+	return fmt.Errorf("%w: unknown model family %q, want moderation or sentiment", errUsage, pos[0])
+}
