@@ -203,7 +203,7 @@ func Register(e *bot.Engine, t *Tools) error {
 	t.kv = e.KV()
 	if t.kv == nil {
 		e.Logger().Warn("manage: the engine has no KV; drafts, gaps and the persona override are kept in memory only")
-		t.kv = newMemKV()
+		t.kv = bot.NewMemKV()
 	}
 	if t.now == nil {
 		t.now = e.Now

@@ -1,11 +1,9 @@
 package manage
 
 import (
-	"context"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -321,63 +319,4 @@ func hashtags(text string) []string {
 		}
 	}
 	return out
-}
-
-// memKV is the in-memory bot.KV used when the engine has none.
-type memKV struct {
-	mu sync.Mutex
-	b  map[string]map[string][]byte
-}
-
-var _ bot.KV = (*memKV)(nil)
-
-func newMemKV() *memKV { return &memKV{b: map[string]map[string][]byte{}} }
-
-func (k *memKV) Put(_ context.Context, bucket, key string, value []byte) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.b[bucket] == nil {
-		k.b[bucket] = map[string][]byte{}
-	}
-	k.b[bucket][key] = slices.Clone(value)
-	return nil
-}
-
-func (k *memKV) Get(_ context.Context, bucket, key string) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.b[bucket][key]
-	if !ok {
-		return nil, bot.ErrNotFound
-	}
-	return slices.Clone(v), nil
-}
-
-func (k *memKV) Delete(_ context.Context, bucket, key string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.b[bucket], key)
-	return nil
-}
-
-func (k *memKV) Scan(_ context.Context, bucket, from, to string, fn func(string, []byte) error) error {
-	k.mu.Lock()
-	var keys []string
-	for key := range k.b[bucket] {
-		if key >= from && (to == "" || key < to) {
-			keys = append(keys, key)
-		}
-	}
-	slices.Sort(keys)
-	vals := make([][]byte, len(keys))
-	for i, key := range keys {
-		vals[i] = slices.Clone(k.b[bucket][key])
-	}
-	k.mu.Unlock()
-	for i, key := range keys {
-		if err := fn(key, vals[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }

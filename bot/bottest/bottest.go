@@ -487,66 +487,8 @@ func (s *stream) Usage() bot.Usage { return s.usage }
 func (s *stream) Close() error     { return nil }
 func (s *stream) Model() string    { return "fake" }
 
-// MemKV is an in-memory bot.KV.
-type MemKV struct {
-	mu sync.Mutex
-	b  map[string]map[string][]byte
-}
+// MemKV is bot.MemKV, kept here for the tests that use it.
+type MemKV = bot.MemKV
 
-var _ bot.KV = (*MemKV)(nil)
-
-// NewMemKV returns an empty KV.
-func NewMemKV() *MemKV { return &MemKV{b: map[string]map[string][]byte{}} }
-
-// Put implements bot.KV.
-func (k *MemKV) Put(_ context.Context, bucket, key string, value []byte) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.b[bucket] == nil {
-		k.b[bucket] = map[string][]byte{}
-	}
-	k.b[bucket][key] = slices.Clone(value)
-	return nil
-}
-
-// Get implements bot.KV.
-func (k *MemKV) Get(_ context.Context, bucket, key string) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.b[bucket][key]
-	if !ok {
-		return nil, bot.ErrNotFound
-	}
-	return slices.Clone(v), nil
-}
-
-// Delete implements bot.KV.
-func (k *MemKV) Delete(_ context.Context, bucket, key string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.b[bucket], key)
-	return nil
-}
-
-// Scan implements bot.KV.
-func (k *MemKV) Scan(_ context.Context, bucket, from, to string, fn func(string, []byte) error) error {
-	k.mu.Lock()
-	keys := make([]string, 0, len(k.b[bucket]))
-	for key := range k.b[bucket] {
-		if key >= from && (to == "" || key < to) {
-			keys = append(keys, key)
-		}
-	}
-	vals := make([][]byte, len(keys))
-	slices.Sort(keys)
-	for i, key := range keys {
-		vals[i] = slices.Clone(k.b[bucket][key])
-	}
-	k.mu.Unlock()
-	for i, key := range keys {
-		if err := fn(key, vals[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// NewMemKV returns an empty in-memory KV.
+func NewMemKV() *MemKV { return bot.NewMemKV() }
