@@ -70,6 +70,28 @@ func openStore(cfg *configs.Config) (*memory.Store, error) {
 	return st, nil
 }
 
+// openAll loads the configuration and opens the store: the start of every
+// subcommand that touches state. The caller closes the store.
+func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, *memory.Store, error) {
+	cfg, err := loadConfig(g, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, newLogger(cfg, env.stderr), st, nil
+}
+
+// noArgs rejects positional arguments a subcommand doesn't take.
+func noArgs(pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	return nil
+}
+
 // newLLM returns the configured model: an OpenAI-compatible client when a
 // base URL or key is set, otherwise the offline provider.
 func newLLM(cfg *configs.Config, log *slog.Logger) (bot.LLM, string, error) {

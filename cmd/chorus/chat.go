@@ -17,15 +17,10 @@ func runChat(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
-	}
-	cfg, err := loadConfig(g, env)
-	if err != nil {
+	if err := noArgs(pos); err != nil {
 		return err
 	}
-	log := newLogger(cfg, env.stderr)
-	st, err := openStore(cfg)
+	cfg, log, st, err := openAll(g, env)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,7 @@ func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) == 0 {
 		return fmt.Errorf("%w: kb needs ingest DIR, search QUERY or list", errUsage)
 	}
-	cfg, err := loadConfig(g, env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg)
+	_, _, st, err := openAll(g, env)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ func userFlag(name string, env *cliEnv, args []string) (*globalFlags, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	if len(pos) > 0 {
-		return nil, "", fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	if err := noArgs(pos); err != nil {
+		return nil, "", err
 	}
 	if _, _, ok := bot.SplitUserKey(*user); !ok {
 		return nil, "", fmt.Errorf("%w: --user must be PLATFORM:ID, got %q", errUsage, *user)
@@ -29,11 +29,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(g, env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg)
+	_, _, st, err := openAll(g, env)
 	if err != nil {
 		return err
 	}
@@ -52,11 +48,7 @@ func runForget(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(g, env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg)
+	_, _, st, err := openAll(g, env)
 	if err != nil {
 		return err
 	}
