@@ -21,6 +21,7 @@ import (
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -81,6 +82,10 @@ type Config struct {
 	// NoModeration and NoAnalytics leave those inspectors out; NoKB runs
 	// without the example knowledge base.
 	NoModeration, NoAnalytics, NoKB bool
+	// MemStore runs the engine over an in-memory store (bottest.MemStore)
+	// instead of bbolt, to tell the engine's own cost from the disk's.
+	// The knowledge base and plug-in state stay in bbolt, read-mostly.
+	MemStore bool
 	// Workers is the engine's handler pool (default the engine's).
 	Workers int
 	// BatchDelay is the bbolt batch delay (default the memory package's).
@@ -444,7 +449,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		opts = append(opts, bot.WithInspector(an), bot.WithObserver(an))
 	}
-	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, st, llm, opts...)
+	var store bot.Store = st
+	if cfg.MemStore {
+		store = bottest.NewMemStore()
+	}
+	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}

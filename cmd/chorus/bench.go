@@ -41,6 +41,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "bbolt batch delay (default memory's 2ms)")
 	fs.BoolVar(&cfg.NoModeration, "no-moderation", false, "leave moderation out")
 	fs.BoolVar(&cfg.NoAnalytics, "no-analytics", false, "leave sentiment and analytics out")
+	fs.BoolVar(&cfg.MemStore, "mem-store", false, "keep conversations in memory instead of bbolt, to tell the engine's cost from the disk's")
 	fs.BoolVar(&cfg.NoKB, "no-kb", false, "run without the example knowledge base")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
