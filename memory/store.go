@@ -62,6 +62,7 @@ type Store struct {
 	readOnly  bool
 	inflight  atomic.Int64
 	kb        *KB
+	health    writeHealth
 }
 
 var (
@@ -219,12 +220,19 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
+	// fnErr tells a failed commit (a full disk, an I/O error) from fn's
+	// own refusal, for Healthy.
+	var fnErr error
+	run := func(tx *bolt.Tx) error { fnErr = fn(tx); return fnErr }
+	var err error
 	if s.inflight.Add(1) == 1 {
-		defer s.inflight.Add(-1)
-		return s.db.Update(fn)
+		err = s.db.Update(run)
+	} else {
+		err = s.db.Batch(run)
 	}
-	defer s.inflight.Add(-1)
-	return s.db.Batch(fn)
+	s.inflight.Add(-1)
+	s.health.note(err, fnErr)
+	return err
 }
 
 // view runs fn in a read transaction.
