@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,7 +27,8 @@ type Config struct {
 	BotName string
 	// Persona is the brand's voice.
 	Persona Persona
-	// Workers is the size of the handler pool (default 4×GOMAXPROCS).
+	// Workers is the size of the handler pool (default 64: handlers mostly
+	// wait on the model and the disk, not the CPU).
 	// Messages of one conversation never run concurrently.
 	Workers int
 	// QueueSize bounds messages accepted but not yet handled, across all
@@ -72,7 +72,7 @@ type Config struct {
 // Defaults fills unset fields.
 func (c Config) Defaults() Config {
 	if c.Workers <= 0 {
-		c.Workers = 4 * runtime.GOMAXPROCS(0)
+		c.Workers = 64
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 4096

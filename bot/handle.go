@@ -22,6 +22,8 @@ type Env struct {
 	// Received is when the message arrived.
 	Received time.Time
 	msg      *Message
+	// done is set once the store has marked msg done (Recorder.Outgoing).
+	done bool
 }
 
 // T translates a catalogue key into the user's language.
@@ -73,21 +75,27 @@ func (e *Engine) process(q queued) {
 			}
 		}
 	}()
-	if err := e.handle(ctx, &m, q); err != nil {
+	done, err := e.handle(ctx, &m, q)
+	if err != nil {
 		e.log.Warn("handling message failed", "platform", m.Platform, "err", err)
 	}
 	if ctx.Err() != nil && e.base.Err() != nil {
 		return // cancelled by Close: replay later
+	}
+	if done {
+		return
 	}
 	if err := e.store.Done(context.Background(), &m); err != nil {
 		e.log.Error("mark message done", "platform", m.Platform, "err", err)
 	}
 }
 
-func (e *Engine) handle(ctx context.Context, m *Message, q queued) error {
+// handle runs the pipeline for one message and reports whether the store
+// already marked it done.
+func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error) {
 	p, ok := e.Platform(m.Platform)
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
+		return false, fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
 	}
 	role := e.RoleOf(m)
 	// A command's name is English whatever the user speaks: judge the
@@ -103,10 +111,13 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) error {
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
 
 	if m.Author.IsBot {
-		return nil
+		return false, nil
 	}
-	if err := e.store.Touch(ctx, m, lang); err != nil {
-		e.log.Warn("profile update failed", "err", err)
+	rec, fast := e.store.(Recorder)
+	if !fast {
+		if err := e.store.Touch(ctx, m, lang); err != nil {
+			e.log.Warn("profile update failed", "err", err)
+		}
 	}
 	for _, in := range e.inspectors {
 		v, err := in.Inspect(ctx, m, env)
@@ -120,24 +131,37 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) error {
 			}
 		}
 		if v.Stop {
-			return nil
+			if fast {
+				if err := e.store.Touch(ctx, m, lang); err != nil {
+					e.log.Warn("profile update failed", "err", err)
+				}
+			}
+			return false, nil
 		}
 	}
 	conv := m.ConversationKey()
-	if _, err := e.store.Append(ctx, conv, Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
-		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}); err != nil {
-		return fmt.Errorf("bot: store message: %w", err)
+	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
+		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}
+	var err error
+	if fast {
+		_, err = rec.Incoming(ctx, m, lang, conv, turn)
+	} else {
+		_, err = e.store.Append(ctx, conv, turn)
+	}
+	if err != nil {
+		return false, fmt.Errorf("bot: store message: %w", err)
 	}
 	if m.Edited {
-		return nil // an edit updates the record; it is not a new question
+		return false, nil // an edit updates the record; it is not a new question
 	}
 	if m.Command != nil {
-		return e.runCommand(ctx, env, m)
+		return env.done, e.runCommand(ctx, env, m)
 	}
 	if !e.shouldAnswer(m) {
-		return nil
+		return false, nil
 	}
-	return e.Answer(ctx, env, m.Text)
+	err = e.Answer(ctx, env, m.Text)
+	return env.done, err
 }
 
 // shouldAnswer is the reply policy: always in DMs; elsewhere when mentioned,
@@ -225,17 +249,26 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		return fmt.Errorf("bot: send reply: %w", err)
 	}
 	shown, _ := SanitizeText(w.Text())
-	if _, err := e.store.Append(fctx, conv, Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
-		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}); err != nil {
-		e.log.Error("store reply failed", "err", err)
+	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
+		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
+	var topics []string
+	for _, p := range req.Passages {
+		topics = append(topics, p.Source)
 	}
-	if len(req.Passages) > 0 {
-		topics := make([]string, 0, len(req.Passages))
-		for _, p := range req.Passages {
-			topics = append(topics, p.Source)
+	if rec, ok := e.store.(Recorder); ok {
+		if _, err := rec.Outgoing(fctx, m, conv, reply, topics); err != nil {
+			e.log.Error("store reply failed", "err", err)
+		} else {
+			env.done = true
 		}
-		if err := e.store.AddTopics(fctx, uk, topics); err != nil {
-			e.log.Warn("profile topics failed", "err", err)
+	} else {
+		if _, err := e.store.Append(fctx, conv, reply); err != nil {
+			e.log.Error("store reply failed", "err", err)
+		}
+		if len(topics) > 0 {
+			if err := e.store.AddTopics(fctx, uk, topics); err != nil {
+				e.log.Warn("profile topics failed", "err", err)
+			}
 		}
 	}
 	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})

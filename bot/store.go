@@ -160,3 +160,15 @@ type KV interface {
 	// from fn stops the scan and is returned.
 	Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error
 }
+
+// Recorder is an optional fast path a Store may offer: the engine's writes
+// for one message in two transactions instead of five, so that a durable
+// store spends fewer disk syncs per message. The engine uses it when the
+// store has it; the effect must equal the separate calls named.
+type Recorder interface {
+	// Incoming is Touch(m, lang) then Append(conv, t), atomically.
+	Incoming(ctx context.Context, m *Message, lang, conv string, t Turn) (uint64, error)
+	// Outgoing is Append(conv, reply), AddTopics(user, topics) and
+	// Done(m), atomically.
+	Outgoing(ctx context.Context, m *Message, conv string, reply Turn, topics []string) (uint64, error)
+}

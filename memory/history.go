@@ -45,8 +45,22 @@ func cleanText(s string) string {
 // Seq: that is an edit, or a replay of a message handled before a crash.
 // Other turns get the conversation's next Seq.
 func (s *Store) Append(ctx context.Context, conv string, t bot.Turn) (uint64, error) {
+	var seq uint64
+	fn, err := s.appendFn(conv, t, &seq)
+	if err == nil {
+		err = s.update(ctx, fn)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("memory: append: %w", err)
+	}
+	return seq, nil
+}
+
+// appendFn is Append as a transaction step, so that the engine's fast path
+// can join it to other writes; it sets *seq.
+func (s *Store) appendFn(conv string, t bot.Turn, seq *uint64) (func(*bolt.Tx) error, error) {
 	if conv == "" {
-		return 0, fmt.Errorf("memory: append: %w", errNoConv)
+		return nil, errNoConv
 	}
 	t.Text = cleanText(t.Text)
 	t.Name = cleanText(t.Name)
@@ -54,8 +68,7 @@ func (s *Store) Append(ctx context.Context, conv string, t bot.Turn) (uint64, er
 		t.Time = s.now()
 	}
 	ck := nameKey(conv)
-	var seq uint64
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		cb, err := convBucket(tx, conv, ck)
 		if err != nil {
 			return err
@@ -71,18 +84,18 @@ func (s *Store) Append(ctx context.Context, conv string, t bot.Turn) (uint64, er
 						return err
 					}
 					ot.Text, ot.Tokens = t.Text, t.Tokens
-					seq = ot.Seq
+					*seq = ot.Seq
 					return turns.Put(clone(sk), encodeTurn(ot))
 				}
 			}
 		}
-		seq, err = turns.NextSequence()
+		*seq, err = turns.NextSequence()
 		if err != nil {
 			return err
 		}
 		nt := t
-		nt.Seq = seq
-		sk := u64(seq)
+		nt.Seq = *seq
+		sk := u64(*seq)
 		turns.FillPercent = 0.95 // keys only ever grow: pack pages full
 		if err := turns.Put(sk, encodeTurn(nt)); err != nil {
 			return err
@@ -105,11 +118,7 @@ func (s *Store) Append(ctx context.Context, conv string, t bot.Turn) (uint64, er
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("memory: append: %w", err)
-	}
-	return seq, nil
+	}, nil
 }
 
 // Prefixes of the keys in a users/<user>/ bucket.

@@ -60,8 +60,17 @@ func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
 // Done implements bot.Inbox. Marking a message that is not pending is not
 // an error.
 func (s *Store) Done(ctx context.Context, m *bot.Message) error {
+	err := s.update(ctx, s.doneFn(m))
+	if err != nil {
+		return fmt.Errorf("memory: done: %w", err)
+	}
+	return nil
+}
+
+// doneFn is Done as a transaction step, for the engine's fast path.
+func (s *Store) doneFn(m *bot.Message) func(*bolt.Tx) error {
 	dk := nameKey(m.DedupKey())
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		in := tx.Bucket(bInbox)
 		pidx := in.Bucket(bPIdx)
 		seq := pidx.Get(dk)
@@ -72,11 +81,7 @@ func (s *Store) Done(ctx context.Context, m *bot.Message) error {
 			return err
 		}
 		return pidx.Delete(dk)
-	})
-	if err != nil {
-		return fmt.Errorf("memory: done: %w", err)
 	}
-	return nil
 }
 
 // Pending implements bot.Inbox: messages accepted and not Done, in the

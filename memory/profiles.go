@@ -21,13 +21,22 @@ const (
 // most recent last), first and last seen, the message count and, when not
 // empty, the language.
 func (s *Store) Touch(ctx context.Context, m *bot.Message, lang string) error {
+	err := s.update(ctx, s.touchFn(m, lang))
+	if err != nil {
+		return fmt.Errorf("memory: touch: %w", err)
+	}
+	return nil
+}
+
+// touchFn is Touch as a transaction step, for the engine's fast path.
+func (s *Store) touchFn(m *bot.Message, lang string) func(*bolt.Tx) error {
 	user := m.UserKey()
 	at := m.Time
 	if at.IsZero() {
 		at = s.now()
 	}
 	name := cleanText(m.Author.Name)
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		b := tx.Bucket(bProfiles)
 		k := nameKey(user)
 		p := bot.Profile{User: user, FirstSeen: at}
@@ -60,11 +69,7 @@ func (s *Store) Touch(ctx context.Context, m *bot.Message, lang string) error {
 			return err
 		}
 		return b.Put(k, body)
-	})
-	if err != nil {
-		return fmt.Errorf("memory: touch: %w", err)
 	}
-	return nil
 }
 
 // Profile implements bot.Profiles; it returns bot.ErrNotFound for a user
@@ -100,7 +105,16 @@ func (s *Store) AddTopics(ctx context.Context, user string, topics []string) err
 	if len(topics) == 0 {
 		return nil
 	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, s.addTopicsFn(user, topics))
+	if err != nil {
+		return fmt.Errorf("memory: add topics: %w", err)
+	}
+	return nil
+}
+
+// addTopicsFn is AddTopics as a transaction step, for the engine's fast path.
+func (s *Store) addTopicsFn(user string, topics []string) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		b := tx.Bucket(bProfiles)
 		k := nameKey(user)
 		v := b.Get(k)
@@ -125,9 +139,5 @@ func (s *Store) AddTopics(ctx context.Context, user string, topics []string) err
 			return err
 		}
 		return b.Put(k, body)
-	})
-	if err != nil {
-		return fmt.Errorf("memory: add topics: %w", err)
 	}
-	return nil
 }
