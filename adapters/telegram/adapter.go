@@ -223,12 +223,16 @@ type Adapter struct {
 
 	connected atomic.Bool
 	everUp    atomic.Bool
+	polling   atomic.Bool
 
 	admins adminCache
 
 	whMu   sync.Mutex
 	whAddr string
 	whSem  chan struct{}
+
+	// disp hands polled updates to the engine by chat.
+	disp dispatch
 
 	// handleCtx is the context updates are handled under; set by Run.
 	ctxMu     sync.RWMutex
@@ -357,7 +361,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("deleteWebhook failed; polling may conflict with a webhook", "err", err)
 	}
 	a.log.Info("polling for updates", "bot", a.BotUsername())
+	a.disp.start(func(upd *models.Update) { _ = a.handleUpdate(ctx, upd) })
+	a.polling.Store(true)
 	a.api.Start(ctx) // backs off on errors, returns when ctx ends
+	a.polling.Store(false)
+	a.disp.stop()
 	a.setConnected(false)
 	return nil
 }

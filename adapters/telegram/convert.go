@@ -17,6 +17,9 @@ import (
 
 // onUpdate is the library's default handler: every update goes through it.
 func (a *Adapter) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
+	if a.polling.Load() && a.disp.send(ctx, upd) {
+		return
+	}
 	_ = a.handleUpdate(ctx, upd)
 }
 
