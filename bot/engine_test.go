@@ -434,3 +434,33 @@ func TestCommandLanguageFromLocale(t *testing.T) {
 		t.Errorf("want the Chinese confirmation for a zh user, got %q", got)
 	}
 }
+
+func TestReplayDoesNotAnswerTwice(t *testing.T) {
+	store := bottest.NewMemStore()
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 100})
+	m := dm("1", "7", "are you there?")
+	// Before the crash the message was accepted, answered and the answer
+	// stored, but the done marker never made it.
+	if _, err := store.Accept(context.Background(), &m); err != nil {
+		t.Fatal(err)
+	}
+	store.Append(context.Background(), "test/1", bot.Turn{Role: bot.RoleUser, User: "test:u1", MsgID: "7", Text: m.Text, Tokens: 3})
+	store.Append(context.Background(), "test/1", bot.Turn{Role: bot.RoleAssistant, User: "test:u1", MsgID: "re:7", Text: "yes", Tokens: 1})
+	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{})
+	e.AddPlatform(plat)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := plat.Replies("1"); len(got) != 0 {
+		t.Fatalf("answered again after replay: %q", got)
+	}
+	if p, _ := store.Pending(ctx); len(p) != 0 {
+		t.Errorf("still pending after replay: %d", len(p))
+	}
+}

@@ -154,6 +154,11 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if m.Edited {
 		return false, nil // an edit updates the record; it is not a new question
 	}
+	if q.replay && e.answered(ctx, conv, m.ID) {
+		// Accepted, answered and stored before the crash, but not marked
+		// done: don't answer twice.
+		return false, nil
+	}
 	if m.Command != nil {
 		return env.done, e.runCommand(ctx, env, m)
 	}
@@ -162,6 +167,26 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	}
 	err = e.Answer(ctx, env, m.Text)
 	return env.done, err
+}
+
+// replyID is the MsgID stored on the bot's turn answering message id, so
+// that a replay after a crash can tell the message was answered.
+func replyID(id string) string { return "re:" + id }
+
+// answered reports whether the recent history holds the bot's answer to
+// message id.
+func (e *Engine) answered(ctx context.Context, conv, id string) bool {
+	win, err := e.store.Window(ctx, conv, 8*e.cfg.WindowTokens)
+	if err != nil {
+		return false
+	}
+	want := replyID(id)
+	for i := len(win) - 1; i >= 0; i-- {
+		if win[i].Role == RoleAssistant && win[i].MsgID == want {
+			return true
+		}
+	}
+	return false
 }
 
 // shouldAnswer is the reply policy: always in DMs; elsewhere when mentioned,
@@ -250,7 +275,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	}
 	shown, _ := SanitizeText(w.Text())
 	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
-		MsgID: w.LastID(), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
+		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
 	var topics []string
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
