@@ -59,8 +59,13 @@ func (p *Platform) Limits() bot.Limits {
 	return bot.Limits{MaxLen: 4096, EditEvery: time.Second, Stream: true, Markup: bot.MarkupPlain}
 }
 
+// runBase makes message ids unique across runs on one data directory, which
+// would otherwise drop a second run's messages as redeliveries.
+func runBase() int64 { return time.Now().Unix() * 10_000_000 }
+
 func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
 	eng.AddPlatform(&Platform{})
+	base := runBase()
 	chat := func(i int) (bot.Chat, int) {
 		conv, user, dm := cfg.layout(i)
 		if dm {
@@ -72,7 +77,7 @@ func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
 		send: func(ctx context.Context, i int) error {
 			c, user := chat(i)
 			uid := strconv.Itoa(user)
-			return eng.Handle(ctx, bot.Message{Platform: platformName, Chat: c, ID: strconv.Itoa(i + 1),
+			return eng.Handle(ctx, bot.Message{Platform: platformName, Chat: c, ID: strconv.FormatInt(base+int64(i), 10),
 				Author: bot.User{ID: uid, Name: "User " + uid, Lang: "en"}, Text: cfg.text(i), Mentioned: c.Kind != bot.ChatDM})
 		},
 		convKey: func(i int) string { c, _ := chat(i); return bot.ConversationKey(platformName, c.ID, "") },
@@ -112,6 +117,7 @@ func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, 
 		fake.Close()
 		return nil, err
 	}
+	base := runBase()
 	chatID := func(i int) (int64, int) {
 		conv, user, dm := cfg.layout(i)
 		if dm {
@@ -129,7 +135,7 @@ func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, 
 				chat = telegramtest.GroupChat(id, false)
 				text = "@" + botName + " " + text
 			}
-			fake.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, i+1, text)))
+			fake.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, int(base)+i, text)))
 			return nil
 		},
 		convKey: func(i int) string {
