@@ -127,7 +127,9 @@ func TestClassifierExamples(t *testing.T) {
 		{"my flight was delayed three hours and nobody at the desk would help", "en", Negative, false},
 		{"worst customer service ever, still waiting for my refund", "en", Negative, false},
 		{"😡😡😡 cancelled again", "en", Negative, false},
-		{"I am not happy with this at all", "en", Negative, false}, // "not bad" still scores negative: see models/README.md
+		{"I am not happy with this at all", "en", Negative, false},
+		{"not bad", "en", Negative, true},
+		{"honestly not bad at all", "en", Negative, true},
 		{"What time does the store open on Sunday?", "en", Neutral, false},
 		{"这家店非常好吃，送餐也很快", "zh", Positive, false},
 		{"太难吃了，再也不点了", "zh", Negative, false},

@@ -112,10 +112,10 @@ func TestParseLLMAnswer(t *testing.T) {
 }
 
 // TestShippedModelsOnDevData scores the shipped models on the development
-// files. The Chinese dev files were never trained on; the English model was
-// trained on the whole airline file and the TweetEval validation file, so
-// its figures here only guard against a broken model: the honest English
-// scores are in models/README.md.
+// files, none of which it trained on: the Chinese dev files, the airline
+// rows i%5 == 0 (the English model trained on the others) and the TweetEval
+// sentiment validation file (never trained or tuned on). The floors sit
+// just below the figures in models/README.md.
 func TestShippedModelsOnDevData(t *testing.T) {
 	dir := datasetsDir(t)
 	tests := []struct {
@@ -123,10 +123,10 @@ func TestShippedModelsOnDevData(t *testing.T) {
 		metric     string
 		min        float64
 	}{
-		{"zh", dataChnDev, "accuracy", 0.88},
+		{"zh", dataChnDev, "accuracy", 0.895},
 		{"zh", dataWaimaiDev, "accuracy", 0.88},
-		{"en", dataAirline, "accuracy", 0.80},
-		{"en", dataTweetEval, "macro recall", 0.60},
+		{"en", dataAirline, "accuracy", 0.78},
+		{"en", dataTweetEval, "macro recall", 0.585},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -137,6 +137,9 @@ func TestShippedModelsOnDevData(t *testing.T) {
 			ds, err := textclass.LoadDataset(filepath.Join(dir, tt.path), "val")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.path == dataAirline {
+				_, ds = ds.Split(airlineHoldEvery, 0)
 			}
 			r := textclass.Evaluate(pred, ds, textclass.WithMapping(textclass.MapByName(labels, ds.Labels)))
 			got := r.Accuracy

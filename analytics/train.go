@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chorusbot/chorus/textclass"
@@ -29,32 +30,35 @@ const (
 	airlineHoldEvery = 5 // every 5th airline row is held out for the honest score
 )
 
+// dataGeneralTweets are the TweetEval offensive and hate training files:
+// general tweets whose offensive/hate labels are ignored. Their text is
+// labelled for sentiment by VADER (distant supervision, see pseudoLabel),
+// so that the English model sees tweets that are not about airlines. The
+// TweetEval sentiment files are never trained on: they are validation
+// data only.
+var dataGeneralTweets = []string{"tweeteval/offensive", "tweeteval/hate"}
+
+// Distant-supervision cut-offs on VADER's compound score: at least
+// pseudoPolar is positive, at most -pseudoPolar negative, within
+// pseudoNeutral of zero neutral; tweets in between are left out.
+const (
+	pseudoPolar   = 0.5
+	pseudoNeutral = 0.05
+)
+
 // TrainCommand is the command that produced the shipped models; it is
 // written into their provenance.
-const TrainCommand = "CHORUS_TRAIN=1 go test ./analytics -run TestTrainShipped (or: chorus train sentiment --datasets DIR --out analytics/models)"
+const TrainCommand = "chorus train sentiment --datasets ../shared/datasets --out analytics/models (or: CHORUS_TRAIN=1 go test ./analytics -run TestTrainShipped)"
 
 // vaderScale weighs the four VADER scores against the unit-length n-gram
 // vector.
 var vaderScale = 1.0
 
-// tweetRepeat is how many times each TweetEval example is repeated in
-// training: the general-tweet data is the scarcer, closer-to-target domain.
-var tweetRepeat = 3
-
 // enEpochs is the number of training passes for English.
 var enEpochs = 8
 
-// enL2 is the English weight decay: stronger than the default, because the
-// model must transfer from airline tweets to tweets in general.
+// enL2 is the English weight decay.
 var enL2 = 1e-6
-
-func repeat(ex []textclass.Example, n int) []textclass.Example {
-	var out []textclass.Example
-	for range max(n, 1) {
-		out = append(out, ex...)
-	}
-	return out
-}
 
 func enFeatures() textclass.FeatureConfig {
 	return textclass.FeatureConfig{WordMin: 1, WordMax: 2, CharMin: 2, CharMax: 5, HashBits: 18,
@@ -83,12 +87,36 @@ func zhTrainConfig(prov string) textclass.TrainConfig {
 		Epochs: 8, Seed: 1, Prune: 1e-3, Provenance: prov}
 }
 
+// pseudoLabel labels general tweets for sentiment by VADER's compound
+// score, leaving out the ambiguous ones; it returns the labelled examples
+// and how many of each class.
+func pseudoLabel(texts []string) ([]textclass.Example, [3]int) {
+	var out []textclass.Example
+	var n [3]int
+	for _, t := range texts {
+		c := vaderFeatures(t)[3]
+		l := -1
+		switch {
+		case c >= pseudoPolar:
+			l = int(Positive)
+		case c <= -pseudoPolar:
+			l = int(Negative)
+		case c > -pseudoNeutral && c < pseudoNeutral:
+			l = int(Neutral)
+		}
+		if l >= 0 {
+			out = append(out, textclass.Example{Text: t, Label: l})
+			n[l]++
+		}
+	}
+	return out, n
+}
+
 // Scores are the figures measured while training, on data the measured
 // model did not train on.
 type Scores struct {
-	AirlineHeldAccuracy     float64 // trained on the other 4/5 of airline
-	TweetEvalAirlineOnly    float64 // macro recall, trained on airline only
-	TweetEvalCrossValidated float64 // macro recall, 5-fold: airline + 4/5 of TweetEval val
+	AirlineHeldAccuracy     float64 // on the airline rows i%5 == 0, which the model did not train on
+	TweetEvalMacroRecall    float64 // on TweetEval sentiment val, never trained or tuned on
 	ChnSentiCorpDevAccuracy float64
 	WaimaiDevAccuracy       float64
 }
@@ -97,11 +125,12 @@ type Scores struct {
 // labelled data in datasetsDir (the layout of /work/shared/datasets), writes
 // them to outDir as ModelFileEN and ModelFileZH, and logs honest scores to
 // log: each figure comes from a model that did not see the data scored.
-// The shipped English model is then trained on all of the airline file plus
-// the TweetEval sentiment validation file (its rows repeated tweetRepeat
-// times); the Chinese one on the
-// ChnSentiCorp and waimai train files (their dev files are never trained
-// on).
+// The shipped English model is trained on the airline rows i%5 != 0 (the
+// rest are held out and scored) plus the text of the TweetEval offensive and hate training files labelled for
+// sentiment by VADER (their own labels are not used); the TweetEval
+// sentiment validation file is only scored, never trained or tuned on.
+// The Chinese one is trained on the ChnSentiCorp and waimai train files
+// (their dev files are never trained on).
 func TrainSentiment(datasetsDir, outDir string, log io.Writer) error {
 	_, err := trainSentiment(datasetsDir, outDir, log)
 	return err
@@ -131,58 +160,45 @@ func trainSentiment(datasetsDir, outDir string, log io.Writer) (Scores, error) {
 	if !slices.Equal(airline.Labels, textclass.SentimentLabels) || !slices.Equal(tweet.Labels, textclass.SentimentLabels) {
 		return sc, errors.New("analytics: train: English data sets must have negative/neutral/positive labels")
 	}
+	var general []string
+	var generalDesc []string
+	for _, rel := range dataGeneralTweets {
+		ds, err := load(rel, "train")
+		if err != nil {
+			return sc, err
+		}
+		for _, e := range ds.Examples {
+			general = append(general, e.Text)
+		}
+		generalDesc = append(generalDesc, fmt.Sprintf("%s train (%d rows)", rel, len(ds.Examples)))
+	}
+	pseudo, pn := pseudoLabel(general)
+	fmt.Fprintf(log, "pseudo-labelled general tweets: %d negative, %d neutral, %d positive (of %d)\n", pn[0], pn[1], pn[2], len(general))
 	enPred := func(m *textclass.Model) func(string) int {
 		return func(s string) int { l, _ := m.Predict(s); return l }
 	}
 
-	// 1. Airline only, 4/5 of the rows: airline held-out accuracy and
-	// TweetEval transfer.
+	// The shipped English model is the one scored: trained on the airline
+	// rows i%5 != 0 and the pseudo-labelled tweets; the airline rows
+	// i%5 == 0 and the TweetEval sentiment file are only scored.
 	start := time.Now()
 	aTrain, aHeld := airline.Split(airlineHoldEvery, 0)
-	m, err := textclass.Train(aTrain.Examples, enTrainConfig(""))
+	en, err := textclass.Train(append(slices.Clone(aTrain.Examples), pseudo...), enTrainConfig(""))
 	if err != nil {
 		return sc, fmt.Errorf("analytics: train en: %w", err)
 	}
-	sc.AirlineHeldAccuracy = textclass.Evaluate(enPred(m), aHeld).Accuracy
-	sc.TweetEvalAirlineOnly = textclass.Evaluate(enPred(m), tweet).MacroRecall
-	fmt.Fprintf(log, "en airline-only (%s): airline held-out accuracy %.4f, TweetEval val macro recall %.4f\n",
-		time.Since(start).Round(time.Second), sc.AirlineHeldAccuracy, sc.TweetEvalAirlineOnly)
+	sc.AirlineHeldAccuracy = textclass.Evaluate(enPred(en), aHeld).Accuracy
+	sc.TweetEvalMacroRecall = textclass.Evaluate(enPred(en), tweet).MacroRecall
+	fmt.Fprintf(log, "en airline rows i%%5!=0 + pseudo (%s): airline held-out accuracy %.4f, TweetEval val macro recall %.4f\n",
+		time.Since(start).Round(time.Second), sc.AirlineHeldAccuracy, sc.TweetEvalMacroRecall)
+	en.Provenance = fmt.Sprintf("English sentiment: %s rows i%%5!=0 (%d rows, labelled) + %s labelled for sentiment by VADER compound "+
+		"(>= %.2f positive, <= -%.2f negative, |c| < %.2f neutral; %d/%d/%d rows kept); %s is never trained or tuned on; "+
+		"word 1-2 + char 2-5 hashed TF-IDF (2^18) + 4 VADER scores, class-balanced; "+
+		"airline held-out accuracy (rows i%%5==0) %.4f, TweetEval val macro recall %.4f; %s",
+		dataAirline, len(aTrain.Examples), strings.Join(generalDesc, " + "), pseudoPolar, pseudoPolar, pseudoNeutral,
+		pn[0], pn[1], pn[2], dataTweetEval, sc.AirlineHeldAccuracy, sc.TweetEvalMacroRecall, TrainCommand)
 
-	// 2. TweetEval 5-fold: each fold is scored by a model trained on the
-	// whole airline file and the other four folds.
-	const folds = 5
-	conf := make([][]int, 3)
-	for i := range conf {
-		conf[i] = make([]int, 3)
-	}
-	for f := 0; f < folds; f++ {
-		tTrain, tHeld := tweet.Split(folds, f)
-		ex := append(slices.Clone(airline.Examples), repeat(tTrain.Examples, tweetRepeat)...)
-		fm, err := textclass.Train(ex, enTrainConfig(""))
-		if err != nil {
-			return sc, fmt.Errorf("analytics: train en fold %d: %w", f, err)
-		}
-		r := textclass.Evaluate(enPred(fm), tHeld)
-		for i := range r.Confusion {
-			for j := range r.Confusion[i] {
-				conf[i][j] += r.Confusion[i][j]
-			}
-		}
-	}
-	sc.TweetEvalCrossValidated = textclass.FromConfusion(textclass.SentimentLabels, conf).MacroRecall
-	fmt.Fprintf(log, "en airline + TweetEval 5-fold: TweetEval val macro recall %.4f\n", sc.TweetEvalCrossValidated)
-
-	// 3. The shipped English model.
-	prov := fmt.Sprintf("English sentiment: %s (%d rows) + %s val (%d rows); word 1-2 + char 2-5 hashed TF-IDF (2^18) + 4 VADER scores; "+
-		"airline held-out accuracy %.4f (airline-only model), TweetEval val macro recall %.4f (5-fold), %.4f (airline-only model); %s",
-		dataAirline, len(airline.Examples), dataTweetEval, len(tweet.Examples),
-		sc.AirlineHeldAccuracy, sc.TweetEvalCrossValidated, sc.TweetEvalAirlineOnly, TrainCommand)
-	en, err := textclass.Train(append(slices.Clone(airline.Examples), repeat(tweet.Examples, tweetRepeat)...), enTrainConfig(prov))
-	if err != nil {
-		return sc, fmt.Errorf("analytics: train en: %w", err)
-	}
-
-	// 4. Chinese.
+	// Chinese.
 	chn, err := load(dataChnTrain, "")
 	if err != nil {
 		return sc, err
