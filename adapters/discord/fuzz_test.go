@@ -28,7 +28,7 @@ func fuzzAdapter(tb testing.TB) (*Adapter, *discordgo.Session) {
 		tb.Fatal(err)
 	}
 	g := &discordgo.Guild{ID: "900", Name: "Brand", OwnerID: "1",
-		Roles: []*discordgo.Role{{ID: "900", Name: "@everyone"}, {ID: "600", Name: "mods", Permissions: discordgo.PermissionModerateMembers}, {ID: "700", Name: "Chorus"}},
+		Roles:    []*discordgo.Role{{ID: "900", Name: "@everyone"}, {ID: "600", Name: "mods", Permissions: discordgo.PermissionModerateMembers}, {ID: "700", Name: "Chorus"}},
 		Members:  []*discordgo.Member{{GuildID: "900", User: &discordgo.User{ID: "100", Bot: true}, Roles: []string{"700"}}},
 		Channels: []*discordgo.Channel{{ID: "300", GuildID: "900", Name: "general", Type: discordgo.ChannelTypeGuildText}}}
 	if err := s.State.GuildAdd(g); err != nil {
