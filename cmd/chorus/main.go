@@ -9,6 +9,7 @@
 //	chorus kb ingest DIR | search QUERY | list
 //	chorus export --user PLATFORM:ID  everything held about a user, as JSON
 //	chorus forget --user PLATFORM:ID  delete it
+//	chorus bench [flags]              load test with synthetic followers (see docs/benchmarks.md)
 //	chorus eval TASK --dataset PATH   score a shipped classifier (spam, offensive, hate, sentiment)
 //	chorus train moderation|sentiment retrain the shipped classifiers from labelled data
 //	chorus check-config               validate the configuration and print it, secrets redacted
@@ -57,6 +58,7 @@ func commands() []command {
 		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
 		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
 		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
+		{"bench", "load-test the engine, store, moderation and analytics with synthetic followers and a fake model", runBench},
 		{"eval", "score a shipped classifier on a labelled dataset: eval spam|offensive|hate|sentiment --dataset PATH", runEval},
 		{"train", "retrain the shipped classifiers: train moderation|sentiment --datasets DIR", runTrain},
 		{"check-config", "validate the configuration and print it with secrets redacted", runCheckConfig},
