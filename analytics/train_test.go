@@ -11,7 +11,8 @@ import (
 func datasetsDir(t testing.TB) string {
 	d := os.Getenv("CHORUS_DATASETS")
 	if d == "" {
-		d = "/work/shared/datasets"
+		// The repository sits beside shared/ on development machines and in CI.
+		d = filepath.Join("..", "..", "shared", "datasets")
 	}
 	if _, err := os.Stat(filepath.Join(d, dataAirline)); err != nil {
 		t.Skipf("labelled data sets not present at %s (set CHORUS_DATASETS): %v", d, err)

@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -11,7 +12,8 @@ func datasetsDir() string {
 	if d := os.Getenv("CHORUS_DATASETS"); d != "" {
 		return d
 	}
-	return "/work/shared/datasets"
+	// The repository sits beside shared/ on development machines and in CI.
+	return filepath.Join("..", "..", "shared", "datasets")
 }
 
 // TestTrainShipped regenerates the shipped models:
