@@ -59,9 +59,15 @@ func (p *Platform) Limits() bot.Limits {
 	return bot.Limits{MaxLen: 4096, EditEvery: time.Second, Stream: true, Markup: bot.MarkupPlain}
 }
 
+// runs counts runs in this process, for runBase.
+var runs atomic.Int64
+
 // runBase makes message ids unique across runs on one data directory, which
-// would otherwise drop a second run's messages as redeliveries.
-func runBase() int64 { return time.Now().Unix() * 10_000_000 }
+// would otherwise drop a second run's messages as redeliveries: room for
+// 10,000,000 messages per run, distinct per millisecond and per run.
+func runBase() int64 {
+	return ((time.Now().UnixMilli()%100_000_000)*1000 + runs.Add(1)%1000) * 10_000_000
+}
 
 func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
 	eng.AddPlatform(&Platform{})
