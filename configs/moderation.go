@@ -46,6 +46,10 @@ type ModerationConfig struct {
 	// LLMSecondOpinion asks the LLM about messages the rules find
 	// borderline.
 	LLMSecondOpinion bool `yaml:"llm_second_opinion"`
+	// ClassifierActAt is the probability from which a classifier alone
+	// acts; below it (and above the model's threshold) only the LLM can
+	// confirm a finding.
+	ClassifierActAt float64 `yaml:"classifier_act_at"`
 	// Ladder maps strikes to actions: "STRIKES:ACTION[:MINUTES]", e.g.
 	// "3:timeout:10"; empty keeps the built-in ladder.
 	Ladder []string `yaml:"ladder"`
@@ -63,7 +67,7 @@ func defaultModeration() ModerationConfig {
 		Enabled: true, LLMSecondOpinion: true, Classifiers: true,
 		BlockInvites: true, NewMemberMinutes: 10, MaxMentions: 5, CapsRatio: 0.7,
 		FloodMessages: 6, FloodWindow: 10 * time.Second, RepeatWindow: 2 * time.Minute,
-		StrikeHalfLife: 72 * time.Hour,
+		StrikeHalfLife: 72 * time.Hour, ClassifierActAt: 0.9,
 	}
 }
 
@@ -128,6 +132,9 @@ func (c *ModerationConfig) validate(p *problems) {
 	}
 	if c.CapsRatio < 0 || c.CapsRatio > 1 {
 		p.add("moderation.caps_ratio", "must be between 0 (off) and 1, got %g", c.CapsRatio)
+	}
+	if c.ClassifierActAt <= 0 || c.ClassifierActAt > 1 {
+		p.add("moderation.classifier_act_at", "must be above 0 and at most 1, got %g", c.ClassifierActAt)
 	}
 	if c.FloodMessages < 0 {
 		p.add("moderation.flood_messages", "must be 0 (off) or more, got %d", c.FloodMessages)

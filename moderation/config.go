@@ -139,10 +139,16 @@ type Config struct {
 	// LLMSecondOpinion asks the LLM about borderline messages: a
 	// classifier probability in [BorderlineLow, BorderlineHigh) (default
 	// 0.35 to 0.65 of the model's threshold scale).
-	LLMSecondOpinion bool    `yaml:"llm_second_opinion"`
-	BorderlineLow    float64 `yaml:"borderline_low"`
-	BorderlineHigh   float64 `yaml:"borderline_high"`
-	Policy           Policy  `yaml:"policy"`
+	LLMSecondOpinion bool `yaml:"llm_second_opinion"`
+	// ClassifierActAt is the probability from which a classifier alone
+	// (no rule, no LLM) acts; between the model's threshold and this, the
+	// message goes to the LLM when there is one and is let through
+	// otherwise (default 0.9). Spam must also carry a link, handle or
+	// number.
+	ClassifierActAt float64 `yaml:"classifier_act_at"`
+	BorderlineLow   float64 `yaml:"borderline_low"`
+	BorderlineHigh  float64 `yaml:"borderline_high"`
+	Policy          Policy  `yaml:"policy"`
 	// ChannelOverrides are keyed by conversation key ("telegram/-100123")
 	// or chat id.
 	ChannelOverrides map[string]ChannelOverride `yaml:"channel_overrides"`
@@ -166,6 +172,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Policy.DeleteFrom <= 0 {
 		c.Policy.DeleteFrom = 0.8
+	}
+	if c.ClassifierActAt <= 0 {
+		c.ClassifierActAt = 0.9
 	}
 	if c.BorderlineLow <= 0 {
 		c.BorderlineLow = 0.35

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -181,9 +182,11 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 		p := c.prob(in.norm)
 		f := Finding{Category: taskCategory[c.task], Rule: "model:" + string(c.task), Severity: p, Decider: "model:" + string(c.task)}
 		switch {
-		case p >= c.threshold:
+		case p >= c.threshold && m.classifierActs(c, p, in):
 			fs = append(fs, f)
-		case p >= m.cfg.BorderlineLow && p < m.cfg.BorderlineHigh:
+		case p >= c.threshold, p >= m.cfg.BorderlineLow && p < m.cfg.BorderlineHigh:
+			// Above the model's own threshold but not sure enough to act
+			// on a follower alone: only the LLM can make it a finding.
 			border = append(border, f)
 		}
 	}
@@ -196,6 +199,29 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 	}
 	return sortFindings(fs)
 }
+
+// classifierActs reports whether a classifier's score is enough to act on
+// without a rule or the LLM agreeing. The shipped models were trained on
+// tweets, YouTube comments and SMS: in a brand's chat they score ordinary
+// questions ("can I pause my subscription" looks like spam to a model that
+// learnt "subscribe to my channel") and plain complaints (offensive) well
+// above their thresholds, and a bot that deletes customers' questions does
+// more harm than one that misses some abuse. So a classifier alone acts
+// only when it is nearly sure (Config.ClassifierActAt), and spam only when
+// the message carries a way to reach the spammer (a link, a handle, a
+// number).
+func (m *Moderator) classifierActs(c classifier, p float64, in input) bool {
+	if p < max(c.threshold, m.cfg.ClassifierActAt) {
+		return false
+	}
+	return c.task != TaskSpam || hasContact(in.original)
+}
+
+// contactRE finds what spam needs to be worth sending: a link, a handle,
+// an invite or a phone number.
+var contactRE = regexp.MustCompile(`(?i)(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|ly|me|gg|co|xyz|ru|cn|info|biz|link|click|top)\b|@[a-z0-9_]{3,}|\b(t\.me|wa\.me|discord\.gg)\b|(\+?\d[\d\s().-]{6,}\d)|\b(whatsapp|telegram|dm me|text me|call now)\b)`)
+
+func hasContact(s string) bool { return contactRE.MatchString(s) }
 
 // LLMVerdict is the structured answer asked of the LLM.
 type LLMVerdict struct {

@@ -86,7 +86,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
-		metrics.WithCheck("bbolt", func(context.Context) error { _, err := st.Size(); return err }),
+		metrics.WithCheck("bbolt", st.Healthy),
 		metrics.WithCheck("llm", health.check),
 	}
 	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env)
