@@ -27,8 +27,10 @@ type Config struct {
 	BotName string
 	// Persona is the brand's voice.
 	Persona Persona
-	// Workers is the size of the handler pool (default 64: handlers mostly
-	// wait on the model and the disk, not the CPU).
+	// Workers is the size of the handler pool (default 256). Handlers
+	// mostly wait on the model and the disk, not the CPU: the pool must
+	// hold every reply being streamed, about the message rate times the
+	// model's answer time (100 msgs/s × 2.5 s = 250).
 	// Messages of one conversation never run concurrently.
 	Workers int
 	// QueueSize bounds messages accepted but not yet handled, across all
@@ -72,7 +74,7 @@ type Config struct {
 // Defaults fills unset fields.
 func (c Config) Defaults() Config {
 	if c.Workers <= 0 {
-		c.Workers = 64
+		c.Workers = 256
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 4096

@@ -273,6 +273,8 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
 		return fmt.Errorf("bot: send reply: %w", err)
 	}
+	// The user has the whole reply now; storing it is not their wait.
+	shownAt := e.now()
 	shown, _ := SanitizeText(w.Text())
 	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
 		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
@@ -296,7 +298,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 			}
 		}
 	}
-	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
+	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
 	if outcome == OutcomeOK || outcome == OutcomeCut {
 		e.maybeFold(fctx, conv, env.Lang)
 	}

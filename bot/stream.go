@@ -30,11 +30,14 @@ type StreamWriter struct {
 
 	text     []byte
 	override *string
-	ids      []string
-	shown    []string
-	next     time.Time
-	first    sync.Once
-	now      func() time.Time
+	// memo caches Filter's result for the text it was last given: Text is
+	// asked for at every flush and Filter (output moderation) is costly.
+	memoIn, memoOut string
+	ids             []string
+	shown           []string
+	next            time.Time
+	first           sync.Once
+	now             func() time.Time
 }
 
 // NewStreamWriter returns a writer posting to p with the chat and reply
@@ -73,7 +76,10 @@ func (w *StreamWriter) Text() string {
 		s = *w.override
 	}
 	if w.Filter != nil {
-		s = w.Filter(s)
+		if s != w.memoIn || w.memoOut == "" && s != "" {
+			w.memoIn, w.memoOut = s, w.Filter(s)
+		}
+		s = w.memoOut
 	}
 	return s
 }
@@ -89,10 +95,16 @@ func (w *StreamWriter) LastID() string {
 // IDs are the ids of every message the reply used.
 func (w *StreamWriter) IDs() []string { return w.ids }
 
-// Finish shows the final text, waiting out rate limits.
+// Finish shows the final text, waiting out rate limits: first any
+// retry-after a streamed edit was told, then any the final ones are.
 func (w *StreamWriter) Finish(ctx context.Context) error {
 	if w.Text() == "" {
 		return nil
+	}
+	if d := w.next.Sub(w.now()); d > 0 {
+		if err := sleepCtx(ctx, d); err != nil {
+			return err
+		}
 	}
 	return w.flush(ctx, true)
 }

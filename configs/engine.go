@@ -10,7 +10,9 @@ import (
 // reply policy, limits and prompt budget. A zero number means the
 // engine's own default where noted.
 type EngineConfig struct {
-	// Workers is the handler pool size; 0 means 4 × GOMAXPROCS.
+	// Workers is the handler pool size; 0 means the engine's default (256).
+	// It bounds replies being written at once: set it to about the message
+	// rate times the model's answer time.
 	Workers int `yaml:"workers"`
 	// QueueSize bounds accepted but unhandled messages; 0 means 4096.
 	QueueSize int `yaml:"queue_size"`
