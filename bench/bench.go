@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -423,7 +422,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.IdleHeap = m.HeapInuse
 	}
 	if !cfg.NoKB && st.KB().Len() == 0 {
-		if err := ingestFS(ctx, st.KB(), configs.ExampleKnowledge()); err != nil {
+		if err := st.KB().IngestFS(ctx, configs.ExampleKnowledge()); err != nil {
 			return nil, fmt.Errorf("bench: load example knowledge: %w", err)
 		}
 	}
@@ -588,21 +587,6 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 // the LLM second opinion, which would be the fake LLM.
 func ModerationConfig() moderation.Config {
 	return moderation.Config{Enabled: true, DryRun: true, Classifiers: true, BlockInvites: true, MaxMentions: 5, CapsRatio: 0.7}
-}
-
-// ingestFS loads every file of fsys into the knowledge base.
-func ingestFS(ctx context.Context, kb *memory.KB, fsys fs.FS) error {
-	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		_, err = kb.IngestFile(ctx, path, data)
-		return err
-	})
 }
 
 // idleBucket and idleKey mark how many idle conversations a data

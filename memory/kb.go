@@ -557,3 +557,21 @@ func (r IngestReport) String() string {
 	}
 	return s
 }
+
+// IngestFS loads every file of fsys (the example knowledge base built into
+// the binary) with IngestFile. Unlike Ingest it removes nothing.
+func (kb *KB) IngestFS(ctx context.Context, fsys fs.FS) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		if _, err := kb.IngestFile(ctx, p, data); err != nil {
+			return fmt.Errorf("memory: ingest %s: %w", p, err)
+		}
+		return nil
+	})
+}

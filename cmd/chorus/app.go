@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -216,7 +215,7 @@ func (a *app) ingestKB(ctx context.Context) {
 			return
 		}
 		a.log.Info("knowledge directory not found; loading the built-in example knowledge base", "dir", dir)
-		if err := ingestFS(ctx, a.store.KB(), configs.ExampleKnowledge()); err != nil {
+		if err := a.store.KB().IngestFS(ctx, configs.ExampleKnowledge()); err != nil {
 			a.log.Warn("loading the example knowledge base failed", "err", err)
 		}
 		return
@@ -227,19 +226,4 @@ func (a *app) ingestKB(ctx context.Context) {
 		return
 	}
 	a.log.Info("knowledge base ready", "dir", dir, "report", rep.String())
-}
-
-// ingestFS loads every file of fsys into the knowledge base.
-func ingestFS(ctx context.Context, kb *memory.KB, fsys fs.FS) error {
-	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		_, err = kb.IngestFile(ctx, path, data)
-		return err
-	})
 }
