@@ -3,9 +3,10 @@ package analytics
 import (
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/jonreiter/govader"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // Label is a sentiment class.
@@ -59,23 +60,9 @@ type Classifier interface {
 	Classify(text string) Sentiment
 }
 
-// Lang guesses "zh" or "en" from the share of Han characters among letters.
-func Lang(text string) string {
-	var han, letters int
-	for _, r := range text {
-		switch {
-		case unicode.Is(unicode.Han, r):
-			han++
-			letters++
-		case unicode.IsLetter(r):
-			letters++
-		}
-	}
-	if han > 0 && han*10 >= letters*3 {
-		return "zh"
-	}
-	return "en"
-}
+// Lang guesses "zh" or "en" from the share of Han characters among
+// letters: the engine's own rule, without a locale.
+func Lang(text string) string { return bot.DetectLang(text, "", nil) }
 
 var (
 	vaderOnce sync.Once

@@ -487,7 +487,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Wait until every message sent has reached the engine and been
 	// handled, or the run's time is up.
 	for rec.received.Load() < int64(sent) && ctx.Err() == nil {
-		_ = sleep(ctx, 2*time.Millisecond)
+		_ = bot.Sleep(ctx, 2*time.Millisecond)
 	}
 	_ = eng.WaitIdle(ctx)
 	end := time.Now()
@@ -558,7 +558,7 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 				}
 				if cfg.Rate > 0 {
 					due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-					if sleep(ctx, time.Until(due)) != nil {
+					if bot.Sleep(ctx, time.Until(due)) != nil {
 						return
 					}
 				}

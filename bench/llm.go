@@ -81,7 +81,7 @@ func (f *FakeLLM) Complete(ctx context.Context, req bot.Request) (bot.Response, 
 	if f.TPS > 0 {
 		d += time.Duration(float64(f.tokens()) / f.TPS * float64(time.Second))
 	}
-	if err := sleep(ctx, d); err != nil {
+	if err := bot.Sleep(ctx, d); err != nil {
 		return bot.Response{}, fmt.Errorf("bench: fake llm: %w", bot.ErrLLMTimeout)
 	}
 	return bot.Response{Text: "They asked about shipping and brewing.", Model: "bench", Usage: bot.Usage{PromptTokens: 100, CompletionTokens: 8}}, nil
@@ -127,7 +127,7 @@ func (s *fakeStream) Recv() (string, error) {
 	}
 	in := time.Now()
 	if d := time.Until(s.due(s.sent)); d > 0 {
-		if err := sleep(s.ctx, d); err != nil {
+		if err := bot.Sleep(s.ctx, d); err != nil {
 			s.own += time.Since(in)
 			s.finish()
 			return "", fmt.Errorf("bench: fake llm: %w", bot.ErrLLMTimeout)
@@ -162,17 +162,3 @@ func (s *fakeStream) Usage() bot.Usage {
 func (s *fakeStream) Close() error { s.finish(); return nil }
 
 func (s *fakeStream) Model() string { return "bench" }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -94,7 +94,7 @@ func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
 // waitUntil polls cond every few milliseconds until it holds or ctx ends.
 func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	for !cond() {
-		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+		if err := bot.Sleep(ctx, 5*time.Millisecond); err != nil {
 			return fmt.Errorf("bench: waiting for %s: %w", what, err)
 		}
 	}

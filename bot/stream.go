@@ -36,8 +36,11 @@ type StreamWriter struct {
 	ids             []string
 	shown           []string
 	next            time.Time
-	first           sync.Once
-	now             func() time.Time
+	// retryAt is when the platform's last retry-after ends; the final
+	// flush waits for it (but not for the ordinary edit pace).
+	retryAt time.Time
+	first   sync.Once
+	now     func() time.Time
 }
 
 // NewStreamWriter returns a writer posting to p with the chat and reply
@@ -60,6 +63,7 @@ func (w *StreamWriter) Write(ctx context.Context, delta string) {
 		var rl *RateLimitError
 		if errors.As(err, &rl) {
 			w.next = w.now().Add(rl.RetryAfter)
+			w.retryAt = w.next
 		}
 		return
 	}
@@ -101,8 +105,8 @@ func (w *StreamWriter) Finish(ctx context.Context) error {
 	if w.Text() == "" {
 		return nil
 	}
-	if d := w.next.Sub(w.now()); d > 0 {
-		if err := sleepCtx(ctx, d); err != nil {
+	if d := w.retryAt.Sub(w.now()); d > 0 {
+		if err := Sleep(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -157,15 +161,18 @@ func (w *StreamWriter) retry(ctx context.Context, final bool, op func() error) e
 		if err == nil || !errors.As(err, &rl) || !final || i >= maxRateWaits {
 			return err
 		}
-		if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
+		if err := Sleep(ctx, max(rl.RetryAfter, 50*time.Millisecond)); err != nil {
 			return err
 		}
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever is first, and returns ctx's
+// error in the second case. Retry loops everywhere use it so that a
+// shutdown never waits out a back-off.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		d = 50 * time.Millisecond
+		return ctx.Err()
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -200,7 +207,7 @@ func SendSplit(ctx context.Context, p Platform, out Out) (string, error) {
 				if err == nil || !errors.As(err, &rl) || try >= maxRateWaits {
 					return err
 				}
-				if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
+				if err := Sleep(ctx, max(rl.RetryAfter, 50*time.Millisecond)); err != nil {
 					return err
 				}
 			}

@@ -133,7 +133,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
 	}
-	c := &Client{cfg: cfg, now: time.Now, sleep: sleepCtx}
+	c := &Client{cfg: cfg, now: time.Now, sleep: bot.Sleep}
 	for _, o := range opts {
 		o(c)
 	}
@@ -172,20 +172,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // build turns req into the wire request, masking message contents with m

@@ -388,7 +388,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 			return fmt.Errorf("telegram: getMe: token rejected: %w", err)
 		}
 		a.log.Warn("getMe failed, retrying", "err", err, "in", delay)
-		if err := sleep(ctx, jitter(delay)); err != nil {
+		if err := bot.Sleep(ctx, jitter(delay)); err != nil {
 			return err
 		}
 		delay = min(delay*2, 30*time.Second)
@@ -527,17 +527,6 @@ func (a *Adapter) onLibError(err error) {
 		return
 	}
 	a.log.Warn("telegram client error", "err", msg)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func jitter(d time.Duration) time.Duration {

@@ -69,7 +69,7 @@ func (a *Adapter) do(ctx context.Context, op string, attempts int, fn func(conte
 			break
 		}
 		a.log.Debug("retrying Bot API call", "op", op, "try", try, "err", err)
-		if serr := sleep(ctx, jitter(delay)); serr != nil {
+		if serr := bot.Sleep(ctx, jitter(delay)); serr != nil {
 			break
 		}
 		delay = min(delay*2, 10*time.Second)

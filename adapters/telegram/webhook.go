@@ -137,7 +137,7 @@ func (a *Adapter) setWebhook(ctx context.Context) {
 			return
 		}
 		a.log.Warn("setWebhook failed, retrying", "err", err, "in", delay)
-		if sleep(ctx, jitter(delay)) != nil {
+		if bot.Sleep(ctx, jitter(delay)) != nil {
 			return
 		}
 		delay = min(delay*2, time.Minute)
