@@ -57,8 +57,8 @@ func (t *Tools) Observe(ev bot.Event) {
 		return
 	}
 	text := clip(ev.Text, gapTextRunes)
-	if strings.TrimSpace(text) == "" {
-		return
+	if strings.TrimSpace(text) == "" || !isQuestion(text) {
+		return // "I love this coffee!" is not a gap in the knowledge base
 	}
 	at := ev.Time
 	if t.reg.Load() != nil {

@@ -156,8 +156,23 @@ func isQuestion(text string) bool {
 	s := strings.TrimRightFunc(text, func(r rune) bool {
 		return unicode.IsSpace(r) || r == '!' || r == '！' || r == '.' || r == '。' || r == '~' || r == '～'
 	})
-	return strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？") || strings.HasSuffix(s, "吗") || strings.HasSuffix(s, "呢")
+	if strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？") || strings.HasSuffix(s, "吗") || strings.HasSuffix(s, "呢") {
+		return true
+	}
+	// Chat drops question marks: a question word first (English) or
+	// anywhere (Chinese) will do.
+	for _, w := range []string{"什么", "怎么", "如何", "为什么", "哪里", "哪个", "几", "多少", "能不能", "可以吗", "是否"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	first, rest, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s)), " ")
+	return questionWords[first] && strings.TrimSpace(rest) != ""
 }
+
+// questionWords open English questions.
+var questionWords = set(strings.Fields(`how what when where why who whom whose which can could do does did is are was
+were will would should shall may might have has any anyone`))
 
 // Mood lexicon: a handful of strong words per polarity, enough to tell a
 // happy chat from an angry one. WithMood plugs in a real classifier.

@@ -87,7 +87,8 @@ func TestTermsAndQuestions(t *testing.T) {
 	if got := terms("发货到加拿大"); !slices.Equal(got, []string{"发货", "货到", "到加", "加拿", "拿大"}) {
 		t.Errorf("Chinese terms = %q", got)
 	}
-	for s, want := range map[string]bool{"is it?": true, "是吗": true, "好吗？ ": true, "really?!": true, "ok.": false, "what": false, "你呢": true} {
+	for s, want := range map[string]bool{"is it?": true, "是吗": true, "好吗？ ": true, "really?!": true, "ok.": false, "what": false, "你呢": true,
+		"can I pause my subscription": true, "I love this coffee!": false, "怎么退货": true} {
 		if isQuestion(s) != want {
 			t.Errorf("isQuestion(%q) = %v", s, !want)
 		}
