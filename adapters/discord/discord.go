@@ -288,6 +288,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	s.AddHandler(a.onDisconnect)
 	s.AddHandler(a.onResumed)
 	s.AddHandler(a.onMessageCreate)
+	s.AddHandler(a.onMessageUpdate)
 	s.AddHandler(a.onInteractionCreate)
 
 	dctx, stop := context.WithCancel(ctx)

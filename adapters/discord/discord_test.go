@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -535,5 +536,51 @@ func TestMalformedDispatchesDoNotCrash(t *testing.T) {
 	h.replies("dm-ok", 1, func(ms []discordtest.Message) bool { return ms[0].Content == "echo: still alive?" })
 	if !h.ad.Connected() {
 		t.Error("disconnected by malformed input")
+	}
+}
+
+func TestEditedMessageUpdatesTheRecord(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	obs := bot.ObserverFunc(func(e bot.Event) {
+		if e.Kind == bot.EventMessageReceived {
+			mu.Lock()
+			seen = append(seen, e.Text)
+			mu.Unlock()
+		}
+	})
+	h := start(t, setup{engineOpts: []bot.Option{bot.WithObserver(obs)}})
+	id := h.say(discordtest.UserMessage{ChannelID: chanA, GuildID: guild, AuthorID: "u1", Content: "the beans are greta"})
+	h.idle()
+	err := h.fake.Dispatch("MESSAGE_UPDATE", map[string]any{"id": id, "channel_id": chanA, "guild_id": guild, "type": 0,
+		"content": "the beans are great", "author": map[string]any{"id": "u1", "username": "useru1"},
+		"edited_timestamp": time.Now().UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An embed-only update (no edit time) is not an edit.
+	if err := h.fake.Dispatch("MESSAGE_UPDATE", map[string]any{"id": id, "channel_id": chanA, "guild_id": guild, "type": 0,
+		"content": "the beans are great", "author": map[string]any{"id": "u1", "username": "useru1"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := slices.Clone(seen)
+		mu.Unlock()
+		if len(got) >= 2 {
+			if got[1] != "the beans are great" || len(got) > 2 {
+				t.Fatalf("messages seen: %q", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edit never reached the engine: %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.idle()
+	if n := len(h.fake.BotMessages(chanA)); n != 0 {
+		t.Errorf("the bot answered an edit: %d messages", n)
 	}
 }

@@ -32,6 +32,22 @@ func (a *Adapter) onMessageCreate(s *discordgo.Session, mc *discordgo.MessageCre
 	a.enqueue(job{m: m})
 }
 
+// onMessageUpdate turns an edit of a message's text into a bot.Message
+// with Edited set, so the stored turn follows the edit. Updates without an
+// edit time are Discord filling in embeds, not edits.
+func (a *Adapter) onMessageUpdate(s *discordgo.Session, mu *discordgo.MessageUpdate) {
+	defer a.recoverEvent("MESSAGE_UPDATE")
+	if mu == nil || mu.Message == nil || mu.EditedTimestamp == nil {
+		return
+	}
+	m, ok := a.convertMessage(s, mu.Message)
+	if !ok {
+		return
+	}
+	m.Edited, m.Time = true, *mu.EditedTimestamp
+	a.enqueue(job{m: m})
+}
+
 // onInteractionCreate turns an application command into a bot.Message
 // carrying the interaction, acknowledged by the dispatcher first.
 func (a *Adapter) onInteractionCreate(s *discordgo.Session, ic *discordgo.InteractionCreate) {
