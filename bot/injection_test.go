@@ -161,7 +161,10 @@ func TestPromptInjection(t *testing.T) {
 	// never the victim's DM, never the owner list.
 	for _, req := range r.llm.Requests()[before:] {
 		all := mustJSON(t, req)
-		if strings.Contains(all, "Secret Lane") || strings.Contains(all, "4242") {
+		// "ends in 4242", not "4242": the request's JSON carries turn
+		// timestamps with nanoseconds, which hold any four digits now and
+		// then.
+		if strings.Contains(all, "Secret Lane") || strings.Contains(all, "ends in 4242") {
 			t.Errorf("a prompt for the attacker holds the victim's DM:\n%.2000s", all)
 		}
 		if strings.Contains(all, bot.UserKey("telegram", owner)) {
