@@ -156,6 +156,10 @@ func WithKnowledge(k Knowledge) Option { return func(e *Engine) { e.kb = k } }
 // WithPrompter sets the prompt assembler (default: DefaultPrompter).
 func WithPrompter(p Prompter) Option { return func(e *Engine) { e.prompter = p } }
 
+// WithSummaryPrompter sets the summary prompt assembler (default:
+// DefaultSummaryPrompter).
+func WithSummaryPrompter(p SummaryPrompter) Option { return func(e *Engine) { e.summaryPrompter = p } }
+
 // WithTokenCounter sets the token counter (default: ApproxTokens).
 func WithTokenCounter(t TokenCounter) Option { return func(e *Engine) { e.tokens = t } }
 
@@ -190,10 +194,12 @@ type Engine struct {
 	llm      LLM
 	kb       Knowledge
 	prompter Prompter
-	tokens   TokenCounter
-	log      *slog.Logger
-	auditor  Auditor
-	kv       KV
+	// summaryPrompter assembles summary-folding prompts.
+	summaryPrompter SummaryPrompter
+	tokens          TokenCounter
+	log             *slog.Logger
+	auditor         Auditor
+	kv              KV
 
 	personaMu sync.RWMutex
 	persona   Persona
@@ -258,19 +264,20 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	}
 	cfg = cfg.Defaults()
 	e := &Engine{
-		cfg:       cfg,
-		store:     store,
-		llm:       llm,
-		log:       slog.New(slog.DiscardHandler),
-		now:       time.Now,
-		platforms: map[string]Platform{},
-		commands:  map[string]CommandSpec{},
-		rate:      newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
-		convs:     map[string]*convQueue{},
-		ready:     make(chan *convQueue, cfg.QueueSize),
-		slots:     make(chan struct{}, cfg.QueueSize),
-		prompter:  DefaultPrompter,
-		tokens:    TokenCounterFunc(ApproxTokens),
+		cfg:             cfg,
+		store:           store,
+		llm:             llm,
+		log:             slog.New(slog.DiscardHandler),
+		now:             time.Now,
+		platforms:       map[string]Platform{},
+		commands:        map[string]CommandSpec{},
+		rate:            newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
+		convs:           map[string]*convQueue{},
+		ready:           make(chan *convQueue, cfg.QueueSize),
+		slots:           make(chan struct{}, cfg.QueueSize),
+		prompter:        DefaultPrompter,
+		summaryPrompter: DefaultSummaryPrompter,
+		tokens:          TokenCounterFunc(ApproxTokens),
 	}
 	e.idle = sync.NewCond(&e.qmu)
 	e.owners, e.managers = set(cfg.Owners), set(cfg.Managers)

@@ -419,8 +419,14 @@ func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
 	if err != nil || len(turns) == 0 {
 		return
 	}
-	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Persona: e.Persona(), MaxTokens: 300,
-		Messages: SummaryPrompt(sum.Text, turns)}
+	persona := e.Persona()
+	msgs, err := e.summaryPrompter(SummaryInput{Persona: persona, Lang: lang, Previous: sum.Text, Turns: turns})
+	if err != nil {
+		e.log.Warn("assemble summary prompt", "err", err)
+		return
+	}
+	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Summary: sum.Text, Persona: persona, MaxTokens: 300,
+		Messages: msgs}
 	start := e.now()
 	resp, err := e.llm.Complete(ctx, req)
 	outcome := OutcomeOK

@@ -54,6 +54,9 @@ type Request struct {
 	Passages []Passage `json:"passages,omitempty"`
 	// Turns are conversation turns to summarise (PurposeSummary, digests).
 	Turns []Turn `json:"turns,omitempty"`
+	// Summary is the conversation's summary so far, which a PurposeSummary
+	// request folds Turns into.
+	Summary string `json:"summary,omitempty"`
 	// Persona is the brand's persona for phrasing.
 	Persona Persona `json:"persona,omitempty"`
 }

@@ -71,20 +71,35 @@ func DefaultPrompter(in PromptInput) ([]ChatMessage, error) {
 	return msgs, nil
 }
 
-// SummaryPrompt asks the model to fold turns into an existing summary.
-func SummaryPrompt(previous string, turns []Turn) []ChatMessage {
+// SummaryInput is what a summary prompt is assembled from.
+type SummaryInput struct {
+	Persona Persona
+	Lang    string
+	// Previous is the summary so far, empty at first.
+	Previous string
+	// Turns are the turns to fold in, oldest first.
+	Turns []Turn
+}
+
+// SummaryPrompter assembles the prompt that folds turns into a
+// conversation's rolling summary.
+type SummaryPrompter func(in SummaryInput) ([]ChatMessage, error)
+
+// DefaultSummaryPrompter asks the model to fold turns into the summary so
+// far, without templates; cmd/chorus uses the prompts package instead.
+func DefaultSummaryPrompter(in SummaryInput) ([]ChatMessage, error) {
 	var b strings.Builder
 	b.WriteString("Summarise this conversation in a few sentences, keeping names, questions asked, answers given and anything promised.")
-	if previous != "" {
-		b.WriteString("\nSummary so far: " + previous)
+	if in.Previous != "" {
+		b.WriteString("\nSummary so far: " + in.Previous)
 	}
 	b.WriteString("\nNew messages:")
-	for _, t := range turns {
+	for _, t := range in.Turns {
 		name := t.Name
 		if name == "" {
 			name = t.Role
 		}
 		fmt.Fprintf(&b, "\n%s: %s", name, t.Text)
 	}
-	return []ChatMessage{{Role: RoleSystem, Content: "You write concise, factual conversation summaries."}, {Role: RoleUser, Content: b.String()}}
+	return []ChatMessage{{Role: RoleSystem, Content: "You write concise, factual conversation summaries."}, {Role: RoleUser, Content: b.String()}}, nil
 }

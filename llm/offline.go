@@ -556,18 +556,6 @@ func overlap(q, s map[string]bool) int {
 	return n
 }
 
-// previousSummary finds the summary so far in a bot.SummaryPrompt request.
-func previousSummary(req bot.Request) string {
-	const marker = "Summary so far: "
-	for _, m := range req.Messages {
-		if _, after, ok := strings.Cut(m.Content, marker); ok {
-			prev, _, _ := strings.Cut(after, "\nNew messages:")
-			return strings.TrimSpace(prev)
-		}
-	}
-	return ""
-}
-
 // line is one candidate sentence of an extractive summary.
 type line struct {
 	text  string
@@ -578,8 +566,7 @@ type line struct {
 
 func (o *Offline) summary(req bot.Request) string {
 	var cands []line
-	prev := previousSummary(req)
-	for _, s := range sentences(prev) {
+	for _, s := range sentences(req.Summary) {
 		cands = append(cands, line{text: s})
 	}
 	cands = append(cands, turnLines(req.Turns)...)

@@ -142,7 +142,7 @@ func TestOfflineSummary(t *testing.T) {
 		{Role: bot.RoleUser, Name: "Ann", Text: "Thanks."},
 	}
 	prev := "Ann: Ann asked about decaf beans."
-	req := bot.Request{Purpose: bot.PurposeSummary, Turns: turns, Messages: bot.SummaryPrompt(prev, turns)}
+	req := bot.Request{Purpose: bot.PurposeSummary, Turns: turns, Summary: prev}
 	resp, err := NewOffline().Complete(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

@@ -215,8 +215,6 @@ func execute(t *template.Template, data any) (string, error) {
 
 // funcs are the helpers templates may use.
 var funcs = template.FuncMap{
-	// inc turns a 0-based range index into a 1-based number.
-	"inc": func(i int) int { return i + 1 },
 	// join joins a list with a separator.
 	"join": func(sep string, xs []string) string { return strings.Join(xs, sep) },
 	// oneline folds line breaks into spaces, so that an item of a
@@ -224,9 +222,6 @@ var funcs = template.FuncMap{
 	"oneline": func(s string) string { return strings.Join(strings.Fields(s), " ") },
 	// clip shortens s to at most n characters, marking the cut with "…".
 	"clip": clip,
-	// fence keeps untrusted text inside its triple-quote
-	// delimiters by breaking up any triple quote in the text.
-	"fence": func(s string) string { return strings.ReplaceAll(s, `"""`, `" " "`) },
 }
 
 func clip(n int, s string) string {

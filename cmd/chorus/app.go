@@ -180,7 +180,7 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 	if err != nil {
 		return nil, err
 	}
-	prompter, err := newPrompter(cfg)
+	promptOpts, err := promptOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -189,9 +189,9 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 		bot.WithLogger(log.With("component", "engine")),
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),
-		bot.WithPrompter(prompter),
 		bot.WithAuditor(st),
 	}
+	opts = append(opts, promptOpts...)
 	opts = append(opts, plug.options()...)
 	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
 	if err != nil {

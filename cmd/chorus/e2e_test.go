@@ -332,3 +332,40 @@ func TestEvalCommand(t *testing.T) {
 		t.Errorf("eval report n=%d accuracy=%.2f, want 4 rows mostly right", rep.N, rep.Accuracy)
 	}
 }
+
+// TestSummaryUsesTheTemplate: when turns fall out of a small window, the
+// summary request the model receives is the prompts package's
+// summary.tmpl, and the next chat prompt carries the summary it wrote.
+func TestSummaryUsesTheTemplate(t *testing.T) {
+	fake := newFakeOpenAI(t, func(req chatRequest) string {
+		if !req.Stream {
+			return "Zed asked about beans."
+		}
+		return "noted"
+	})
+	env := []string{"CHORUS_LLM_BASE_URL=" + fake.URL + "/v1", "CHORUS_LLM_MODEL=m", "CHORUS_DATA_DIR=" + t.TempDir(),
+		"CHORUS_ENGINE_WINDOW_TOKENS=40", "CHORUS_ENGINE_SUMMARY_EVERY=2", "CHORUS_LOG_LEVEL=warn"}
+	var in strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&in, "question number %d about roasting beans at home\n", i)
+	}
+	chorus(t, env, in.String(), "chat", "--user", "zed")
+	fake.mu.Lock()
+	var summaries []string
+	for _, r := range fake.requests {
+		if !r.Stream {
+			summaries = append(summaries, r.text())
+		}
+	}
+	fake.mu.Unlock()
+	if len(summaries) == 0 {
+		t.Fatal("no summary request reached the model")
+	}
+	if !strings.Contains(summaries[0], "running summary") || !strings.Contains(summaries[0], "question number 0") {
+		t.Errorf("summary request is not summary.tmpl over the old turns:\n%s", summaries[0])
+	}
+	chats := fake.chatRequests()
+	if last := chats[len(chats)-1].text(); !strings.Contains(last, "Zed asked about beans.") {
+		t.Errorf("the last chat prompt lacks the summary:\n%s", last)
+	}
+}

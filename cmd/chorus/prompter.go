@@ -10,13 +10,17 @@ import (
 	"github.com/chorusbot/chorus/prompts"
 )
 
-// newPrompter returns the engine's prompt assembler, built on the prompt
+// promptOptions return the engine's prompt assemblers, built on the prompt
 // templates (embedded, or overridden from prompts.dir).
-func newPrompter(cfg *configs.Config) (bot.Prompter, error) {
+func promptOptions(cfg *configs.Config) ([]bot.Option, error) {
 	set, err := prompts.New(cfg.Prompts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("prompts: %w", err)
 	}
+	return []bot.Option{bot.WithPrompter(chatPrompter(set)), bot.WithSummaryPrompter(summaryPrompter(set))}, nil
+}
+
+func chatPrompter(set *prompts.Set) bot.Prompter {
 	return func(in bot.PromptInput) ([]bot.ChatMessage, error) {
 		d := prompts.ChatData{
 			Brand: in.Persona.Brand, BotName: in.Persona.BotName, Voice: in.Persona.Voice,
@@ -34,18 +38,31 @@ func newPrompter(cfg *configs.Config) (bot.Prompter, error) {
 			sort.Strings(pd.Topics)
 			d.Profile = pd
 		}
-		window := make([]prompts.Turn, 0, len(in.Window))
-		for _, t := range in.Window {
-			window = append(window, prompts.Turn{Role: t.Role, Name: t.Name, Text: t.Text})
-		}
-		msgs, err := set.Chat(d, window, in.Query)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]bot.ChatMessage, len(msgs))
-		for i, m := range msgs {
-			out[i] = bot.ChatMessage{Role: m.Role, Content: m.Content}
-		}
-		return out, nil
-	}, nil
+		return chatMessages(set.Chat(d, turns(in.Window), in.Query))
+	}
+}
+
+func summaryPrompter(set *prompts.Set) bot.SummaryPrompter {
+	return func(in bot.SummaryInput) ([]bot.ChatMessage, error) {
+		return chatMessages(set.Summary(prompts.SummaryData{Brand: in.Persona.Brand, Lang: in.Lang, Previous: in.Previous, Turns: turns(in.Turns)}))
+	}
+}
+
+func turns(ts []bot.Turn) []prompts.Turn {
+	out := make([]prompts.Turn, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, prompts.Turn{Role: t.Role, Name: t.Name, Text: t.Text})
+	}
+	return out
+}
+
+func chatMessages(msgs []prompts.Message, err error) ([]bot.ChatMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.ChatMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = bot.ChatMessage{Role: m.Role, Content: m.Content}
+	}
+	return out, nil
 }
