@@ -101,6 +101,26 @@ func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
+// startAdapter adds an adapter to the engine, runs it until ctx ends and
+// waits for it to connect to its fake. The returned close waits (boundedly)
+// for the adapter to stop, then closes the fake.
+func startAdapter(ctx context.Context, eng *bot.Engine, p bot.Platform, run func(context.Context) error, connected func() bool, closeFake func()) (func(), error) {
+	eng.AddPlatform(p)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	if err := waitUntil(ctx, "the "+p.Name()+" adapter", connected); err != nil {
+		closeFake()
+		return nil, err
+	}
+	return func() {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		closeFake()
+	}, nil
+}
+
 func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, error) {
 	fake := telegramtest.NewServer(42, botName)
 	ad, err := telegram.New(telegram.Config{Token: "42:BENCH", APIURL: fake.URL, PollTimeout: 2 * time.Second}, eng,
@@ -109,18 +129,8 @@ func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, 
 		fake.Close()
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	eng.AddPlatform(ad)
-	done := make(chan error, 1)
-	go func() { done <- ad.Run(ctx) }()
-	closeAll := func() {
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-		}
-		fake.Close()
-	}
-	if err := waitUntil(ctx, "the telegram adapter", ad.Connected); err != nil {
-		fake.Close()
+	closeAll, err := startAdapter(ctx, eng, ad, ad.Run, ad.Connected, fake.Close)
+	if err != nil {
 		return nil, err
 	}
 	base := runBase()
@@ -168,18 +178,8 @@ func discordTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, e
 		fake.Close()
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	eng.AddPlatform(ad)
-	done := make(chan error, 1)
-	go func() { done <- ad.Run(ctx) }()
-	closeAll := func() {
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-		}
-		fake.Close()
-	}
-	if err := waitUntil(ctx, "the discord adapter", ad.Connected); err != nil {
-		fake.Close()
+	closeAll, err := startAdapter(ctx, eng, ad, ad.Run, ad.Connected, fake.Close)
+	if err != nil {
 		return nil, err
 	}
 	channel := func(i int) (ch string, user int, dm bool) {
