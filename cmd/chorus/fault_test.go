@@ -356,3 +356,36 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("bad path: %v", err)
 	}
 }
+
+// TestServeDrainsOnSIGTERM: a message being answered when the orchestrator
+// sends SIGTERM is still answered before the process exits, and the exit
+// is clean.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	asked := make(chan struct{}, 1)
+	ai := newFakeOpenAI(t, func(req chatRequest) string {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		time.Sleep(1500 * time.Millisecond) // a slow model: still answering at SIGTERM
+		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
+	})
+	p := startServe(t, telegramEnv(tg, ai.URL, t.TempDir()))
+	waitFor(t, 20*time.Second, "ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	const user = int64(4321)
+	tg.Push(telegramtest.MessageUpdate(telegramtest.Text(telegramtest.PrivateChat(user), telegramtest.User(user, "U", "en"), 1, "slow question")))
+	select {
+	case <-asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the model was never asked")
+	}
+	p.term(t)
+	if p.err != nil {
+		t.Errorf("serve exited with %v after SIGTERM", p.err)
+	}
+	if n := repliesTo(tg, user, "Answer to: slow question")[1]; n != 1 {
+		t.Errorf("the in-flight message was answered %d times before exit, want 1", n)
+	}
+}
