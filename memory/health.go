@@ -13,12 +13,23 @@ import (
 // kHealth is the meta key Healthy's probe writes.
 var kHealth = []byte("health")
 
+// Healthy's timing. A write that committed within probeFresh answers for
+// the disk, so no probe is written; a failed write is reported for at
+// least failureSticky before a probe may clear it, so that a readiness
+// check sees it, and after that a probe can tell an idle store that has
+// room again.
+const (
+	probeFresh    = 5 * time.Second
+	failureSticky = 30 * time.Second
+)
+
 // writeHealth remembers the last write that failed to commit, until a
-// later write commits.
+// later write commits, and when a write last committed.
 type writeHealth struct {
 	mu  sync.Mutex
 	err error
 	at  time.Time
+	ok  time.Time
 }
 
 // note records the outcome of one write: err is what the transaction
@@ -31,23 +42,24 @@ func (h *writeHealth) note(err, fnErr error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err == nil {
-		h.err = nil
+		h.err, h.ok = nil, time.Now()
 		return
 	}
 	h.err, h.at = err, time.Now()
 }
 
-func (h *writeHealth) last() (error, time.Time) {
+func (h *writeHealth) last() (err error, failedAt, okAt time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.err, h.at
+	return h.err, h.at, h.ok
 }
 
 // Healthy reports whether the store can take writes, for a readiness
 // check. It returns an error when the store is read-only or closed, when
 // the last write failed to commit (a full disk, a file made read-only, an
 // I/O error) and no write has committed since, or when a tiny probe write
-// fails. It costs one small durable transaction.
+// fails. The probe, one small durable transaction, is skipped while other
+// writes are committing.
 func (s *Store) Healthy(ctx context.Context) error {
 	if s.readOnly {
 		return fmt.Errorf("memory: healthy: %w", ErrReadOnly)
@@ -55,11 +67,20 @@ func (s *Store) Healthy(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: healthy: %w", err)
 	}
-	if err, at := s.health.last(); err != nil {
-		return fmt.Errorf("memory: healthy: last write failed at %s: %w", at.UTC().Format(time.RFC3339), err)
+	// A read transaction costs no I/O and fails on a closed file.
+	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("memory: healthy: %w", err)
+	}
+	lastErr, failedAt, okAt := s.health.last()
+	switch {
+	case lastErr != nil && time.Since(failedAt) < failureSticky:
+		return fmt.Errorf("memory: healthy: last write failed at %s: %w", failedAt.UTC().Format(time.RFC3339), lastErr)
+	case lastErr == nil && time.Since(okAt) < probeFresh:
+		return nil
 	}
 	now := s.now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// Through update, so that a probe that commits clears an old failure.
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bMeta).Put(kHealth, timeKey(now))
 	})
 	if err != nil {

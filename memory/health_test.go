@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -116,5 +117,41 @@ func TestHealthyAfterDiskFull(t *testing.T) {
 	win, err := s.Window(ctx, "tg/1", 100)
 	if err != nil || len(win) != 2 || win[0].Text != "kept" || win[1].Text != "after" {
 		t.Fatalf("conversation after the full disk: %+v, %v", win, err)
+	}
+}
+
+// TestHealthyProbesOnlyWhenIdle: while writes commit, /readyz costs no
+// write of its own; once the store has been idle, it writes one probe.
+func TestHealthyProbesOnlyWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "chorus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	probed := func() bool {
+		var v []byte
+		s.db.View(func(tx *bolt.Tx) error { v = tx.Bucket(bMeta).Get(kHealth); return nil })
+		return v != nil
+	}
+	if _, err := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleUser, User: "tg:1", Text: "hi", Tokens: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := s.Healthy(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if probed() {
+		t.Error("Healthy wrote a probe right after a committed write")
+	}
+	s.health.mu.Lock()
+	s.health.ok = time.Now().Add(-time.Minute) // idle for a minute
+	s.health.mu.Unlock()
+	if err := s.Healthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !probed() {
+		t.Error("Healthy wrote no probe after a minute idle")
 	}
 }
