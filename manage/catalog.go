@@ -4,11 +4,6 @@ package manage
 // engine's catalogue, where a deployment can override them.
 
 var catalogEN = map[string]string{
-	"help.digest":   "what this chat discussed: topics, unanswered questions, mood, members",
-	"help.post":     "draft a social post in the brand's voice",
-	"help.gaps":     "questions the knowledge base could not answer (default 7d)",
-	"help.persona":  "show or change the bot's persona",
-	"help.announce": "post an announcement to every platform's channels",
 
 	"manage.digest_usage":        "Usage: /digest [hours] [PLATFORM/CHAT] — for example /digest 24 (at most {max} hours), or /digest 24 telegram/-100123 from a private chat.",
 	"manage.digest_other_chat":   "Only owners and managers named in the configuration can ask for the digest of another chat; ask for it in the chat itself.",
@@ -73,11 +68,6 @@ var catalogEN = map[string]string{
 }
 
 var catalogZH = map[string]string{
-	"help.digest":   "本群讨论摘要：话题、未回答的问题、情绪、活跃成员",
-	"help.post":     "以品牌口吻起草社交媒体帖子",
-	"help.gaps":     "知识库无法回答的问题（默认 7 天）",
-	"help.persona":  "查看或修改机器人的人设",
-	"help.announce": "向各平台的公告频道发布公告",
 
 	"manage.digest_usage":        "用法：/digest [小时数] [平台/会话]，例如 /digest 24（最多 {max} 小时），或在私聊中发送 /digest 24 telegram/-100123。",
 	"manage.digest_other_chat":   "只有所有者和配置中指定的管理员可以查看其他会话的摘要；请在该会话中发送此命令。",
