@@ -217,11 +217,13 @@ func (m *Moderator) classifierActs(c classifier, p float64, in input) bool {
 	return c.task != TaskSpam || hasContact(in.original)
 }
 
-// contactRE finds what spam needs to be worth sending: a link, a handle,
-// an invite or a phone number.
-var contactRE = regexp.MustCompile(`(?i)(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|ly|me|gg|co|xyz|ru|cn|info|biz|link|click|top)\b|@[a-z0-9_]{3,}|\b(t\.me|wa\.me|discord\.gg)\b|(\+?\d[\d\s().-]{6,}\d)|\b(whatsapp|telegram|dm me|text me|call now)\b)`)
+// contactRE finds, besides links (the link rules' urlRE), what else lets
+// a spammer be reached: a handle, a phone number, a request to write.
+var contactRE = regexp.MustCompile(`(?i)(@[a-z0-9_]{3,}|(\+?\d[\d\s().-]{6,}\d)|\b(whatsapp|telegram|dm me|text me|call now)\b)`)
 
-func hasContact(s string) bool { return contactRE.MatchString(s) }
+// hasContact reports whether s carries a link or another way to reach its
+// writer.
+func hasContact(s string) bool { return urlRE.MatchString(s) || contactRE.MatchString(s) }
 
 // LLMVerdict is the structured answer asked of the LLM.
 type LLMVerdict struct {
@@ -399,8 +401,12 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	if in.at.IsZero() {
 		in.at = m.now()
 	}
-	if p, err := env.Engine.Store().Profile(ctx, uk); err == nil {
-		in.firstSeen = p.FirstSeen
+	// Only the new-member link rule needs the profile: read it only for a
+	// message with a link.
+	if m.cfg.NewMemberMinutes > 0 && urlRE.MatchString(msg.Text) {
+		if p, err := env.Engine.Store().Profile(ctx, uk); err == nil {
+			in.firstSeen = p.FirstSeen
+		}
 	}
 	fs := m.check(ctx, in, env.Engine.LLM())
 	var top *Finding
