@@ -571,22 +571,11 @@ func (e *Engine) Drain(ctx context.Context) error {
 	e.qmu.Lock()
 	e.closed = true
 	e.qmu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		e.qmu.Lock()
-		for len(e.slots) > 0 || e.inflight > 0 {
-			e.idle.Wait()
-		}
-		e.qmu.Unlock()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	if err := e.WaitIdle(ctx); err != nil {
 		e.cancel() // abandon in-flight work; it stays pending for replay
-		return fmt.Errorf("bot: drain: %w", ctx.Err())
+		return fmt.Errorf("bot: drain: %w", err)
 	}
+	return nil
 }
 
 // WaitIdle blocks until no message is queued or in flight, or ctx ends;

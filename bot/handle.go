@@ -208,16 +208,17 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	m := env.msg
 	now := e.now()
 	uk, conv := m.UserKey(), m.ConversationKey()
+	limited := func(reason, msg string) error {
+		e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: reason})
+		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
+		return env.Reply(ctx, env.T(msg))
+	}
 	if env.Role < RoleManager {
 		if !e.rate.allow(uk, now) {
-			e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: "rate"})
-			e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
-			return env.Reply(ctx, env.T("rate_limited"))
+			return limited("rate", "rate_limited")
 		}
 		if e.budgets.over("u:"+uk, e.cfg.UserDailyTokens, now) || e.budgets.over("c:"+conv, e.cfg.ChatDailyTokens, now) {
-			e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: "budget"})
-			e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
-			return env.Reply(ctx, env.T("budget_exhausted"))
+			return limited("budget", "budget_exhausted")
 		}
 	}
 	typingCtx, stopTyping := context.WithCancel(ctx)
