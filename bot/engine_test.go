@@ -464,3 +464,26 @@ func TestReplayDoesNotAnswerTwice(t *testing.T) {
 		t.Errorf("still pending after replay: %d", len(p))
 	}
 }
+
+func TestExportOnlyInDM(t *testing.T) {
+	r := newRig(t, bot.Config{})
+	m := bot.Message{Platform: "test", Chat: bot.Chat{ID: "g", Kind: bot.ChatGroup}, ID: "1", Author: bot.User{ID: "9", Name: "Bo"}, Text: "/export"}
+	_ = r.e.Handle(context.Background(), m)
+	_ = r.e.Handle(context.Background(), dm("9", "2", "/export"))
+	r.idle(t)
+	for _, c := range r.plat.Calls("send") {
+		switch c.Out.Chat.ID {
+		case "g":
+			if len(c.Out.Attachments) != 0 || !strings.Contains(c.Out.Text, "direct message") {
+				t.Errorf("group got %q with %d attachments", c.Out.Text, len(c.Out.Attachments))
+			}
+		case "9":
+			if len(c.Out.Attachments) != 1 || c.Out.Attachments[0].MIME != "application/json" {
+				t.Errorf("DM export: %+v", c.Out)
+			}
+		}
+	}
+	if n := len(r.plat.Calls("send")); n != 2 {
+		t.Errorf("%d messages sent, want 2", n)
+	}
+}

@@ -369,3 +369,38 @@ func TestSummaryUsesTheTemplate(t *testing.T) {
 		t.Errorf("the last chat prompt lacks the summary:\n%s", last)
 	}
 }
+
+// TestKBCommands: ingest, search and list through the binary, as the README
+// shows them.
+func TestKBCommands(t *testing.T) {
+	env := []string{"CHORUS_DATA_DIR=" + t.TempDir(), "CHORUS_LOG_LEVEL=warn"}
+	out, _ := chorus(t, env, "", "kb", "ingest", repoKnowledge(t))
+	if !strings.Contains(out, "7 added") {
+		t.Errorf("ingest: %q", out)
+	}
+	out, _ = chorus(t, env, "", "kb", "ingest", repoKnowledge(t))
+	if !strings.Contains(out, "0 added") || !strings.Contains(out, "7 unchanged") {
+		t.Errorf("second ingest: %q", out)
+	}
+	out, _ = chorus(t, env, "", "kb", "search", "pause", "my", "subscription", "-k", "1")
+	if !strings.HasPrefix(out, "1. [") || !strings.Contains(out, "subscription") {
+		t.Errorf("search: %q", out)
+	}
+	out, _ = chorus(t, env, "", "kb", "list")
+	if n := strings.Count(out, ".md"); n != 7 || !strings.Contains(out, "faq-zh.md") {
+		t.Errorf("list shows %d documents:\n%s", n, out)
+	}
+}
+
+// TestCheckConfigRedactsSecrets: check-config prints the configuration it
+// would run with, and no secret.
+func TestCheckConfigRedactsSecrets(t *testing.T) {
+	const token, key = "123456:ABCdefSecretToken", "sk-secretkey-123"
+	out, errOut := chorus(t, []string{"CHORUS_TELEGRAM_TOKEN=" + token, "CHORUS_LLM_API_KEY=" + key, "CHORUS_DATA_DIR=" + t.TempDir()}, "", "check-config")
+	if strings.Contains(out+errOut, token) || strings.Contains(out+errOut, key) {
+		t.Fatalf("a secret reached the output:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(out, "[redacted]") || !strings.Contains(out, "configuration is valid") {
+		t.Errorf("check-config output:\n%s", out)
+	}
+}
