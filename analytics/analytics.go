@@ -76,6 +76,10 @@ func New(kv bot.KV, cfg Config, opts ...Option) (*Analytics, error) {
 	return a, nil
 }
 
+// Classifier is the offline sentiment classifier every message is scored
+// with, for other parts that want the same labels (digests' mood).
+func (a *Analytics) Classifier() Classifier { return a.offline }
+
 // Run flushes rollups every Config.FlushEvery until ctx ends, then flushes
 // once more.
 func (a *Analytics) Run(ctx context.Context) error {

@@ -78,10 +78,8 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
-	clf, err := analytics.NewOfflineClassifier(0)
-	if err != nil {
-		return nil, fmt.Errorf("analytics: %w", err)
-	}
+	// The digest's mood uses the classifier analytics already loaded.
+	clf := p.ana.Classifier()
 	p.man, err = manage.New(manage.Config{Channels: cfg.Announce.Channels},
 		manage.WithMood(func(texts []string) string { return mood(clf, texts) }))
 	if err != nil {
@@ -91,7 +89,7 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 }
 
 // mood summarises the sentiment of texts for digests.
-func mood(clf *analytics.OfflineClassifier, texts []string) string {
+func mood(clf analytics.Classifier, texts []string) string {
 	if len(texts) == 0 {
 		return ""
 	}
