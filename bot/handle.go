@@ -22,7 +22,7 @@ type Env struct {
 	// Received is when the message arrived.
 	Received time.Time
 	msg      *Message
-	// done is set once the store has marked msg done (Recorder.Outgoing).
+	// done is set once the store has marked msg done (Store.Outgoing).
 	done bool
 }
 
@@ -113,12 +113,6 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if m.Author.IsBot {
 		return false, nil
 	}
-	rec, fast := e.store.(Recorder)
-	if !fast {
-		if err := e.store.Touch(ctx, m, lang); err != nil {
-			e.log.Warn("profile update failed", "err", err)
-		}
-	}
 	for _, in := range e.inspectors {
 		v, err := in.Inspect(ctx, m, env)
 		if err != nil {
@@ -131,10 +125,9 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 			}
 		}
 		if v.Stop {
-			if fast {
-				if err := e.store.Touch(ctx, m, lang); err != nil {
-					e.log.Warn("profile update failed", "err", err)
-				}
+			// Not stored in the conversation, but the author was seen.
+			if err := e.store.Touch(ctx, m, lang); err != nil {
+				e.log.Warn("profile update failed", "err", err)
 			}
 			return false, nil
 		}
@@ -142,13 +135,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	conv := m.ConversationKey()
 	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
 		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}
-	var err error
-	if fast {
-		_, err = rec.Incoming(ctx, m, lang, conv, turn)
-	} else {
-		_, err = e.store.Append(ctx, conv, turn)
-	}
-	if err != nil {
+	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
 		return false, fmt.Errorf("bot: store message: %w", err)
 	}
 	if m.Edited {
@@ -165,7 +152,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if !e.shouldAnswer(m) {
 		return false, nil
 	}
-	err = e.Answer(ctx, env, m.Text)
+	err := e.Answer(ctx, env, m.Text)
 	return env.done, err
 }
 
@@ -283,21 +270,10 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
 	}
-	if rec, ok := e.store.(Recorder); ok {
-		if _, err := rec.Outgoing(fctx, m, conv, reply, topics); err != nil {
-			e.log.Error("store reply failed", "err", err)
-		} else {
-			env.done = true
-		}
+	if _, err := e.store.Outgoing(fctx, m, conv, reply, topics); err != nil {
+		e.log.Error("store reply failed", "err", err)
 	} else {
-		if _, err := e.store.Append(fctx, conv, reply); err != nil {
-			e.log.Error("store reply failed", "err", err)
-		}
-		if len(topics) > 0 {
-			if err := e.store.AddTopics(fctx, uk, topics); err != nil {
-				e.log.Warn("profile topics failed", "err", err)
-			}
-		}
+		env.done = true
 	}
 	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
 	if outcome == OutcomeOK || outcome == OutcomeCut {

@@ -119,6 +119,7 @@ type Store interface {
 	History
 	Profiles
 	Privacy
+	Recorder
 }
 
 // Passage is a knowledge-base passage.
@@ -161,10 +162,9 @@ type KV interface {
 	Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error
 }
 
-// Recorder is an optional fast path a Store may offer: the engine's writes
-// for one message in two transactions instead of five, so that a durable
-// store spends fewer disk syncs per message. The engine uses it when the
-// store has it; the effect must equal the separate calls named.
+// Recorder writes the engine's records for one message in two
+// transactions instead of five, so that a durable store spends fewer disk
+// syncs per message. Each method's effect is that of the calls it names.
 type Recorder interface {
 	// Incoming is Touch(m, lang) then Append(conv, t), atomically.
 	Incoming(ctx context.Context, m *Message, lang, conv string, t Turn) (uint64, error)

@@ -134,6 +134,27 @@ func (s *MemStore) SetSummary(_ context.Context, conv string, sum bot.Summary) e
 	return nil
 }
 
+// Incoming implements bot.Recorder. Nothing in memory survives a crash, so
+// doing the two writes one after the other is as good as atomically.
+func (s *MemStore) Incoming(ctx context.Context, m *bot.Message, lang, conv string, t bot.Turn) (uint64, error) {
+	if err := s.Touch(ctx, m, lang); err != nil {
+		return 0, err
+	}
+	return s.Append(ctx, conv, t)
+}
+
+// Outgoing implements bot.Recorder.
+func (s *MemStore) Outgoing(ctx context.Context, m *bot.Message, conv string, reply bot.Turn, topics []string) (uint64, error) {
+	seq, err := s.Append(ctx, conv, reply)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.AddTopics(ctx, m.UserKey(), topics); err != nil {
+		return 0, err
+	}
+	return seq, s.Done(ctx, m)
+}
+
 // Touch implements bot.Profiles.
 func (s *MemStore) Touch(_ context.Context, m *bot.Message, lang string) error {
 	s.mu.Lock()
