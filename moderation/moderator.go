@@ -403,9 +403,13 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	}
 	// Only the new-member link rule needs the profile: read it only for a
 	// message with a link.
+	// A user with no profile yet is seen for the first time now.
 	if m.cfg.NewMemberMinutes > 0 && urlRE.MatchString(msg.Text) {
-		if p, err := env.Engine.Store().Profile(ctx, uk); err == nil {
+		switch p, err := env.Engine.Store().Profile(ctx, uk); {
+		case err == nil:
 			in.firstSeen = p.FirstSeen
+		case errors.Is(err, bot.ErrNotFound):
+			in.firstSeen = in.at
 		}
 	}
 	fs := m.check(ctx, in, env.Engine.LLM())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -510,5 +511,28 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := New(c, bottest.NewMemKV()); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
+	}
+}
+
+// TestNewMemberLinkThroughEngine: a user's very first message, carrying a
+// link, is a new member's link; the same link from someone who has been
+// around for an hour is not.
+func TestNewMemberLinkThroughEngine(t *testing.T) {
+	r := newRig(t, Config{NewMemberMinutes: 10})
+	r.send(t, "g", "old", "hello all")
+	r.clk.add(time.Hour)
+	r.send(t, "g", "old", "our meetup notes: https://example.org/notes")
+	r.send(t, "g", "new", "check https://example.org/page")
+	var got []string
+	r.ev.mu.Lock()
+	evs := slices.Clone(r.ev.ev)
+	r.ev.mu.Unlock()
+	for _, e := range evs {
+		if e.Kind == bot.EventModerated {
+			got = append(got, e.User+" "+e.Category)
+		}
+	}
+	if len(got) != 1 || got[0] != "tg:new "+string(CatNewLink) {
+		t.Errorf("moderated: %q, want only the new member's link", got)
 	}
 }
