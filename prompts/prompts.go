@@ -37,12 +37,8 @@ var builtin embed.FS
 // Template names: the file names of the built-in templates, and of the
 // files that replace them in an override directory.
 const (
-	NameSystem     = "system.tmpl"
-	NameSummary    = "summary.tmpl"
-	NameModeration = "moderation.tmpl"
-	NameSentiment  = "sentiment.tmpl"
-	NameDigest     = "digest.tmpl"
-	NamePost       = "post.tmpl"
+	NameSystem  = "system.tmpl"
+	NameSummary = "summary.tmpl"
 )
 
 // userBlock is the name of the optional block rendered as the user message.
