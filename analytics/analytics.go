@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
 )
@@ -376,11 +377,8 @@ func containsWord(text, w string) bool {
 // boundary reports whether the match edge at byte i is a word edge; Han
 // names need none.
 func boundary(text string, i int, before bool, w string) bool {
-	for _, r := range w {
-		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-		break
+	if first, _ := utf8.DecodeRuneInString(w); unicode.Is(unicode.Han, first) {
+		return true
 	}
 	var r rune
 	if before {

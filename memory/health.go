@@ -48,10 +48,10 @@ func (h *writeHealth) note(err, fnErr error) {
 	h.err, h.at = err, time.Now()
 }
 
-func (h *writeHealth) last() (err error, failedAt, okAt time.Time) {
+func (h *writeHealth) last() (failedAt, okAt time.Time, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.err, h.at, h.ok
+	return h.at, h.ok, h.err
 }
 
 // Healthy reports whether the store can take writes, for a readiness
@@ -71,7 +71,7 @@ func (s *Store) Healthy(ctx context.Context) error {
 	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("memory: healthy: %w", err)
 	}
-	lastErr, failedAt, okAt := s.health.last()
+	failedAt, okAt, lastErr := s.health.last()
 	switch {
 	case lastErr != nil && time.Since(failedAt) < failureSticky:
 		return fmt.Errorf("memory: healthy: last write failed at %s: %w", failedAt.UTC().Format(time.RFC3339), lastErr)

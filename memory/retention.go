@@ -80,7 +80,7 @@ func (s *Store) pruneIndex(ctx context.Context, before time.Time, index func(*bo
 			idx := index(tx)
 			var keys [][]byte
 			c := idx.Cursor()
-			for k, _ := c.First(); k != nil && len(k) >= 8 && bytes.Compare(k[:8], bk) < 0; k, _ = c.Next() {
+			for k, _ := c.First(); len(k) >= 8 && bytes.Compare(k[:8], bk) < 0; k, _ = c.Next() {
 				if len(keys) == pruneChunk {
 					more = true
 					break

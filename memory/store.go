@@ -170,7 +170,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				}
 			}
 			meta := tx.Bucket(bMeta)
-			if v := meta.Get(kVersion); v != nil && len(v) == 8 && binary.BigEndian.Uint64(v) > schemaVersion {
+			if v := meta.Get(kVersion); len(v) == 8 && binary.BigEndian.Uint64(v) > schemaVersion {
 				return fmt.Errorf("schema version %d is newer than this binary's %d", binary.BigEndian.Uint64(v), schemaVersion)
 			}
 			return meta.Put(kVersion, u64(schemaVersion))
@@ -276,10 +276,6 @@ func timeKey(t time.Time) []byte {
 		n = 0
 	}
 	return u64(uint64(n))
-}
-
-func keyTime(b []byte) time.Time {
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b)))
 }
 
 // cat concatenates byte slices into a new slice.

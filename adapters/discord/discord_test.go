@@ -378,11 +378,11 @@ func TestLongReplySplitInThree(t *testing.T) {
 	answer := strings.TrimSpace(b.String()[:4500])
 	h := start(t, setup{llm: &bottest.LLM{Chunk: 400, Reply: func(bot.Request) (string, error) { return answer, nil }}})
 	h.say(discordtest.UserMessage{ChannelID: "dm-long", AuthorID: "u1", Content: "tell me everything"})
-	got := h.replies("dm-long", 3, func(ms []discordtest.Message) bool {
+	h.replies("dm-long", 3, func(ms []discordtest.Message) bool {
 		return len(ms) == 3 && strings.HasSuffix(answer, ms[2].Content)
 	})
 	h.idle()
-	got = h.fake.BotMessages("dm-long")
+	got := h.fake.BotMessages("dm-long")
 	if len(got) != 3 {
 		t.Fatalf("messages = %d, want 3", len(got))
 	}

@@ -194,9 +194,10 @@ func TestGroupAnswersOnlyWhenAddressed(t *testing.T) {
 	h.push(group, ann, "just chatting among ourselves", nil)
 	h.push(group, ann, "/help@otherbot", nil)
 	h.push(group, ann, "@"+botName+" when do you open?", nil)
-	msgs := h.waitMessages(groupID, 1, nil)
+	h.waitMessages(groupID, 1, nil)
 	h.idle()
-	if msgs = h.fake.Messages(groupID); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "answer to when do you open?") {
+	msgs := h.fake.Messages(groupID)
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "answer to when do you open?") {
 		t.Fatalf("want one answer to the mention (mention stripped), got %+v", msgs)
 	}
 

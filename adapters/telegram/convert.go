@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -22,9 +21,6 @@ func (a *Adapter) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
 	}
 	_ = a.handleUpdate(ctx, upd)
 }
-
-// errSkipped marks an update that carried nothing for Chorus.
-var errSkipped = errors.New("telegram: update skipped")
 
 // handleUpdate converts upd and hands it to the handler. A panic while
 // converting is recovered, logged and counted; it never reaches the
