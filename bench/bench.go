@@ -91,6 +91,14 @@ type Config struct {
 	BatchDelay time.Duration
 	// Logger receives the run's diagnostics (default: discard).
 	Logger *slog.Logger
+	// Engine, when set, builds the engine over the store and the fake
+	// model the way the binary does (cmd/chorus passes its own wiring:
+	// token counter, prompt templates, moderation, analytics, manager
+	// tools), so that a run measures what `chorus serve` runs. It returns
+	// the plug-ins' background work too. It is used unless a part is left
+	// out (NoModeration, NoAnalytics, NoKB, MemStore): then the run
+	// assembles the engine from those parts itself.
+	Engine func(st *memory.Store, llm bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -171,7 +179,10 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Report is what a run measured.
 type Report struct {
-	Path          Path    `json:"path"`
+	Path Path `json:"path"`
+	// Wiring is "binary" when the engine was built as chorus serve builds
+	// it, "parts" when the run assembled it from the parts asked for.
+	Wiring        string  `json:"wiring"`
 	Users         int     `json:"users"`
 	Conversations int     `json:"conversations"`
 	MessageBytes  int     `json:"message_bytes"`
@@ -233,7 +244,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return fmt.Sprintf("%-12s p50 %8.2f ms  p95 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (n=%d)\n", name, l.P50, l.P95, l.P99, l.Max, l.Count)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "chorus bench: path %s, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Path, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
+	fmt.Fprintf(&b, "chorus bench: path %s, %s wiring, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Path, r.Wiring, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
 	rate := "as fast as possible"
 	if r.TargetRate > 0 {
 		rate = fmt.Sprintf("%.0f msgs/s", r.TargetRate)
@@ -429,30 +440,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rec := newRecorder(cfg.Messages)
 	llm := &FakeLLM{TTFT: cfg.TTFT, TPS: cfg.TPS, Tokens: cfg.ReplyTokens, ErrorRate: cfg.ErrorRate, OnDone: rec.llmDone}
-	opts := []bot.Option{bot.WithKV(st), bot.WithAuditor(st), bot.WithObserver(rec), bot.WithLogger(log.With("component", "engine"))}
-	if !cfg.NoKB {
-		opts = append(opts, bot.WithKnowledge(st.KB()))
+	var (
+		eng        *bot.Engine
+		background func(context.Context) error
+	)
+	if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB && !cfg.MemStore {
+		rep.Wiring = "binary"
+		eng, background, err = cfg.Engine(st, llm, bot.WithObserver(rec))
+	} else {
+		rep.Wiring = "parts"
+		eng, background, err = partsEngine(st, llm, rec, cfg, log)
 	}
-	if !cfg.NoModeration {
-		mod, err := moderation.New(ModerationConfig(), st)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		opts = append(opts, bot.WithInspector(mod), bot.WithOutputFilter(mod))
-	}
-	var an *analytics.Analytics
-	if !cfg.NoAnalytics {
-		an, err = analytics.New(st, analytics.Config{})
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		opts = append(opts, bot.WithInspector(an), bot.WithObserver(an))
-	}
-	var store bot.Store = st
-	if cfg.MemStore {
-		store = bottest.NewMemStore()
-	}
-	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -476,9 +474,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	var bg sync.WaitGroup
-	if an != nil {
+	if background != nil {
 		bg.Add(1)
-		go func() { defer bg.Done(); _ = an.Run(runCtx) }()
+		go func() { defer bg.Done(); _ = background(runCtx) }()
 	}
 
 	cpu0 := cpuTime()
@@ -576,6 +574,38 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 	}
 	wg.Wait()
 	return int(nsent.Load()), int(nrefused.Load())
+}
+
+// partsEngine assembles the engine from the parts the run asks for, each
+// with its package's defaults; moderation runs dry, so that no synthetic
+// follower is deleted or banned.
+func partsEngine(st *memory.Store, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, func(context.Context) error, error) {
+	opts := []bot.Option{bot.WithKV(st), bot.WithAuditor(st), bot.WithObserver(rec), bot.WithLogger(log.With("component", "engine"))}
+	if !cfg.NoKB {
+		opts = append(opts, bot.WithKnowledge(st.KB()))
+	}
+	if !cfg.NoModeration {
+		mod, err := moderation.New(ModerationConfig(), st)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, bot.WithInspector(mod), bot.WithOutputFilter(mod))
+	}
+	var background func(context.Context) error
+	if !cfg.NoAnalytics {
+		an, err := analytics.New(st, analytics.Config{})
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, bot.WithInspector(an), bot.WithObserver(an))
+		background = an.Run
+	}
+	var store bot.Store = st
+	if cfg.MemStore {
+		store = bottest.NewMemStore()
+	}
+	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, opts...)
+	return eng, background, err
 }
 
 // ModerationConfig is the moderation the bench runs: the shipped defaults

@@ -165,14 +165,20 @@ type app struct {
 	plug   *plugins
 }
 
-// newApp wires the engine and its plug-ins over an open store. extra
-// options come after the defaults.
+// newApp wires the engine and its plug-ins over an open store, with the
+// configured model. extra options come after the defaults.
 func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
-	plug, err := newPlugins(cfg, log, st)
+	model, modelName, err := newLLM(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	model, modelName, err := newLLM(cfg, log)
+	return newAppWith(cfg, log, st, model, modelName, extra...)
+}
+
+// newAppWith is newApp with the model given: chorus bench runs the
+// binary's wiring over a fake one.
+func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+	plug, err := newPlugins(cfg, log, st)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bench"
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/memory"
 )
 
 // runBench is `chorus bench`: a bounded load run of synthetic followers
@@ -37,7 +39,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "share of fake LLM calls that fail, 0 to 1")
 	fs.IntVar(&cfg.MessageBytes, "message-bytes", 60, "length of each synthetic message")
 	fs.IntVar(&cfg.IdleConversations, "idle-conversations", 0, "preload this many idle conversations (kept in --data-dir for the next run) and report resident memory")
-	fs.IntVar(&cfg.Workers, "workers", 0, "engine handler pool (default 4×GOMAXPROCS)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "engine handler pool (default engine.workers, 256)")
 	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "bbolt batch delay (default memory's 2ms)")
 	fs.BoolVar(&cfg.NoModeration, "no-moderation", false, "leave moderation out")
 	fs.BoolVar(&cfg.NoAnalytics, "no-analytics", false, "leave sentiment and analytics out")
@@ -72,6 +74,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cfg.Engine = benchEngine(g, env, cfg)
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -80,4 +83,32 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return rep.WriteJSON(env.stdout)
 	}
 	return rep.WriteText(env.stdout)
+}
+
+// benchEngine builds the engine as serve does, from the configuration
+// (--config and the environment, as for serve), with what a load run needs
+// changed: moderation only logs (synthetic followers must not be deleted
+// or banned), and the per-user rate limit and daily budgets are off (a
+// synthetic follower writes faster than a person).
+func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(*memory.Store, bot.LLM, ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
+	return func(st *memory.Store, model bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
+		cfg, err := loadConfig(&globalFlags{config: g.config}, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Moderation.DryRun = true
+		cfg.Engine.RatePerMinute, cfg.Engine.UserDailyTokens, cfg.Engine.ChatDailyTokens = 0, 0, 0
+		if bc.Workers > 0 {
+			cfg.Engine.Workers = bc.Workers
+		}
+		log := slog.New(slog.DiscardHandler)
+		if bc.Logger != nil {
+			log = bc.Logger
+		}
+		a, err := newAppWith(cfg, log, st, model, "bench", opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return a.engine, a.plug.run, nil
+	}
 }
