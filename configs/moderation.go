@@ -50,6 +50,9 @@ type ModerationConfig struct {
 	// acts; below it (and above the model's threshold) only the LLM can
 	// confirm a finding.
 	ClassifierActAt float64 `yaml:"classifier_act_at"`
+	// ClassifierAskAt is the least classifier probability for which the
+	// LLM is asked for a second opinion.
+	ClassifierAskAt float64 `yaml:"classifier_ask_at"`
 	// Ladder maps strikes to actions: "STRIKES:ACTION[:MINUTES]", e.g.
 	// "3:timeout:10"; empty keeps the built-in ladder.
 	Ladder []string `yaml:"ladder"`
@@ -67,7 +70,7 @@ func defaultModeration() ModerationConfig {
 		Enabled: true, LLMSecondOpinion: true, Classifiers: true,
 		BlockInvites: true, NewMemberMinutes: 10, MaxMentions: 5, CapsRatio: 0.7,
 		FloodMessages: 6, FloodWindow: 10 * time.Second, RepeatWindow: 2 * time.Minute,
-		StrikeHalfLife: 72 * time.Hour, ClassifierActAt: 0.9,
+		StrikeHalfLife: 72 * time.Hour, ClassifierActAt: 0.9, ClassifierAskAt: 0.7,
 	}
 }
 
@@ -135,6 +138,9 @@ func (c *ModerationConfig) validate(p *problems) {
 	}
 	if c.ClassifierActAt <= 0 || c.ClassifierActAt > 1 {
 		p.add("moderation.classifier_act_at", "must be above 0 and at most 1, got %g", c.ClassifierActAt)
+	}
+	if c.ClassifierAskAt <= 0 || c.ClassifierAskAt > c.ClassifierActAt {
+		p.add("moderation.classifier_ask_at", "must be above 0 and at most classifier_act_at (%g), got %g", c.ClassifierActAt, c.ClassifierAskAt)
 	}
 	if c.FloodMessages < 0 {
 		p.add("moderation.flood_messages", "must be 0 (off) or more, got %d", c.FloodMessages)

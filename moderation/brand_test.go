@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/moderation"
 )
@@ -39,5 +40,27 @@ func TestShippedClassifiersLeaveCustomersAlone(t *testing.T) {
 		if fs := m.Check(context.Background(), s, nil); len(fs) == 0 {
 			t.Errorf("%q not flagged", s)
 		}
+	}
+}
+
+// TestSpamWithoutContactIsNotAskedAbout: the LLM second opinion is not
+// spent on a customer's question that only looks like spam to the model
+// (nothing in it reaches a spammer); a message with a link that the model
+// finds borderline is still asked about.
+func TestSpamWithoutContactIsNotAskedAbout(t *testing.T) {
+	m, err := moderation.New(moderation.Config{Enabled: true, Classifiers: true, LLMSecondOpinion: true}, bottest.NewMemKV())
+	if err != nil {
+		t.Fatal(err)
+	}
+	llm := &bottest.LLM{Reply: func(bot.Request) (string, error) {
+		return `{"category": "ok", "severity": 0, "reason": "fine"}`, nil
+	}}
+	for _, s := range []string{"can I pause my subscription", "I want to subscribe for the monthly box, free shipping?"} {
+		if fs := m.Check(context.Background(), s, llm); len(fs) > 0 {
+			t.Errorf("%q flagged: %+v", s, fs)
+		}
+	}
+	if n := len(llm.Requests()); n != 0 {
+		t.Errorf("the LLM was asked %d times about customers' questions", n)
 	}
 }

@@ -137,17 +137,19 @@ type Config struct {
 	// Classifiers turns the offline spam, offensive and hate models on.
 	Classifiers bool `yaml:"classifiers"`
 	// LLMSecondOpinion asks the LLM about borderline messages: a
-	// classifier probability in [BorderlineLow, BorderlineHigh) (default
-	// 0.35 to 0.65 of the model's threshold scale).
+	// classifier probability from ClassifierAskAt (or the model's own
+	// threshold, if higher) up to ClassifierActAt.
 	LLMSecondOpinion bool `yaml:"llm_second_opinion"`
+	// ClassifierAskAt is the least probability for which the LLM is asked
+	// (default 0.7): the shipped models put many plain questions just
+	// above their thresholds, and each question asked costs a model call.
+	ClassifierAskAt float64 `yaml:"classifier_ask_at"`
 	// ClassifierActAt is the probability from which a classifier alone
 	// (no rule, no LLM) acts; between the model's threshold and this, the
 	// message goes to the LLM when there is one and is let through
 	// otherwise (default 0.9). Spam must also carry a link, handle or
 	// number.
 	ClassifierActAt float64 `yaml:"classifier_act_at"`
-	BorderlineLow   float64 `yaml:"borderline_low"`
-	BorderlineHigh  float64 `yaml:"borderline_high"`
 	Policy          Policy  `yaml:"policy"`
 	// ChannelOverrides are keyed by conversation key ("telegram/-100123")
 	// or chat id.
@@ -176,11 +178,8 @@ func (c Config) withDefaults() Config {
 	if c.ClassifierActAt <= 0 {
 		c.ClassifierActAt = 0.9
 	}
-	if c.BorderlineLow <= 0 {
-		c.BorderlineLow = 0.35
-	}
-	if c.BorderlineHigh <= 0 {
-		c.BorderlineHigh = 0.65
+	if c.ClassifierAskAt <= 0 {
+		c.ClassifierAskAt = 0.7
 	}
 	if c.FloodMessages > 0 && c.FloodWindow <= 0 {
 		c.FloodWindow = 10 * time.Second
@@ -208,9 +207,6 @@ func (c Config) Validate() error {
 	}
 	if c.CapsRatio < 0 || c.CapsRatio > 1 {
 		return fmt.Errorf("moderation: caps_ratio %v: want 0..1", c.CapsRatio)
-	}
-	if c.BorderlineLow > 0 && c.BorderlineHigh > 0 && c.BorderlineLow >= c.BorderlineHigh {
-		return fmt.Errorf("moderation: borderline_low must be below borderline_high")
 	}
 	for k, o := range c.ChannelOverrides {
 		if o.MaxAction != "" {

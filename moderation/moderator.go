@@ -171,22 +171,39 @@ func (m *Moderator) Check(ctx context.Context, text string, llm bot.LLM) []Findi
 	return m.check(ctx, newInput(text), llm)
 }
 
+// check runs the rules, then the classifiers, then (for what the
+// classifiers find borderline and the rules don't settle) the LLM.
+//
+// A classifier alone acts only from Config.ClassifierActAt. The shipped
+// models were trained on tweets, YouTube comments and SMS: in a brand's
+// chat they score ordinary questions ("can I pause my subscription" looks
+// like spam to a model that learnt "subscribe to my channel") and plain
+// complaints (offensive) well above their own thresholds, and a bot that
+// deletes customers' questions does more harm than one that misses some
+// abuse. Between ClassifierAskAt (or the model's threshold, if higher) and
+// ClassifierActAt only the LLM can make a message a finding.
 func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding {
 	fs := m.rules.check(in)
 	strong := len(fs) > 0 && fs[0].Severity >= m.cfg.Policy.LogBelow
 	var border []Finding
+	contact := hasContact(in.original)
 	for _, c := range m.cls {
-		if in.output && c.task == TaskSpam {
-			continue // the bot's own links and offers are not spam
+		if c.task == TaskSpam && (in.output || !contact) {
+			// The bot's own links and offers are not spam; and spam
+			// carries a way to reach the spammer (a link, a handle, a
+			// number): without one a message is not even borderline
+			// spam, so the LLM isn't asked about every customer who
+			// mentions their subscription.
+			continue
 		}
 		p := c.prob(in.norm)
 		f := Finding{Category: taskCategory[c.task], Rule: "model:" + string(c.task), Severity: p, Decider: "model:" + string(c.task)}
 		switch {
-		case p >= c.threshold && m.classifierActs(c, p, in):
+		case p >= max(c.threshold, m.cfg.ClassifierActAt):
 			fs = append(fs, f)
-		case p >= c.threshold, p >= m.cfg.BorderlineLow && p < m.cfg.BorderlineHigh:
-			// Above the model's own threshold but not sure enough to act
-			// on a follower alone: only the LLM can make it a finding.
+		case p >= max(c.threshold, m.cfg.ClassifierAskAt):
+			// Not sure enough to act on a follower alone: only the LLM
+			// can make it a finding.
 			border = append(border, f)
 		}
 	}
@@ -198,23 +215,6 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 		}
 	}
 	return sortFindings(fs)
-}
-
-// classifierActs reports whether a classifier's score is enough to act on
-// without a rule or the LLM agreeing. The shipped models were trained on
-// tweets, YouTube comments and SMS: in a brand's chat they score ordinary
-// questions ("can I pause my subscription" looks like spam to a model that
-// learnt "subscribe to my channel") and plain complaints (offensive) well
-// above their thresholds, and a bot that deletes customers' questions does
-// more harm than one that misses some abuse. So a classifier alone acts
-// only when it is nearly sure (Config.ClassifierActAt), and spam only when
-// the message carries a way to reach the spammer (a link, a handle, a
-// number).
-func (m *Moderator) classifierActs(c classifier, p float64, in input) bool {
-	if p < max(c.threshold, m.cfg.ClassifierActAt) {
-		return false
-	}
-	return c.task != TaskSpam || hasContact(in.original)
 }
 
 // contactRE finds, besides links (the link rules' urlRE), what else lets

@@ -458,7 +458,9 @@ func TestLLMSecondOpinion(t *testing.T) {
 		{"llm error falls back", "", errors.New("offline"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, Config{LLMSecondOpinion: true}, WithClassifier(TaskHate, prob, 0.7))
+			// Borderline: from ClassifierAskAt (0.4 here) up to
+			// ClassifierActAt (0.9).
+			r := newRig(t, Config{LLMSecondOpinion: true, ClassifierAskAt: 0.4}, WithClassifier(TaskHate, prob, 0.4))
 			r.llm.Reply = func(req bot.Request) (string, error) {
 				if req.Purpose != bot.PurposeModeration || !req.JSON {
 					t.Errorf("request %+v", req)

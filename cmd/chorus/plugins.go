@@ -37,7 +37,7 @@ func moderationConfig(c configs.ModerationConfig) (moderation.Config, error) {
 		BlockInvites: c.BlockInvites, BlockShorteners: c.BlockShorteners,
 		NewMemberMinutes: c.NewMemberMinutes, MaxMentions: c.MaxMentions, CapsRatio: c.CapsRatio,
 		FloodMessages: c.FloodMessages, FloodWindow: c.FloodWindow, RepeatWindow: c.RepeatWindow,
-		Classifiers: c.Classifiers, LLMSecondOpinion: c.LLMSecondOpinion, ClassifierActAt: c.ClassifierActAt,
+		Classifiers: c.Classifiers, LLMSecondOpinion: c.LLMSecondOpinion, ClassifierActAt: c.ClassifierActAt, ClassifierAskAt: c.ClassifierAskAt,
 		ManagersChannel: c.ManagersChannel, ModerateManagers: c.ModerateManagers,
 	}
 	mc.Policy.HalfLife = c.StrikeHalfLife
