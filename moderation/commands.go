@@ -39,12 +39,8 @@ var catalogZH = map[string]string{
 }
 
 // Register adds the moderation commands to e (/mod for managers, /appeal
-// for everyone) and the moderator's messages to its catalogue, and lets
-// the output filter audit through e.
+// for everyone) and the moderator's messages to its catalogue.
 func Register(e *bot.Engine, m *Moderator) error {
-	m.engMu.Lock()
-	m.engine = e
-	m.engMu.Unlock()
 	e.Catalog.Add("en", catalogEN)
 	e.Catalog.Add("zh", catalogZH)
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
@@ -206,6 +202,15 @@ func (m *Moderator) Pardon(ctx context.Context, user string) error {
 			return fmt.Errorf("moderation: pardon: %w", err)
 		}
 	}
+	// A pardon ends the user's episodes: what they do next is judged
+	// afresh.
+	m.epMu.Lock()
+	for k := range m.episodes {
+		if u, _, _ := strings.Cut(k, "\x00"); u == user {
+			delete(m.episodes, k)
+		}
+	}
+	m.epMu.Unlock()
 	return nil
 }
 

@@ -1,0 +1,525 @@
+package replycheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/moderation"
+)
+
+// Rules are the community's own rules that also bind the bot's words: the
+// word lists, regexes and link policy. *moderation.Moderator implements
+// it; category is empty when nothing fired.
+type Rules interface {
+	ReplyRules(ctx context.Context, text string) (category, rule string)
+}
+
+// Polarity scores the sentiment of a sentence from -1 (negative) to 1
+// (positive). The analytics classifier provides it.
+type Polarity interface {
+	Polarity(text string) float64
+}
+
+// PolarityFunc adapts a function to Polarity.
+type PolarityFunc func(text string) float64
+
+// Polarity calls f.
+func (f PolarityFunc) Polarity(text string) float64 { return f(text) }
+
+// Competitor is a brand the bot must not run down, by name and aliases.
+type Competitor struct {
+	Name    string
+	Aliases []string
+}
+
+// Config is how the checks behave. Zero fields take the defaults named on
+// them.
+type Config struct {
+	// Allow lists what a reply may contain though nothing given to the
+	// model for the answer holds it: the brand's own domains and links
+	// ("lumen.coffee" allows every link to it and its subdomains),
+	// handles ("@lumencoffee"), e-mail addresses, phone numbers, promo
+	// codes ("WELCOME10").
+	Allow []string
+	// Competitors are named in analytics' config; a sentence naming one
+	// is blocked when negative, or always when the persona's "don't"
+	// rules forbid discussing competitors.
+	Competitors []Competitor
+	// OffensiveAt and HateAt are the probabilities of the shipped
+	// offensive and hate classifiers from which a sentence of the bot's
+	// is abuse (default 0.9 and 0.8). The classifiers were trained on
+	// what people write to each other; the bot's own sentences are
+	// polite and score far below them.
+	OffensiveAt float64
+	HateAt      float64
+	// GroupHateAt is the hate probability from which a sentence that
+	// names a protected group is a generalisation though no pattern
+	// matched (default 0.5).
+	GroupHateAt float64
+	// NegativeAt is the polarity at or below which a sentence naming a
+	// competitor is negative (default -0.4).
+	NegativeAt float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.OffensiveAt <= 0 {
+		c.OffensiveAt = 0.9
+	}
+	if c.HateAt <= 0 {
+		c.HateAt = 0.8
+	}
+	if c.GroupHateAt <= 0 {
+		c.GroupHateAt = 0.5
+	}
+	if c.NegativeAt == 0 {
+		c.NegativeAt = -0.4
+	}
+	return c
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"OffensiveAt", c.OffensiveAt}, {"HateAt", c.HateAt}, {"GroupHateAt", c.GroupHateAt}} {
+		if p.v < 0 || p.v > 1 {
+			return fmt.Errorf("replycheck: config: %s %v: want 0..1", p.name, p.v)
+		}
+	}
+	if c.NegativeAt < -1 || c.NegativeAt > 1 {
+		return fmt.Errorf("replycheck: config: NegativeAt %v: want -1..1", c.NegativeAt)
+	}
+	for i, comp := range c.Competitors {
+		if strings.TrimSpace(comp.Name) == "" {
+			return fmt.Errorf("replycheck: config: Competitors[%d].Name is empty", i)
+		}
+	}
+	for i, a := range c.Allow {
+		if strings.TrimSpace(a) == "" {
+			return fmt.Errorf("replycheck: config: Allow[%d] is empty", i)
+		}
+	}
+	return nil
+}
+
+// Option configures a Checker.
+type Option func(*Checker)
+
+// WithRules adds the community's rules (the moderator's word lists,
+// regexes and link policy) to the abuse check.
+func WithRules(r Rules) Option { return func(c *Checker) { c.rules = r } }
+
+// WithPolarity sets the sentence sentiment scorer of the competitor
+// check; without one, only the list of judging words makes a sentence
+// about a competitor negative.
+func WithPolarity(p Polarity) Option { return func(c *Checker) { c.polarity = p } }
+
+// WithClassifier replaces the shipped model of task (offensive or hate)
+// with prob, the probability of its flagged class; a nil prob turns the
+// task off. Tests use it to script scores.
+func WithClassifier(task moderation.Task, prob func(text string) float64) Option {
+	return func(c *Checker) { c.cls[task] = prob }
+}
+
+// Checker runs the output checks on each sentence of the bot's words:
+// abuse, generalisations about protected groups, competitors, and
+// ungrounded specifics (see Specifics). It implements bot.OutputChecker
+// and is safe for concurrent use.
+type Checker struct {
+	cfg      Config
+	rules    Rules
+	polarity Polarity
+	cls      map[moderation.Task]func(string) float64
+	abuse    *moderation.WordList
+	dehuman  *moderation.WordList
+	comps    []competitor
+	allow    grounded
+	cache    specificsCache
+}
+
+var _ bot.OutputChecker = (*Checker)(nil)
+
+// New builds the checks. The offensive and hate classifiers are the ones
+// moderation ships (moderation.Model), loaded once; a build without them
+// runs the other checks. It does no I/O.
+func New(cfg Config, opts ...Option) (*Checker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Checker{cfg: cfg.withDefaults(), cls: map[moderation.Task]func(string) float64{}}
+	for _, task := range []moderation.Task{moderation.TaskOffensive, moderation.TaskHate} {
+		m, err := moderation.Model(task)
+		switch {
+		case errors.Is(err, moderation.ErrNoModel):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("replycheck: %w", err)
+		}
+		c.cls[task] = func(s string) float64 { return m.Probs(s)[1] }
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	c.abuse = moderation.NewWordList(abuseWords)
+	c.dehuman = moderation.NewWordList(dehumanisingWords)
+	for _, comp := range cfg.Competitors {
+		c.comps = append(c.comps, newCompetitor(comp))
+	}
+	c.allow = newGrounded()
+	for _, a := range cfg.Allow {
+		c.allow.addAllowed(a)
+	}
+	c.cache.m = map[string][]Specific{}
+	return c, nil
+}
+
+// CheckSentence implements bot.OutputChecker: the checks in order abuse,
+// generalisation, competitor, ungrounded; the first that fires decides.
+func (c *Checker) CheckSentence(ctx context.Context, s string, g *bot.Grounding) bot.Violation {
+	if strings.TrimSpace(s) == "" {
+		return bot.Violation{}
+	}
+	if g == nil {
+		g = &bot.Grounding{}
+	}
+	norm := moderation.Normalize(s)
+	for _, check := range []func() bot.Violation{
+		func() bot.Violation { return c.checkAbuse(ctx, s, norm) },
+		func() bot.Violation { return c.checkGeneralisation(s, norm) },
+		func() bot.Violation { return c.checkCompetitor(s, g) },
+		func() bot.Violation { return c.checkGrounded(s, g) },
+	} {
+		if v := check(); v.Blocked() {
+			return v
+		}
+	}
+	return bot.Violation{}
+}
+
+// Reasons said to the model when it is asked again.
+const (
+	reasonAbuse          = "your draft used offensive or hateful language; answer again politely and respectfully"
+	reasonGeneralisation = "your draft made a generalisation about a group of people; answer again without any statement about what a group of people is like"
+	reasonUngrounded     = "your draft stated a %s (%s) that the facts don't give; answer again using only the facts given"
+	reasonCompetitorBad  = "your draft spoke badly of another brand (%s); answer again without judging or comparing other brands"
+	reasonCompetitorAny  = "your draft talked about another brand (%s), which this brand does not discuss; answer again without naming other brands"
+)
+
+func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation {
+	key := squeeze(norm)
+	if w, ok := c.abuse.Match(key); ok {
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "word list: " + maskWord(w), Masked: maskIn(s, w)}
+	}
+	if w, ok := c.dehuman.Match(key); ok {
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + w, Masked: maskIn(s, w)}
+	}
+	if m := dehumanisingFrame.FindString(norm); m != "" {
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + strings.TrimSpace(m), Masked: bot.MaskPersonal(s)}
+	}
+	if c.rules != nil {
+		if cat, rule := c.rules.ReplyRules(ctx, s); cat != "" {
+			check := bot.CheckAbuse
+			switch moderation.Category(cat) {
+			case moderation.CatLink, moderation.CatInvite, moderation.CatShortener, moderation.CatNewLink:
+				check = bot.CheckUngrounded
+			}
+			return bot.Violation{Check: check, Reason: reasonAbuse, Detail: "moderation rule " + cat + ": " + maskWord(rule), Masked: maskIn(s, rule)}
+		}
+	}
+	if p := c.prob(moderation.TaskHate, norm); p >= c.cfg.HateAt {
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("hate classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+	}
+	if p := c.prob(moderation.TaskOffensive, norm); p >= c.cfg.OffensiveAt {
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("offensive classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+	}
+	return bot.Violation{}
+}
+
+func (c *Checker) prob(task moderation.Task, norm string) float64 {
+	f := c.cls[task]
+	if f == nil {
+		return 0
+	}
+	return f(norm)
+}
+
+func (c *Checker) checkGeneralisation(s, norm string) bot.Violation {
+	text := benignRE.ReplaceAllString(norm, "")
+	if m := generalisationRE.FindString(text); m != "" {
+		return bot.Violation{Check: bot.CheckGeneralisation, Reason: reasonGeneralisation,
+			Detail: "pattern: " + strings.TrimSpace(strings.TrimFunc(m, func(r rune) bool { return !unicode.IsLetter(r) })), Masked: bot.MaskPersonal(s)}
+	}
+	if groupMentionRE.MatchString(text) {
+		if p := c.prob(moderation.TaskHate, norm); p >= c.cfg.GroupHateAt {
+			return bot.Violation{Check: bot.CheckGeneralisation, Reason: reasonGeneralisation,
+				Detail: fmt.Sprintf("group named, hate classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+		}
+	}
+	return bot.Violation{}
+}
+
+func (c *Checker) checkCompetitor(s string, g *bot.Grounding) bot.Violation {
+	if len(c.comps) == 0 {
+		return bot.Violation{}
+	}
+	lower := strings.ToLower(s)
+	for _, comp := range c.comps {
+		if !comp.in(lower) {
+			continue
+		}
+		if personaForbids(g.Persona) {
+			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorAny, comp.name),
+				Detail: comp.name + " named; the persona forbids discussing competitors", Masked: bot.MaskPersonal(s)}
+		}
+		if m := negativeAbout.FindString(s); m != "" {
+			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, comp.name),
+				Detail: comp.name + " named with " + strconvQuote(m), Masked: bot.MaskPersonal(s)}
+		}
+		if c.polarity != nil {
+			if p := c.polarity.Polarity(s); p <= c.cfg.NegativeAt {
+				return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, comp.name),
+					Detail: fmt.Sprintf("%s named, sentiment %.2f", comp.name, p), Masked: bot.MaskPersonal(s)}
+			}
+		}
+	}
+	return bot.Violation{}
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// personaForbids reports whether the persona's "don't" rules forbid
+// discussing competitors.
+func personaForbids(p bot.Persona) bool {
+	for _, d := range p.Dont {
+		l := strings.ToLower(d)
+		for _, t := range competitorTopics {
+			if strings.Contains(l, t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *Checker) checkGrounded(s string, g *bot.Grounding) bot.Violation {
+	sp := Specifics(s)
+	if len(sp) == 0 {
+		return bot.Violation{}
+	}
+	gr := g.Memo(groundKey{c}, func() any { return c.ground(g) }).(grounded)
+	for _, x := range sp {
+		if gr.has(x) || c.allow.has(x) {
+			continue
+		}
+		return bot.Violation{Check: bot.CheckUngrounded, Reason: fmt.Sprintf(reasonUngrounded, x.Kind, x.Text),
+			Detail: fmt.Sprintf("%s %q not in the knowledge base, persona, conversation or question", x.Kind, bot.MaskPersonal(x.Text)),
+			Masked: bot.MaskPersonal(s)}
+	}
+	return bot.Violation{}
+}
+
+// groundKey keys a checker's grounded set in a bot.Grounding's memo.
+type groundKey struct{ c *Checker }
+
+// ground collects the specifics of everything the model was given.
+func (c *Checker) ground(g *bot.Grounding) grounded {
+	gr := newGrounded()
+	for _, t := range g.Texts() {
+		for _, x := range c.cache.specifics(t) {
+			gr.add(x)
+		}
+	}
+	return gr
+}
+
+// grounded is a set of specifics: their keys, and the domains links and
+// e-mail addresses point to.
+type grounded struct {
+	keys    map[string]bool
+	domains map[string]bool
+}
+
+func newGrounded() grounded { return grounded{keys: map[string]bool{}, domains: map[string]bool{}} }
+
+func (gr grounded) add(x Specific) {
+	gr.keys[x.Key] = true
+	if d := x.Domain(); d != "" {
+		gr.domains[d] = true
+	}
+}
+
+// addAllowed adds one allow-list entry: whatever specifics it holds, and
+// itself as a domain, handle or code.
+func (gr grounded) addAllowed(a string) {
+	a = strings.TrimSpace(a)
+	for _, x := range Specifics(a) {
+		gr.add(x)
+	}
+	switch {
+	case strings.HasPrefix(a, "@"):
+		gr.keys[string(KindHandle)+":"+strings.ToLower(a[1:])] = true
+	case strings.Contains(a, "."):
+		if h := hostOf(a); h != "" {
+			gr.domains[h] = true
+		}
+	default:
+		gr.keys[string(KindCode)+":"+strings.ToUpper(a)] = true
+	}
+}
+
+// has reports whether x is in the set: a link when its host or a parent
+// domain is.
+func (gr grounded) has(x Specific) bool {
+	if gr.keys[x.Key] {
+		return true
+	}
+	if x.Kind != KindURL {
+		return false
+	}
+	for h := x.Domain(); h != ""; {
+		if gr.domains[h] {
+			return true
+		}
+		_, rest, ok := strings.Cut(h, ".")
+		if !ok || !strings.Contains(rest, ".") {
+			return false
+		}
+		h = rest
+	}
+	return false
+}
+
+// specificsCache keeps the specifics of texts seen recently: the same
+// passages ground many answers.
+type specificsCache struct {
+	mu sync.Mutex
+	m  map[string][]Specific
+}
+
+const maxCached = 4096
+
+func (sc *specificsCache) specifics(t string) []Specific {
+	if strings.TrimSpace(t) == "" {
+		return nil
+	}
+	sc.mu.Lock()
+	x, ok := sc.m[t]
+	sc.mu.Unlock()
+	if ok {
+		return x
+	}
+	x = Specifics(t)
+	sc.mu.Lock()
+	if len(sc.m) >= maxCached {
+		clear(sc.m)
+	}
+	sc.m[t] = x
+	sc.mu.Unlock()
+	return x
+}
+
+// competitor matches one competitor by any of its names.
+type competitor struct {
+	name  string
+	names []string // lower case
+}
+
+func newCompetitor(c Competitor) competitor {
+	out := competitor{name: c.Name}
+	for _, n := range append([]string{c.Name}, c.Aliases...) {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+			out.names = append(out.names, n)
+		}
+	}
+	return out
+}
+
+// in reports whether lower (a lower-cased sentence) names c: Latin names
+// as whole words, Chinese ones anywhere.
+func (c competitor) in(lower string) bool {
+	for _, n := range c.names {
+		for off := 0; off < len(lower); {
+			i := strings.Index(lower[off:], n)
+			if i < 0 {
+				break
+			}
+			i += off
+			if edge(lower, i, n, true) && edge(lower, i+len(n), n, false) {
+				return true
+			}
+			off = i + 1
+		}
+	}
+	return false
+}
+
+func edge(s string, i int, name string, before bool) bool {
+	if r, _ := utf8.DecodeRuneInString(name); unicode.Is(unicode.Han, r) {
+		return true
+	}
+	var r rune
+	if before {
+		if i == 0 {
+			return true
+		}
+		r, _ = utf8.DecodeLastRuneInString(s[:i])
+	} else {
+		if i >= len(s) {
+			return true
+		}
+		r, _ = utf8.DecodeRuneInString(s[i:])
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
+
+// squeeze folds runs of one rune into one, the form word lists match.
+func squeeze(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := rune(-1)
+	for _, r := range s {
+		if r != prev {
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+// maskWord keeps a word's first and last letters: "i***t".
+func maskWord(w string) string {
+	rs := []rune(w)
+	if len(rs) <= 2 {
+		return strings.Repeat("*", len(rs))
+	}
+	return string(rs[0]) + strings.Repeat("*", len(rs)-2) + string(rs[len(rs)-1])
+}
+
+// maskIn masks w in s wherever it appears as written (any case), and
+// personal data, for the copy kept for review.
+func maskIn(s, w string) string {
+	s = bot.MaskPersonal(s)
+	if w == "" {
+		return s
+	}
+	lower := strings.ToLower(s)
+	lw := strings.ToLower(w)
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lw)
+		if i < 0 || len(lower) != len(s) {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i] + maskWord(s[i:i+len(lw)]))
+		s, lower = s[i+len(lw):], lower[i+len(lw):]
+	}
+	return b.String()
+}
