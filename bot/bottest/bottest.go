@@ -347,6 +347,7 @@ func (p *Platform) Delete(_ context.Context, chat bot.Chat, id string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	delete(p.texts, id)
 	p.record(Sent{Op: "delete", Out: bot.Out{Chat: chat}, ID: id})
 	return nil
 }
@@ -401,14 +402,15 @@ func (p *Platform) Text(id string) string {
 	return p.texts[id]
 }
 
-// Replies returns the current text of every message sent to chat, in order.
+// Replies returns the current text of every message sent to chat and not
+// deleted since, in order.
 func (p *Platform) Replies(chat string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for _, c := range p.calls {
-		if c.Op == "send" && c.Out.Chat.ID == chat {
-			out = append(out, p.texts[c.ID])
+		if t, ok := p.texts[c.ID]; ok && c.Op == "send" && c.Out.Chat.ID == chat {
+			out = append(out, t)
 		}
 	}
 	return out
