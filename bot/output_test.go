@@ -383,7 +383,9 @@ func TestGroundingGivenToChecker(t *testing.T) {
 
 type knowledgeFunc func(ctx context.Context, q string, k int) ([]bot.Passage, error)
 
-func (f knowledgeFunc) Search(ctx context.Context, q string, k int) ([]bot.Passage, error) { return f(ctx, q, k) }
+func (f knowledgeFunc) Search(ctx context.Context, q string, k int) ([]bot.Passage, error) {
+	return f(ctx, q, k)
+}
 
 func TestCheckText(t *testing.T) {
 	c := &blockChecker{words: []string{"SAVE20", "$5"}}
