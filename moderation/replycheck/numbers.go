@@ -15,7 +15,8 @@ import (
 // full-width digits become ASCII; thousands separators go ("1,000" is
 // "1000"). Everything else is kept as it is, in its case.
 //
-// Chinese numerals are read only in their standard forms: a run of bare
+// Chinese decimals ("十九点九五") become decimals ("19.95"). Chinese
+// numerals are read only in their standard forms: a run of bare
 // digit characters ("一两", "八五") is ambiguous and stays as written,
 // except a run of three or more (a year, "二〇二五"). The word "one" and a
 // lone "一" stay words: "one day", "一点" (a little) and "一起" (together)
@@ -216,12 +217,31 @@ func chineseNumbers(s string) string {
 		for j < len(rs) && chineseNumeral(rs[j]) {
 			j++
 		}
-		if v, ok := parseChinese(rs[i:j]); ok {
-			b.WriteString(strconv.Itoa(v))
-		} else {
+		v, ok := parseChinese(rs[i:j])
+		if !ok {
 			b.WriteString(string(rs[i:j]))
+			i = j
+			continue
 		}
+		b.WriteString(strconv.Itoa(v))
 		i = j
+		// A decimal: 十九点九五 is 19.95 (九点 alone is nine o'clock).
+		if i+1 < len(rs) && rs[i] == '点' {
+			k := i + 1
+			for k < len(rs) {
+				if _, d := chineseDigits[rs[k]]; !d || rs[k] == '两' {
+					break
+				}
+				k++
+			}
+			if k > i+1 {
+				b.WriteByte('.')
+				for _, r := range rs[i+1 : k] {
+					b.WriteByte(byte('0' + chineseDigits[r]))
+				}
+				i = k
+			}
+		}
 	}
 	return b.String()
 }

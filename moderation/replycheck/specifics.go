@@ -43,7 +43,7 @@ var (
 	moneyAfterRE  = regexp.MustCompile(`(?i)` + num + `\s?(dollars?\b|bucks\b|usd\b|美元|美金|euros?\b|eur\b|欧元|gbp\b|英镑|yuan\b|cny\b|rmb\b|人民币|元|块钱)`)
 	percentRE     = regexp.MustCompile(`(?i)` + num + `\s?(%|percent\b|per cent\b)|百分之` + num)
 	zheRE         = regexp.MustCompile(`(\d{1,2}(?:\.\d)?|[一二三四五六七八九][一二三四五六七八九]?)\s?折`)
-	durationRE    = regexp.MustCompile(`(?i)` + num + `(?:\s?(?:to|-|–|~|到|至|or)\s?` + num + `)?\s?-?\s?(?:(?:business|working|calendar|full)\s)?` +
+	durationRE    = regexp.MustCompile(`(?i)` + num + `(?:\s?(?:to|-|–|~|到|至|或|和|or|and)\s?(?:after\s|within\s)?` + num + `)?\s?-?\s?(?:(?:business|working|calendar|full)\s)?` +
 		`(minutes?|mins?\b|hours?|hrs?\b|days?\b|weeks?|months?|years?|yrs?\b|分钟|个小时|小时|个工作日|工作日|天|个星期|星期|礼拜|周|个月|年)`)
 	isoDateRE   = regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`)
 	zhDateRE    = regexp.MustCompile(`(?:(\d{4})\s?年\s?)?(\d{1,2})\s?月\s?(\d{1,2})\s?[日号]`)
