@@ -95,8 +95,8 @@ func (w *StreamWriter) show(ctx context.Context) {
 	if w.OnFirst != nil && w.approved.Len() > 0 && !w.lim.Stream {
 		w.first.Do(w.OnFirst)
 	}
-	if !w.lim.Stream || w.now().Before(w.next) {
-		return
+	if !w.lim.Stream || w.now().Before(w.next) || w.Text() == "" {
+		return // nothing to show yet must not start the edit pace
 	}
 	if err := w.flush(ctx, false); err != nil {
 		var rl *RateLimitError
