@@ -9,7 +9,7 @@ import (
 // Discord user, role or everyone, a Telegram user by id.
 var (
 	broadcastRE = regexp.MustCompile(`(?i)@(everyone|here|channel|all)\b`)
-	discordRE   = regexp.MustCompile(`<@[!&]?\d+>`)
+	discordRE   = regexp.MustCompile(`<@[!&]?[A-Za-z0-9_-]+>`)
 	// tgLinkRE is a Markdown link to a tg:// address; tgBareRE a bare one.
 	tgLinkRE = regexp.MustCompile(`(?i)\[([^\]\n]*)\]\(\s*tg://[^)\s]*\s*\)`)
 	tgBareRE = regexp.MustCompile(`(?i)<?tg://[^\s)>\]]*>?`)
