@@ -143,9 +143,13 @@ type Checker struct {
 	cls      map[moderation.Task]func(string) float64
 	abuse    *moderation.WordList
 	dehuman  *moderation.WordList
-	comps    []competitor
-	allow    grounded
-	cache    specificsCache
+	// groups and frameNouns find, in one pass, whether the slower
+	// patterns can match at all.
+	groups     *moderation.WordList
+	frameNouns *moderation.WordList
+	comps      []competitor
+	allow      grounded
+	cache      specificsCache
 }
 
 var _ bot.OutputChecker = (*Checker)(nil)
@@ -173,6 +177,8 @@ func New(cfg Config, opts ...Option) (*Checker, error) {
 	}
 	c.abuse = moderation.NewWordList(abuseWords)
 	c.dehuman = moderation.NewWordList(dehumanisingWords)
+	c.groups = moderation.NewWordList(append(append(append([]string(nil), groupNouns...), groupAdjectives...), groupZH...))
+	c.frameNouns = moderation.NewWordList(dehumanisingFrameNouns)
 	for _, comp := range cfg.Competitors {
 		c.comps = append(c.comps, newCompetitor(comp))
 	}
@@ -224,8 +230,10 @@ func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation 
 	if w, ok := c.dehuman.Match(key); ok {
 		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + w, Masked: maskIn(s, w)}
 	}
-	if m := dehumanisingFrame.FindString(norm); m != "" {
-		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + strings.TrimSpace(m), Masked: bot.MaskPersonal(s)}
+	if _, ok := c.frameNouns.Match(key); ok {
+		if m := dehumanisingFrame.FindString(norm); m != "" {
+			return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + strings.TrimSpace(m), Masked: bot.MaskPersonal(s)}
+		}
 	}
 	if c.rules != nil {
 		if cat, rule := c.rules.ReplyRules(ctx, s); cat != "" {
@@ -268,6 +276,9 @@ func long(s string) bool {
 }
 
 func (c *Checker) checkGeneralisation(s, norm string) bot.Violation {
+	if _, ok := c.groups.Match(squeeze(norm)); !ok {
+		return bot.Violation{} // no group named
+	}
 	text := benignRE.ReplaceAllString(norm, "")
 	if m := generalisationRE.FindString(text); m != "" {
 		return bot.Violation{Check: bot.CheckGeneralisation, Reason: reasonGeneralisation,

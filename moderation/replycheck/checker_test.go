@@ -474,11 +474,13 @@ func BenchmarkCheckReply80Words(b *testing.B) {
 	kb := exampleKB(b)
 	q := "How long does shipping to Canada take and what does it cost?"
 	ps, _ := kb.Search(context.Background(), q, 3)
+	more, _ := kb.Search(context.Background(), "roasted rested packed 48 hours weekend Monday tracking number label email hello@lumen.coffee", 6)
+	ps = append(ps, more...)
 	reply := "Thanks for asking! Canada Post via Asendia takes 5 to 9 business days after roasting and costs $12.95, free over $80. " +
 		"Every bag is roasted, rested for a day and packed within 48 hours of your order, Monday to Friday. " +
 		"Orders placed on a weekend are roasted on Monday morning. " +
-		"As soon as the label is printed you get an email with a tracking number, and the order page in the Lumen app shows the same link. " +
-		"If anything goes wrong, just write to hello@lumen.coffee and we will sort it out."
+		"As soon as the label is printed you get an email with a tracking number. " +
+		"If anything goes wrong on the way, just write to us at hello@lumen.coffee and we will sort it out."
 	if n := len(strings.Fields(reply)); n < 75 || n > 85 {
 		b.Fatalf("reply has %d words", n)
 	}

@@ -39,8 +39,10 @@ var (
 		"savages", "infestation", "untermensch", "mongrel", "mongrels",
 		"畜生", "畜牲", "寄生虫", "害虫", "蟑螂", "劣等", "低等人", "下等人", "杂种", "禽兽", "猪狗不如",
 	}
+	dehumanisingFrameNouns = []string{"animals", "rats", "plague", "disease", "pests", "filth", "trash", "garbage", "scum",
+		"dogs", "pigs", "monkeys", "apes", "beasts", "insects", "rodents"}
 	dehumanisingFrame = regexp.MustCompile(`\b(?:are|is|were|be|like|as|just)\s+(?:a\s+|an\s+|nothing but\s+|no better than\s+)?` +
-		`(?:animals|rats|a plague|plague|a disease|pests|filth|trash|garbage|scum|dogs|pigs|monkeys|apes|beasts|insects|rodents)\b`)
+		`(?:` + alt(dehumanisingFrameNouns) + `)\b`)
 )
 
 // Protected groups, as the generalisation patterns name them. groupNouns

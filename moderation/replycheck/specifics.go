@@ -160,58 +160,86 @@ func Specifics(text string) []Specific {
 		}
 	}
 	// Addresses first, on the text as written, and then blanked, so
-	// that the digits of a link are not read as a phone number.
+	// that the digits of a link are not read as a phone number. Each
+	// pattern runs only when the text has what it needs (an '@', a
+	// digit, a '.'): most sentences have none of it.
 	t := text
 	blank := func(re *regexp.Regexp, s string) string {
 		return re.ReplaceAllStringFunc(s, func(m string) string { return strings.Repeat(" ", len(m)) })
 	}
-	for _, m := range emailRE.FindAllString(t, -1) {
-		add(KindEmail, strings.ToLower(m), m)
+	hasAt := strings.Contains(t, "@")
+	if hasAt {
+		for _, m := range emailRE.FindAllString(t, -1) {
+			add(KindEmail, strings.ToLower(m), m)
+		}
+		t = blank(emailRE, t)
 	}
-	t = blank(emailRE, t)
-	for _, m := range schemeURLRE.FindAllString(t, -1) {
-		m = strings.TrimRight(m, ".,;:!?")
-		if h := hostOf(m); h != "" {
-			add(KindURL, h, m)
+	lower := strings.ToLower(t)
+	if strings.Contains(t, "://") || strings.Contains(lower, "www.") {
+		for _, m := range schemeURLRE.FindAllString(t, -1) {
+			m = strings.TrimRight(m, ".,;:!?")
+			if h := hostOf(m); h != "" {
+				add(KindURL, h, m)
+			}
+		}
+		t = blank(schemeURLRE, t)
+	}
+	if strings.Contains(t, ".") {
+		for _, m := range domainRE.FindAllStringSubmatch(t, -1) {
+			if notDomains[strings.ToLower(m[2])] || len(m[1]) < 4 {
+				continue
+			}
+			add(KindURL, strings.TrimPrefix(strings.ToLower(strings.TrimSuffix(m[1], ".")), "www."), m[1]+m[3])
+		}
+		t = blankDomains(t)
+	}
+	if hasAt {
+		for _, m := range handleRE.FindAllStringSubmatch(t, -1) {
+			add(KindHandle, strings.ToLower(m[1]), "@"+m[1])
 		}
 	}
-	t = blank(schemeURLRE, t)
-	for _, m := range domainRE.FindAllStringSubmatch(t, -1) {
-		if notDomains[strings.ToLower(m[2])] || len(m[1]) < 4 {
-			continue
-		}
-		add(KindURL, strings.TrimPrefix(strings.ToLower(strings.TrimSuffix(m[1], ".")), "www."), m[1]+m[3])
-	}
-	t = blankDomains(t)
-	for _, m := range handleRE.FindAllStringSubmatch(t, -1) {
-		add(KindHandle, strings.ToLower(m[1]), "@"+m[1])
-	}
-	for _, m := range codeRE.FindAllString(t, -1) {
-		if len(m) >= 4 && len(m) <= 20 && !allDigits(m) {
-			add(KindCode, m, m)
+	digits := strings.ContainsFunc(t, func(r rune) bool { return r >= '0' && r <= '9' })
+	if digits && strings.ContainsFunc(t, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
+		for _, m := range codeRE.FindAllString(t, -1) {
+			if len(m) >= 4 && len(m) <= 20 && !allDigits(m) {
+				add(KindCode, m, m)
+			}
 		}
 	}
-	for _, m := range codeWordRE.FindAllStringSubmatch(t, -1) {
-		c := m[1] + m[2]
-		if c != "" {
-			add(KindCode, strings.ToUpper(c), c)
+	if codeWord(lower) {
+		for _, m := range codeWordRE.FindAllStringSubmatch(t, -1) {
+			c := m[1] + m[2]
+			if c != "" {
+				add(KindCode, strings.ToUpper(c), c)
+			}
 		}
 	}
 	// Chinese discounts before the numerals are read: 八五折 is 15% off.
-	for _, m := range zheRE.FindAllStringSubmatch(t, -1) {
-		if off, ok := zheOff(m[1]); ok {
-			add(KindPercent, off, m[0])
+	if strings.Contains(t, "折") {
+		for _, m := range zheRE.FindAllStringSubmatch(t, -1) {
+			if off, ok := zheOff(m[1]); ok {
+				add(KindPercent, off, m[0])
+			}
 		}
 	}
 	t = NormalizeNumbers(t)
-	for _, m := range moneyBeforeRE.FindAllStringSubmatch(t, -1) {
-		add(KindPrice, currencies[strings.ToLower(strings.TrimSpace(m[1]))]+":"+canon(m[2]), m[0])
+	if !strings.ContainsFunc(t, func(r rune) bool { return r >= '0' && r <= '9' }) {
+		return out // everything below is a number
+	}
+	lower = strings.ToLower(t)
+	if strings.ContainsAny(t, "$€£¥") || strings.Contains(lower, "usd") || strings.Contains(lower, "eur") ||
+		strings.Contains(lower, "gbp") || strings.Contains(lower, "cny") || strings.Contains(lower, "rmb") {
+		for _, m := range moneyBeforeRE.FindAllStringSubmatch(t, -1) {
+			add(KindPrice, currencies[strings.ToLower(strings.TrimSpace(m[1]))]+":"+canon(m[2]), m[0])
+		}
 	}
 	for _, m := range moneyAfterRE.FindAllStringSubmatch(t, -1) {
 		add(KindPrice, currencies[strings.ToLower(m[2])]+":"+canon(m[1]), m[0])
 	}
-	for _, m := range percentRE.FindAllStringSubmatch(t, -1) {
-		add(KindPercent, canon(m[1]+m[3]), m[0])
+	if strings.Contains(t, "%") || strings.Contains(lower, "per") || strings.Contains(t, "百分之") {
+		for _, m := range percentRE.FindAllStringSubmatch(t, -1) {
+			add(KindPercent, canon(m[1]+m[3]), m[0])
+		}
 	}
 	for _, idx := range durationRE.FindAllStringSubmatchIndex(t, -1) {
 		m := func(i int) string {
@@ -230,68 +258,103 @@ func Specifics(text string) []Specific {
 			add(KindDuration, unit+":"+scaled(b, f), full)
 		}
 	}
-	for _, m := range isoDateRE.FindAllStringSubmatch(t, -1) {
-		add(KindDate, dm(m[2], m[3]), m[0])
-		add(KindDate, m[1], m[0])
-	}
-	for _, m := range zhDateRE.FindAllStringSubmatch(t, -1) {
-		add(KindDate, dm(m[2], m[3]), m[0])
-	}
-	for _, m := range monthDayRE.FindAllStringSubmatch(t, -1) {
-		add(KindDate, dm(month(m[1]), m[2]), m[0])
-	}
-	for _, m := range dayMonthRE.FindAllStringSubmatch(t, -1) {
-		if m[1] == "" {
-			m[1], m[2] = m[3], m[4]
+	if strings.Contains(t, "-") {
+		for _, m := range isoDateRE.FindAllStringSubmatch(t, -1) {
+			add(KindDate, dm(m[2], m[3]), m[0])
+			add(KindDate, m[1], m[0])
 		}
-		add(KindDate, dm(month(m[2]), m[1]), m[0])
+	}
+	if strings.Contains(t, "月") {
+		for _, m := range zhDateRE.FindAllStringSubmatch(t, -1) {
+			add(KindDate, dm(m[2], m[3]), m[0])
+		}
+	}
+	if monthName(lower) {
+		for _, m := range monthDayRE.FindAllStringSubmatch(t, -1) {
+			add(KindDate, dm(month(m[1]), m[2]), m[0])
+		}
+		for _, m := range dayMonthRE.FindAllStringSubmatch(t, -1) {
+			if m[1] == "" {
+				m[1], m[2] = m[3], m[4]
+			}
+			add(KindDate, dm(month(m[2]), m[1]), m[0])
+		}
 	}
 	for _, m := range yearRE.FindAllStringSubmatch(t, -1) {
 		add(KindDate, m[1], m[1])
 	}
-	for _, idx := range clockRE.FindAllStringSubmatchIndex(t, -1) {
-		if ratio(t, idx[0], idx[1]) {
-			continue // "1:16" is a brewing ratio
-		}
-		m := t[idx[0]:idx[1]]
-		half := ""
-		if idx[6] >= 0 {
-			half = t[idx[6]:idx[7]]
-		}
-		add(KindTime, clock(t[idx[2]:idx[3]], t[idx[4]:idx[5]], half), m)
-	}
-	for _, m := range ampmRE.FindAllStringSubmatch(t, -1) {
-		add(KindTime, clock(m[1], "00", m[2]), strings.TrimSpace(m[1]+" "+m[2]))
-	}
-	for _, m := range zhClockRE.FindAllStringSubmatch(t, -1) {
-		mins := "00"
-		if m[3] != "" {
-			mins = m[3]
-		} else if m[4] != "" {
-			mins = "30"
-		}
-		half := ""
-		switch m[1] {
-		case "下午", "晚上", "傍晚":
-			half = "pm"
-		case "中午":
-			if m[2] != "12" {
-				half = "pm"
+	if strings.Contains(t, ":") {
+		for _, idx := range clockRE.FindAllStringSubmatchIndex(t, -1) {
+			if ratio(t, idx[0], idx[1]) {
+				continue // "1:16" is a brewing ratio
 			}
+			m := t[idx[0]:idx[1]]
+			half := ""
+			if idx[6] >= 0 {
+				half = t[idx[6]:idx[7]]
+			}
+			add(KindTime, clock(t[idx[2]:idx[3]], t[idx[4]:idx[5]], half), m)
 		}
-		add(KindTime, clock(m[2], mins, half), m[0])
 	}
-	for _, m := range phoneRE.FindAllString(t, -1) {
-		d := digitsOf(m)
-		if len(d) < 7 || len(d) > 15 || isoDateRE.MatchString(m) || yearSpanRE.MatchString(m) {
-			continue
+	if strings.Contains(lower, "am") || strings.Contains(lower, "pm") || strings.Contains(lower, "a.m") || strings.Contains(lower, "p.m") {
+		for _, m := range ampmRE.FindAllStringSubmatch(t, -1) {
+			add(KindTime, clock(m[1], "00", m[2]), strings.TrimSpace(m[1]+" "+m[2]))
 		}
-		if len(d) > 10 {
-			d = d[len(d)-10:]
+	}
+	if strings.ContainsAny(t, "点點") {
+		for _, m := range zhClockRE.FindAllStringSubmatch(t, -1) {
+			mins := "00"
+			if m[3] != "" {
+				mins = m[3]
+			} else if m[4] != "" {
+				mins = "30"
+			}
+			half := ""
+			switch m[1] {
+			case "下午", "晚上", "傍晚":
+				half = "pm"
+			case "中午":
+				if m[2] != "12" {
+					half = "pm"
+				}
+			}
+			add(KindTime, clock(m[2], mins, half), m[0])
 		}
-		add(KindPhone, d, m)
+	}
+	if len(digitsOf(t)) >= 7 {
+		for _, m := range phoneRE.FindAllString(t, -1) {
+			d := digitsOf(m)
+			if len(d) < 7 || len(d) > 15 || isoDateRE.MatchString(m) || yearSpanRE.MatchString(m) {
+				continue
+			}
+			if len(d) > 10 {
+				d = d[len(d)-10:]
+			}
+			add(KindPhone, d, m)
+		}
 	}
 	return out
+}
+
+// codeWord reports whether lower (lower-cased) has a word that
+// introduces a promo code.
+func codeWord(lower string) bool {
+	for _, w := range []string{"code", "coupon", "voucher", "优惠码", "折扣码", "兑换码", "券码", "口令"} {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// monthName reports whether lower (lower-cased) may hold a month's name.
+func monthName(lower string) bool {
+	for _, m := range []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
+		if strings.Contains(lower, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // ratio reports whether the match at t[i:j] is a ratio ("a 1:16
