@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/chorusbot/chorus/analytics"
@@ -71,6 +72,7 @@ func runTrain(_ context.Context, env *cliEnv, args []string) error {
 	fs, _ := newFlagSet("train", env)
 	datasets := fs.String("datasets", "../shared/datasets", "folder holding the labelled datasets (tweeteval, spam, airline, zh-sentiment)")
 	out := fs.String("out", "", "where to write the model files (default moderation/models or analytics/models)")
+	task := fs.String("task", "", "moderation only: retrain just these tasks, comma separated (spam, offensive, hate); default all")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -83,7 +85,18 @@ func runTrain(_ context.Context, env *cliEnv, args []string) error {
 		if *out == "" {
 			*out = "moderation/models"
 		}
-		return moderation.TrainAll(*datasets, *out, env.stderr)
+		if *task == "" {
+			return moderation.TrainAll(*datasets, *out, env.stderr)
+		}
+		var tasks []moderation.Task
+		for _, t := range strings.Split(*task, ",") {
+			t = strings.TrimSpace(t)
+			if !slices.Contains(moderation.Tasks, moderation.Task(t)) {
+				return fmt.Errorf("%w: unknown moderation task %q, want spam, offensive or hate", errUsage, t)
+			}
+			tasks = append(tasks, moderation.Task(t))
+		}
+		return moderation.TrainTasks(*datasets, *out, tasks, env.stderr)
 	case "sentiment":
 		if *out == "" {
 			*out = "analytics/models"
