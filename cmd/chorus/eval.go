@@ -39,17 +39,16 @@ func runEval(_ context.Context, env *cliEnv, args []string) error {
 	}
 	var pred func(string) int
 	var labels []string
+	var leaned *int
 	switch task {
 	case "spam", "offensive", "hate":
 		pred, labels, err = moderation.EvalPredictor(task)
 	case "sentiment":
-		// Two-class sets (ChnSentiCorp, waimai) are Chinese; the Chinese
-		// predictor maps its neutral band onto the two labels.
-		lang := "en"
-		if len(ds.Labels) == 2 {
-			lang = "zh"
-		}
-		pred, labels, err = analytics.SentimentPredictor(lang)
+		// Every row takes the live bot's path: its language detected as
+		// the bot detects it, then the three-way decision. On a data set
+		// with no neutral class (the Chinese reviews) a neutral decision
+		// counts as the side it leans to, and how often is printed.
+		pred, labels, leaned, err = analytics.EvalPredictor(!slices.Contains(ds.Labels, "neutral"))
 	default:
 		return fmt.Errorf("%w: unknown task %q, want one of %s", errUsage, task, strings.Join(evalTasks, ", "))
 	}
@@ -60,9 +59,18 @@ func runEval(_ context.Context, env *cliEnv, args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
+		if leaned != nil {
+			return enc.Encode(struct {
+				textclass.Report
+				NeutralLeaned int `json:"neutral_scored_by_lean"`
+			}{rep, *leaned})
+		}
 		return enc.Encode(rep)
 	}
 	fmt.Fprintf(env.stdout, "task %s on %s\n", task, ds.Name)
+	if leaned != nil {
+		fmt.Fprintf(env.stdout, "called neutral by the bot, scored by the side they lean to: %d of %d\n", *leaned, len(ds.Examples))
+	}
 	return rep.WriteText(env.stdout)
 }
 
