@@ -13,10 +13,6 @@ import (
 func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("kb", env)
 	k := fs.Int("k", 5, "search: how many passages")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: chorus kb ingest DIR | search QUERY | list [flags]")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
