@@ -502,3 +502,17 @@ func TestSGDLearnsAndRoundTrips(t *testing.T) {
 		t.Errorf("unknown optimizer: %v", err)
 	}
 }
+
+func TestHandles(t *testing.T) {
+	fc := FeatureConfig{WordMax: 2, CharMax: -1, Handles: true, HashBits: 16}.withDefaults()
+	a := fc.hashes("@united lost my bag http://t.co/abc", nil)
+	b := fc.hashes("@delta lost my bag https://t.co/xyz", nil)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Error("handles and links still tell two tweets apart")
+	}
+	plain := fc
+	plain.Handles = false
+	if fmt.Sprint(plain.hashes("@united lost my bag", nil)) == fmt.Sprint(plain.hashes("@delta lost my bag", nil)) {
+		t.Error("without Handles the handle is lost")
+	}
+}
