@@ -20,7 +20,7 @@ hmm uh um oh ah just any anyone anybody someone something anything everything no
 var enFiller = setOf(`one two three many much lot lots really still even well back way make made get got getting
 know think want need going gonna wanna today yesterday tomorrow day days time times thing things stuff something
 tell say said see look like good great nice new old first last next people guys everyone someone anyone everybody
-question questions ask asking answer help`)
+question questions ask asking answer help take takes long soon possible way able`)
 
 // IsFiller reports whether the term of a word is too general to name a
 // topic (English filler words by their stem, Chinese by the word).
@@ -40,6 +40,9 @@ var fillerStems = func() map[string]bool {
 	}
 	return m
 }()
+
+// IsFillerTerm is IsFiller for a term (a stem or a Chinese word).
+func IsFillerTerm(term string) bool { return fillerStems[term] || zhFiller[term] }
 
 // IsStop reports whether a lower-case English word or a Chinese word is
 // a function word.
