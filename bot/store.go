@@ -26,6 +26,9 @@ type Turn struct {
 	Time  time.Time `json:"time"`
 	// Tokens is the token count of Text, computed once when stored.
 	Tokens int `json:"tokens"`
+	// Unanswered marks a reply of the bot that said it didn't know (no
+	// relevant passage, or the model's NoAnswerMarker).
+	Unanswered bool `json:"unanswered,omitempty"`
 }
 
 // Summary is the rolling summary of the turns of a conversation that no

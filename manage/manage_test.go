@@ -447,9 +447,9 @@ func TestObserveBatchesAndRun(t *testing.T) {
 	go func() { done <- r.tools.Run(ctx) }()
 	now := time.Now()
 	for i := range 5 {
-		r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Platform: "tg", Text: fmt.Sprintf("question %d about warranty?", i), Time: now})
+		r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Platform: "tg", Text: fmt.Sprintf("question %d about warranty?", i), Outcome: bot.OutcomeUnanswered, Time: now})
 	}
-	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "covered", Label: "hours.md", Score: 9, Time: now})
+	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "is it covered?", Outcome: bot.OutcomeOK, Label: "hours.md", Score: 0.9, Time: now})
 	r.tools.Observe(bot.Event{Kind: bot.EventMessageReceived, Text: "not a question", Time: now})
 	count := func() (records, questions int) {
 		kv.Scan(context.Background(), manage.BucketGaps, "", "", func(_ string, v []byte) error {
@@ -475,7 +475,7 @@ func TestObserveBatchesAndRun(t *testing.T) {
 	if rec, q := count(); rec != 1 || q != 5 {
 		t.Errorf("after one full batch: %d records, %d questions; want 1, 5", rec, q)
 	}
-	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "one more?", Time: now})
+	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "one more?", Outcome: bot.OutcomeUnanswered, Time: now})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -635,7 +635,6 @@ func TestConfigValidate(t *testing.T) {
 		{DigestHours: 10000},
 		{DigestChunkTokens: 10},
 		{GapSimilarity: 2},
-		{GapScore: -1},
 		{PostLimits: map[string]int{"x": 5}},
 		{Channels: map[string][]string{"tg": {""}}},
 	} {

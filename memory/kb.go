@@ -36,7 +36,11 @@ const MaxDocBytes = 8 << 20
 // fillerWeight is what a filler word ("take", "long", "time") weighs in a
 // search against a content word: "how long does shipping take?" is about
 // shipping.
-const fillerWeight = 0.3
+const fillerWeight = 0.1
+
+// expandWeight is what a term implied by a question's phrasing
+// (textkit.Expand) weighs against one the question holds.
+const expandWeight = 0.5
 
 // maxSearchK bounds how many passages one Search returns.
 const maxSearchK = 100
@@ -867,14 +871,19 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		avgdl = 1
 	}
 	weight := 0.0
-	for _, t := range terms {
+	extra := textkit.Expand(query)
+	for i, t := range append(terms, extra...) {
 		ps := ix.post[t]
 		df := float64(len(ps))
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
 		if textkit.IsFillerTerm(t) {
 			idf *= fillerWeight
 		}
-		weight += idf
+		if i >= len(terms) {
+			idf *= expandWeight // a bonus: not counted against a passage
+		} else {
+			weight += idf
+		}
 		for _, p := range ps {
 			tf := float64(p.tf)
 			dl := float64(ix.pass[p.id].length)

@@ -212,6 +212,11 @@ func inline(s string) string {
 	return s
 }
 
+// SplitSentences cuts plain text (not Markdown) after sentence-ending
+// punctuation: . ! ? followed by a space or the end, and 。！？；. The
+// pieces keep their punctuation.
+func SplitSentences(p string) []string { return splitSentences(p) }
+
 // splitSentences cuts a block after sentence-ending punctuation.
 func splitSentences(p string) []string {
 	var out []string
