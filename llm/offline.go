@@ -173,7 +173,6 @@ func splitWords(text string) []string {
 	return out
 }
 
-
 // language picks the answer language: the request's, else the query's.
 func language(req bot.Request, q string) string {
 	if req.Lang != "" {
