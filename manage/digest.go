@@ -576,7 +576,7 @@ func (t *Tools) reduce(ctx context.Context, env *bot.Env, f digestFacts, partial
 		u.WriteByte('\n')
 	}
 	if len(f.Unanswered) > 0 {
-		u.WriteString("Questions nobody answered:")
+		u.WriteString("Questions left unanswered (no reply, or the bot did not know):")
 		for _, q := range f.Unanswered[:min(maxUnanswered, len(f.Unanswered))] {
 			fmt.Fprintf(&u, "\n- %s: %s", q.Name, clip(q.Text, 200))
 		}

@@ -345,3 +345,21 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	}
 	return env.Reply(ctx, b.String())
 }
+
+// GapQuestions returns the questions recorded as knowledge gaps since,
+// oldest first, after writing what is buffered: what /gaps groups, for
+// `chorus eval answers`.
+func (t *Tools) GapQuestions(ctx context.Context, since time.Time) ([]string, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := t.loadGaps(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Text
+	}
+	return out, nil
+}

@@ -209,6 +209,17 @@ func (s *Store) Close() error {
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
 
+// CopyTo writes a consistent copy of the whole file to path (created
+// with mode 0600), in one read transaction: chorus eval answers works on
+// such a copy, so that its questions touch nothing of the real data.
+func (s *Store) CopyTo(path string) error {
+	err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+	if err != nil {
+		return fmt.Errorf("memory: copy to %s: %w", path, err)
+	}
+	return nil
+}
+
 // Size returns the file's size in bytes, for metrics.
 func (s *Store) Size() (int64, error) {
 	fi, err := os.Stat(s.path)

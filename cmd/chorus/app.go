@@ -153,9 +153,19 @@ func engineConfig(cfg *configs.Config) bot.Config {
 		WindowTokens:    e.WindowTokens,
 		SummaryEvery:    e.SummaryEvery,
 		KBPassages:      e.KBPassages,
+		MinRelevance:    minRelevance(cfg.KB.MinRelevance),
 		LLMTimeout:      e.LLMTimeout,
 		ReplyMaxTokens:  e.ReplyMaxTokens,
 	}
+}
+
+// minRelevance maps the config's floor to the engine's, where 0 means
+// the default: a configured 0 keeps every passage.
+func minRelevance(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // app is a wired Chorus: config, store, model and engine.
