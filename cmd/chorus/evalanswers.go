@@ -285,4 +285,3 @@ func (p *capturePlatform) reply(chat string, st *memory.Store, ctx context.Conte
 	}
 	return text, false
 }
-
