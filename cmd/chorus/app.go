@@ -22,23 +22,11 @@ import (
 const dbFile = "chorus.db"
 
 // loadConfig reads the config named by --config, or chorus.yaml when
-// present, or the defaults; applies the environment and --data-dir; and
-// validates it.
+// present, or the defaults; applies the environment (secret files
+// included, with or without a file) and --data-dir; validates it; and
+// warns on stderr about CHORUS_* variables that set nothing.
 func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
-	path := g.config
-	if path == "" {
-		if _, err := os.Stat("chorus.yaml"); err == nil {
-			path = "chorus.yaml"
-		}
-	}
-	var cfg *configs.Config
-	var err error
-	if path == "" {
-		cfg = configs.Default()
-		err = configs.LoadEnv(cfg, env.environ)
-	} else {
-		cfg, err = configs.LoadFrom(path, env.environ)
-	}
+	cfg, err := configs.LoadFrom(configs.ResolvePath(g.config), env.environ)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +35,12 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if warnings := configs.UnknownEnv(env.environ); len(warnings) > 0 {
+		log := newLogger(cfg, env.stderr)
+		for _, w := range warnings {
+			log.Warn(w)
+		}
 	}
 	return cfg, nil
 }

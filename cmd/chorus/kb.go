@@ -11,17 +11,9 @@ import (
 	"github.com/chorusbot/chorus/memory"
 )
 
-const kbUsage = "Usage: chorus kb ingest DIR|FILE | search QUERY | list | remove SOURCE|DOCUMENT [flags]"
-
 func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("kb", env)
 	k := fs.Int("k", 5, "search: how many passages")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, kbUsage)
-		fmt.Fprintln(env.stderr, "  A source is a folder or file as ingested; re-ingesting it adds, replaces and removes its documents only.")
-		fmt.Fprintln(env.stderr, "  Formats: "+memory.SupportedExtensions+" (CSV: question,answer pairs).")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
