@@ -46,8 +46,10 @@ func Words(text string) []Word {
 		if word.Len() == 0 {
 			return
 		}
-		out = append(out, latinWord(word.String(), brk))
-		brk = false
+		if w, ok := latinWord(word.String(), brk); ok {
+			out = append(out, w)
+			brk = false
+		}
 		word.Reset()
 	}
 	flushHan := func(end int) {
@@ -88,9 +90,13 @@ func Words(text string) []Word {
 	return out
 }
 
-// latinWord makes a Word of a lower-cased run of letters and digits.
-func latinWord(w string, brk bool) Word {
+// latinWord makes a Word of a lower-cased run of letters and digits; a
+// run of combining marks alone is no word.
+func latinWord(w string, brk bool) (Word, bool) {
 	fold := foldAccents(w)
+	if fold == "" {
+		return Word{}, false
+	}
 	number := true
 	for _, r := range fold {
 		if !unicode.IsDigit(r) {
@@ -102,7 +108,7 @@ func latinWord(w string, brk bool) Word {
 	if !number && !wd.Stop {
 		wd.Term = Stem(fold)
 	}
-	return wd
+	return wd, wd.Term != ""
 }
 
 // foldAccents removes combining marks: "café" -> "cafe".
