@@ -6,7 +6,7 @@
 //
 //	chorus serve                      run every configured adapter and the admin server
 //	chorus chat [--user NAME]         talk to Chorus on the console
-//	chorus kb ingest DIR | search QUERY | list
+//	chorus kb ingest DIR|FILE | search QUERY | list | remove SOURCE|DOCUMENT
 //	chorus export --user PLATFORM:ID  everything held about a user, as JSON
 //	chorus forget --user PLATFORM:ID  delete it
 //	chorus bench [flags]              load test with synthetic followers (see docs/benchmarks.md)
@@ -29,6 +29,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/chorusbot/chorus/memory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -55,7 +57,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the bot: every configured adapter (the console when none) and the admin HTTP server", runServe},
 		{"chat", "talk to Chorus on the console (piped stdin: one message per line)", runChat},
-		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
+		{"kb", "knowledge base: ingest DIR|FILE (a source: re-ingesting it touches its own documents only; " + memory.SupportedExtensions + "), search QUERY, list, remove SOURCE|DOCUMENT", runKB},
 		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
 		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
 		{"bench", "load-test the engine, store, moderation and analytics with synthetic followers and a fake model", runBench},
