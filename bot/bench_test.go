@@ -108,7 +108,7 @@ func BenchmarkFirstVisibleSentence(b *testing.B) {
 		reply: "Thanks for asking, our beans ship within 48 hours. Every bag is roasted to order in Portland, Monday to Friday, and packed the day after. Tracking arrives by email."}
 	plat := &firstSend{Platform: bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Stream: true, EditEvery: time.Second}), sent: map[string]time.Time{}}
 	kb := knowledgeFunc(func(context.Context, string, int) ([]bot.Passage, error) {
-		return []bot.Passage{{Source: "shipping.md", Text: "Every bag is roasted, rested for a day and packed within 48 hours of your order, Monday to Friday, in Portland."}}, nil
+		return []bot.Passage{{Source: "shipping.md", Text: "Every bag is roasted, rested for a day and packed within 48 hours of your order, Monday to Friday, in Portland.", Relevance: 1}}, nil
 	})
 	e, _ := bot.New(bot.Config{}, bottest.NewMemStore(), llm, bot.WithOutputChecker(checks), bot.WithKnowledge(kb))
 	e.AddPlatform(plat)

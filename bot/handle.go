@@ -238,7 +238,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	defer stopTyping()
 	go e.keepTyping(typingCtx, env.Platform, m.Chat)
 
-	req, g, err := e.buildRequest(ctx, env, query)
+	req, g, ret, err := e.buildRequest(ctx, env, query)
 	if err != nil {
 		return err
 	}
@@ -252,14 +252,16 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Duration: e.now().Sub(env.Received)})
 	}
 	var (
-		outcome string
-		req0    = req
+		outcome  string
+		noAnswer bool
+		req0     = req
 	)
 	// One attempt, and when a sentence is blocked one more with the
 	// reason; then the fallback.
 	for attempt := 0; ; attempt++ {
 		start := e.now()
-		_, usage, model, llmOutcome, streamErr := e.stream(lctx, req, w)
+		_, usage, model, llmOutcome, said, streamErr := e.stream(lctx, req, w)
+		noAnswer = said
 		e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
 			Duration: e.now().Sub(start), Usage: usage})
 		if usage.Total() > 0 {
@@ -316,8 +318,9 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	// The user has the whole reply now; storing it is not their wait.
 	shownAt := e.now()
 	shown, _ := SanitizeText(w.Text())
+	unanswered := e.kb != nil && (!ret.relevant || noAnswer)
 	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
-		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
+		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown), Unanswered: unanswered}
 	var topics []string
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
@@ -328,6 +331,14 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		env.done = true
 	}
 	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
+		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
+			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
+		if unanswered {
+			q.Outcome = OutcomeUnanswered
+		}
+		e.Events.Emit(q)
+	}
 	if outcome == OutcomeOK || outcome == OutcomeCut {
 		e.maybeFold(fctx, conv, env.Lang)
 	}
@@ -392,31 +403,44 @@ func Reask(req Request, reason string) Request {
 // blocked sentence, the cap). outcome is OutcomeOK (the model ended, or
 // the writer stopped it), OutcomeCut (some text then failure),
 // OutcomeTimeout or OutcomeError (nothing usable).
-func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, err error) {
+//
+// NoAnswerMarker is taken out of the text before w sees it; noAnswer
+// reports whether the model wrote it.
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, noAnswer bool, err error) {
 	model = "unknown"
 	s, err := e.llm.Stream(ctx, req)
 	if err != nil {
-		return "", usage, model, failOutcome(err), err
+		return "", usage, model, failOutcome(err), false, err
 	}
 	defer s.Close()
 	var b strings.Builder
-	for {
-		d, rerr := s.Recv()
+	var mf markerFilter
+	write := func(d string) {
 		if d != "" {
 			b.WriteString(d)
 			w.Write(ctx, d)
+		}
+	}
+	for {
+		d, rerr := s.Recv()
+		write(mf.Write(d))
+		if rerr != nil {
+			write(mf.Flush())
 		}
 		if rerr == io.EOF || (rerr == nil && w.Stopped()) {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
-			return b.String(), s.Usage(), model, OutcomeOK, nil
+			// What is shown is what passed the checks, the marker taken
+			// out on the way: it is never replaced with unchecked text.
+			text, _ = StripNoAnswer(b.String())
+			return text, s.Usage(), model, OutcomeOK, mf.found, nil
 		}
 		if rerr != nil {
 			if b.Len() > 0 {
-				return b.String(), s.Usage(), model, OutcomeCut, rerr
+				return b.String(), s.Usage(), model, OutcomeCut, mf.found, rerr
 			}
-			return "", s.Usage(), model, failOutcome(rerr), rerr
+			return "", s.Usage(), model, failOutcome(rerr), mf.found, rerr
 		}
 	}
 }
@@ -444,29 +468,22 @@ func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
 }
 
 // buildRequest gathers the prompt's parts and assembles it.
-func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, *Grounding, error) {
+// The grounding returned is what the prompt holds, for the output checks.
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, *Grounding, retrieval, error) {
 	m := env.msg
 	conv := m.ConversationKey()
 	persona := e.Persona()
 	in := PromptInput{Persona: persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
-	if e.kb != nil && strings.TrimSpace(query) != "" {
-		ps, err := e.kb.Search(ctx, query, e.cfg.KBPassages)
-		if err != nil {
-			e.log.Warn("knowledge search failed", "err", err)
-		}
-		in.Passages = ps
-		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: m.UserKey(), Lang: env.Lang, Text: query}
-		if len(ps) > 0 {
-			q.Label, q.Score = ps[0].Source, ps[0].Score
-		}
-		e.Events.Emit(q)
-	}
+	var contact []Passage
+	var ret retrieval
+	in.Passages, contact, ret = e.retrieve(ctx, query, env.Lang)
+	in.Contact = contact
 	if s, err := e.store.Summary(ctx, conv); err == nil {
 		in.Summary = s.Text
 	}
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil {
-		return Request{}, nil, fmt.Errorf("bot: load window: %w", err)
+		return Request{}, nil, ret, fmt.Errorf("bot: load window: %w", err)
 	}
 	// The window ends with the message being answered; the prompt puts
 	// the question last on its own, so drop it from the window.
@@ -479,11 +496,12 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	}
 	msgs, err := e.prompter(in)
 	if err != nil {
-		return Request{}, nil, fmt.Errorf("bot: assemble prompt: %w", err)
+		return Request{}, nil, ret, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
-	g := &Grounding{Query: query, Lang: env.Lang, Persona: persona, Passages: in.Passages, Window: win, Summary: in.Summary}
+	g := &Grounding{Query: query, Lang: env.Lang, Persona: persona, Passages: append(slices.Clip(in.Passages), contact...),
+		Window: win, Summary: in.Summary}
 	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
-		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: persona}, g, nil
+		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, g, ret, nil
 }
 
 // maybeFold folds turns that fell out of the window into the summary once

@@ -367,7 +367,7 @@ func TestGroundingGivenToChecker(t *testing.T) {
 		return bot.Violation{}
 	})
 	kb := knowledgeFunc(func(context.Context, string, int) ([]bot.Passage, error) {
-		return []bot.Passage{{Source: "returns.md", Text: "Returns within 30 days."}}, nil
+		return []bot.Passage{{Source: "returns.md", Text: "Returns within 30 days.", Relevance: 1}}, nil
 	})
 	r := newRig(t, bot.Config{Persona: bot.Persona{Brand: "Lumen", Dont: []string{"discuss competitors"}}},
 		bot.WithOutputChecker(c), bot.WithKnowledge(kb))

@@ -384,7 +384,7 @@ func exampleKB(t testing.TB) bot.Knowledge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.KB().IngestFS(context.Background(), configs.ExampleKnowledge()); err != nil {
+	if _, err := st.KB().IngestFS(context.Background(), memory.ExampleSource, configs.ExampleKnowledge()); err != nil {
 		t.Fatal(err)
 	}
 	return st.KB()
