@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -402,5 +403,41 @@ func TestMaskPersonal(t *testing.T) {
 	got := bot.MaskPersonal("Call +1 (503) 555-0199 or mail ann@example.com, order 12345.")
 	if strings.Contains(got, "555") || strings.Contains(got, "ann@") || !strings.Contains(got, "12345") {
 		t.Errorf("MaskPersonal = %q", got)
+	}
+}
+
+// TestNamesEscapedInGreeting: a display name made of Markdown reaches a
+// Markdown platform escaped (it shows as written, links nowhere) and on
+// one line; on a plain-text platform it is left as it is.
+func TestNamesEscapedInGreeting(t *testing.T) {
+	name := "[Claim refund](https://evil.example)\n# HEADLINE"
+	for _, tc := range []struct {
+		markup bot.Markup
+		want   string
+	}{
+		{bot.MarkupMarkdown, `\[Claim refund\]\(https://evil.example\) \# HEADLINE`},
+		{bot.MarkupHTML, `\[Claim refund\]\(https://evil.example\) \# HEADLINE`},
+		{bot.MarkupPlain, "[Claim refund](https://evil.example) # HEADLINE"},
+	} {
+		store := bottest.NewMemStore()
+		plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Markup: tc.markup})
+		e, err := bot.New(bot.Config{}, store, &bottest.LLM{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.AddPlatform(plat)
+		e.Start(context.Background())
+		m := bot.Message{Platform: "test", Chat: bot.Chat{ID: "c", Kind: bot.ChatDM}, ID: "1", Author: bot.User{ID: "u", Name: name}, Text: "/start"}
+		if err := e.Handle(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		e.WaitIdle(ctx)
+		cancel()
+		e.Close()
+		got := plat.Replies("c")
+		if len(got) != 1 || !strings.Contains(got[0], "Hi "+tc.want+"!") {
+			t.Errorf("markup %v: greeting %q, want the name as %q", tc.markup, got, tc.want)
+		}
 	}
 }

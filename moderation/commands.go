@@ -150,11 +150,12 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 		}
 		var b strings.Builder
 		for _, a := range es {
-			fmt.Fprintf(&b, "%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, a.User, a.Rule, a.Actor)
+			line := fmt.Sprintf("%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, a.User, a.Rule, a.Actor)
 			if a.Excerpt != "" {
-				fmt.Fprintf(&b, " %q", a.Excerpt)
+				line += fmt.Sprintf(" %q", a.Excerpt)
 			}
-			b.WriteString("\n")
+			// Rules and excerpts are what users (and models) wrote.
+			b.WriteString(env.Esc(line) + "\n")
 		}
 		return env.Reply(ctx, strings.TrimSpace(b.String()))
 	case "strikes", "pardon":

@@ -131,3 +131,26 @@ func TestNewMemberSpamDeletedInGroup(t *testing.T) {
 		t.Errorf("DM message deleted: %+v", d)
 	}
 }
+
+// TestNoticesEscapeNames: on a platform that renders Markdown, a warned
+// user's display name in the chat notice and in the managers' channel is
+// escaped: it shows as written and links nowhere.
+func TestNoticesEscapeNames(t *testing.T) {
+	r := newRig(t, Config{Words: []string{"darn"}, ManagersChannel: map[string]string{"tg": "mods"}})
+	r.p.Lim.Markup = bot.MarkupMarkdown
+	r.n++
+	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: "g1", Kind: bot.ChatGroup}, ID: fmt.Sprint("in", r.n),
+		Author: bot.User{ID: "66", Name: "[Claim refund](https://evil.example)"}, Text: "darn it", Time: r.clk.now()}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.e.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	r.e.WaitIdle(ctx)
+	for _, chat := range []string{"g1", "mods"} {
+		got := r.p.Replies(chat)
+		if len(got) != 1 || !strings.Contains(got[0], `\[Claim refund\]\(https://evil.example\)`) {
+			t.Errorf("%s: %q, want the name escaped", chat, got)
+		}
+	}
+}
