@@ -138,72 +138,16 @@ func (c *blockChecker) CheckSentence(_ context.Context, s string, g *bot.Groundi
 // streams every edit (no pacing), an audit log and an event log.
 type outputRig struct {
 	*rig
-	audit  *auditLog
-	events *eventLog
-}
-
-type auditLog struct {
-	mu sync.Mutex
-	es []bot.AuditEntry
-}
-
-func (a *auditLog) Audit(_ context.Context, e bot.AuditEntry) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.es = append(a.es, e)
-	return nil
-}
-
-func (a *auditLog) kind(k string) []bot.AuditEntry {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []bot.AuditEntry
-	for _, e := range a.es {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-type eventLog struct {
-	mu sync.Mutex
-	ev []bot.Event
-}
-
-func (o *eventLog) Observe(e bot.Event) {
-	o.mu.Lock()
-	o.ev = append(o.ev, e)
-	o.mu.Unlock()
-}
-
-func (o *eventLog) of(k bot.EventKind) []bot.Event {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []bot.Event
-	for _, e := range o.ev {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
+	audit  *bottest.AuditLog
+	events *bottest.EventLog
 }
 
 func newOutputRig(t *testing.T, cfg bot.Config, c bot.OutputChecker, lim bot.Limits) *outputRig {
 	t.Helper()
-	o := &outputRig{audit: &auditLog{}, events: &eventLog{}}
-	r := &rig{store: bottest.NewMemStore(), plat: bottest.NewPlatform("test", lim), llm: &bottest.LLM{Chunk: 3}}
-	e, err := bot.New(cfg, r.store, r.llm, bot.WithOutputChecker(c), bot.WithAuditor(o.audit), bot.WithObserver(o.events))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddPlatform(r.plat)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	r.e = e
-	o.rig = r
+	o := &outputRig{audit: &bottest.AuditLog{}, events: &bottest.EventLog{}}
+	o.rig = newRig(t, cfg, bot.WithOutputChecker(c), bot.WithAuditor(o.audit), bot.WithObserver(o.events))
+	o.plat.Lim = lim
+	o.llm.Chunk = 3
 	return o
 }
 
@@ -249,14 +193,14 @@ func TestBlockedSentenceNeverShownThenReasked(t *testing.T) {
 	if len(reqs) != 2 || !strings.Contains(reqs[1].Messages[0].Content, "your draft stated SAVE20") {
 		t.Fatalf("re-ask request lacks the reason: %+v", reqs)
 	}
-	es := r.audit.kind(bot.AuditOutputBlocked)
+	es := r.audit.Entries(bot.AuditOutputBlocked)
 	if len(es) != 1 || es[0].Rule != "ungrounded" || es[0].Action != "reask" || strings.Contains(es[0].Excerpt, "SAVE20") || !strings.Contains(es[0].Excerpt, "***") {
 		t.Errorf("audit %+v, want one masked ungrounded re-ask", es)
 	}
-	if ev := r.events.of(bot.EventOutputBlocked); len(ev) != 1 || ev[0].Label != "ungrounded" {
+	if ev := r.events.Of(bot.EventOutputBlocked); len(ev) != 1 || ev[0].Label != "ungrounded" {
 		t.Errorf("events %+v", ev)
 	}
-	if rs := r.events.of(bot.EventReplySent); len(rs) != 1 || rs[0].Outcome != bot.OutcomeOK {
+	if rs := r.events.Of(bot.EventReplySent); len(rs) != 1 || rs[0].Outcome != bot.OutcomeOK {
 		t.Errorf("reply outcome %+v, want ok", rs)
 	}
 	if turns := r.store.TurnsOf("test/1"); len(turns) != 2 || strings.Contains(turns[1].Text, "SAVE20") {
@@ -286,10 +230,10 @@ func TestBlockedTwiceEndsWithFallback(t *testing.T) {
 	if len(got) != 1 || !strings.HasSuffix(got[0], want) || !strings.HasPrefix(got[0], "你好！") {
 		t.Fatalf("final reply %q, want the clean start and the Chinese fallback", got)
 	}
-	if es := r.audit.kind(bot.AuditOutputBlocked); len(es) != 2 || es[1].Action != "fallback" {
+	if es := r.audit.Entries(bot.AuditOutputBlocked); len(es) != 2 || es[1].Action != "fallback" {
 		t.Errorf("audit %+v, want re-ask then fallback", es)
 	}
-	if rs := r.events.of(bot.EventReplySent); len(rs) != 1 || rs[0].Outcome != bot.OutcomeBlocked {
+	if rs := r.events.Of(bot.EventReplySent); len(rs) != 1 || rs[0].Outcome != bot.OutcomeBlocked {
 		t.Errorf("reply outcome %+v, want blocked", rs)
 	}
 }

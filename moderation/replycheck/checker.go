@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/moderation"
@@ -147,9 +146,13 @@ type Checker struct {
 	// patterns can match at all.
 	groups     *moderation.WordList
 	frameNouns *moderation.WordList
-	comps      []competitor
-	allow      grounded
-	cache      specificsCache
+	// comps finds the competitors' names and aliases (moderation's word
+	// matching: whole words in Latin scripts, anywhere in Chinese);
+	// compName maps each to the competitor's name.
+	comps    *moderation.WordList
+	compName map[string]string
+	allow    grounded
+	cache    specificsCache
 }
 
 var _ bot.OutputChecker = (*Checker)(nil)
@@ -179,9 +182,17 @@ func New(cfg Config, opts ...Option) (*Checker, error) {
 	c.dehuman = moderation.NewWordList(dehumanisingWords)
 	c.groups = moderation.NewWordList(append(append(append([]string(nil), groupNouns...), groupAdjectives...), groupZH...))
 	c.frameNouns = moderation.NewWordList(dehumanisingFrameNouns)
+	var names []string
+	c.compName = map[string]string{}
 	for _, comp := range cfg.Competitors {
-		c.comps = append(c.comps, newCompetitor(comp))
+		for _, n := range append([]string{comp.Name}, comp.Aliases...) {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+				c.compName[n] = comp.Name
+			}
+		}
 	}
+	c.comps = moderation.NewWordList(names)
 	c.allow = newGrounded()
 	for _, a := range cfg.Allow {
 		c.allow.addAllowed(a)
@@ -203,7 +214,7 @@ func (c *Checker) CheckSentence(ctx context.Context, s string, g *bot.Grounding)
 	for _, check := range []func() bot.Violation{
 		func() bot.Violation { return c.checkAbuse(ctx, s, norm) },
 		func() bot.Violation { return c.checkGeneralisation(s, norm) },
-		func() bot.Violation { return c.checkCompetitor(s, g) },
+		func() bot.Violation { return c.checkCompetitor(s, norm, g) },
 		func() bot.Violation { return c.checkGrounded(s, g) },
 	} {
 		if v := check(); v.Blocked() {
@@ -223,7 +234,7 @@ const (
 )
 
 func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation {
-	key := squeeze(norm)
+	key := moderation.Squeeze(norm)
 	if w, ok := c.abuse.Match(key); ok {
 		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "word list: " + maskWord(w), Masked: maskIn(s, w)}
 	}
@@ -276,7 +287,7 @@ func long(s string) bool {
 }
 
 func (c *Checker) checkGeneralisation(s, norm string) bot.Violation {
-	if _, ok := c.groups.Match(squeeze(norm)); !ok {
+	if _, ok := c.groups.Match(moderation.Squeeze(norm)); !ok {
 		return bot.Violation{} // no group named
 	}
 	text := benignRE.ReplaceAllString(norm, "")
@@ -293,28 +304,24 @@ func (c *Checker) checkGeneralisation(s, norm string) bot.Violation {
 	return bot.Violation{}
 }
 
-func (c *Checker) checkCompetitor(s string, g *bot.Grounding) bot.Violation {
-	if len(c.comps) == 0 {
+func (c *Checker) checkCompetitor(s, norm string, g *bot.Grounding) bot.Violation {
+	w, ok := c.comps.Match(moderation.Squeeze(norm))
+	if !ok {
 		return bot.Violation{}
 	}
-	lower := strings.ToLower(s)
-	for _, comp := range c.comps {
-		if !comp.in(lower) {
-			continue
-		}
-		if personaForbids(g.Persona) {
-			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorAny, comp.name),
-				Detail: comp.name + " named; the persona forbids discussing competitors", Masked: bot.MaskPersonal(s)}
-		}
-		if m := negativeAbout.FindString(s); m != "" {
-			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, comp.name),
-				Detail: comp.name + " named with " + strconvQuote(m), Masked: bot.MaskPersonal(s)}
-		}
-		if c.polarity != nil {
-			if p := c.polarity.Polarity(s); p <= c.cfg.NegativeAt {
-				return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, comp.name),
-					Detail: fmt.Sprintf("%s named, sentiment %.2f", comp.name, p), Masked: bot.MaskPersonal(s)}
-			}
+	name := c.compName[w]
+	if personaForbids(g.Persona) {
+		return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorAny, name),
+			Detail: name + " named; the persona forbids discussing competitors", Masked: bot.MaskPersonal(s)}
+	}
+	if m := negativeAbout.FindString(s); m != "" {
+		return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, name),
+			Detail: name + " named with " + strconvQuote(m), Masked: bot.MaskPersonal(s)}
+	}
+	if c.polarity != nil {
+		if p := c.polarity.Polarity(s); p <= c.cfg.NegativeAt {
+			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, name),
+				Detail: fmt.Sprintf("%s named, sentiment %.2f", name, p), Masked: bot.MaskPersonal(s)}
 		}
 	}
 	return bot.Violation{}
@@ -451,74 +458,6 @@ func (sc *specificsCache) specifics(t string) []Specific {
 	sc.m[t] = x
 	sc.mu.Unlock()
 	return x
-}
-
-// competitor matches one competitor by any of its names.
-type competitor struct {
-	name  string
-	names []string // lower case
-}
-
-func newCompetitor(c Competitor) competitor {
-	out := competitor{name: c.Name}
-	for _, n := range append([]string{c.Name}, c.Aliases...) {
-		if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
-			out.names = append(out.names, n)
-		}
-	}
-	return out
-}
-
-// in reports whether lower (a lower-cased sentence) names c: Latin names
-// as whole words, Chinese ones anywhere.
-func (c competitor) in(lower string) bool {
-	for _, n := range c.names {
-		for off := 0; off < len(lower); {
-			i := strings.Index(lower[off:], n)
-			if i < 0 {
-				break
-			}
-			i += off
-			if edge(lower, i, n, true) && edge(lower, i+len(n), n, false) {
-				return true
-			}
-			off = i + 1
-		}
-	}
-	return false
-}
-
-func edge(s string, i int, name string, before bool) bool {
-	if r, _ := utf8.DecodeRuneInString(name); unicode.Is(unicode.Han, r) {
-		return true
-	}
-	var r rune
-	if before {
-		if i == 0 {
-			return true
-		}
-		r, _ = utf8.DecodeLastRuneInString(s[:i])
-	} else {
-		if i >= len(s) {
-			return true
-		}
-		r, _ = utf8.DecodeRuneInString(s[i:])
-	}
-	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-}
-
-// squeeze folds runs of one rune into one, the form word lists match.
-func squeeze(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	prev := rune(-1)
-	for _, r := range s {
-		if r != prev {
-			b.WriteRune(r)
-		}
-		prev = r
-	}
-	return b.String()
 }
 
 // maskWord keeps a word's first and last letters: "i***t".
