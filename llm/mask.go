@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/chorusbot/chorus/bot"
@@ -30,7 +31,13 @@ type Masker = bot.Masker
 
 // NewMasker returns a masker with the built-in detectors and the extra
 // patterns; see bot.NewMasker.
-func NewMasker(patterns map[string]string) (*Masker, error) { return bot.NewMasker(patterns) }
+func NewMasker(patterns map[string]string) (*Masker, error) {
+	m, err := bot.NewMasker(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %w", err)
+	}
+	return m, nil
+}
 
 // unmasker unmasks a stream of deltas, holding back a trailing piece that
 // could be the start of a placeholder split across chunks.
