@@ -227,7 +227,7 @@ func (env *Env) NeedCommunity(ctx context.Context, what string) (bool, error) {
 		return true, nil
 	}
 	m := env.msg
-	env.Engine.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+	env.Engine.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 		Kind: "refused", Rule: what, Note: "needs a community-wide role; has " + env.Auth.String()})
 	return false, env.Reply(ctx, env.T("refused_scope", "command", strings.TrimPrefix(what, "/")))
 }

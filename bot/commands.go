@@ -100,7 +100,7 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 	}
 	if env.Role < spec.Role {
 		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
-		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 			Kind: "refused", Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
 		return env.Reply(ctx, env.T("refused_role", "command", spec.Name, "role", env.T("role."+spec.Role.String())))
 	}
