@@ -57,6 +57,9 @@ func Register(e *bot.Engine, a *Analytics) error {
 		{Name: "trends", Usage: "[period]", Help: h("trending topics (default 24h)", "热门话题（默认 24 小时）"), Run: a.cmdTrends},
 		{Name: "competitors", Usage: "[period]", Help: h("competitor mentions and their sentiment (default 24h)", "竞品提及及其情绪（默认 24 小时）"), Run: a.cmdCompetitors},
 	}
+	if err := e.AddKeeper("analytics", a); err != nil {
+		return fmt.Errorf("analytics: %w", err)
+	}
 	for _, s := range specs {
 		s.Role = bot.RoleManager
 		if err := e.Register(s); err != nil {
@@ -102,7 +105,7 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 	if !ok {
 		return err
 	}
-	st, err := a.Engagement(ctx, d)
+	st, err := a.Engagement(ctx, d, env.View)
 	if err != nil {
 		return err
 	}
@@ -124,7 +127,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	if !ok {
 		return err
 	}
-	s, err := a.Sentiment(ctx, d)
+	s, err := a.Sentiment(ctx, d, env.View)
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	if len(s.Samples) > 0 {
 		b.WriteString("\n" + env.T("analytics.samples"))
 		for _, x := range s.Samples {
-			b.WriteString("\n• " + x)
+			b.WriteString("\n• " + env.Quote(x.Name, x.Text, maxSampleRunes))
 		}
 	}
 	png, err := SentimentChart(s.Series, bucketOf(d))
@@ -162,7 +165,7 @@ func (a *Analytics) cmdTrends(ctx context.Context, env *bot.Env, c *bot.Command)
 	if !ok {
 		return err
 	}
-	ts, err := a.Trends(ctx, d, 10)
+	ts, err := a.Trends(ctx, d, 10, env.View)
 	if err != nil {
 		return err
 	}
@@ -185,7 +188,7 @@ func (a *Analytics) cmdCompetitors(ctx context.Context, env *bot.Env, c *bot.Com
 	if len(a.cfg.Competitors) == 0 {
 		return env.Reply(ctx, env.T("analytics.competitors_none"))
 	}
-	cs, err := a.Competitors(ctx, d)
+	cs, err := a.Competitors(ctx, d, env.View)
 	if err != nil {
 		return err
 	}

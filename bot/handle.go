@@ -243,7 +243,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	}
 	w.OnFirst = func() {
 		stopTyping()
-		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Duration: e.now().Sub(env.Received)})
+		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
 	text, usage, model, outcome, streamErr := e.stream(lctx, req, w)
 	llmOutcome := outcome
