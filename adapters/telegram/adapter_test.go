@@ -69,7 +69,8 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
-	eng, err := bot.New(bot.Config{Workers: 4}, h.store, llm)
+	// The test group is a home chat, so its administrators manage it.
+	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}, h.store, llm)
 	if err != nil {
 		t.Fatal(err)
 	}

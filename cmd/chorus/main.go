@@ -29,6 +29,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -49,6 +51,17 @@ type cliEnv struct {
 	stdout, stderr io.Writer
 	environ        []string
 	getenv         func(string) string
+	// red redacts secrets from errors shown and lines logged; the
+	// configuration adds its secrets once loaded.
+	red *bot.Redactor
+}
+
+// redactor returns the environment's redaction step.
+func (env *cliEnv) redactor() *bot.Redactor {
+	if env.red == nil {
+		env.red = bot.NewRedactor()
+	}
+	return env.red
 }
 
 func commands() []command {
@@ -93,10 +106,10 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
 			return 2
 		default:
-			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
 			return 1
 		}
 	}

@@ -164,7 +164,7 @@ func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.O
 		d := cfg.Discord
 		ad, err := discord.New(discord.Config{
 			Token: d.Token, APIURL: d.APIURL, GatewayURL: d.GatewayURL, GuildIDs: d.GuildIDs,
-			ShardID: d.ShardID, ShardCount: d.ShardCount, ManagerRoleIDs: d.ManagerRoleIDs,
+			ShardID: d.ShardID, ShardCount: d.ShardCount,
 		}, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
 			discord.WithCommands(a.engine.Commands))
 		if err != nil {
