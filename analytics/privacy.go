@@ -77,7 +77,9 @@ func (a *Analytics) ExportUser(ctx context.Context, user string) (any, error) {
 // ForgetUser implements bot.Keeper. Within req.Scope it deletes the
 // user's quoted samples (stored and in the alert windows in memory) and
 // takes the terms of their messages (req.Turns) out of the trending-term
-// counts; for everything, also their first/last-seen record. Message and
+// counts; for everything, also their first/last-seen record. Records
+// keyed by a chat whose id is the user's (a Telegram private chat) go
+// whole. Message and
 // sentiment counts and the HyperLogLog sketches of active users stay:
 // they are aggregates that name no one. A forget resumed after a crash in
 // this step may take a message's terms out twice; counts never go below
@@ -92,7 +94,11 @@ func (a *Analytics) ForgetUser(ctx context.Context, req bot.ForgetRequest) (int,
 	n := 0
 	a.mu.Lock()
 	for conv, cs := range a.chats {
-		if req.Scope.Covers(conv) {
+		switch {
+		case req.Scope.Covers(conv) && req.NamesUser(conv):
+			delete(a.chats, conv)
+			n++
+		case req.Scope.Covers(conv):
 			n += cs.forget(uh)
 		}
 	}
@@ -100,12 +106,17 @@ func (a *Analytics) ForgetUser(ctx context.Context, req bot.ForgetRequest) (int,
 
 	type rewrite struct {
 		key string
-		h   *hourRollup
+		h   *hourRollup // nil: delete the key
 	}
 	var changed []rewrite
 	err := a.kv.Scan(ctx, bucketHours, "", "", func(key string, v []byte) error {
 		_, chat, ok := cutSlash(key)
 		if !ok || !req.Scope.Covers(chat) {
+			return nil
+		}
+		if req.NamesUser(chat) {
+			// Their private chat: its key is their id.
+			changed = append(changed, rewrite{key, nil})
 			return nil
 		}
 		h, err := decodeRollup(v)
@@ -123,11 +134,31 @@ func (a *Analytics) ForgetUser(ctx context.Context, req bot.ForgetRequest) (int,
 		return n, fmt.Errorf("analytics: forget: %w", err)
 	}
 	for _, c := range changed {
-		b, err := c.h.encode()
+		if c.h == nil {
+			err = a.kv.Delete(ctx, bucketHours, c.key)
+		} else {
+			var b []byte
+			if b, err = c.h.encode(); err == nil {
+				err = a.kv.Put(ctx, bucketHours, c.key, b)
+			}
+		}
 		if err != nil {
 			return n, fmt.Errorf("analytics: forget: %w", err)
 		}
-		if err := a.kv.Put(ctx, bucketHours, c.key, b); err != nil {
+		n++
+	}
+	var private []string
+	err = a.kv.Scan(ctx, bucketTerms, "", "", func(key string, _ []byte) error {
+		if _, conv, ok := cutSlash(key); ok && req.Scope.Covers(conv) && req.NamesUser(conv) {
+			private = append(private, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("analytics: forget: %w", err)
+	}
+	for _, k := range private {
+		if err := a.kv.Delete(ctx, bucketTerms, k); err != nil {
 			return n, fmt.Errorf("analytics: forget: %w", err)
 		}
 		n++

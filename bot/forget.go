@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,22 @@ type ForgetRequest struct {
 
 // ForgottenUser is the user id left in records kept after forget.
 func (r ForgetRequest) ForgottenUser() string { return "forgotten:" + r.Ref }
+
+// NamesUser reports whether the conversation or chat key conv has the
+// user's id as its chat id, as a Telegram private chat has: such a key
+// names the user, so records kept by it go with a forget.
+func (r ForgetRequest) NamesUser(conv string) bool {
+	p, id, ok := SplitUserKey(r.User)
+	if !ok {
+		return false
+	}
+	cp, rest, ok := strings.Cut(conv, "/")
+	if !ok || cp != p {
+		return false
+	}
+	chat, _, _ := strings.Cut(rest, "/")
+	return chat == id
+}
 
 // UserHash is a short one-way hash of a user key, for records that need to
 // find a user's entries again (to forget them) without naming the user.

@@ -157,6 +157,9 @@ func anonymiseAudit(tx *bolt.Tx, k []byte, req bot.ForgetRequest) (bool, error) 
 	if strings.Contains(e.Note, req.User) {
 		e.Note, changed = strings.ReplaceAll(e.Note, req.User, gone), true
 	}
+	if changed && req.NamesUser(e.Chat) {
+		e.Chat = "" // their private chat: its id is theirs
+	}
 	if !changed {
 		return false, nil
 	}

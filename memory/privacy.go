@@ -52,6 +52,7 @@ func (s *Store) Forget(ctx context.Context, req bot.ForgetRequest) (int, error) 
 			cb := root.Bucket(ck)
 			return cb != nil && req.Scope.Covers(string(cb.Get(kName)))
 		}
+		emptied := map[string]bool{}
 		if ub := users.Bucket(uk); ub != nil {
 			var refs [][]byte
 			if err := ub.ForEach(func(k, _ []byte) error {
@@ -75,6 +76,7 @@ func (s *Store) Forget(ctx context.Context, req bot.ForgetRequest) (int, error) 
 					ck := ref[1 : len(ref)-8]
 					if done = covered(ck); done {
 						del, err = deleteTurn(tx, ck, ref[len(ref)-8:], false)
+						emptied[string(ck)] = true
 					}
 				case bytes.HasPrefix(ref, refSummary):
 					if done = covered(ref[1:]); done {
@@ -101,6 +103,17 @@ func (s *Store) Forget(ctx context.Context, req bot.ForgetRequest) (int, error) 
 			if all {
 				if err := users.DeleteBucket(uk); err != nil {
 					return err
+				}
+			}
+		}
+		// A conversation left with nothing (a private chat) goes too: its
+		// key may be the user's id, and it is made again by a new message.
+		for ck := range emptied {
+			if cb := root.Bucket([]byte(ck)); cb != nil && cb.Get(kSummary) == nil {
+				if k, _ := cb.Bucket(bTurns).Cursor().First(); k == nil {
+					if err := root.DeleteBucket([]byte(ck)); err != nil {
+						return err
+					}
 				}
 			}
 		}

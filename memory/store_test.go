@@ -392,15 +392,23 @@ func TestForget(t *testing.T) {
 	if len(es) != 1 || es[0].Excerpt != "" || es[0].Kind != "moderation" || es[0].Actor != "rules" {
 		t.Errorf("audit after forget = %+v, want the entry without id or excerpt", es)
 	}
-	// The msgid index went with the turn: the same id is a new message now.
-	if seq, _ := s.Append(ctx, "tg/2", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 2 {
-		t.Errorf("append after forget: seq %d, want 2", seq)
+	// tg/2 held only alice's words: the conversation went whole, and the
+	// same message id is a new message of a new conversation now.
+	if seq, _ := s.Append(ctx, "tg/2", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 1 {
+		t.Errorf("append after forget: seq %d, want 1", seq)
+	}
+	// In tg/1, bob's turns stay; the msgid index of alice's went with it.
+	if seq, _ := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 5 {
+		t.Errorf("append to tg/1 after forget: seq %d, want 5", seq)
 	}
 	if n, err := s.Forget(ctx, forgetAll("tg:nobody")); err != nil || n != 0 {
 		t.Errorf("forget unknown = %d, %v", n, err)
 	}
 	// Bob's summary index no longer references the deleted tg/1 summary,
 	// so forgetting bob deletes exactly his turns, one summary and profile.
+	if n, _ := s.Forget(ctx, forgetAll("tg:alice")); n != 2 {
+		t.Errorf("forget alice's new messages = %d, want 2", n)
+	}
 	if n, _ := s.Forget(ctx, forgetAll("tg:bob")); n != 3+1+1 {
 		t.Errorf("forget bob = %d, want 5", n)
 	}
