@@ -157,6 +157,11 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 	defer a.mu.Unlock()
 	h := a.delta.hour(t, conv)
 	h.Platform = m.Platform
+	if m.Chat.Kind == bot.ChatDM {
+		h.DM = true
+	} else if m.Chat.Title != "" {
+		h.Title = m.Chat.Title
+	}
 	h.Messages++
 	h.Counts[s.Label]++
 	h.ScoreSum += s.Score

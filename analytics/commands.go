@@ -15,6 +15,7 @@ var catalogEN = map[string]string{
 	"analytics.sentiment":        "Sentiment, last {period}: {messages} messages — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
+	"analytics.private_chat":     "a private chat",
 	"analytics.no_data":          "No messages in the last {period}.",
 	"analytics.trends":           "Trending in the last {period}:",
 	"analytics.trends_none":      "Nothing stands out in the last {period}.",
@@ -33,6 +34,7 @@ var catalogZH = map[string]string{
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
+	"analytics.private_chat":     "一个私聊",
 	"analytics.no_data":          "最近 {period} 没有消息。",
 	"analytics.trends":           "最近 {period} 的热门话题：",
 	"analytics.trends_none":      "最近 {period} 没有突出的话题。",
@@ -142,7 +144,14 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	if len(s.Chats) > 0 {
 		parts := make([]string, len(s.Chats))
 		for i, ch := range s.Chats {
-			parts[i] = fmt.Sprintf("%s (%d/%d)", ch.Chat, ch.Negatives, ch.Messages)
+			name := ch.Chat
+			switch {
+			case ch.Private:
+				name = env.T("analytics.private_chat")
+			case ch.Title != "":
+				name = ch.Title
+			}
+			parts[i] = fmt.Sprintf("%s (%d/%d)", name, ch.Negatives, ch.Messages)
 		}
 		b.WriteString("\n" + env.T("analytics.sentiment_chats", "chats", strings.Join(parts, ", ")))
 	}

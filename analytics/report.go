@@ -101,7 +101,12 @@ type SentimentSummary struct {
 
 // ChatSentiment is one chat's share in a period.
 type ChatSentiment struct {
-	Chat      string
+	Chat string
+	// Title is the chat's name where known; Private marks a private chat,
+	// which a report names as such, never by its id (a Telegram private
+	// chat's id is its user's).
+	Title     string
+	Private   bool
 	Messages  int
 	Negatives int
 }
@@ -139,6 +144,10 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.V
 			c = &ChatSentiment{Chat: chat}
 			chats[chat] = c
 		}
+		if h.Title != "" {
+			c.Title = h.Title
+		}
+		c.Private = c.Private || h.DM
 		c.Messages += h.Messages
 		c.Negatives += h.Counts[Negative]
 	})

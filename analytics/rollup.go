@@ -70,7 +70,10 @@ func (s *sampleRec) UnmarshalJSON(b []byte) error {
 // hourRollup is one chat's hour. The same type holds an in-memory delta
 // and the stored total; merge adds one into the other.
 type hourRollup struct {
-	Platform    string                `json:"p,omitempty"`
+	Platform string `json:"p,omitempty"`
+	// Title is a group's or channel's name; DM marks a private chat.
+	Title       string                `json:"ti,omitempty"`
+	DM          bool                  `json:"dm,omitempty"`
 	Messages    int                   `json:"n,omitempty"`
 	Counts      [3]int                `json:"c"`
 	ScoreSum    float64               `json:"s,omitempty"`
@@ -105,6 +108,10 @@ func (h *hourRollup) merge(o *hourRollup) {
 	if o.Platform != "" {
 		h.Platform = o.Platform
 	}
+	if o.Title != "" {
+		h.Title = o.Title
+	}
+	h.DM = h.DM || o.DM
 	h.Messages += o.Messages
 	for i := range h.Counts {
 		h.Counts[i] += o.Counts[i]

@@ -235,7 +235,14 @@ func (m *Moderator) logCommand(ctx context.Context, env *bot.Env, user string) e
 		}
 		actor := a.Actor
 		if p, _, ok := bot.SplitUserKey(actor); ok && p != "model" {
-			actor = env.T("mod.a_manager")
+			switch {
+			case actor == a.User:
+				actor = who // an appeal: by the person it is about
+			case strings.HasPrefix(actor, "forgotten:"):
+				actor = env.T("mod.forgotten")
+			default:
+				actor = env.T("mod.a_manager")
+			}
 		}
 		fmt.Fprintf(&b, "%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, who, a.Rule, actor)
 		if a.Excerpt != "" {

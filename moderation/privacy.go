@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/chorusbot/chorus/bot"
 )
@@ -118,7 +119,14 @@ func (m *Moderator) ExportUser(ctx context.Context, user string) (any, error) {
 	}
 	if r.Strikes > 0 {
 		d := m.decayed(r, m.now())
-		out.Strikes, out.ByChat = d.Strikes, d.Chats
+		round := func(x float64) float64 { return math.Round(x*100) / 100 }
+		out.Strikes = round(d.Strikes)
+		for c, n := range d.Chats {
+			if out.ByChat == nil {
+				out.ByChat = map[string]float64{}
+			}
+			out.ByChat[c] = round(n)
+		}
 	}
 	if b, err := m.kv.Get(ctx, bucket, keyLast+user); err == nil {
 		var la lastAction
