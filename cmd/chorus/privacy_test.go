@@ -47,7 +47,7 @@ const (
 	alicePhone = "+44 20 7946 0958"
 )
 
-func group(id string) bot.Chat { return bot.Chat{ID: id, Kind: bot.ChatGroup, Title: "Group " + id} }
+func group(id string) bot.Chat   { return bot.Chat{ID: id, Kind: bot.ChatGroup, Title: "Group " + id} }
 func dmWith(u bot.User) bot.Chat { return bot.Chat{ID: u.ID, Kind: bot.ChatDM} }
 
 // privacyRig is the binary's wiring (engine, bbolt store, moderation,
