@@ -152,6 +152,7 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 	conv := m.ConversationKey()
 	user := m.UserKey()
 	ts := terms(m.Text, nil)
+	mentions := a.competitorMentions(m.Text)
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -173,18 +174,18 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 			h.Samples = h.Samples[1:]
 		}
 	}
-	for _, c := range a.matchCompetitors(m.Text) {
+	for _, c := range mentions {
 		if h.Competitors == nil {
 			h.Competitors = map[string]*compCount{}
 		}
-		cc := h.Competitors[c]
+		cc := h.Competitors[c.name]
 		if cc == nil {
 			cc = &compCount{}
-			h.Competitors[c] = cc
+			h.Competitors[c.name] = cc
 		}
 		cc.N++
-		cc.Counts[s.Label]++
-		cc.ScoreSum += s.Score
+		cc.Counts[c.s.Label]++
+		cc.ScoreSum += c.s.Score
 	}
 	a.delta.touchUser(user, t)
 	if len(ts) > 0 {
@@ -348,25 +349,6 @@ func newCompetitorMatchers(cs []Competitor) []competitorMatcher {
 			}
 		}
 		out = append(out, m)
-	}
-	return out
-}
-
-// matchCompetitors returns the competitors named in text: Latin names as
-// whole words, Chinese names as substrings.
-func (a *Analytics) matchCompetitors(text string) []string {
-	if len(a.comps) == 0 {
-		return nil
-	}
-	lt := strings.ToLower(text)
-	var out []string
-	for _, c := range a.comps {
-		for _, w := range c.words {
-			if containsWord(lt, w) {
-				out = append(out, c.name)
-				break
-			}
-		}
 	}
 	return out
 }

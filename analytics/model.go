@@ -15,10 +15,13 @@ var modelFS embed.FS
 
 // OfflineClassifier scores English with a logistic regression over word and
 // character n-grams plus the four VADER scores, and Chinese with a
-// two-class character n-gram model whose uncertain middle counts as
-// neutral. It is safe for concurrent use.
+// two-class character n-gram model behind a three-way decision: chatter
+// (questions, greetings, arrangements) and messages with nothing
+// evaluative in them are neutral, as is the model's uncertain middle (see
+// zhneutral.go). It is safe for concurrent use.
 type OfflineClassifier struct {
 	en, zh *textclass.Model
+	cues   zhCues
 	band   float64
 }
 
@@ -36,7 +39,11 @@ func NewOfflineClassifier(band float64) (*OfflineClassifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOffline(en, zh, band)
+	cues, err := loadCues(modelFS, "models/"+ZHCueFile)
+	if err != nil {
+		return nil, err
+	}
+	return newOffline(en, zh, cues, band)
 }
 
 // LoadOfflineClassifier loads the models from a directory written by
@@ -50,17 +57,30 @@ func LoadOfflineClassifier(fsys fs.FS, band float64) (*OfflineClassifier, error)
 	if err != nil {
 		return nil, err
 	}
-	return newOffline(en, zh, band)
+	cues, err := loadCues(fsys, ZHCueFile)
+	if err != nil {
+		return nil, err
+	}
+	return newOffline(en, zh, cues, band)
 }
 
-func newOffline(en, zh *textclass.Model, band float64) (*OfflineClassifier, error) {
+func loadCues(fsys fs.FS, name string) (zhCues, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: cues %s: %w", name, err)
+	}
+	defer f.Close()
+	return readZHCues(f)
+}
+
+func newOffline(en, zh *textclass.Model, cues zhCues, band float64) (*OfflineClassifier, error) {
 	if len(en.Labels) != 3 || len(zh.Labels) != 2 {
 		return nil, errors.New("analytics: models: want a 3-class English and a 2-class Chinese model")
 	}
 	if band < 0 || band >= 0.5 {
 		return nil, fmt.Errorf("analytics: neutral band %v outside [0, 0.5)", band)
 	}
-	return &OfflineClassifier{en: en, zh: zh, band: band}, nil
+	return &OfflineClassifier{en: en, zh: zh, cues: cues, band: band}, nil
 }
 
 func loadModel(fsys fs.FS, name string) (*textclass.Model, error) {
@@ -89,15 +109,24 @@ func (c *OfflineClassifier) classifyEN(text string) Sentiment {
 }
 
 func (c *OfflineClassifier) classifyZH(text string) Sentiment {
-	p := c.zh.Probs(text)[1]
-	s := Sentiment{Label: Neutral, Score: clamp1(2*p - 1), Lang: "zh"}
-	switch {
-	case p >= 0.5+c.band:
-		s.Label = Positive
-	case p <= 0.5-c.band:
-		s.Label = Negative
+	return decideZH(c.zh.Probs(text)[1], text, c.cues, c.band)
+}
+
+// Lean returns the more likely of Negative and Positive for text, in the
+// language Classify detects: what a neutral message leans to, for scoring
+// on data sets that have no neutral class.
+func (c *OfflineClassifier) Lean(text string) Label {
+	if Lang(text) == "zh" {
+		if c.PolarityZH(text) == 1 {
+			return Positive
+		}
+		return Negative
 	}
-	return s
+	_, p := c.en.Predict(text)
+	if p[Positive] >= p[Negative] {
+		return Positive
+	}
+	return Negative
 }
 
 // PolarityZH is the two-class decision used to evaluate on the two-class
@@ -110,20 +139,25 @@ func (c *OfflineClassifier) PolarityZH(text string) int {
 	return 0
 }
 
-// SentimentPredictor returns a predictor over the shipped model of lang for
-// `chorus eval sentiment`: "en" predicts negative/neutral/positive; "zh"
-// predicts negative/positive, the two labels of the Chinese data sets (see
-// PolarityZH for how the neutral band maps to two classes).
-func SentimentPredictor(lang string) (pred func(string) int, labels []string, err error) {
+// EvalPredictor returns the live bot's own scoring for `chorus eval
+// sentiment`: the language of every row is detected as the bot detects it
+// (Lang) and the row is classified by Classify, so a data set mixing
+// English and Chinese is scored on the path messages take. It predicts
+// indices of textclass.SentimentLabels. With polar set (data sets without
+// a neutral class) a neutral decision is replaced by Lean, and neutral
+// counts how often that happened.
+func EvalPredictor(polar bool) (pred func(string) int, labels []string, neutral *int, err error) {
 	c, err := NewOfflineClassifier(Config{}.withDefaults().NeutralBand)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	switch lang {
-	case "en":
-		return func(s string) int { l, _ := c.en.Predict(s); return l }, textclass.SentimentLabels, nil
-	case "zh":
-		return c.PolarityZH, textclass.PolarityLabels, nil
-	}
-	return nil, nil, fmt.Errorf("analytics: sentiment predictor: unknown language %q (want en or zh)", lang)
+	n := new(int)
+	return func(s string) int {
+		l := c.Classify(s).Label
+		if polar && l == Neutral {
+			*n++
+			l = c.Lean(s)
+		}
+		return int(l)
+	}, textclass.SentimentLabels, n, nil
 }

@@ -130,7 +130,7 @@ func TestShippedModelsOnDevData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			pred, labels, err := SentimentPredictor(tt.lang)
+			pred, labels, _, err := EvalPredictor(tt.lang == "zh")
 			if err != nil {
 				t.Fatal(err)
 			}

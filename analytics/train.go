@@ -228,6 +228,10 @@ func trainSentiment(datasetsDir, outDir string, log io.Writer) (Scores, error) {
 		"ChnSentiCorp dev accuracy %.4f, waimai dev accuracy %.4f; %s",
 		dataChnTrain, len(chn.Examples), dataWaimaiTrain, len(wm.Examples), sc.ChnSentiCorpDevAccuracy, sc.WaimaiDevAccuracy, TrainCommand)
 	zhTmp.Provenance = zhProv
+	// The cues of the three-way decision come from the training files
+	// only, like the model.
+	cues := deriveZHCues(chn.Examples, wm.Examples)
+	fmt.Fprintf(log, "zh cues: %d n-grams polar in both review domains\n", len(cues))
 
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return sc, fmt.Errorf("analytics: train: %w", err)
@@ -241,6 +245,19 @@ func trainSentiment(datasetsDir, outDir string, log io.Writer) (Scores, error) {
 			return sc, fmt.Errorf("analytics: train: %w", err)
 		}
 		fmt.Fprintf(log, "wrote %s (%d bytes, %d non-zero weights)\n", filepath.Join(outDir, name), len(b), mod.NonZero())
+	}
+	cf, err := os.Create(filepath.Join(outDir, ZHCueFile))
+	if err != nil {
+		return sc, fmt.Errorf("analytics: train: %w", err)
+	}
+	hdr := fmt.Sprintf("Chinese sentiment cues: character 2-3 grams in >= %d reviews of each of %s and %s whose class-balanced share of one side is >= %.2f in both (doubled sign: >= %.2f).\n%s",
+		cueMinDocs, dataChnTrain, dataWaimaiTrain, cueRatio, cueStrongRatio, TrainCommand)
+	if err := cues.write(cf, hdr); err != nil {
+		cf.Close()
+		return sc, fmt.Errorf("analytics: train: %w", err)
+	}
+	if err := cf.Close(); err != nil {
+		return sc, fmt.Errorf("analytics: train: %w", err)
 	}
 	return sc, nil
 }

@@ -74,6 +74,11 @@ type Config struct {
 	// KBPassages is how many knowledge-base passages go into a prompt
 	// (default 3).
 	KBPassages int
+	// MinRelevance is the floor of Passage.Relevance under which a
+	// passage is not used: below it the answer is an honest "I don't
+	// know" and the question a knowledge gap (default
+	// DefaultMinRelevance; negative keeps every passage).
+	MinRelevance float64
 	// LLMTimeout bounds one answer, streaming included (default 60s).
 	LLMTimeout time.Duration
 	// ReplyMaxTokens bounds the completion (default 800).
@@ -100,6 +105,9 @@ func (c Config) Defaults() Config {
 	if c.KBPassages <= 0 {
 		c.KBPassages = 3
 	}
+	if c.MinRelevance == 0 {
+		c.MinRelevance = DefaultMinRelevance
+	}
 	if c.LLMTimeout <= 0 {
 		c.LLMTimeout = 60 * time.Second
 	}
@@ -125,10 +133,13 @@ type PromptInput struct {
 	Query    string
 	UserName string
 	Passages []Passage
-	Summary  string
-	Window   []Turn
-	Profile  *Profile
-	Now      time.Time
+	// Contact is, when no passage was relevant, the passage saying how to
+	// reach a person.
+	Contact []Passage
+	Summary string
+	Window  []Turn
+	Profile *Profile
+	Now     time.Time
 }
 
 // Prompter assembles the LLM messages for an answer.
@@ -209,11 +220,13 @@ func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = n
 // Engine is the dialogue engine. Create it with New, add platforms and
 // commands, then Start it. Handle may be called from any goroutine.
 type Engine struct {
-	cfg      Config
-	store    Store
-	llm      LLM
-	kb       Knowledge
-	prompter Prompter
+	cfg   Config
+	store Store
+	llm   LLM
+	kb    Knowledge
+	// translator, when set, translates questions for a second search.
+	translator Translator
+	prompter   Prompter
 	// summaryPrompter assembles summary-folding prompts.
 	summaryPrompter SummaryPrompter
 	tokens          TokenCounter

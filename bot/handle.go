@@ -224,7 +224,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	defer stopTyping()
 	go e.keepTyping(typingCtx, env.Platform, m.Chat)
 
-	req, err := e.buildRequest(ctx, env, query)
+	req, ret, err := e.buildRequest(ctx, env, query)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		stopTyping()
 		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
-	text, usage, model, outcome, streamErr := e.stream(lctx, req, w)
+	text, usage, model, outcome, noAnswer, streamErr := e.stream(lctx, req, w)
 	llmOutcome := outcome
 	e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
 		Duration: e.now().Sub(start), Usage: usage})
@@ -276,8 +276,9 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	// The user has the whole reply now; storing it is not their wait.
 	shownAt := e.now()
 	shown, _ := SanitizeText(w.Text())
+	unanswered := e.kb != nil && (!ret.relevant || noAnswer)
 	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
-		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
+		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown), Unanswered: unanswered}
 	var topics []string
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
@@ -288,6 +289,14 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		env.done = true
 	}
 	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
+		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
+			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
+		if unanswered {
+			q.Outcome = OutcomeUnanswered
+		}
+		e.Events.Emit(q)
+	}
 	if outcome == OutcomeOK || outcome == OutcomeCut {
 		e.maybeFold(fctx, conv, env.Lang)
 	}
@@ -296,31 +305,45 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 
 // stream runs the LLM and feeds w. outcome is OutcomeOK, OutcomeCut (some
 // text then failure), OutcomeTimeout or OutcomeError (nothing usable).
-func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, err error) {
+//
+// NoAnswerMarker is taken out of the text before w sees it; noAnswer
+// reports whether the model wrote it.
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, noAnswer bool, err error) {
 	model = "unknown"
 	s, err := e.llm.Stream(ctx, req)
 	if err != nil {
-		return "", usage, model, failOutcome(err), err
+		return "", usage, model, failOutcome(err), false, err
 	}
 	defer s.Close()
 	var b strings.Builder
-	for {
-		d, rerr := s.Recv()
+	var mf markerFilter
+	write := func(d string) {
 		if d != "" {
 			b.WriteString(d)
 			w.Write(ctx, d)
+		}
+	}
+	for {
+		d, rerr := s.Recv()
+		write(mf.Write(d))
+		if rerr != nil {
+			write(mf.Flush())
 		}
 		if rerr == io.EOF {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
-			return b.String(), s.Usage(), model, OutcomeOK, nil
+			text, _ = StripNoAnswer(b.String()) // tidy the space the marker left
+			if mf.found {
+				w.Set(text)
+			}
+			return text, s.Usage(), model, OutcomeOK, mf.found, nil
 		}
 		if rerr != nil {
 			if b.Len() > 0 {
-				return b.String(), s.Usage(), model, OutcomeCut, rerr
+				return b.String(), s.Usage(), model, OutcomeCut, mf.found, rerr
 			}
-			return "", s.Usage(), model, failOutcome(rerr), rerr
+			return "", s.Usage(), model, failOutcome(rerr), mf.found, rerr
 		}
 	}
 }
@@ -348,29 +371,21 @@ func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
 }
 
 // buildRequest gathers the prompt's parts and assembles it.
-func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, error) {
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, retrieval, error) {
 	m := env.msg
 	conv := m.ConversationKey()
 	persona := e.Persona()
 	in := PromptInput{Persona: persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
-	if e.kb != nil && strings.TrimSpace(query) != "" {
-		ps, err := e.kb.Search(ctx, query, e.cfg.KBPassages)
-		if err != nil {
-			e.log.Warn("knowledge search failed", "err", err)
-		}
-		in.Passages = ps
-		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: m.UserKey(), Lang: env.Lang, Text: query}
-		if len(ps) > 0 {
-			q.Label, q.Score = ps[0].Source, ps[0].Score
-		}
-		e.Events.Emit(q)
-	}
+	var contact []Passage
+	var ret retrieval
+	in.Passages, contact, ret = e.retrieve(ctx, query, env.Lang)
+	in.Contact = contact
 	if s, err := e.store.Summary(ctx, conv); err == nil {
 		in.Summary = s.Text
 	}
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil {
-		return Request{}, fmt.Errorf("bot: load window: %w", err)
+		return Request{}, ret, fmt.Errorf("bot: load window: %w", err)
 	}
 	// The window ends with the message being answered; the prompt puts
 	// the question last on its own, so drop it from the window.
@@ -383,10 +398,10 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	}
 	msgs, err := e.prompter(in)
 	if err != nil {
-		return Request{}, fmt.Errorf("bot: assemble prompt: %w", err)
+		return Request{}, ret, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
 	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
-		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: persona}, nil
+		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, ret, nil
 }
 
 // maybeFold folds turns that fell out of the window into the summary once

@@ -26,6 +26,9 @@ type Turn struct {
 	Time  time.Time `json:"time"`
 	// Tokens is the token count of Text, computed once when stored.
 	Tokens int `json:"tokens"`
+	// Unanswered marks a reply of the bot that said it didn't know (no
+	// relevant passage, or the model's NoAnswerMarker).
+	Unanswered bool `json:"unanswered,omitempty"`
 }
 
 // Summary is the rolling summary of the turns of a conversation that no
@@ -144,10 +147,16 @@ type Store interface {
 type Passage struct {
 	// Source names the document ("shipping.md").
 	Source string `json:"source"`
+	// Title is the document's title ("Shipping"), for naming it briefly.
+	Title string `json:"title,omitempty"`
 	// Heading is the section heading the passage sits under.
 	Heading string  `json:"heading,omitempty"`
 	Text    string  `json:"text"`
 	Score   float64 `json:"score,omitempty"`
+	// Relevance, from 0 to 1, is how much of the question the passage
+	// covers, comparable across questions (unlike Score): the engine
+	// drops passages under its floor (Config.MinRelevance).
+	Relevance float64 `json:"relevance,omitempty"`
 }
 
 // Knowledge finds passages relevant to a query.

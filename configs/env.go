@@ -175,3 +175,67 @@ func setFromString(v reflect.Value, raw string) error {
 	}
 	return nil
 }
+
+// nonSettingEnv are CHORUS_* variables that are not settings: the test and
+// training switches read by `go test`. UnknownEnv leaves them alone.
+var nonSettingEnv = map[string]bool{
+	"CHORUS_TRAIN":     true,
+	"CHORUS_TRAIN_OUT": true,
+	"CHORUS_DATASETS":  true,
+}
+
+// UnknownEnv returns one warning for each CHORUS_* variable in environ that
+// sets nothing (a typo such as CHORUS_ENGIN_WORKERS would otherwise be
+// ignored without a word), naming the closest known variable when one is
+// close. The warnings are sorted by variable.
+func UnknownEnv(environ []string) []string {
+	known := EnvVars()
+	isKnown := make(map[string]bool, len(known))
+	for _, k := range known {
+		isKnown[k.Name] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || isKnown[name] || nonSettingEnv[name] {
+			continue
+		}
+		best, bestD := "", -1
+		for _, k := range known {
+			if d := editDistance(name, k.Name); bestD < 0 || d < bestD {
+				best, bestD = k.Name, d
+			}
+		}
+		msg := name + " is not a Chorus setting and is ignored"
+		if bestD >= 0 && bestD <= max(2, len(name)/5) {
+			msg += "; did you mean " + best + "?"
+		} else {
+			msg += " (chorus check-config lists the configuration; every scalar field is CHORUS_<SECTION>_<KEY>)"
+		}
+		out = append(out, msg)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes
+// (variable names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -317,3 +317,22 @@ func TestRedactedHidesQuerySecrets(t *testing.T) {
 		t.Errorf("Secrets() = %q lacks the query key", c.Secrets())
 	}
 }
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{
+		"CHORUS_ENGIN_WORKERS=16",   // a typo: named with the closest variable
+		"CHORUS_ENGINE_WORKERS=16",  // known
+		"CHORUS_TRAIN=1",            // a test switch, not a setting
+		"CHORUS_COMPLETELY_OFF=yes", // nothing close
+		"HOME=/root",                // not ours
+	})
+	if len(got) != 2 {
+		t.Fatalf("UnknownEnv = %q, want two warnings", got)
+	}
+	if !strings.Contains(got[1], "CHORUS_ENGIN_WORKERS") || !strings.Contains(got[1], "did you mean CHORUS_ENGINE_WORKERS?") {
+		t.Errorf("typo warning = %q", got[1])
+	}
+	if !strings.Contains(got[0], "CHORUS_COMPLETELY_OFF") || strings.Contains(got[0], "did you mean") {
+		t.Errorf("far-off warning = %q", got[0])
+	}
+}

@@ -18,8 +18,8 @@ var catalogEN = map[string]string{
 	"manage.digest_no_topics":    "No thread of conversation stood out.",
 	"manage.digest_topics":       "Main threads:",
 	"manage.digest_topic":        "{terms} ({count} messages)",
-	"manage.digest_all_answered": "Every question got an answer.",
-	"manage.digest_unanswered":   "Questions nobody answered ({count}):",
+	"manage.digest_all_answered": "Every question got a real answer.",
+	"manage.digest_unanswered":   "Unanswered questions ({count}, no reply or \"I don't know\"):",
 	"manage.digest_members":      "Most active: {members}.",
 
 	"manage.post_usage":       "Usage: /post PLATFORM BRIEF (platforms: {platforms}), /post again, /post keep N, /post list, /post show ID.",
@@ -82,8 +82,8 @@ var catalogZH = map[string]string{
 	"manage.digest_no_topics":    "没有特别突出的话题。",
 	"manage.digest_topics":       "主要话题：",
 	"manage.digest_topic":        "{terms}（{count} 条消息）",
-	"manage.digest_all_answered": "所有问题都得到了回答。",
-	"manage.digest_unanswered":   "无人回答的问题（{count}）：",
+	"manage.digest_all_answered": "所有问题都得到了真正的回答。",
+	"manage.digest_unanswered":   "未得到解答的问题（{count}，无人回复或回答“不知道”）：",
 	"manage.digest_members":      "最活跃：{members}。",
 
 	"manage.post_usage":       "用法：/post 平台 简介（平台：{platforms}），/post again，/post keep N，/post list，/post show ID。",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 const (
@@ -196,11 +197,15 @@ func describeMood(env *bot.Env, pos, neg, n int) string {
 // widespread term not yet used seeds a thread with every unassigned
 // message containing it, and the thread is named by its seed and the
 // terms most common among its messages.
+//
+// Threads are named by surface words as people wrote them ("arrived",
+// "燕麦奶"), never by stems.
 func clusterTopics(users []bot.Turn) []topic {
 	sets := make([]map[string]bool, len(users))
 	df := map[string]int{}
+	var labels textkit.Labels
 	for i, tu := range users {
-		sets[i] = termSet(tu.Text)
+		sets[i] = topicSet(tu.Text, &labels)
 		for term := range sets[i] {
 			df[term]++
 		}
@@ -244,6 +249,11 @@ func clusterTopics(users []bot.Turn) []topic {
 		}
 		out = append(out, tp)
 	}
+	for i := range out {
+		for j, term := range out[i].Terms {
+			out[i].Terms[j] = labels.Label(term)
+		}
+	}
 	return out
 }
 
@@ -257,9 +267,11 @@ func overlap(s map[string]bool, ts []string) int {
 	return n
 }
 
-// unanswered lists user questions nobody answered: no later reply of the
-// bot to the asker, the next message not from someone else, and no later
-// message from someone else sharing a term with the question.
+// unanswered lists the user questions left unanswered, by the definition
+// /gaps shares (unansweredQuestion): nobody answered (no later reply of
+// the bot to the asker, the next message not from someone else, and no
+// later message from someone else sharing a term with the question), or
+// the bot's reply was an honest "I don't know" (bot.Turn.Unanswered).
 func unanswered(span []bot.Turn) []bot.Turn {
 	sets := make([]map[string]bool, len(span))
 	setOf := func(i int) map[string]bool {
@@ -270,20 +282,20 @@ func unanswered(span []bot.Turn) []bot.Turn {
 	}
 	var out []bot.Turn
 	for i, q := range span {
-		if q.Role != bot.RoleUser || !isQuestion(q.Text) {
+		if q.Role != bot.RoleUser {
 			continue
 		}
-		answered := false
+		answered, botSaidNo := false, false
 		for j := i + 1; j < len(span) && !answered; j++ {
 			r := span[j]
 			switch {
 			case r.Role == bot.RoleAssistant && r.User == q.User:
-				answered = true
+				answered, botSaidNo = true, r.Unanswered
 			case r.Role == bot.RoleUser && r.User != q.User && (j == i+1 || jaccard(setOf(i), setOf(j)) > 0):
 				answered = true
 			}
 		}
-		if !answered {
+		if unansweredQuestion(q.Text, answered, botSaidNo) {
 			out = append(out, q)
 		}
 	}
@@ -559,7 +571,7 @@ func (t *Tools) reduce(ctx context.Context, env *bot.Env, f digestFacts, partial
 		u.WriteByte('\n')
 	}
 	if len(f.Unanswered) > 0 {
-		u.WriteString("Questions nobody answered:")
+		u.WriteString("Questions left unanswered (no reply, or the bot did not know):")
 		for _, q := range f.Unanswered[:min(maxUnanswered, len(f.Unanswered))] {
 			fmt.Fprintf(&u, "\n- %s: %s", q.Name, clip(q.Text, 200))
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 const (
@@ -45,8 +46,22 @@ type gapRecord struct {
 	Score    float64   `json:"sc,omitempty"`
 }
 
-// Observe implements bot.Observer. It records questions the knowledge base
-// answered poorly (no source, or a best score under Config.GapScore).
+// unansweredQuestion is the one definition of an unanswered question that
+// /gaps and /digest share: text reads as a question (not small talk: "who
+// are you?" or "I love this coffee!" are no gap in the documentation),
+// and nobody answered it or the bot's answer was an honest "I don't know"
+// (botSaidNo: no relevant passage, or the model said the facts didn't
+// cover it).
+func unansweredQuestion(text string, answered, botSaidNo bool) bool {
+	if strings.TrimSpace(text) == "" || !textkit.IsQuestion(text) || textkit.SmallTalk(text) != textkit.TalkNone {
+		return false
+	}
+	return !answered || botSaidNo
+}
+
+// Observe implements bot.Observer. It records the questions the bot
+// answered with an honest "I don't know" (bot.EventQuestion with
+// bot.OutcomeUnanswered), by unansweredQuestion.
 //
 // It must be quick, so it only appends to a bounded in-memory buffer: Run
 // writes the buffer to the KV as one record per batch (Config.GapBatch
@@ -59,12 +74,9 @@ func (t *Tools) Observe(ev bot.Event) {
 	if ev.Kind != bot.EventQuestion {
 		return
 	}
-	if ev.Label != "" && ev.Score >= t.cfg.GapScore {
-		return
-	}
 	text := clip(ev.Text, gapTextRunes)
-	if strings.TrimSpace(text) == "" || !isQuestion(text) {
-		return // "I love this coffee!" is not a gap in the knowledge base
+	if !unansweredQuestion(text, true, ev.Outcome == bot.OutcomeUnanswered) {
+		return
 	}
 	at := ev.Time
 	if t.reg.Load() != nil {
@@ -346,4 +358,22 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 		b.WriteString("\n" + env.T("manage.gaps_more", "n", len(groups)-maxGapGroups))
 	}
 	return env.Reply(ctx, b.String())
+}
+
+// GapQuestions returns the questions recorded as knowledge gaps since,
+// oldest first, after writing what is buffered: what /gaps groups, for
+// `chorus eval answers`.
+func (t *Tools) GapQuestions(ctx context.Context, since time.Time) ([]string, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := t.loadGaps(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Text
+	}
+	return out, nil
 }

@@ -37,10 +37,6 @@ type Config struct {
 	// DigestParallel bounds concurrent LLM calls of the map step
 	// (default 4).
 	DigestParallel int
-	// GapScore is the knowledge-base score below which an answered
-	// question counts as a gap (default 1.5, in BM25 units); a question
-	// with no matching source always counts.
-	GapScore float64
 	// GapSimilarity is the least token Jaccard similarity for two
 	// questions to be grouped (default 0.3).
 	GapSimilarity float64
@@ -79,9 +75,6 @@ func (c Config) defaults() Config {
 	if c.DigestParallel <= 0 {
 		c.DigestParallel = 4
 	}
-	if c.GapScore <= 0 {
-		c.GapScore = 1.5
-	}
 	if c.GapSimilarity <= 0 {
 		c.GapSimilarity = 0.3
 	}
@@ -112,8 +105,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("manage: config: DigestChunkTokens %d too small (at least 100)", c.DigestChunkTokens)
 	case c.GapSimilarity < 0 || c.GapSimilarity > 1:
 		return fmt.Errorf("manage: config: GapSimilarity %v out of range 0..1", c.GapSimilarity)
-	case c.GapScore < 0:
-		return fmt.Errorf("manage: config: GapScore %v is negative", c.GapScore)
 	}
 	for p, n := range c.PostLimits {
 		if n < 20 {

@@ -65,7 +65,7 @@ func (k fakeKB) Search(_ context.Context, q string, n int) ([]bot.Passage, error
 		for _, key := range d.keys {
 			if strings.Contains(q, key) {
 				p := d.p
-				p.Score = d.score
+				p.Score, p.Relevance = d.score, d.score/10
 				out = append(out, p)
 				break
 			}

@@ -82,6 +82,7 @@ type options struct {
 	now        func() time.Time
 	readOnly   bool
 	batchDelay time.Duration
+	legacyKB   func(path, hash string) string
 }
 
 // Option configures Open.
@@ -110,6 +111,14 @@ func WithRetention(days int) Option {
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLegacyKBSource names the knowledge-base source that a document
+// stored before sources existed (when every document was a path alone)
+// belongs to, from its path and content hash; the default puts them all in
+// LegacySource. Such documents are moved at Open.
+func WithLegacyKBSource(f func(path, hash string) string) Option {
+	return func(o *options) { o.legacyKB = f }
+}
 
 // WithReadOnly opens the file read-only (bbolt takes a shared lock, so it
 // still waits for a writer to close). Writes return ErrReadOnly.
@@ -193,7 +202,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("memory: open %s: init: %w", path, err)
 		}
 	}
-	kb, err := loadKB(s)
+	kb, err := loadKB(s, o.legacyKB)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("memory: open %s: %w", path, err)
@@ -212,6 +221,17 @@ func (s *Store) Close() error {
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
+
+// CopyTo writes a consistent copy of the whole file to path (created
+// with mode 0600), in one read transaction: chorus eval answers works on
+// such a copy, so that its questions touch nothing of the real data.
+func (s *Store) CopyTo(path string) error {
+	err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+	if err != nil {
+		return fmt.Errorf("memory: copy to %s: %w", path, err)
+	}
+	return nil
+}
 
 // Size returns the file's size in bytes, for metrics.
 func (s *Store) Size() (int64, error) {

@@ -43,8 +43,7 @@ func TestShippedModels(t *testing.T) {
 		floor  float64
 		hamMax float64 // largest share of ham flagged, 0 to skip
 	}{
-		{"spam", held("spam/youtube"), spamF1, 0.935, 0.02},
-		{"spam", held("spam/sms"), spamF1, 0.955, 0.005},
+		{"spam", held("spam/sms"), spamF1, 0.92, 0.005},
 		{"offensive", val("tweeteval/offensive"), func(r textclass.Report) float64 { return r.MacroF1 }, 0.71, 0},
 		{"hate", val("tweeteval/hate"), func(r textclass.Report) float64 { return r.MacroF1 }, 0.72, 0},
 	}
@@ -71,6 +70,51 @@ func TestShippedModels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpamLeaveOneVideoOut retrains the spam set-up with one YouTube video
+// left out at a time (the shipped model trained on all three, so only
+// this measures comments of a video never seen) and checks the pooled
+// figures: spam F1 and the share of legitimate comments flagged.
+func TestSpamLeaveOneVideoOut(t *testing.T) {
+	dir := datasetsDir()
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("datasets not available at %s: %v", dir, err)
+	}
+	if testing.Short() {
+		t.Skip("trains three models")
+	}
+	load := func(rel string) textclass.Dataset {
+		ds, err := textclass.LoadDataset(filepath.Join(dir, rel), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ds.Examples {
+			ds.Examples[i].Text = Normalize(ds.Examples[i].Text)
+		}
+		return ds
+	}
+	yt, sms := load("spam/youtube"), load("spam/sms")
+	if n := len(yt.Sources()); n != 3 {
+		t.Fatalf("%d videos, want 3", n)
+	}
+	smsTrain, _ := sms.Split(5, 0)
+	cfg := spamConfig(textclass.TrainConfig{Seed: 1, Prune: 1e-4})
+	pooled, per, err := spamLeaveOneVideoOut(yt, smsTrain.Examples, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(per, pooled) {
+		ham, _ := r.Class("ham")
+		t.Logf("%s: spam F1 %.4f, ham flagged %.1f%%", r.Dataset, spamF1(r), 100*(1-ham.Recall))
+	}
+	ham, _ := pooled.Class("ham")
+	if f := spamF1(pooled); f < 0.92 {
+		t.Errorf("leave one video out spam F1 %.4f, want >= 0.92", f)
+	}
+	if fl := 1 - ham.Recall; fl > 0.02 {
+		t.Errorf("leave one video out: %.1f%% of ham flagged, want <= 2%%", 100*fl)
 	}
 }
 

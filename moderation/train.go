@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/chorusbot/chorus/textclass"
@@ -70,16 +71,70 @@ func tuneThreshold(train []textclass.Example, cfg textclass.TrainConfig, score f
 	return best, nil
 }
 
+// spamScore is the spam threshold criterion: most spam F1 with at most 1%
+// of legitimate messages flagged.
+func spamScore(r textclass.Report) float64 {
+	ham, _ := r.Class("ham")
+	spam, _ := r.Class("spam")
+	if ham.Recall < 0.99 {
+		return spam.F1 - 1
+	}
+	return spam.F1
+}
+
+// spamConfig is the spam model's training set-up. Leave one YouTube video
+// out, the earlier set-up (AdaGrad over word 1-2 and char 2-5 n-grams with
+// punctuation tokens) reached spam F1 0.907 with 5.3% of ham flagged, where
+// a plain TF-IDF + logistic regression gets about 0.925 with 1.4%. Two
+// things made the difference: punctuation and one-letter tokens (with
+// them the plain model too falls to 0.896 / 7.6%: "!" and ":" mark SMS
+// style, not spam), and AdaGrad, which gives rare n-grams as much room as
+// common ones, against L2-regularised SGD. Hashing (2^20 buckets: no
+// gain), float16 weights and more epochs were not it.
+func spamConfig(cfg textclass.TrainConfig) textclass.TrainConfig {
+	cfg.Labels = textclass.SpamLabels
+	cfg.Optimizer, cfg.Alpha, cfg.Epochs = textclass.OptSGD, 3e-5, 15
+	cfg.Features = textclass.FeatureConfig{WordMin: 1, WordMax: 2, CharMax: -1, WordsOnly: true, HashBits: 18}
+	return cfg
+}
+
+// spamLeaveOneVideoOut scores the spam set-up cfg on each YouTube video
+// of yt with a model trained on the other videos and sms (threshold tuned
+// on their out-of-fold probabilities, as for the shipped model); it
+// returns the pooled and the per-video reports.
+func spamLeaveOneVideoOut(yt textclass.Dataset, sms []textclass.Example, cfg textclass.TrainConfig) (textclass.Report, []textclass.Report, error) {
+	pooled, per, err := textclass.LeaveOneSourceOut(yt, func(tr []textclass.Example) (func(string) int, error) {
+		all := append(slices.Clone(tr), sms...)
+		th, err := tuneThreshold(all, cfg, spamScore)
+		if err != nil {
+			return nil, err
+		}
+		m, err := textclass.Train(all, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.SetThreshold(th); err != nil {
+			return nil, err
+		}
+		return func(s string) int { l, _ := m.Predict(s); return l }, nil
+	})
+	if err != nil {
+		return pooled, per, fmt.Errorf("moderation: train spam: %w", err)
+	}
+	return pooled, per, nil
+}
+
 // Train trains the classifier of task ("spam", "offensive", "hate") from
 // the data sets under datasetsDir (the layout of ../shared/datasets),
 // tunes its decision threshold on held-out data, and writes progress and
 // held-out scores to log.
 //
 // The threshold is tuned on out-of-fold probabilities of the training rows
-// (tuneThreshold), never on the data scored. spam: the YouTube comments and
-// SMS messages; every fifth row of each (i%5 == 0) is held out and only
-// scored. offensive, hate: TweetEval train; the validation file is only
-// scored.
+// (tuneThreshold), never on the data scored. spam: the headline figure is
+// leave one YouTube video out (each video scored by a model trained on the other two and the SMS
+// rows i%5 != 0), and the shipped model trains on all three videos and
+// the SMS rows i%5 != 0 (rows i%5 == 0 are held out and scored).
+// offensive, hate: TweetEval train; the validation file is only scored.
 func Train(task string, datasetsDir string, log io.Writer) (*textclass.Model, error) {
 	if log == nil {
 		log = io.Discard
@@ -88,7 +143,7 @@ func Train(task string, datasetsDir string, log io.Writer) (*textclass.Model, er
 		out := ds
 		out.Examples = make([]textclass.Example, len(ds.Examples))
 		for i, e := range ds.Examples {
-			out.Examples[i] = textclass.Example{Text: Normalize(e.Text), Label: e.Label}
+			out.Examples[i] = textclass.Example{Text: Normalize(e.Text), Label: e.Label, Source: e.Source}
 		}
 		return out
 	}
@@ -119,22 +174,28 @@ func Train(task string, datasetsDir string, log io.Writer) (*textclass.Model, er
 		if err != nil {
 			return nil, err
 		}
-		ytTrain, ytHeld := yt.Split(5, 0)
+		// Leave one whole video out: the honest figure for comments of a
+		// video never seen. Regularised SGD over words alone (see
+		// spamConfig) is what holds up here.
+		cfg = spamConfig(cfg)
 		smsTrain, smsHeld := sms.Split(5, 0)
-		ytHeld.Name, smsHeld.Name = "spam/youtube held-out (rows i%5==0)", "spam/sms held-out (rows i%5==0)"
-		train = append(append(train, ytTrain.Examples...), smsTrain.Examples...)
-		devs = []textclass.Dataset{ytHeld, smsHeld}
-		cfg.Labels = textclass.SpamLabels
-		prov = append(prov, fmt.Sprintf("spam/youtube %d rows + spam/sms %d rows (rows i%%5!=0 of each; i%%5==0 held out)", len(ytTrain.Examples), len(smsTrain.Examples)))
-		// Most spam F1 subject to few legitimate messages flagged.
-		score = func(r textclass.Report) float64 {
+		smsHeld.Name = "spam/sms held-out (rows i%5==0)"
+		train = append(append(train, yt.Examples...), smsTrain.Examples...)
+		devs = []textclass.Dataset{smsHeld}
+		prov = append(prov, fmt.Sprintf("spam/youtube all %d rows (3 videos) + spam/sms rows i%%5!=0 (%d rows; i%%5==0 held out)", len(yt.Examples), len(smsTrain.Examples)))
+		score = spamScore
+		pooled, per, err := spamLeaveOneVideoOut(yt, smsTrain.Examples, cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range append(per, pooled) {
 			ham, _ := r.Class("ham")
 			spam, _ := r.Class("spam")
-			if ham.Recall < 0.99 {
-				return spam.F1 - 1
-			}
-			return spam.F1
+			fmt.Fprintf(log, "spam, leave one video out: %s: spam F1 %.4f, ham flagged %.1f%% (n=%d)\n", r.Dataset, spam.F1, 100*(1-ham.Recall), r.N)
 		}
+		ham, _ := pooled.Class("ham")
+		spam, _ := pooled.Class("spam")
+		prov = append(prov, fmt.Sprintf("leave one video out (trained on the other two + SMS, threshold tuned the same way): spam F1 %.4f, ham flagged %.1f%%", spam.F1, 100*(1-ham.Recall)))
 	case TaskOffensive, TaskHate:
 		tr, err := load("tweeteval/"+task, "train")
 		if err != nil {
@@ -183,10 +244,16 @@ func Train(task string, datasetsDir string, log io.Writer) (*textclass.Model, er
 
 // TrainAll trains every task and writes the model files into outDir.
 func TrainAll(datasetsDir, outDir string, log io.Writer) error {
+	return TrainTasks(datasetsDir, outDir, Tasks, log)
+}
+
+// TrainTasks trains the given tasks and writes their model files into
+// outDir, leaving the others' files alone.
+func TrainTasks(datasetsDir, outDir string, tasks []Task, log io.Writer) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("moderation: train: %w", err)
 	}
-	for _, t := range Tasks {
+	for _, t := range tasks {
 		m, err := Train(string(t), datasetsDir, log)
 		if err != nil {
 			return err

@@ -86,6 +86,11 @@ func LoadDataset(path, split string) (Dataset, error) {
 		if err != nil {
 			return Dataset{}, err
 		}
+		for i := range ds.Examples {
+			if ds.Examples[i].Source == "" {
+				ds.Examples[i].Source = strings.TrimSuffix(strings.TrimSuffix(n, ".csv"), ".tsv")
+			}
+		}
 		if out.Labels == nil {
 			out.Labels = ds.Labels
 		} else if !slices.Equal(out.Labels, ds.Labels) {
@@ -197,11 +202,12 @@ func loadFile(path string) (Dataset, error) {
 		return -1
 	}
 	var ti, li int
+	si := -1 // source column
 	switch layout {
 	case LayoutYouTube:
 		ds.Labels, ti, li = SpamLabels, col("CONTENT"), col("CLASS")
 	case LayoutAirline:
-		ds.Labels, ti, li = SentimentLabels, col("text"), col("label")
+		ds.Labels, ti, li, si = SentimentLabels, col("text"), col("label"), col("airline")
 	case LayoutWaimai:
 		ds.Labels, ti, li = PolarityLabels, col("review"), col("label")
 	}
@@ -234,7 +240,11 @@ func loadFile(path string) (Dataset, error) {
 		if layout == LayoutYouTube {
 			text = cleanHTML(text)
 		}
-		ds.Examples = append(ds.Examples, Example{Text: text, Label: l})
+		src := ""
+		if si >= 0 && si < len(rec) {
+			src = strings.TrimSpace(rec[si])
+		}
+		ds.Examples = append(ds.Examples, Example{Text: text, Label: l, Source: src})
 	}
 	return ds, nil
 }
@@ -347,6 +357,35 @@ func readLines(path string) ([]string, error) {
 		return nil, nil
 	}
 	return strings.Split(s, "\n"), nil
+}
+
+// Sources lists the distinct non-empty Example.Source values of ds in the
+// order they first appear.
+func (ds Dataset) Sources() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ex := range ds.Examples {
+		if ex.Source != "" && !seen[ex.Source] {
+			seen[ex.Source] = true
+			out = append(out, ex.Source)
+		}
+	}
+	return out
+}
+
+// Without divides ds by source: the examples of source src go to held,
+// the rest to train. It is the split of leave-one-source-out validation.
+func (ds Dataset) Without(src string) (train, held Dataset) {
+	train = Dataset{Name: ds.Name + " without " + src, Labels: ds.Labels}
+	held = Dataset{Name: ds.Name + ":" + src, Labels: ds.Labels}
+	for _, ex := range ds.Examples {
+		if ex.Source == src {
+			held.Examples = append(held.Examples, ex)
+		} else {
+			train.Examples = append(train.Examples, ex)
+		}
+	}
+	return train, held
 }
 
 // Split divides ds deterministically: every k-th example (index i with

@@ -184,3 +184,52 @@ func (r Report) WriteText(w io.Writer) error {
 	_, err = fmt.Fprintf(w, "messages/s %.0f\n", r.PerSecond)
 	return err
 }
+
+// LeaveOneSourceOut measures how a training procedure does on a source it
+// has never seen (an airline, a video, a review domain): for each source of
+// ds, fit gets the examples of every other source and the predictor it
+// returns is scored on the held-out one. It returns the pooled report (the
+// held-out confusion matrices added up, so every example is scored once, by
+// a model that did not see its source) and the report of each source.
+// Examples with an empty Source are always trained on, never scored. fit
+// may add data from elsewhere, and must tune nothing on what it is not
+// given.
+func LeaveOneSourceOut(ds Dataset, fit func(train []Example) (func(text string) int, error), opts ...EvalOption) (Report, []Report, error) {
+	srcs := ds.Sources()
+	if len(srcs) < 2 {
+		return Report{}, nil, fmt.Errorf("textclass: leave-one-source-out on %s: %d sources, need at least 2", ds.Name, len(srcs))
+	}
+	k := len(ds.Labels)
+	conf := make([][]int, k)
+	for i := range conf {
+		conf[i] = make([]int, k)
+	}
+	support := make([]int, k)
+	var per []Report
+	var perSec, n float64
+	for _, src := range srcs {
+		train, held := ds.Without(src)
+		pred, err := fit(train.Examples)
+		if err != nil {
+			return Report{}, nil, fmt.Errorf("textclass: leave-one-source-out without %s: %w", src, err)
+		}
+		r := Evaluate(pred, held, opts...)
+		per = append(per, r)
+		for i := range r.Confusion {
+			for j := range r.Confusion[i] {
+				conf[i][j] += r.Confusion[i][j]
+			}
+		}
+		for i, c := range r.Classes {
+			support[i] += c.Support
+		}
+		perSec += r.PerSecond * float64(r.N)
+		n += float64(r.N)
+	}
+	pooled := fromConfusion(ds.Labels, conf, support)
+	pooled.Dataset = ds.Name + " (leave one source out)"
+	if n > 0 {
+		pooled.PerSecond = perSec / n
+	}
+	return pooled, per, nil
+}

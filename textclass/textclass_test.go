@@ -247,7 +247,7 @@ func TestFromConfusion(t *testing.T) {
 
 func TestEvaluateMapping(t *testing.T) {
 	ds := Dataset{Name: "polar", Labels: PolarityLabels, Examples: []Example{
-		{"bad", 0}, {"good", 1}, {"meh", 1},
+		{Text: "bad", Label: 0}, {Text: "good", Label: 1}, {Text: "meh", Label: 1},
 	}}
 	pred := func(s string) int {
 		return map[string]int{"bad": 0, "good": 2, "meh": 1}[s] // three-class
@@ -395,4 +395,124 @@ func BenchmarkPredict(b *testing.B) {
 		m.Predict(text)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func TestSourcesAndLeaveOneOut(t *testing.T) {
+	dir := t.TempDir()
+	air := write(t, dir, "airline.csv", "label,text,airline,negativereason\n"+
+		"negative,@united lost my bag,United,Lost Luggage\npositive,@united thanks a lot,United,\n"+
+		"negative,@delta lost my bag again,Delta,Lost Luggage\npositive,@delta thanks so much,Delta,\n"+
+		"neutral,@jetblue what time is boarding,JetBlue,\n")
+	ds, err := LoadDataset(air, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(ds.Sources()); got != "[United Delta JetBlue]" {
+		t.Fatalf("sources %s", got)
+	}
+	tr, held := ds.Without("Delta")
+	if len(tr.Examples) != 3 || len(held.Examples) != 2 || held.Examples[0].Source != "Delta" {
+		t.Fatalf("Without: %+v / %+v", tr.Examples, held.Examples)
+	}
+	var seen []string
+	pooled, per, err := LeaveOneSourceOut(ds, func(train []Example) (func(string) int, error) {
+		srcs := map[string]bool{}
+		for _, e := range train {
+			srcs[e.Source] = true
+		}
+		seen = append(seen, fmt.Sprint(len(train), len(srcs)))
+		// predicts "negative" for "lost", "positive" for "thanks", else neutral
+		return func(s string) int {
+			switch {
+			case strings.Contains(s, "lost"):
+				return 0
+			case strings.Contains(s, "thanks"):
+				return 2
+			}
+			return 1
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(seen) != "[3 2 3 2 4 2]" {
+		t.Errorf("training sets (rows, sources) %v", seen)
+	}
+	if len(per) != 3 || pooled.N != 5 || pooled.Accuracy != 1 {
+		t.Errorf("pooled %+v per %d", pooled, len(per))
+	}
+	one := Dataset{Name: "one", Labels: labels3, Examples: []Example{{Text: "a", Label: 0, Source: "x"}}}
+	if _, _, err := LeaveOneSourceOut(one, nil); err == nil {
+		t.Error("one source accepted")
+	}
+	yt := filepath.Join(dir, "yt")
+	write(t, yt, "Youtube01-Psy.csv", "COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\nid1,a,2014,hi,0\n")
+	write(t, yt, "Youtube02-Katy.csv", "COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\nid2,b,2014,sub me,1\n")
+	ys, err := LoadDataset(yt, "")
+	if err != nil || fmt.Sprint(ys.Sources()) != "[Youtube01-Psy Youtube02-Katy]" {
+		t.Errorf("video sources %v %v", ys.Sources(), err)
+	}
+}
+
+func TestWordsOnly(t *testing.T) {
+	fc := FeatureConfig{WordMin: 1, WordMax: 1, CharMax: -1, WordsOnly: true, HashBits: 16}.withDefaults()
+	plain := fc
+	plain.WordsOnly = false
+	// Punctuation, symbols and one-letter words make no features; Han
+	// characters and longer words do.
+	if a, b := fc.hashes("free money!!! $$$ a b", nil), fc.hashes("free money", nil); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("WordsOnly kept marks: %v vs %v", a, b)
+	}
+	if n := len(fc.hashes("好 ok", nil)); n != 2 {
+		t.Errorf("WordsOnly dropped a Han character or a word: %d hashes", n)
+	}
+	if n := len(plain.hashes("free money!!!", nil)); n != 5 {
+		t.Errorf("default tokens: %d hashes, want 5", n)
+	}
+}
+
+func TestSGDLearnsAndRoundTrips(t *testing.T) {
+	cfg := TrainConfig{Labels: labels3, Seed: 2, Optimizer: OptSGD, Alpha: 1e-4, Epochs: 10, Features: FeatureConfig{HashBits: 14}}
+	m, err := Train(synthetic(300), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Evaluate(func(s string) int { l, _ := m.Predict(s); return l }, Dataset{Labels: labels3, Examples: synthetic(90)})
+	if rep.Accuracy < 0.99 {
+		t.Errorf("SGD accuracy on separable data %.3f", rep.Accuracy)
+	}
+	b, _ := m.MarshalBinary()
+	m2, err := Load(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range synthetic(30) {
+		if fmt.Sprint(m.Probs(e.Text)) != fmt.Sprint(m2.Probs(e.Text)) {
+			t.Fatalf("reloaded SGD model differs on %q", e.Text)
+		}
+	}
+	// A stronger penalty gives smaller weights: less confident.
+	strong := cfg
+	strong.Alpha = 1e-2
+	ms, _ := Train(synthetic(300), strong)
+	if p, ps := m.Probs("love great thanks")[2], ms.Probs("love great thanks")[2]; !(ps < p) {
+		t.Errorf("alpha 1e-2 gives p=%.3f, alpha 1e-4 p=%.3f: want less confident", ps, p)
+	}
+	if _, err := Train(synthetic(30), TrainConfig{Labels: labels3, Optimizer: "newton"}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("unknown optimizer: %v", err)
+	}
+}
+
+func TestHandles(t *testing.T) {
+	fc := FeatureConfig{WordMax: 2, CharMax: -1, Handles: true, HashBits: 16}.withDefaults()
+	a := fc.hashes("@united lost my bag http://t.co/abc", nil)
+	b := fc.hashes("@delta lost my bag https://t.co/xyz", nil)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Error("handles and links still tell two tweets apart")
+	}
+	plain := fc
+	plain.Handles = false
+	if fmt.Sprint(plain.hashes("@united lost my bag", nil)) == fmt.Sprint(plain.hashes("@delta lost my bag", nil)) {
+		t.Error("without Handles the handle is lost")
+	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,23 +23,11 @@ import (
 const dbFile = "chorus.db"
 
 // loadConfig reads the config named by --config, or chorus.yaml when
-// present, or the defaults; applies the environment and --data-dir; and
-// validates it.
+// present, or the defaults; applies the environment (secret files
+// included, with or without a file) and --data-dir; validates it; and
+// warns on stderr about CHORUS_* variables that set nothing.
 func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
-	path := g.config
-	if path == "" {
-		if _, err := os.Stat("chorus.yaml"); err == nil {
-			path = "chorus.yaml"
-		}
-	}
-	var cfg *configs.Config
-	var err error
-	if path == "" {
-		cfg = configs.Default()
-		err = configs.LoadEnv(cfg, env.environ)
-	} else {
-		cfg, err = configs.LoadFrom(path, env.environ)
-	}
+	cfg, err := configs.LoadFrom(configs.ResolvePath(g.config), env.environ)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +39,12 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	env.redactor().Add(cfg.Secrets()...)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if warnings := configs.UnknownEnv(env.environ); len(warnings) > 0 {
+		log := newLogger(cfg, env.stderr, env.redactor())
+		for _, w := range warnings {
+			log.Warn(w)
+		}
 	}
 	return cfg, nil
 }
@@ -70,7 +67,8 @@ func openStore(cfg *configs.Config) (*memory.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := memory.Open(filepath.Join(cfg.DataDir, dbFile), memory.WithRetention(cfg.Retention.Days))
+	st, err := memory.Open(filepath.Join(cfg.DataDir, dbFile), memory.WithRetention(cfg.Retention.Days),
+		memory.WithLegacyKBSource(legacyKBSource))
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +164,19 @@ func engineConfig(cfg *configs.Config) bot.Config {
 		WindowTokens:     e.WindowTokens,
 		SummaryEvery:     e.SummaryEvery,
 		KBPassages:       e.KBPassages,
+		MinRelevance:     minRelevance(cfg.KB.MinRelevance),
 		LLMTimeout:       e.LLMTimeout,
 		ReplyMaxTokens:   e.ReplyMaxTokens,
 	}
+}
+
+// minRelevance maps the config's floor to the engine's, where 0 means
+// the default: a configured 0 keeps every passage.
+func minRelevance(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // app is a wired Chorus: config, store, model and engine.
@@ -227,27 +235,55 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
 }
 
-// ingestKB loads the configured knowledge directory when it exists.
+// ingestKB brings the knowledge base up to date at start: the configured
+// folder (kb.dir) is one source among those ingested by hand and is
+// re-synced alone; the built-in example seeds a knowledge base that is
+// empty (or holds only the example), and is never synced over one that has
+// other sources.
 func (a *app) ingestKB(ctx context.Context) {
-	dir := a.cfg.KB.Dir
-	if !a.cfg.KB.IngestOnStart || dir == "" {
-		return
-	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if a.store.KB().Len() > 0 {
-			a.log.Info("knowledge directory not found; using what is stored", "dir", dir)
-			return
+	kb := a.store.KB()
+	if dir := a.cfg.KB.Dir; a.cfg.KB.IngestOnStart && dir != "" {
+		switch _, err := os.Stat(dir); {
+		case err == nil:
+			rep, err := kb.Ingest(ctx, dir)
+			if err != nil {
+				a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
+			} else {
+				a.log.Info("knowledge folder synced", "dir", dir, "report", rep.String())
+			}
+		case errors.Is(err, os.ErrNotExist):
+			a.log.Info("knowledge folder not found", "dir", dir)
+		default:
+			a.log.Warn("knowledge folder unreadable", "dir", dir, "err", err)
 		}
-		a.log.Info("knowledge directory not found; loading the built-in example knowledge base", "dir", dir)
-		if err := a.store.KB().IngestFS(ctx, configs.ExampleKnowledge()); err != nil {
-			a.log.Warn("loading the example knowledge base failed", "err", err)
-		}
-		return
 	}
-	rep, err := a.store.KB().Ingest(ctx, dir)
+	srcs, err := kb.Sources(ctx)
 	if err != nil {
-		a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
+		a.log.Warn("knowledge base unreadable", "err", err)
 		return
 	}
-	a.log.Info("knowledge base ready", "dir", dir, "report", rep.String())
+	if len(srcs) > 1 || len(srcs) == 1 && srcs[0].Name != memory.ExampleSource {
+		a.log.Info("knowledge base ready", "sources", len(srcs), "passages", kb.Len())
+		return
+	}
+	rep, err := kb.IngestFS(ctx, memory.ExampleSource, configs.ExampleKnowledge())
+	if err != nil {
+		a.log.Warn("loading the example knowledge base failed", "err", err)
+		return
+	}
+	a.log.Info("knowledge base is the built-in example (add your own with chorus kb ingest DIR)", "report", rep.String())
+}
+
+// legacyKBSource says which source a document stored before sources
+// existed came from: the built-in example when its content is the
+// example's, else memory.LegacySource.
+func legacyKBSource(p, hash string) string {
+	data, err := fs.ReadFile(configs.ExampleKnowledge(), p)
+	if err == nil {
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) == hash {
+			return memory.ExampleSource
+		}
+	}
+	return memory.LegacySource
 }

@@ -203,8 +203,8 @@ func TestChatOfflineDefaults(t *testing.T) {
 	data := t.TempDir()
 	env := []string{"CHORUS_DATA_DIR=" + data, "CHORUS_KB_DIR=" + repoKnowledge(t), "CHORUS_LOG_LEVEL=warn"}
 	out, errOut := chorus(t, env, "hello\nHow long does shipping take?\n\n/help\n", "chat")
-	if !strings.Contains(out, "shipping.md") {
-		t.Errorf("offline answer does not cite shipping.md:\n%s\nstderr:\n%s", out, errOut)
+	if first, _, _ := strings.Cut(out, "Here is what I can do"); !strings.Contains(first, "(from Shipping)") || strings.Contains(first, "|") {
+		t.Errorf("offline answer does not cite Shipping in plain text:\n%s\nstderr:\n%s", out, errOut)
 	}
 	if !strings.Contains(out, "/forget") {
 		t.Errorf("/help missing:\n%s", out)
@@ -402,5 +402,58 @@ func TestCheckConfigRedactsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "[redacted]") || !strings.Contains(out, "configuration is valid") {
 		t.Errorf("check-config output:\n%s", out)
+	}
+}
+
+// TestCLIConventions: help that is asked for goes to stdout with status 0,
+// a bad flag is reported once, --version works, a mistyped CHORUS_*
+// variable is named with the closest real one, and a secret file from the
+// environment is read without a config file.
+func TestCLIConventions(t *testing.T) {
+	runBin := func(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CHORUS_DATA_DIR=" + t.TempDir()}, env...)
+		cmd.Dir = t.TempDir()
+		var outb, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &outb, &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return outb.String(), errb.String(), code
+	}
+	for _, args := range [][]string{{"help", "serve"}, {"serve", "-h"}, {"serve", "--help"}} {
+		out, errOut, code := runBin(t, nil, args...)
+		if code != 0 || !strings.Contains(out, "Usage: chorus serve") || !strings.Contains(out, "-data-dir") || errOut != "" {
+			t.Errorf("chorus %v: exit %d, stdout %q, stderr %q; want serve's flags on stdout", args, code, out, errOut)
+		}
+	}
+	if out, _, code := runBin(t, nil, "help"); code != 0 || !strings.Contains(out, "Commands:") {
+		t.Errorf("chorus help: exit %d, stdout %q", code, out)
+	}
+	if out, _, code := runBin(t, nil, "--version"); code != 0 || !strings.HasPrefix(out, "chorus ") {
+		t.Errorf("chorus --version: exit %d, stdout %q", code, out)
+	}
+	_, errOut, code := runBin(t, nil, "serve", "--bogus")
+	if code != 2 || strings.Count(errOut, "-bogus") != 1 || strings.Contains(errOut, "-data-dir") {
+		t.Errorf("bad flag: exit %d, stderr %q; want the error once and no flag list", code, errOut)
+	}
+	_, errOut, _ = runBin(t, []string{"CHORUS_ENGIN_WORKERS=4"}, "check-config")
+	if !strings.Contains(errOut, "CHORUS_ENGIN_WORKERS") || !strings.Contains(errOut, "did you mean CHORUS_ENGINE_WORKERS?") {
+		t.Errorf("mistyped variable not warned about: %q", errOut)
+	}
+	secret := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secret, []byte("123456:ABCdef-from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runBin(t, []string{"CHORUS_TELEGRAM_TOKEN_FILE=" + secret}, "check-config")
+	if code != 0 || !strings.Contains(out, "token: '[redacted]'") {
+		t.Errorf("CHORUS_TELEGRAM_TOKEN_FILE without a config file: exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "ABCdef-from-a-file") {
+		t.Errorf("the token itself was printed")
 	}
 }

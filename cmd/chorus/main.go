@@ -6,7 +6,7 @@
 //
 //	chorus serve                      run every configured adapter and the admin server
 //	chorus chat [--user NAME]         talk to Chorus on the console
-//	chorus kb ingest DIR | search QUERY | list
+//	chorus kb ingest DIR|FILE | search QUERY | list | remove SOURCE|DOCUMENT
 //	chorus export --user PLATFORM:ID  everything held about a user, as JSON
 //	chorus forget --user PLATFORM:ID  delete it
 //	chorus bench [flags]              load test with synthetic followers (see docs/benchmarks.md)
@@ -31,6 +31,7 @@ import (
 	"syscall"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/memory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -68,7 +69,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the bot: every configured adapter (the console when none) and the admin HTTP server", runServe},
 		{"chat", "talk to Chorus on the console (piped stdin: one message per line)", runChat},
-		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
+		{"kb", "knowledge base: ingest DIR|FILE (a source: re-ingesting it touches its own documents only; " + memory.SupportedExtensions + "), search QUERY, list, remove SOURCE|DOCUMENT", runKB},
 		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
 		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
 		{"bench", "load-test the engine, store, moderation and analytics with synthetic followers and a fake model", runBench},
@@ -86,14 +87,27 @@ func main() {
 	os.Exit(run(ctx, env, os.Args[1:]))
 }
 
-// run is main without the process: it returns the exit status.
+// run is main without the process: it returns the exit status. Help that
+// was asked for goes to stdout with status 0; a usage error is reported
+// once, on stderr, with status 2.
 func run(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(env.stdout)
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
+	case "help":
+		if len(args) == 1 {
+			usage(env.stdout)
+			return 0
+		}
+		// chorus help CMD is chorus CMD -h.
+		args = []string{args[1], "-h"}
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -106,7 +120,7 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
+			fmt.Fprintf(env.stderr, "chorus %s: %s\nRun 'chorus help %s' for its flags.\n", c.name, env.redactor().RedactError(err), c.name)
 			return 2
 		default:
 			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
@@ -123,7 +137,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nGlobal flags (every command): --config FILE, --data-dir DIR. Run chorus COMMAND -h for a command's flags.")
+	fmt.Fprintln(w, "\nGlobal flags (every command): --config FILE, --data-dir DIR.\nRun 'chorus help COMMAND' (or chorus COMMAND -h) for a command's flags; chorus --version for the version.")
 }
 
 // globalFlags are accepted by every subcommand.
@@ -134,7 +148,22 @@ type globalFlags struct {
 
 func newFlagSet(name string, env *cliEnv) (*flag.FlagSet, *globalFlags) {
 	fs := flag.NewFlagSet("chorus "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	// The flag package would print an error and the whole usage on every
+	// bad flag; run reports the error once instead, and -h prints Usage on
+	// stdout (see parseArgs).
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		summary := ""
+		for _, c := range commands() {
+			if c.name == name {
+				summary = c.summary
+			}
+		}
+		fmt.Fprintf(env.stdout, "Usage: chorus %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.SetOutput(env.stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	g := &globalFlags{}
 	fs.StringVar(&g.config, "config", "", "config file (default chorus.yaml if present, else built-in defaults)")
 	fs.StringVar(&g.dataDir, "data-dir", "", "data directory (default ./chorus-data, or CHORUS_DATA_DIR)")
@@ -143,13 +172,26 @@ func newFlagSet(name string, env *cliEnv) (*flag.FlagSet, *globalFlags) {
 
 // parseArgs parses flags wherever they appear among the positional
 // arguments ("kb ingest DIR --config x" and "kb ingest --config x DIR").
+// -h, -help or --help anywhere before "--" prints fs.Usage and returns
+// flag.ErrHelp.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	help := fs.Usage
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			help()
+			return nil, flag.ErrHelp
+		}
+	}
+	// The flag package calls Usage on every parse error as well: run
+	// reports the error instead.
+	fs.Usage = func() {}
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		args = fs.Args()
