@@ -16,7 +16,6 @@ import (
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
-	"github.com/chorusbot/chorus/llm"
 )
 
 // platformRig is the binary's wiring with the real Telegram or Discord
@@ -30,18 +29,7 @@ type platformRig struct {
 
 func startPlatformRig(t *testing.T, cfg *configs.Config) *platformRig {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := newLogger(cfg, io.Discard, bot.NewRedactor())
-	a, err := newAppWith(cfg, log, st, llm.NewOffline(), "offline")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, a := wireOffline(t, cfg)
 	r := &platformRig{t: t, a: a}
 	a.engine.Events.Add(bot.ObserverFunc(func(e bot.Event) {
 		if e.Kind == bot.EventMessageReceived {
@@ -49,7 +37,7 @@ func startPlatformRig(t *testing.T, cfg *configs.Config) *platformRig {
 		}
 	}))
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
-	comps, _, err := platformComponents(cfg, log, a, bot.ObserverFunc(func(bot.Event) {}), env)
+	comps, _, err := platformComponents(cfg, a.log, a, bot.ObserverFunc(func(bot.Event) {}), env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,11 +76,10 @@ func privacyConfig(dir string) *configs.Config {
 	return cfg
 }
 
-// newPrivacyRig wires Chorus over the data directory dir; extra keepers
-// are added after the plug-ins' (a crash injector).
-func newPrivacyRig(t *testing.T, dir string, extra ...bot.Keeper) *privacyRig {
+// wireOffline validates cfg, opens its store and wires the binary's app
+// over it with the offline model; the caller closes both.
+func wireOffline(t *testing.T, cfg *configs.Config) (*memory.Store, *app) {
 	t.Helper()
-	cfg := privacyConfig(dir)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +87,20 @@ func newPrivacyRig(t *testing.T, dir string, extra ...bot.Keeper) *privacyRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := newLogger(cfg, io.Discard, bot.NewRedactor())
-	a, err := newAppWith(cfg, log, st, llm.NewOffline(), "offline")
+	a, err := newAppWith(cfg, newLogger(cfg, io.Discard, bot.NewRedactor()), st, llm.NewOffline(), "offline")
 	if err != nil {
+		st.Close()
 		t.Fatal(err)
 	}
+	return st, a
+}
+
+// newPrivacyRig wires Chorus over the data directory dir; extra keepers
+// are added after the plug-ins' (a crash injector).
+func newPrivacyRig(t *testing.T, dir string, extra ...bot.Keeper) *privacyRig {
+	t.Helper()
+	cfg := privacyConfig(dir)
+	st, a := wireOffline(t, cfg)
 	for i, k := range extra {
 		if err := a.engine.AddKeeper(fmt.Sprint("injected", i), k); err != nil {
 			t.Fatal(err)
