@@ -221,7 +221,8 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 
 func sample(text string) string {
 	text = strings.Join(strings.Fields(text), " ")
-	return bot.Excerpt(text, maxSampleRunes)
+	// Masked before it is cut and stored: a quote can't mask half an address.
+	return bot.Excerpt(bot.MaskPII(text), maxSampleRunes)
 }
 
 // Observe takes engine events: replies and first-token latency feed the

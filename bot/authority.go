@@ -196,7 +196,7 @@ func Quote(name, text string, n int, fallback string) string {
 	if name == "" || looksLikeUserKey(name) {
 		name = fallback
 	}
-	return name + ": " + MaskPII(Excerpt(text, n))
+	return name + ": " + Excerpt(MaskPII(text), n) // masked whole, then cut: no half address survives
 }
 
 // looksLikeUserKey catches a name that is really an id ("telegram:42").

@@ -83,6 +83,10 @@ func TestView(t *testing.T) {
 	if got := bot.Quote("telegram:42", "write to a@b.io", 50, "a member"); got != "a member: write to [EMAIL_1]" {
 		t.Errorf("Quote = %q: an id shown as a name, or personal data left", got)
 	}
+	// Cut short, an address is not left half unmasked.
+	if got := bot.Quote("Ann", "write to averyveryverylongname@example.com please", 20, "?"); strings.Contains(got, "averyvery") {
+		t.Errorf("Quote = %q keeps part of an address", got)
+	}
 }
 
 func TestResolveTarget(t *testing.T) {

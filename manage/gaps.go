@@ -74,7 +74,7 @@ func (t *Tools) Observe(ev bot.Event) {
 	if ev.Kind != bot.EventQuestion {
 		return
 	}
-	text := clip(ev.Text, gapTextRunes)
+	text := clip(bot.MaskPII(ev.Text), gapTextRunes) // masked, then cut: no half address kept
 	if !unansweredQuestion(text, true, ev.Outcome == bot.OutcomeUnanswered) {
 		return
 	}
@@ -349,7 +349,7 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	b.WriteString(env.T("manage.gaps_header", "period", fmtPeriod(d), "count", len(recs), "groups", len(groups)))
 	for i, g := range groups[:min(maxGapGroups, len(groups))] {
 		ex := example(recs, g)
-		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", bot.MaskPII(clip(ex.Text, 160))))
+		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", clip(bot.MaskPII(ex.Text), 160)))
 		if ex.Source != "" {
 			b.WriteString(" " + env.T("manage.gaps_closest", "source", ex.Source))
 		}

@@ -294,13 +294,13 @@ func (m *Moderator) appealCommand(ctx context.Context, env *bot.Env, c *bot.Comm
 	if err := json.Unmarshal(b, &last); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
-	a := Appeal{User: uk, Text: bot.MaskPII(bot.Excerpt(text, 500)), Action: last}
+	a := Appeal{User: uk, Text: bot.Excerpt(bot.MaskPII(text), 500), Action: last}
 	ab, _ := json.Marshal(a)
 	if err := m.kv.Put(ctx, bucket, keyAppeal+uk, ab); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
 	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: "appeal",
-		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(text, 80)})
+		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(bot.MaskPII(text), 80)})
 	m.announce(ctx, env.Engine, last.Platform, fmt.Sprintf("Appeal from %s (%s) against %s for %s on %s (%q): %s — /mod pardon %s to accept",
 		msg.Author.Name, uk, last.Action, last.Category, last.Time.UTC().Format("2006-01-02 15:04"), last.Excerpt, a.Text, uk))
 	return env.Reply(ctx, env.T("mod.appeal_sent"))

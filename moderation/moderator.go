@@ -502,7 +502,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 			v.Notice = env.T(key, "name", msg.Author.Name, "reason", string(f.Category), "minutes", minutes)
 		}
 	}
-	excerpt := bot.MaskPII(bot.Excerpt(msg.Text, 80))
+	excerpt := bot.Excerpt(bot.MaskPII(msg.Text), 80)
 	note := fmt.Sprintf("strikes %.2f", strikes)
 	if act == ActionTimeout {
 		note += fmt.Sprintf("; %d min", minutes)
@@ -585,7 +585,7 @@ func (m *Moderator) FilterReply(ctx context.Context, msg *bot.Message, reply str
 		m.outMu.Unlock()
 		if first {
 			e.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name, Actor: f.Decider,
-				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(reply, 80)})
+				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(bot.MaskPII(reply), 80)})
 			e.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 				Category: string(f.Category), Action: "blocked-reply", Severity: f.Severity})
 		}
