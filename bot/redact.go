@@ -88,7 +88,7 @@ func (r *Redactor) Redact(s string) string {
 		}
 		r.mu.RUnlock()
 	}
-	if strings.Contains(s, ":") {
+	if digitsColon(s) {
 		s = reTelegramToken.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasPrefix(m, "bot") {
 				return "bot" + Redacted
@@ -96,7 +96,7 @@ func (r *Redactor) Redact(s string) string {
 			return Redacted
 		})
 	}
-	if strings.Contains(s, ".") {
+	if longRun(s, 24) {
 		s = reDiscordToken.ReplaceAllString(s, Redacted)
 	}
 	lower := strings.ToLower(s)
@@ -116,10 +116,45 @@ func (r *Redactor) Redact(s string) string {
 	if strings.Contains(s, "sk-") {
 		s = reAPIKey.ReplaceAllString(s, Redacted)
 	}
-	if strings.Contains(s, "=") {
+	if strings.ContainsAny(s, "?&") && strings.Contains(s, "=") {
 		s = reQuerySecret.ReplaceAllString(s, "${1}"+Redacted)
 	}
 	return s
+}
+
+// digitsColon reports whether s has five digits in a row followed by a
+// colon, as a Telegram bot token has; most log lines don't, and then the
+// token's regexp is not run.
+func digitsColon(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			run++
+		case c == ':' && run >= 5:
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
+}
+
+// longRun reports whether s has n token characters (letters, digits, _ and
+// -) in a row, as every part of a Discord token's first segment has.
+func longRun(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // RedactError returns err's text redacted, "" for nil.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -88,6 +89,36 @@ func TestRedactHandler(t *testing.T) {
 			}
 			if !strings.Contains(out, Redacted) {
 				t.Errorf("nothing marked redacted:\n%s", out)
+			}
+		})
+	}
+}
+
+func BenchmarkRedact(b *testing.B) {
+	r := NewRedactor(testTGToken, testAPIKey, testHookToken)
+	for _, c := range []struct{ name, line string }{
+		{"plain", "handling message failed platform=telegram err=\"bot: send reply: telegram: sendMessage: Bad Request: message is too long\""},
+		{"secret", "getMe failed err=\"Cannot POST /bot" + testTGToken + "/getMe\""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Redact(c.line)
+			}
+		})
+	}
+}
+
+func BenchmarkRedactHandler(b *testing.B) {
+	log := slog.New(NewRedactor(testTGToken, testAPIKey).Handler(slog.NewTextHandler(io.Discard, nil)))
+	plain := slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := errors.New("telegram: sendMessage: Bad Request: chat not found")
+	for name, l := range map[string]*slog.Logger{"redacted": log, "bare": plain} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Warn("send reply failed", "platform", "telegram", "chat", "-1001234", "err", err)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -200,4 +201,46 @@ func TestWalkSeesNestedBuckets(t *testing.T) {
 			t.Errorf("dump lacks %q", want)
 		}
 	}
+}
+
+// BenchmarkForget forgets a user who wrote 1,000 messages (each answered)
+// in 10 conversations shared with another user, from a file holding both.
+func BenchmarkForget(b *testing.B) {
+	ctx := context.Background()
+	var total time.Duration
+	n := 0
+	for range 5 {
+		s := openTest(b)
+		// One transaction for the setup: 4,000 separate commits would
+		// take a minute of disk syncs.
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			var seq uint64
+			for i := 0; i < 1000; i++ {
+				conv := "tg/" + string(rune('a'+i%10))
+				for _, u := range []string{"tg:gone", "tg:stays"} {
+					for _, t := range []bot.Turn{{Role: bot.RoleUser, User: u, Text: "a message of some length", Time: t0, Tokens: 5},
+						{Role: bot.RoleAssistant, User: u, Text: "an answer", Time: t0, Tokens: 3}} {
+						fn, err := s.appendFn(conv, t, &seq)
+						if err != nil {
+							return err
+						}
+						if err := fn(tx); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if got, err := s.Forget(ctx, forgetAll("tg:gone")); err != nil || got != 2000 {
+			b.Fatalf("Forget = %d, %v", got, err)
+		}
+		total += time.Since(start)
+		n++
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(n), "ms/forget")
 }
