@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"sync"
 )
@@ -56,8 +55,8 @@ type Violation struct {
 	// rule that fired: "price $5", "word list: idiot").
 	Detail string
 	// Masked is the sentence as it may be kept for review, with the
-	// offending words and personal data masked. Empty means the engine
-	// masks it itself.
+	// offending words and personal data (MaskPII) masked. Empty means the
+	// engine masks the personal data itself.
 	Masked string
 }
 
@@ -153,27 +152,4 @@ func CheckText(ctx context.Context, c OutputChecker, text string, g *Grounding) 
 		}
 	}
 	return out
-}
-
-var (
-	emailRE = regexp.MustCompile(`[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+`)
-	phoneRE = regexp.MustCompile(`\+?\d[\d\s().-]{5,}\d`)
-)
-
-// MaskPersonal masks what in a kept copy of the bot's text could reach a
-// person: e-mail addresses and phone-like numbers of seven digits or more.
-func MaskPersonal(s string) string {
-	s = emailRE.ReplaceAllString(s, "[email]")
-	return phoneRE.ReplaceAllStringFunc(s, func(m string) string {
-		d := 0
-		for _, r := range m {
-			if r >= '0' && r <= '9' {
-				d++
-			}
-		}
-		if d < 7 {
-			return m
-		}
-		return "[number]"
-	})
 }

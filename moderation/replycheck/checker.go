@@ -243,7 +243,7 @@ func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation 
 	}
 	if _, ok := c.frameNouns.Match(key); ok {
 		if m := dehumanisingFrame.FindString(norm); m != "" {
-			return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + strings.TrimSpace(m), Masked: bot.MaskPersonal(s)}
+			return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: "dehumanising: " + strings.TrimSpace(m), Masked: bot.MaskPII(s)}
 		}
 	}
 	if c.rules != nil {
@@ -257,10 +257,10 @@ func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation 
 		}
 	}
 	if p := c.prob(moderation.TaskHate, norm); p >= c.cfg.HateAt {
-		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("hate classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("hate classifier %.2f", p), Masked: bot.MaskPII(s)}
 	}
 	if p := c.prob(moderation.TaskOffensive, norm); p >= c.cfg.OffensiveAt {
-		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("offensive classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+		return bot.Violation{Check: bot.CheckAbuse, Reason: reasonAbuse, Detail: fmt.Sprintf("offensive classifier %.2f", p), Masked: bot.MaskPII(s)}
 	}
 	return bot.Violation{}
 }
@@ -293,12 +293,12 @@ func (c *Checker) checkGeneralisation(s, norm string) bot.Violation {
 	text := benignRE.ReplaceAllString(norm, "")
 	if m := generalisationRE.FindString(text); m != "" {
 		return bot.Violation{Check: bot.CheckGeneralisation, Reason: reasonGeneralisation,
-			Detail: "pattern: " + strings.TrimSpace(strings.TrimFunc(m, func(r rune) bool { return !unicode.IsLetter(r) })), Masked: bot.MaskPersonal(s)}
+			Detail: "pattern: " + strings.TrimSpace(strings.TrimFunc(m, func(r rune) bool { return !unicode.IsLetter(r) })), Masked: bot.MaskPII(s)}
 	}
 	if groupMentionRE.MatchString(text) {
 		if p := c.prob(moderation.TaskHate, norm); p >= c.cfg.GroupHateAt {
 			return bot.Violation{Check: bot.CheckGeneralisation, Reason: reasonGeneralisation,
-				Detail: fmt.Sprintf("group named, hate classifier %.2f", p), Masked: bot.MaskPersonal(s)}
+				Detail: fmt.Sprintf("group named, hate classifier %.2f", p), Masked: bot.MaskPII(s)}
 		}
 	}
 	return bot.Violation{}
@@ -312,16 +312,16 @@ func (c *Checker) checkCompetitor(s, norm string, g *bot.Grounding) bot.Violatio
 	name := c.compName[w]
 	if personaForbids(g.Persona) {
 		return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorAny, name),
-			Detail: name + " named; the persona forbids discussing competitors", Masked: bot.MaskPersonal(s)}
+			Detail: name + " named; the persona forbids discussing competitors", Masked: bot.MaskPII(s)}
 	}
 	if m := negativeAbout.FindString(s); m != "" {
 		return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, name),
-			Detail: name + " named with " + strconvQuote(m), Masked: bot.MaskPersonal(s)}
+			Detail: name + " named with " + strconvQuote(m), Masked: bot.MaskPII(s)}
 	}
 	if c.polarity != nil {
 		if p := c.polarity.Polarity(s); p <= c.cfg.NegativeAt {
 			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, name),
-				Detail: fmt.Sprintf("%s named, sentiment %.2f", name, p), Masked: bot.MaskPersonal(s)}
+				Detail: fmt.Sprintf("%s named, sentiment %.2f", name, p), Masked: bot.MaskPII(s)}
 		}
 	}
 	return bot.Violation{}
@@ -354,8 +354,8 @@ func (c *Checker) checkGrounded(s string, g *bot.Grounding) bot.Violation {
 			continue
 		}
 		return bot.Violation{Check: bot.CheckUngrounded, Reason: fmt.Sprintf(reasonUngrounded, x.Kind, x.Text),
-			Detail: fmt.Sprintf("%s %q not in the knowledge base, persona, conversation or question", x.Kind, bot.MaskPersonal(x.Text)),
-			Masked: bot.MaskPersonal(s)}
+			Detail: fmt.Sprintf("%s %q not in the knowledge base, persona, conversation or question", x.Kind, bot.MaskPII(x.Text)),
+			Masked: bot.MaskPII(s)}
 	}
 	return bot.Violation{}
 }
@@ -472,7 +472,7 @@ func maskWord(w string) string {
 // maskIn masks w in s wherever it appears as written (any case), and
 // personal data, for the copy kept for review.
 func maskIn(s, w string) string {
-	s = bot.MaskPersonal(s)
+	s = bot.MaskPII(s)
 	if w == "" {
 		return s
 	}
