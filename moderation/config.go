@@ -167,8 +167,8 @@ type Config struct {
 	// in one chat (default 1 minute).
 	NoticeEvery time.Duration `yaml:"notice_every"`
 	// EpisodeGap ends an episode: an action on a user is taken once per
-	// episode, which lasts while findings about them in a chat come less
-	// than this apart (default 10 minutes).
+	// episode, which lasts while findings of one category about them in a
+	// chat come less than this apart (default 10 minutes).
 	EpisodeGap time.Duration `yaml:"episode_gap"`
 }
 

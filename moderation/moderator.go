@@ -65,6 +65,7 @@ type Moderator struct {
 
 	epMu     sync.Mutex
 	episodes map[string]*episode
+	noticed  map[string]time.Time // last notice about a user in a chat
 }
 
 var (
@@ -95,7 +96,7 @@ func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, episodes: map[string]*episode{}}
+	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, episodes: map[string]*episode{}, noticed: map[string]time.Time{}}
 	for _, o := range opts {
 		o(m)
 	}
@@ -469,7 +470,7 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	if act.rank() < ActionWarn.rank() {
 		return m.enforce(ctx, env, msg, *top, act, minutes, strikes, dry, true), nil
 	}
-	escalate, notice, top2 := m.episode(uk, msg.ConversationKey(), act)
+	escalate, notice, top2 := m.episode(uk, msg.ConversationKey(), top.Category, act)
 	if !escalate {
 		return m.repeat(ctx, env, msg, *top, act, top2, dry), nil
 	}
@@ -480,26 +481,28 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 // from the first strike (Config.SpamDelete).
 var spamLike = map[Category]bool{CatSpam: true, CatLink: true, CatInvite: true, CatShortener: true, CatNewLink: true}
 
-// episode is what was done about one user in one chat lately: an action
-// on a user is taken once per episode (a stronger one may follow), and
-// notices about them are spaced by Config.NoticeEvery.
+// episode is what was done lately about one user's findings of one
+// category in one chat: an action on a user is taken once per episode (a
+// stronger one may follow as strikes climb).
 type episode struct {
-	last   time.Time // the last finding
-	top    Action    // the strongest action taken
-	notice time.Time // the last notice sent in the chat
+	last time.Time // the last finding
+	top  Action    // the strongest action taken
 }
 
-// maxEpisodes bounds the episodes kept; past it, ended ones are dropped.
+// maxEpisodes bounds the episodes (and notice times) kept; past it, ended
+// ones are dropped.
 const maxEpisodes = 50000
 
-// episode records an action of act on user in chat and reports whether
-// it escalates the episode (nothing as strong was done in it yet), whether
-// a notice may be sent, and the strongest action of the episode.
-func (m *Moderator) episode(user, chat string, act Action) (escalate, notice bool, top Action) {
+// episode records an action of act on user for a finding of category cat
+// in chat, and reports whether it escalates the episode (nothing as strong
+// was done in it yet), whether a notice may be sent (notices about one
+// user in one chat are spaced by Config.NoticeEvery, whatever the
+// category), and the strongest action of the episode.
+func (m *Moderator) episode(user, chat string, cat Category, act Action) (escalate, notice bool, top Action) {
 	now := m.now()
 	m.epMu.Lock()
 	defer m.epMu.Unlock()
-	key := user + "\x00" + chat
+	key := user + "\x00" + chat + "\x00" + string(cat)
 	ep := m.episodes[key]
 	if ep == nil || now.Sub(ep.last) >= m.cfg.EpisodeGap {
 		if len(m.episodes) >= maxEpisodes {
@@ -520,8 +523,12 @@ func (m *Moderator) episode(user, chat string, act Action) (escalate, notice boo
 		return false, false, ep.top
 	}
 	ep.top = act
-	if ep.notice.IsZero() || now.Sub(ep.notice) >= m.cfg.NoticeEvery {
-		ep.notice = now
+	who := user + "\x00" + chat
+	if last, ok := m.noticed[who]; !ok || now.Sub(last) >= m.cfg.NoticeEvery {
+		if len(m.noticed) >= maxEpisodes {
+			clear(m.noticed)
+		}
+		m.noticed[who] = now
 		notice = true
 	}
 	return true, notice, ep.top
@@ -535,7 +542,9 @@ func (m *Moderator) endEpisodes(user, chat string) {
 	m.epMu.Lock()
 	defer m.epMu.Unlock()
 	for k := range m.episodes {
-		if u, c, _ := strings.Cut(k, "\x00"); u == user && (chat == "" || v.Covers(c)) {
+		u, rest, _ := strings.Cut(k, "\x00")
+		c, _, _ := strings.Cut(rest, "\x00")
+		if u == user && (chat == "" || v.Covers(c)) {
 			delete(m.episodes, k)
 		}
 	}
