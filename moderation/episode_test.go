@@ -154,3 +154,23 @@ func TestNoticesEscapeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestEpisodesByKind: repeated findings of one kind are one episode, a
+// finding of another kind is acted on in its own right; notices about
+// the user in the chat stay at one a minute whatever the kind.
+func TestEpisodesByKind(t *testing.T) {
+	r := newRig(t, Config{Words: []string{"darn"}, FloodMessages: 4, FloodWindow: 10 * time.Second,
+		Policy: Policy{Ladder: []Step{{1, ActionWarn, 0}}}})
+	r.deliver(t, bot.ChatGroup, "g1", "8", 3, time.Second, func(int) string { return "darn it" })
+	if es := r.audit.kinds("moderation"); len(es) != 1 || es[0].Rule != "darn" {
+		t.Fatalf("three listed words in a row: audit %+v, want one action", es)
+	}
+	r.deliver(t, bot.ChatGroup, "g1", "8", 6, 100*time.Millisecond, func(i int) string { return fmt.Sprint("hello ", i) })
+	es := r.audit.kinds("moderation")
+	if len(es) != 2 || !strings.Contains(es[1].Rule, "messages in") {
+		t.Errorf("a flood after the words: audit %+v, want the flood acted on too", es)
+	}
+	if n := r.notices("g1"); len(n) != 1 {
+		t.Errorf("notices %q, want one in the minute", n)
+	}
+}
