@@ -433,7 +433,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.IdleHeap = m.HeapInuse
 	}
 	if !cfg.NoKB && st.KB().Len() == 0 {
-		if err := st.KB().IngestFS(ctx, configs.ExampleKnowledge()); err != nil {
+		if _, err := st.KB().IngestFS(ctx, memory.ExampleSource, configs.ExampleKnowledge()); err != nil {
 			return nil, fmt.Errorf("bench: load example knowledge: %w", err)
 		}
 	}

@@ -46,6 +46,18 @@ type Config struct {
 	// that role.
 	ManagerRoles []string
 	OwnerRoles   []string
+	// HomeChats are the brand's own chats and servers, as HomeKey names
+	// them ("telegram:-100123", "discord:GUILD_ID"). A role the platform
+	// gives (chat administrator, Manage Server) counts only in these, and
+	// only there; empty means it counts nowhere.
+	HomeChats []string
+	// ManagersChats are the managers' channels, as chat keys
+	// ("telegram/-100999"): a report asked there may cover every chat.
+	ManagersChats []string
+	// TrustedPlatforms are platforms whose user is whoever runs the
+	// process (the console): the role the adapter reports holds
+	// everywhere.
+	TrustedPlatforms []string
 	// RatePerMinute and RateBurst are the per-user token bucket for LLM
 	// answers; RatePerMinute 0 disables it.
 	RatePerMinute float64
@@ -62,6 +74,11 @@ type Config struct {
 	// KBPassages is how many knowledge-base passages go into a prompt
 	// (default 3).
 	KBPassages int
+	// MinRelevance is the floor of Passage.Relevance under which a
+	// passage is not used: below it the answer is an honest "I don't
+	// know" and the question a knowledge gap (default
+	// DefaultMinRelevance; negative keeps every passage).
+	MinRelevance float64
 	// LLMTimeout bounds one answer, streaming included (default 60s).
 	LLMTimeout time.Duration
 	// ReplyMaxTokens bounds the completion (default 800).
@@ -88,6 +105,9 @@ func (c Config) Defaults() Config {
 	if c.KBPassages <= 0 {
 		c.KBPassages = 3
 	}
+	if c.MinRelevance == 0 {
+		c.MinRelevance = DefaultMinRelevance
+	}
 	if c.LLMTimeout <= 0 {
 		c.LLMTimeout = 60 * time.Second
 	}
@@ -113,10 +133,13 @@ type PromptInput struct {
 	Query    string
 	UserName string
 	Passages []Passage
-	Summary  string
-	Window   []Turn
-	Profile  *Profile
-	Now      time.Time
+	// Contact is, when no passage was relevant, the passage saying how to
+	// reach a person.
+	Contact []Passage
+	Summary string
+	Window  []Turn
+	Profile *Profile
+	Now     time.Time
 }
 
 // Prompter assembles the LLM messages for an answer.
@@ -134,6 +157,9 @@ type AuditEntry struct {
 	Chat     string    `json:"chat"`
 	// User is the user key the entry is about.
 	User string `json:"user"`
+	// Name is User's display name at the time, so that a report can name
+	// them as the room sees them, never by id.
+	Name string `json:"name,omitempty"`
 	// Actor is who or what decided: a user key, "rules", "model:NAME".
 	Actor    string  `json:"actor"`
 	Kind     string  `json:"kind"` // "moderation", "command", "refused", ...
@@ -183,17 +209,24 @@ func WithCatalog(c *Catalog) Option { return func(e *Engine) { e.Catalog = c } }
 // WithKV sets the key-value space the plug-ins keep their state in.
 func WithKV(kv KV) Option { return func(e *Engine) { e.kv = kv } }
 
+// WithRedactor sets the redaction applied to error texts the engine
+// shows or records (audit notes); the default redacts the shapes of
+// secrets only.
+func WithRedactor(r *Redactor) Option { return func(e *Engine) { e.redactor = r } }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
 // Engine is the dialogue engine. Create it with New, add platforms and
 // commands, then Start it. Handle may be called from any goroutine.
 type Engine struct {
-	cfg      Config
-	store    Store
-	llm      LLM
-	kb       Knowledge
-	prompter Prompter
+	cfg   Config
+	store Store
+	llm   LLM
+	kb    Knowledge
+	// translator, when set, translates questions for a second search.
+	translator Translator
+	prompter   Prompter
 	// summaryPrompter assembles summary-folding prompts.
 	summaryPrompter SummaryPrompter
 	tokens          TokenCounter
@@ -225,7 +258,18 @@ type Engine struct {
 
 	owners, managers         map[string]bool
 	ownerRoles, managerRoles map[string]bool
+	homes, managersChats     map[string]bool
+	trusted                  map[string]bool
 	open                     map[string]bool
+
+	keepers []namedKeeper
+	// jobs holds the forget journal when the engine has no KV (not
+	// durable: nothing is, then).
+	jobs *MemKV
+	// forgetMu serialises forget jobs, so that a resumed job and a new one
+	// for the same user don't interleave.
+	forgetMu sync.Mutex
+	redactor *Redactor
 
 	// queue
 	qmu      sync.Mutex
@@ -278,10 +322,12 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 		prompter:        DefaultPrompter,
 		summaryPrompter: DefaultSummaryPrompter,
 		tokens:          TokenCounterFunc(ApproxTokens),
+		jobs:            NewMemKV(),
 	}
 	e.idle = sync.NewCond(&e.qmu)
 	e.owners, e.managers = set(cfg.Owners), set(cfg.Managers)
 	e.ownerRoles, e.managerRoles = set(cfg.OwnerRoles), set(cfg.ManagerRoles)
+	e.homes, e.managersChats, e.trusted = set(cfg.HomeChats), set(cfg.ManagersChats), set(cfg.TrustedPlatforms)
 	e.open = set(cfg.OpenChats)
 	for _, o := range opts {
 		o(e)
@@ -343,6 +389,10 @@ func (e *Engine) Knowledge() Knowledge { return e.kb }
 // Tokens returns the token counter.
 func (e *Engine) Tokens() TokenCounter { return e.tokens }
 
+// Redact removes secrets from text shown to a person (an error in a
+// managers' notice); see Redactor.
+func (e *Engine) Redact(s string) string { return e.redactor.Redact(s) }
+
 // Logger returns the engine's logger.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
@@ -385,31 +435,11 @@ func (e *Engine) Audit(ctx context.Context, a AuditEntry) {
 	if a.Time.IsZero() {
 		a.Time = e.now()
 	}
+	a.Note = e.redactor.Redact(a.Note)
+	a.Excerpt = MaskPII(e.redactor.Redact(a.Excerpt))
 	if err := e.auditor.Audit(ctx, a); err != nil {
 		e.log.Warn("audit failed", "err", err)
 	}
-}
-
-// RoleOf returns the role of the author of m: the platform's role raised
-// by config.
-func (e *Engine) RoleOf(m *Message) Role {
-	r := m.Author.Role
-	uk := m.UserKey()
-	if e.managers[uk] && r < RoleManager {
-		r = RoleManager
-	}
-	for _, id := range m.Author.Roles {
-		if e.managerRoles[id] && r < RoleManager {
-			r = RoleManager
-		}
-		if e.ownerRoles[id] {
-			r = RoleOwner
-		}
-	}
-	if e.owners[uk] {
-		r = RoleOwner
-	}
-	return r
 }
 
 // Start launches the worker pool and replays messages that were accepted
@@ -425,6 +455,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	for i := 0; i < e.cfg.Workers; i++ {
 		e.wg.Add(1)
 		go e.worker()
+	}
+	// A forget a crash interrupted finishes before anything is replayed.
+	if err := e.resumeForgets(ctx); err != nil {
+		return err
 	}
 	pending, err := e.store.Pending(ctx)
 	if err != nil {

@@ -15,7 +15,8 @@ const (
 	EventMessageReceived EventKind = iota + 1
 	// EventDuplicate: Platform. A redelivery was dropped.
 	EventDuplicate
-	// EventFirstToken: Platform, Duration (receipt to first visible token).
+	// EventFirstToken: Platform, Chat, Duration (receipt to first visible
+	// token).
 	EventFirstToken
 	// EventReplySent: Platform, Chat, User, Outcome, Duration (receipt to
 	// complete reply).
@@ -40,9 +41,11 @@ const (
 	// "reconnect").
 	EventAdapter
 	// EventQuestion: Platform, ChatKind, Chat, User, Lang, Text (the
-	// question), Label (the best knowledge-base source, empty when none)
-	// and Score (its BM25 score, 0 when none). Emitted for each question
-	// answered with the LLM, so that knowledge gaps can be found.
+	// question), Outcome (OutcomeOK, or OutcomeUnanswered when the answer
+	// was an honest "I don't know"), Label (the best knowledge-base
+	// source, relevant or not, empty when none) and Score (its
+	// Passage.Relevance). Emitted after each answer from the LLM, so that
+	// knowledge gaps can be found.
 	EventQuestion
 )
 

@@ -17,8 +17,13 @@ type Env struct {
 	Platform Platform
 	// Lang is the language chosen for the bot's words to this user.
 	Lang string
-	// Role is the author's effective role.
+	// Role is the author's effective role here (Auth.Role).
 	Role Role
+	// Auth is what the author may do, and where (Engine.AuthorityOf).
+	Auth Authority
+	// View is what the room the message was written in may see
+	// (Engine.ViewOf): reports keep to it.
+	View View
 	// Received is when the message arrived.
 	Received time.Time
 	msg      *Message
@@ -97,7 +102,8 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
 	}
-	role := e.RoleOf(m)
+	auth := e.AuthorityOf(m)
+	role := auth.Role
 	// A command's name is English whatever the user speaks: judge the
 	// language by its arguments, and by the locale when there are none.
 	langText := m.Text
@@ -105,7 +111,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		langText = m.Command.Args
 	}
 	lang := DetectLang(langText, m.Author.Lang, e.Catalog)
-	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Received: q.received, msg: m}
+	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
 
 	e.Events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
@@ -133,8 +139,14 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		}
 	}
 	conv := m.ConversationKey()
+	text := m.Text
+	if m.Command != nil {
+		if spec, ok := e.Command(m.Command.Name); ok && spec.PrivateArgs {
+			text = "/" + m.Command.Name // the user it names is not ours to keep
+		}
+	}
 	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
-		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}
+		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
 	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
 		return false, fmt.Errorf("bot: store message: %w", err)
 	}
@@ -212,7 +224,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	defer stopTyping()
 	go e.keepTyping(typingCtx, env.Platform, m.Chat)
 
-	req, err := e.buildRequest(ctx, env, query)
+	req, ret, err := e.buildRequest(ctx, env, query)
 	if err != nil {
 		return err
 	}
@@ -231,9 +243,9 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	}
 	w.OnFirst = func() {
 		stopTyping()
-		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Duration: e.now().Sub(env.Received)})
+		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
-	text, usage, model, outcome, streamErr := e.stream(lctx, req, w)
+	text, usage, model, outcome, noAnswer, streamErr := e.stream(lctx, req, w)
 	llmOutcome := outcome
 	e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
 		Duration: e.now().Sub(start), Usage: usage})
@@ -264,8 +276,9 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	// The user has the whole reply now; storing it is not their wait.
 	shownAt := e.now()
 	shown, _ := SanitizeText(w.Text())
+	unanswered := e.kb != nil && (!ret.relevant || noAnswer)
 	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
-		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown)}
+		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown), Unanswered: unanswered}
 	var topics []string
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
@@ -276,6 +289,14 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		env.done = true
 	}
 	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
+		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
+			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
+		if unanswered {
+			q.Outcome = OutcomeUnanswered
+		}
+		e.Events.Emit(q)
+	}
 	if outcome == OutcomeOK || outcome == OutcomeCut {
 		e.maybeFold(fctx, conv, env.Lang)
 	}
@@ -284,31 +305,45 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 
 // stream runs the LLM and feeds w. outcome is OutcomeOK, OutcomeCut (some
 // text then failure), OutcomeTimeout or OutcomeError (nothing usable).
-func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, err error) {
+//
+// NoAnswerMarker is taken out of the text before w sees it; noAnswer
+// reports whether the model wrote it.
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, noAnswer bool, err error) {
 	model = "unknown"
 	s, err := e.llm.Stream(ctx, req)
 	if err != nil {
-		return "", usage, model, failOutcome(err), err
+		return "", usage, model, failOutcome(err), false, err
 	}
 	defer s.Close()
 	var b strings.Builder
-	for {
-		d, rerr := s.Recv()
+	var mf markerFilter
+	write := func(d string) {
 		if d != "" {
 			b.WriteString(d)
 			w.Write(ctx, d)
+		}
+	}
+	for {
+		d, rerr := s.Recv()
+		write(mf.Write(d))
+		if rerr != nil {
+			write(mf.Flush())
 		}
 		if rerr == io.EOF {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
-			return b.String(), s.Usage(), model, OutcomeOK, nil
+			text, _ = StripNoAnswer(b.String()) // tidy the space the marker left
+			if mf.found {
+				w.Set(text)
+			}
+			return text, s.Usage(), model, OutcomeOK, mf.found, nil
 		}
 		if rerr != nil {
 			if b.Len() > 0 {
-				return b.String(), s.Usage(), model, OutcomeCut, rerr
+				return b.String(), s.Usage(), model, OutcomeCut, mf.found, rerr
 			}
-			return "", s.Usage(), model, failOutcome(rerr), rerr
+			return "", s.Usage(), model, failOutcome(rerr), mf.found, rerr
 		}
 	}
 }
@@ -336,29 +371,21 @@ func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
 }
 
 // buildRequest gathers the prompt's parts and assembles it.
-func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, error) {
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, retrieval, error) {
 	m := env.msg
 	conv := m.ConversationKey()
 	persona := e.Persona()
 	in := PromptInput{Persona: persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
-	if e.kb != nil && strings.TrimSpace(query) != "" {
-		ps, err := e.kb.Search(ctx, query, e.cfg.KBPassages)
-		if err != nil {
-			e.log.Warn("knowledge search failed", "err", err)
-		}
-		in.Passages = ps
-		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: m.UserKey(), Lang: env.Lang, Text: query}
-		if len(ps) > 0 {
-			q.Label, q.Score = ps[0].Source, ps[0].Score
-		}
-		e.Events.Emit(q)
-	}
+	var contact []Passage
+	var ret retrieval
+	in.Passages, contact, ret = e.retrieve(ctx, query, env.Lang)
+	in.Contact = contact
 	if s, err := e.store.Summary(ctx, conv); err == nil {
 		in.Summary = s.Text
 	}
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil {
-		return Request{}, fmt.Errorf("bot: load window: %w", err)
+		return Request{}, ret, fmt.Errorf("bot: load window: %w", err)
 	}
 	// The window ends with the message being answered; the prompt puts
 	// the question last on its own, so drop it from the window.
@@ -371,10 +398,10 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	}
 	msgs, err := e.prompter(in)
 	if err != nil {
-		return Request{}, fmt.Errorf("bot: assemble prompt: %w", err)
+		return Request{}, ret, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
 	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
-		Query: query, Lang: env.Lang, Passages: in.Passages, Persona: persona}, nil
+		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, ret, nil
 }
 
 // maybeFold folds turns that fell out of the window into the summary once

@@ -30,6 +30,9 @@ const (
 	PurposeSentiment  Purpose = "sentiment"
 	PurposeDigest     Purpose = "digest"
 	PurposePost       Purpose = "post"
+	// PurposeTranslate translates a question for a knowledge search in
+	// the other language.
+	PurposeTranslate Purpose = "translate"
 )
 
 // Request is one LLM call.
@@ -50,8 +53,12 @@ type Request struct {
 	Query string `json:"query,omitempty"`
 	// Lang is the language to answer in ("en", "zh").
 	Lang string `json:"lang,omitempty"`
-	// Passages are the knowledge-base passages placed in the prompt.
+	// Passages are the knowledge-base passages placed in the prompt:
+	// only those at or above the relevance floor.
 	Passages []Passage `json:"passages,omitempty"`
+	// Contact is, when no passage was relevant, the passage that says how
+	// to reach a person, for the next step of an "I don't know".
+	Contact []Passage `json:"contact,omitempty"`
 	// Turns are conversation turns to summarise (PurposeSummary, digests).
 	Turns []Turn `json:"turns,omitempty"`
 	// Summary is the conversation's summary so far, which a PurposeSummary

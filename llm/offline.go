@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"path"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 // OfflineModel is the model name the offline provider reports.
@@ -148,7 +151,7 @@ func splitWords(text string) []string {
 	inSpace := false
 	for i, r := range text {
 		switch {
-		case isHan(r):
+		case textkit.IsHan(r):
 			if i > start {
 				out = append(out, text[start:i])
 			}
@@ -170,10 +173,7 @@ func splitWords(text string) []string {
 	return out
 }
 
-func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
-
-// language picks the answer language: the request's, else Chinese when
-// the query has Han characters.
+// language picks the answer language: the request's, else the query's.
 func language(req bot.Request, q string) string {
 	if req.Lang != "" {
 		if strings.HasPrefix(strings.ToLower(req.Lang), "zh") {
@@ -181,12 +181,7 @@ func language(req bot.Request, q string) string {
 		}
 		return req.Lang
 	}
-	for _, r := range q {
-		if isHan(r) {
-			return "zh"
-		}
-	}
-	return "en"
+	return textkit.Lang(q)
 }
 
 func query(req bot.Request) string {
@@ -201,36 +196,6 @@ func query(req bot.Request) string {
 	return ""
 }
 
-var (
-	greetingsEN = []string{"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "good morning", "good afternoon", "good evening", "morning", "hallo", "hola"}
-	greetingsZH = []string{"你好", "您好", "嗨", "哈喽", "哈啰", "早上好", "上午好", "下午好", "晚上好", "大家好", "早安", "晚安"}
-	thanksEN    = []string{"thanks", "thank you", "thx", "ty", "cheers", "many thanks", "thank u", "much appreciated", "appreciate it"}
-	thanksZH    = []string{"谢谢", "多谢", "感谢", "谢了", "谢啦", "非常感谢", "太感谢了"}
-)
-
-// shortPhrase reports whether text is one of phrases, optionally followed
-// by a few words ("hi there", "thanks a lot") but not by a question.
-func shortPhrase(text string, en, zh []string) bool {
-	t := strings.ToLower(strings.TrimSpace(text))
-	if t == "" || strings.ContainsAny(t, "?？") {
-		return false
-	}
-	t = strings.TrimRightFunc(t, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r) })
-	for _, p := range zh {
-		if rest, ok := strings.CutPrefix(t, p); ok && utf8.RuneCountInString(strings.TrimSpace(rest)) <= 4 {
-			return true
-		}
-	}
-	words := strings.FieldsFunc(t, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
-	for _, p := range en {
-		pw := strings.Fields(p)
-		if len(words) >= len(pw) && len(words) <= len(pw)+3 && slices.Equal(words[:len(pw)], pw) {
-			return true
-		}
-	}
-	return false
-}
-
 func names(p bot.Persona) (botName, brand string) {
 	brand = p.Brand
 	botName = p.BotName
@@ -240,61 +205,144 @@ func names(p bot.Persona) (botName, brand string) {
 	return botName, brand
 }
 
+// phrasebook holds the offline provider's own sentences, by language.
+// %[1]s is the bot's name, %[2]s the brand.
+type phrasebook struct {
+	thanks, bye, praise, insult, complaint, identity string
+	unknown, unknownNext, help                       string
+	from                                             string // %s: the source's title
+}
+
+var phrases = map[string]phrasebook{
+	"en": {
+		thanks:      "You're welcome! If there's anything else about %[2]s, just ask.",
+		bye:         "Bye for now! I'm here whenever you need me.",
+		praise:      "Thank you, that's lovely to hear! I'll make sure the %[2]s team knows.",
+		insult:      "I'm sorry I haven't been more help. I'm here for questions about %[2]s: try asking another way, or type /help.",
+		complaint:   "I'm sorry to hear that, and thank you for telling us.",
+		identity:    "I'm %[1]s, %[2]s's assistant: I answer questions about %[2]s from what the team has told me. I'm an AI, not a person.",
+		unknown:     "Sorry, I don't know that one: it isn't in what %[2]s has told me.",
+		unknownNext: "You could ask another way, or reach the team:",
+		help:        "You could ask another way, or type /help to see what I can do.",
+		from:        " (from %s)",
+	},
+	"zh": {
+		thanks:      "不客气！还有关于%[2]s的问题，随时问我。",
+		bye:         "再见！有需要随时找我。",
+		praise:      "谢谢你的喜欢！我会转告%[2]s团队的。",
+		insult:      "抱歉没能帮上忙。我可以回答关于%[2]s的问题，可以换个说法再问，或输入 /help 看看我能做什么。",
+		complaint:   "很抱歉给你带来不好的体验，谢谢你告诉我们。",
+		identity:    "我是%[1]s，%[2]s的助手，根据%[2]s提供的资料回答问题。我是 AI，不是真人。",
+		unknown:     "抱歉，这个问题我不知道：%[2]s给我的资料里没有提到。",
+		unknownNext: "可以换个说法再问，或者联系团队：",
+		help:        "可以换个说法再问，或输入 /help 看看我能做什么。",
+		from:        "（来源：%s）",
+	},
+}
+
+func book(lang string) phrasebook {
+	if p, ok := phrases[lang]; ok {
+		return p
+	}
+	return phrases["en"]
+}
+
+// chat answers a chat message without a model: small talk gets a fitting
+// reply; a question gets the one or two sentences of the passages that
+// answer it, with the source named briefly, or, when none does, an honest
+// "I don't know" (marked with bot.NoAnswerMarker) with a next step.
 func (o *Offline) chat(req bot.Request) string {
 	q := query(req)
 	lang := language(req, q)
+	pb := book(lang)
 	botName, brand := names(req.Persona)
-	switch {
-	case shortPhrase(q, greetingsEN, greetingsZH):
-		return greeting(lang, botName, brand)
-	case shortPhrase(q, thanksEN, thanksZH):
-		if lang == "zh" {
-			if brand != "" {
-				return "不客气！还有关于" + brand + "的问题，随时问我。"
-			}
-			return "不客气！还有问题随时问我。"
+	if brand == "" {
+		brand = map[string]string{"zh": "我们"}[lang]
+		if brand == "" {
+			brand = "the team"
 		}
-		if brand != "" {
-			return "You're welcome! If there's anything else about " + brand + ", just ask."
+	}
+	say := strings.NewReplacer("%[1]s", botName, "%[2]s", brand).Replace
+	switch textkit.SmallTalk(q) {
+	case textkit.TalkGreeting:
+		return greeting(lang, botName, req.Persona.Brand)
+	case textkit.TalkThanks:
+		return say(pb.thanks)
+	case textkit.TalkBye:
+		return say(pb.bye)
+	case textkit.TalkPraise:
+		return say(pb.praise)
+	case textkit.TalkInsult:
+		return say(pb.insult)
+	case textkit.TalkIdentity:
+		return say(pb.identity)
+	case textkit.TalkComplaint:
+		// Acknowledge it, then what the knowledge base says about it
+		// (returns, damaged parcels), or how to reach a person.
+		reply := say(pb.complaint)
+		if picks := bestSentences(q, req.Passages); len(picks) > 0 {
+			return reply + sep(lang) + render(lang, picks)
 		}
-		return "You're welcome! If there's anything else, just ask."
+		if c := contactSentence(req.Contact); c != "" {
+			return reply + sep(lang) + say(pb.unknownNext) + sep(lang) + c
+		}
+		return reply + sep(lang) + say(pb.help)
 	}
 	picks := bestSentences(q, req.Passages)
 	if len(picks) == 0 {
-		if lang == "zh" {
-			return "抱歉，这个问题我不知道：我在" + orDefault(brand, "现有") + "的资料里没有找到答案。可以换个说法再问，或输入 /help 看看我能做什么。"
+		next := say(pb.help)
+		if c := contactSentence(req.Contact); c != "" {
+			next = say(pb.unknownNext) + sep(lang) + c
 		}
-		return "Sorry, I don't know that one: I couldn't find it in what " + orDefault(brand, "I've been given") + " has told me. Try asking another way, or type /help to see what I can do."
+		return bot.NoAnswerMarker + say(pb.unknown) + sep(lang) + next
 	}
-	var b strings.Builder
+	return render(lang, picks)
+}
+
+// sep joins two sentences: a space in English, nothing in Chinese.
+func sep(lang string) string {
 	if lang == "zh" {
-		if brand != "" {
-			b.WriteString(brand + "的资料里是这样说的：")
-		} else {
-			b.WriteString("资料里是这样说的：")
-		}
-	} else {
-		if brand != "" {
-			b.WriteString("Here's what " + brand + " says: ")
-		} else {
-			b.WriteString("Here's what I found: ")
-		}
+		return ""
 	}
+	return " "
+}
+
+// render writes the picked sentences and names their source once.
+func render(lang string, picks []pick) string {
+	var b strings.Builder
 	for i, p := range picks {
-		if i > 0 && lang != "zh" {
-			b.WriteByte(' ')
+		if i > 0 {
+			b.WriteString(sep(lang))
 		}
 		b.WriteString(p.text)
-		last := i == len(picks)-1 || picks[i+1].source != p.source
-		if last {
-			if lang == "zh" {
-				b.WriteString("（来源：" + p.source + "）")
-			} else {
-				b.WriteString(" (source: " + p.source + ")")
+	}
+	if t := briefTitle(picks[0].title); t != "" {
+		b.WriteString(fmt.Sprintf(book(lang).from, t))
+	}
+	return b.String()
+}
+
+// briefTitle shortens a document title for a citation: "常见问题（中文）"
+// is "常见问题".
+func briefTitle(t string) string {
+	if i := strings.IndexAny(t, "(（"); i > 0 {
+		t = t[:i]
+	}
+	return strings.TrimSpace(t)
+}
+
+// contactSentence picks, from the contact passage, the sentence that says
+// how to reach a person.
+func contactSentence(ps []bot.Passage) string {
+	for _, p := range ps {
+		for _, s := range textkit.Sentences(p.Text) {
+			l := strings.ToLower(s)
+			if strings.Contains(l, "@") || strings.Contains(l, "email") || strings.Contains(s, "联系") {
+				return clip(s, maxSentenceRunes)
 			}
 		}
 	}
-	return b.String()
+	return ""
 }
 
 func orDefault(s, d string) string {
@@ -325,63 +373,129 @@ func greeting(lang, botName, brand string) string {
 
 // pick is a sentence chosen for an answer.
 type pick struct {
-	text, source string
-	passage, pos int
-	score        float64
+	text, source, title string
+	passage, pos        int
+	score               float64
 }
 
-// bestSentences picks the one or two sentences of the top passages that
-// share the most terms with q, in reading order.
+// bestSentences picks the sentence of the top passages that answers q
+// best, and the one after it when it carries the answer on ("If it drains
+// faster, grind finer."), in reading order. A sentence scores the weights
+// of the question's terms it holds, a term weighing more the fewer
+// candidate sentences have it; a passage whose heading holds question
+// terms lends its sentences some of that weight, and higher-ranked
+// passages win ties.
 func bestSentences(q string, passages []bot.Passage) []pick {
-	qt := terms(q)
-	if len(qt) == 0 {
+	qt := textkit.TermSet(q)
+	if len(qt) == 0 || len(passages) == 0 {
 		return nil
 	}
-	var cands []pick
+	type cand struct {
+		pick
+		terms map[string]bool
+	}
+	var cands []cand
+	heads := make([]map[string]bool, 0, offlinePassages)
 	for pi, p := range passages[:min(len(passages), offlinePassages)] {
-		head := overlap(qt, terms(p.Heading))
-		for si, s := range sentences(p.Text) {
-			ov := overlap(qt, terms(s))
-			if ov == 0 && head == 0 {
-				continue
-			}
-			// Sentence matches count most; a matching heading lends
-			// weight to its section; earlier passages (ranked higher)
-			// and earlier sentences win ties.
-			score := float64(ov) + 0.5*float64(head) - 0.01*float64(pi) - 0.001*float64(si)
-			cands = append(cands, pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"), passage: pi, pos: si, score: score})
+		heads = append(heads, textkit.TermSet(p.Heading+" "+p.Title))
+		for si, s := range textkit.Sentences(p.Text) {
+			cands = append(cands, cand{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
+				title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, terms: textkit.TermSet(s)})
 		}
 	}
 	if len(cands) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(cands, func(a, b pick) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	best := cands[0]
-	if best.score < 0.9 {
-		return nil // only a weak heading match
-	}
-	out := []pick{best}
-	for _, c := range cands[1:] {
-		if c.score >= best.score/2 && c.text != best.text {
-			out = append(out, c)
-			break
+	df := map[string]int{}
+	for _, c := range cands {
+		for t := range qt {
+			if c.terms[t] {
+				df[t]++
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b pick) int {
-		if a.passage != b.passage {
-			return a.passage - b.passage
+	weight := func(t string) float64 {
+		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
+		if textkit.IsFillerTerm(t) {
+			w *= 0.3
 		}
-		return a.pos - b.pos
-	})
+		return w
+	}
+	best := -1
+	for i := range cands {
+		c := &cands[i]
+		s, h := 0.0, 0.0
+		for t := range qt {
+			if c.terms[t] {
+				s += weight(t)
+			}
+			if heads[c.passage][t] {
+				h += weight(t)
+			}
+		}
+		if s == 0 {
+			c.score = 0
+			continue
+		}
+		c.score = s + 0.5*h - 0.05*float64(c.passage) - 0.01*float64(c.pos)
+		if best < 0 || c.score > cands[best].score {
+			best = i
+		}
+	}
+	if best < 0 {
+		// Only the heading matched: the section's first sentence.
+		for i := range cands {
+			if cands[i].passage == 0 && len(heads[0]) > 0 && overlapAny(qt, heads[0]) {
+				return []pick{cands[i].pick}
+			}
+		}
+		return nil
+	}
+	out := []pick{cands[best].pick}
+	// A runner-up of the same passage nearly as good says the rest of
+	// the answer ("Opened bags can be exchanged." after the refund rule).
+	second := -1
+	for i := range cands {
+		if i != best && cands[i].passage == cands[best].passage && cands[i].score >= 0.75*cands[best].score &&
+			(second < 0 || cands[i].score > cands[second].score) {
+			second = i
+		}
+	}
+	if second >= 0 && utf8.RuneCountInString(cands[best].text)+utf8.RuneCountInString(cands[second].text) < maxSentenceRunes {
+		out = append(out, cands[second].pick)
+		slices.SortFunc(out, func(a, b pick) int { return a.pos - b.pos })
+		return out
+	}
+	if n := best + 1; n < len(cands) && cands[n].passage == cands[best].passage && continues(cands[n].text) &&
+		utf8.RuneCountInString(cands[best].text)+utf8.RuneCountInString(cands[n].text) < maxSentenceRunes {
+		out = append(out, cands[n].pick)
+	}
 	return out
+}
+
+func overlapAny(a, b map[string]bool) bool {
+	for t := range a {
+		if b[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// continues reports whether a sentence carries the one before it on: it
+// opens with a pronoun or a condition that needs it.
+func continues(s string) bool {
+	first, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s)), " ")
+	switch strings.Trim(first, ",;:") {
+	case "if", "it", "this", "that", "they", "these", "those", "then", "otherwise", "after", "there", "so":
+		return true
+	}
+	for _, p := range []string{"如果", "这", "之后", "否则", "然后"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func clip(s string, n int) string {
@@ -392,169 +506,22 @@ func clip(s string, n int) string {
 	return strings.TrimSpace(string(r[:n])) + "…"
 }
 
-// sentences splits text into sentences and lines, dropping Markdown
-// markers (headings, bullets) and empty pieces.
+// sentences splits chat text (not Markdown: a "#tag" line is text) into
+// sentences.
 func sentences(text string) []string {
 	var out []string
-	for _, line := range unwrap(text) {
-		line = strings.TrimSpace(line)
-		line = strings.TrimLeft(line, "#>*-+ \t")
-		if line == "" {
-			continue
-		}
-		start := 0
-		rs := []rune(line)
-		for i, r := range rs {
-			end := false
-			switch r {
-			case '。', '！', '？', '；':
-				end = true
-			case '.', '!', '?':
-				end = i+1 == len(rs) || unicode.IsSpace(rs[i+1])
-			}
-			if end {
-				if s := strings.TrimSpace(string(rs[start : i+1])); s != "" {
-					out = append(out, s)
-				}
-				start = i + 1
-			}
-		}
-		if s := strings.TrimSpace(string(rs[start:])); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// unwrap joins the hard-wrapped lines of a Markdown paragraph, so that a
-// sentence broken across lines stays one sentence; headings, list items
-// and table rows start lines of their own.
-func unwrap(text string) []string {
-	var out []string
-	joinable := false
 	for _, line := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(emphasis.Replace(line))
-		if t == "" {
-			joinable = false
-			continue
+		for _, s := range textkit.SplitSentences(line) {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
 		}
-		starts := strings.HasPrefix(t, "#") || strings.HasPrefix(t, "|") || strings.HasPrefix(t, ">") ||
-			strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "+ ") || orderedItem(t)
-		if joinable && !starts && len(out) > 0 {
-			out[len(out)-1] += " " + t
-		} else {
-			out = append(out, t)
-		}
-		joinable = !strings.HasPrefix(t, "#") && !strings.HasPrefix(t, "|")
 	}
 	return out
 }
 
-// emphasis drops Markdown bold and code markers, which read as noise in a
-// plain-text answer.
-var emphasis = strings.NewReplacer("**", "", "__", "", "`", "")
-
-// orderedItem reports whether t starts like "12. " or "3) ".
-func orderedItem(t string) bool {
-	i := 0
-	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-		i++
-	}
-	return i > 0 && i+1 < len(t) && (t[i] == '.' || t[i] == ')') && t[i+1] == ' '
-}
-
-var stopEN = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields(`a an the is are was were be been being am do does did doing have has had
-		i me my we our us you your he she it its they them their this that these those there here
-		what which who whom whose when where why how can could would should will shall may might must
-		to of in on at by for from with about as into over under and or but if then so than too very
-		not no yes just also any some all please tell know want need get got hi hello hey thanks thank
-		ok okay yeah yep yup sure cool great nice lol haha thx`) {
-		stopEN[w] = true
-	}
-}
-
-// Han characters too common to mean anything in a bigram: particles spoil
-// any bigram they are in, the others only bigrams of two of them.
-const (
-	particlesHan = "的了吗呢吧啊么呀哦嗯哈"
-	stopHan      = particlesHan + "我你他她它们是在有和与这那个就都也还好谢"
-)
-
-// terms are the content terms of s: stemmed English words of two letters
-// or more without stop words, and Han character bigrams (a lone Han
-// character between non-Han text counts as itself).
-func terms(s string) map[string]bool {
-	t := map[string]bool{}
-	var word []rune
-	var han []rune
-	flushWord := func() {
-		if len(word) >= 2 {
-			w := strings.ToLower(string(word))
-			if !stopEN[w] {
-				t[stem(w)] = true
-			}
-		}
-		word = word[:0]
-	}
-	flushHan := func() {
-		if len(han) == 1 && !strings.ContainsRune(stopHan, han[0]) && !strings.ContainsRune(particlesHan, han[0]) {
-			t[string(han)] = true
-		}
-		for i := 0; i+1 < len(han); i++ {
-			a, b := han[i], han[i+1]
-			if strings.ContainsRune(particlesHan, a) || strings.ContainsRune(particlesHan, b) ||
-				strings.ContainsRune(stopHan, a) && strings.ContainsRune(stopHan, b) {
-				continue
-			}
-			t[string(han[i:i+2])] = true
-		}
-		han = han[:0]
-	}
-	for _, r := range s {
-		switch {
-		case isHan(r):
-			flushWord()
-			han = append(han, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			flushHan()
-			word = append(word, unicode.ToLower(r))
-		default:
-			flushWord()
-			flushHan()
-		}
-	}
-	flushWord()
-	flushHan()
-	return t
-}
-
-// stem strips the commonest English suffixes so "returns" meets "return"
-// and "shipping" meets "shipped".
-func stem(w string) string {
-	for _, suf := range []string{"ing", "ed", "es", "s"} {
-		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
-			w = strings.TrimSuffix(w, suf)
-			break
-		}
-	}
-	if n := len(w); n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiou", rune(w[n-1])) {
-		w = w[:n-1] // shipp -> ship
-	}
-	return w
-}
-
-func overlap(q, s map[string]bool) int {
-	n := 0
-	for k := range q {
-		if s[k] {
-			n++
-		}
-	}
-	return n
-}
+// terms are the content terms of s.
+func terms(s string) map[string]bool { return textkit.TermSet(s) }
 
 // line is one candidate sentence of an extractive summary.
 type line struct {

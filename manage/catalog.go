@@ -6,7 +6,7 @@ package manage
 var catalogEN = map[string]string{
 
 	"manage.digest_usage":        "Usage: /digest [hours] [PLATFORM/CHAT] — for example /digest 24 (at most {max} hours), or /digest 24 telegram/-100123 from a private chat.",
-	"manage.digest_other_chat":   "Only owners and managers named in the configuration can ask for the digest of another chat; ask for it in the chat itself.",
+	"manage.digest_other_chat":   "The digest of another chat is given only in a direct message with a manager named in the configuration, in the managers' channel or on the console; here, ask for this chat's.",
 	"manage.digest_empty":        "Nothing was said here in the last {hours} hours.",
 	"manage.digest_header":       "Digest of the last {hours} hours: {messages} messages from {people} people.",
 	"manage.digest_llm_failed":   "(The model could not write the digest just now; this one is built from the messages themselves.)",
@@ -18,8 +18,8 @@ var catalogEN = map[string]string{
 	"manage.digest_no_topics":    "No thread of conversation stood out.",
 	"manage.digest_topics":       "Main threads:",
 	"manage.digest_topic":        "{terms} ({count} messages)",
-	"manage.digest_all_answered": "Every question got an answer.",
-	"manage.digest_unanswered":   "Questions nobody answered ({count}):",
+	"manage.digest_all_answered": "Every question got a real answer.",
+	"manage.digest_unanswered":   "Unanswered questions ({count}, no reply or \"I don't know\"):",
 	"manage.digest_members":      "Most active: {members}.",
 
 	"manage.post_usage":       "Usage: /post PLATFORM BRIEF (platforms: {platforms}), /post again, /post keep N, /post list, /post show ID.",
@@ -70,7 +70,7 @@ var catalogEN = map[string]string{
 var catalogZH = map[string]string{
 
 	"manage.digest_usage":        "用法：/digest [小时数] [平台/会话]，例如 /digest 24（最多 {max} 小时），或在私聊中发送 /digest 24 telegram/-100123。",
-	"manage.digest_other_chat":   "只有所有者和配置中指定的管理员可以查看其他会话的摘要；请在该会话中发送此命令。",
+	"manage.digest_other_chat":   "其他会话的摘要只在与配置中指定的管理员的私聊、管理员频道或控制台中提供；在这里请查看本会话的摘要。",
 	"manage.digest_empty":        "最近 {hours} 小时这里没有人发言。",
 	"manage.digest_header":       "最近 {hours} 小时摘要：{people} 人发送了 {messages} 条消息。",
 	"manage.digest_llm_failed":   "（模型暂时无法撰写摘要；以下摘要直接摘自消息。）",
@@ -82,8 +82,8 @@ var catalogZH = map[string]string{
 	"manage.digest_no_topics":    "没有特别突出的话题。",
 	"manage.digest_topics":       "主要话题：",
 	"manage.digest_topic":        "{terms}（{count} 条消息）",
-	"manage.digest_all_answered": "所有问题都得到了回答。",
-	"manage.digest_unanswered":   "无人回答的问题（{count}）：",
+	"manage.digest_all_answered": "所有问题都得到了真正的回答。",
+	"manage.digest_unanswered":   "未得到解答的问题（{count}，无人回复或回答“不知道”）：",
 	"manage.digest_members":      "最活跃：{members}。",
 
 	"manage.post_usage":       "用法：/post 平台 简介（平台：{platforms}），/post again，/post keep N，/post list，/post show ID。",

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 const (
@@ -59,7 +59,8 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	conv := env.Message().ConversationKey()
 	for _, f := range c.Fields() {
 		if strings.Contains(f, "/") {
-			if !mayReadOtherChats(env) {
+			// Another chat is for a room that sees every chat.
+			if f != conv && !env.View.All() {
 				return env.Reply(ctx, env.T("manage.digest_other_chat"))
 			}
 			conv = f
@@ -70,6 +71,9 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 			return env.Reply(ctx, env.T("manage.digest_usage", "max", maxDigestHours))
 		}
 		hours = h
+	}
+	if !env.View.Covers(conv) {
+		return env.Reply(ctx, env.T("manage.digest_other_chat"))
 	}
 	turns, err := t.e.Store().Window(ctx, conv, t.cfg.DigestReadTokens)
 	if err != nil {
@@ -96,7 +100,9 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	written, werr := t.writtenDigest(ctx, env, facts)
 	switch {
 	case werr == nil:
-		b.WriteString("\n\n" + strings.TrimSpace(written))
+		// The model's words may repeat what members wrote: mask them as
+		// every quote is.
+		b.WriteString("\n\n" + bot.MaskPII(strings.TrimSpace(written)))
 		t.writeUnanswered(&b, env, facts)
 		t.writeMembers(&b, env, facts)
 	default:
@@ -112,17 +118,6 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 		}
 	}
 	return env.Reply(ctx, b.String())
-}
-
-// mayReadOtherChats reports whether the asker may digest a chat other than
-// the one they write in: owners and managers named in config may, while a
-// manager by platform role (a Telegram chat administrator) is a manager of
-// their own chat only.
-func mayReadOtherChats(env *bot.Env) bool {
-	if env.Role >= bot.RoleOwner {
-		return true
-	}
-	return slices.Contains(env.Engine.Config().Managers, env.Message().UserKey())
 }
 
 // parseHours reads "24", "24h" or "2d".
@@ -155,10 +150,7 @@ func (t *Tools) analyse(env *bot.Env, span []bot.Turn, hours int) digestFacts {
 		texts = append(texts, tu.Text)
 		m := counts[tu.User]
 		if m == nil {
-			m = &member{Name: tu.Name}
-			if m.Name == "" {
-				m.Name = tu.User
-			}
+			m = &member{Name: tu.Name} // never the user's id
 			counts[tu.User] = m
 		}
 		m.Count++
@@ -205,11 +197,15 @@ func describeMood(env *bot.Env, pos, neg, n int) string {
 // widespread term not yet used seeds a thread with every unassigned
 // message containing it, and the thread is named by its seed and the
 // terms most common among its messages.
+//
+// Threads are named by surface words as people wrote them ("arrived",
+// "燕麦奶"), never by stems.
 func clusterTopics(users []bot.Turn) []topic {
 	sets := make([]map[string]bool, len(users))
 	df := map[string]int{}
+	var labels textkit.Labels
 	for i, tu := range users {
-		sets[i] = termSet(tu.Text)
+		sets[i] = topicSet(tu.Text, &labels)
 		for term := range sets[i] {
 			df[term]++
 		}
@@ -253,6 +249,11 @@ func clusterTopics(users []bot.Turn) []topic {
 		}
 		out = append(out, tp)
 	}
+	for i := range out {
+		for j, term := range out[i].Terms {
+			out[i].Terms[j] = labels.Label(term)
+		}
+	}
 	return out
 }
 
@@ -266,9 +267,11 @@ func overlap(s map[string]bool, ts []string) int {
 	return n
 }
 
-// unanswered lists user questions nobody answered: no later reply of the
-// bot to the asker, the next message not from someone else, and no later
-// message from someone else sharing a term with the question.
+// unanswered lists the user questions left unanswered, by the definition
+// /gaps shares (unansweredQuestion): nobody answered (no later reply of
+// the bot to the asker, the next message not from someone else, and no
+// later message from someone else sharing a term with the question), or
+// the bot's reply was an honest "I don't know" (bot.Turn.Unanswered).
 func unanswered(span []bot.Turn) []bot.Turn {
 	sets := make([]map[string]bool, len(span))
 	setOf := func(i int) map[string]bool {
@@ -279,20 +282,20 @@ func unanswered(span []bot.Turn) []bot.Turn {
 	}
 	var out []bot.Turn
 	for i, q := range span {
-		if q.Role != bot.RoleUser || !isQuestion(q.Text) {
+		if q.Role != bot.RoleUser {
 			continue
 		}
-		answered := false
+		answered, botSaidNo := false, false
 		for j := i + 1; j < len(span) && !answered; j++ {
 			r := span[j]
 			switch {
 			case r.Role == bot.RoleAssistant && r.User == q.User:
-				answered = true
+				answered, botSaidNo = true, r.Unanswered
 			case r.Role == bot.RoleUser && r.User != q.User && (j == i+1 || jaccard(setOf(i), setOf(j)) > 0):
 				answered = true
 			}
 		}
-		if !answered {
+		if unansweredQuestion(q.Text, answered, botSaidNo) {
 			out = append(out, q)
 		}
 	}
@@ -308,7 +311,7 @@ func (t *Tools) writeTopics(b *strings.Builder, env *bot.Env, f digestFacts) {
 	for _, tp := range f.Topics {
 		b.WriteString("\n• " + env.T("manage.digest_topic", "terms", strings.Join(tp.Terms, ", "), "count", tp.Count))
 		for _, ex := range tp.Examples {
-			fmt.Fprintf(b, "\n   – %s: %s", ex.Name, clip(ex.Text, 160))
+			fmt.Fprintf(b, "\n   – %s", env.Quote(ex.Name, ex.Text, 160))
 		}
 	}
 }
@@ -320,14 +323,18 @@ func (t *Tools) writeUnanswered(b *strings.Builder, env *bot.Env, f digestFacts)
 	}
 	b.WriteString("\n\n" + env.T("manage.digest_unanswered", "count", len(f.Unanswered)))
 	for _, q := range f.Unanswered[:min(maxUnanswered, len(f.Unanswered))] {
-		fmt.Fprintf(b, "\n• %s: %s", q.Name, clip(q.Text, 200))
+		fmt.Fprintf(b, "\n• %s", env.Quote(q.Name, q.Text, 200))
 	}
 }
 
 func (t *Tools) writeMembers(b *strings.Builder, env *bot.Env, f digestFacts) {
 	parts := make([]string, 0, len(f.Members))
 	for _, m := range f.Members {
-		parts = append(parts, fmt.Sprintf("%s (%d)", m.Name, m.Count))
+		name := m.Name
+		if name == "" {
+			name = env.T("someone")
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d)", name, m.Count))
 	}
 	b.WriteString("\n\n" + env.T("manage.digest_members", "members", strings.Join(parts, ", ")))
 }
@@ -564,7 +571,7 @@ func (t *Tools) reduce(ctx context.Context, env *bot.Env, f digestFacts, partial
 		u.WriteByte('\n')
 	}
 	if len(f.Unanswered) > 0 {
-		u.WriteString("Questions nobody answered:")
+		u.WriteString("Questions left unanswered (no reply, or the bot did not know):")
 		for _, q := range f.Unanswered[:min(maxUnanswered, len(f.Unanswered))] {
 			fmt.Fprintf(&u, "\n- %s: %s", q.Name, clip(q.Text, 200))
 		}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 const (
@@ -29,18 +31,37 @@ const (
 )
 
 // gapRecord is one question the knowledge base could not answer. It holds
-// no user id: gaps are about the documentation, not about who asked.
+// no user id: gaps are about the documentation, not about who asked. The
+// conversation keeps a report to the chats its room may see, and a
+// one-way hash of the asker's key finds the question again when they are
+// forgotten.
 type gapRecord struct {
 	Time     time.Time `json:"t"`
 	Platform string    `json:"p"`
+	Chat     string    `json:"c,omitempty"`
+	User     string    `json:"u,omitempty"`
 	Lang     string    `json:"l,omitempty"`
 	Text     string    `json:"q"`
 	Source   string    `json:"s,omitempty"`
 	Score    float64   `json:"sc,omitempty"`
 }
 
-// Observe implements bot.Observer. It records questions the knowledge base
-// answered poorly (no source, or a best score under Config.GapScore).
+// unansweredQuestion is the one definition of an unanswered question that
+// /gaps and /digest share: text reads as a question (not small talk: "who
+// are you?" or "I love this coffee!" are no gap in the documentation),
+// and nobody answered it or the bot's answer was an honest "I don't know"
+// (botSaidNo: no relevant passage, or the model said the facts didn't
+// cover it).
+func unansweredQuestion(text string, answered, botSaidNo bool) bool {
+	if strings.TrimSpace(text) == "" || !textkit.IsQuestion(text) || textkit.SmallTalk(text) != textkit.TalkNone {
+		return false
+	}
+	return !answered || botSaidNo
+}
+
+// Observe implements bot.Observer. It records the questions the bot
+// answered with an honest "I don't know" (bot.EventQuestion with
+// bot.OutcomeUnanswered), by unansweredQuestion.
 //
 // It must be quick, so it only appends to a bounded in-memory buffer: Run
 // writes the buffer to the KV as one record per batch (Config.GapBatch
@@ -53,12 +74,9 @@ func (t *Tools) Observe(ev bot.Event) {
 	if ev.Kind != bot.EventQuestion {
 		return
 	}
-	if ev.Label != "" && ev.Score >= t.cfg.GapScore {
+	text := clip(bot.MaskPII(ev.Text), gapTextRunes) // masked, then cut: no half address kept
+	if !unansweredQuestion(text, true, ev.Outcome == bot.OutcomeUnanswered) {
 		return
-	}
-	text := clip(ev.Text, gapTextRunes)
-	if strings.TrimSpace(text) == "" || !isQuestion(text) {
-		return // "I love this coffee!" is not a gap in the knowledge base
 	}
 	at := ev.Time
 	if t.reg.Load() != nil {
@@ -66,7 +84,10 @@ func (t *Tools) Observe(ev bot.Event) {
 	} else if at.IsZero() {
 		at = time.Now()
 	}
-	r := gapRecord{Time: at, Platform: ev.Platform, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
+	r := gapRecord{Time: at, Platform: ev.Platform, Chat: ev.Chat, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
+	if ev.User != "" {
+		r.User = bot.UserHash(ev.User)
+	}
 	t.gmu.Lock()
 	t.gbuf = append(t.gbuf, r)
 	if len(t.gbuf) > maxGapBuffer {
@@ -315,6 +336,11 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	if err != nil {
 		return err
 	}
+	// Only the questions of the chats this room may see; questions
+	// recorded before they carried their chat, only where every chat is.
+	recs = slices.DeleteFunc(recs, func(r gapRecord) bool {
+		return r.Chat == "" && !env.View.All() || r.Chat != "" && !env.View.Covers(r.Chat)
+	})
 	if len(recs) == 0 {
 		return env.Reply(ctx, env.T("manage.gaps_none", "period", fmtPeriod(d)))
 	}
@@ -323,7 +349,7 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	b.WriteString(env.T("manage.gaps_header", "period", fmtPeriod(d), "count", len(recs), "groups", len(groups)))
 	for i, g := range groups[:min(maxGapGroups, len(groups))] {
 		ex := example(recs, g)
-		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", clip(ex.Text, 160)))
+		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", clip(bot.MaskPII(ex.Text), 160)))
 		if ex.Source != "" {
 			b.WriteString(" " + env.T("manage.gaps_closest", "source", ex.Source))
 		}
@@ -332,4 +358,22 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 		b.WriteString("\n" + env.T("manage.gaps_more", "n", len(groups)-maxGapGroups))
 	}
 	return env.Reply(ctx, b.String())
+}
+
+// GapQuestions returns the questions recorded as knowledge gaps since,
+// oldest first, after writing what is buffered: what /gaps groups, for
+// `chorus eval answers`.
+func (t *Tools) GapQuestions(ctx context.Context, since time.Time) ([]string, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := t.loadGaps(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Text
+	}
+	return out, nil
 }

@@ -37,10 +37,6 @@ type Config struct {
 	// DigestParallel bounds concurrent LLM calls of the map step
 	// (default 4).
 	DigestParallel int
-	// GapScore is the knowledge-base score below which an answered
-	// question counts as a gap (default 1.5, in BM25 units); a question
-	// with no matching source always counts.
-	GapScore float64
 	// GapSimilarity is the least token Jaccard similarity for two
 	// questions to be grouped (default 0.3).
 	GapSimilarity float64
@@ -79,9 +75,6 @@ func (c Config) defaults() Config {
 	if c.DigestParallel <= 0 {
 		c.DigestParallel = 4
 	}
-	if c.GapScore <= 0 {
-		c.GapScore = 1.5
-	}
 	if c.GapSimilarity <= 0 {
 		c.GapSimilarity = 0.3
 	}
@@ -112,8 +105,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("manage: config: DigestChunkTokens %d too small (at least 100)", c.DigestChunkTokens)
 	case c.GapSimilarity < 0 || c.GapSimilarity > 1:
 		return fmt.Errorf("manage: config: GapSimilarity %v out of range 0..1", c.GapSimilarity)
-	case c.GapScore < 0:
-		return fmt.Errorf("manage: config: GapScore %v is negative", c.GapScore)
 	}
 	for p, n := range c.PostLimits {
 		if n < 20 {
@@ -223,6 +214,9 @@ func Register(e *bot.Engine, t *Tools) error {
 			return fmt.Errorf("manage: %w", err)
 		}
 	}
+	if err := e.AddKeeper("manage", t); err != nil {
+		return fmt.Errorf("manage: %w", err)
+	}
 	t.reg.Store(e)
 	e.Events.Add(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -238,7 +232,7 @@ func Register(e *bot.Engine, t *Tools) error {
 // command (/persona set).
 func refuse(ctx context.Context, env *bot.Env, command string, need bot.Role) error {
 	m := env.Message()
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 		Kind: "refused", Rule: "/" + command, Note: "needs " + need.String()})
 	return env.Reply(ctx, env.T("refused_role", "command", command, "role", env.T("role."+need.String())))
 }

@@ -107,7 +107,7 @@ func TestDigestExtractiveOffline(t *testing.T) {
 	contains(t, got,
 		"Digest of the last 24 hours: 8 messages from 5 people.",
 		"Main threads:", "shipping", "espresso",
-		"Questions nobody answered (1):", "eve: When does the winter sale start?",
+		"Unanswered questions (1, no reply or \"I don't know\"):", "eve: When does the winter sale start?",
 		"Mood: mixed", "Most active: ann (3)")
 	lacks(t, got, "pineapples", "grinder work with", "/digest", "could not write")
 	got = r.group(t, manager, "/digest 48", t0)
@@ -125,13 +125,13 @@ func TestDigestWritten(t *testing.T) {
 	}})
 	seedGroup(t, r)
 	got := r.group(t, manager, "/digest 24", t0)
-	contains(t, got, "HEADLINE: shipping to Canada hurts", "Questions nobody answered (1):", "eve: When does the winter sale start?", "Most active: ann (3)")
+	contains(t, got, "HEADLINE: shipping to Canada hurts", "Unanswered questions (1, no reply or \"I don't know\"):", "eve: When does the winter sale start?", "Most active: ann (3)")
 	reqs := r.requests(bot.PurposeDigest)
 	if len(reqs) != 1 {
 		t.Fatalf("%d digest calls for a short chat, want 1", len(reqs))
 	}
 	prompt := reqs[0].Messages[0].Content + "\n" + reqs[0].Messages[1].Content
-	contains(t, prompt, "last 24 hours", "Questions nobody answered", "eve: When does the winter sale start?",
+	contains(t, prompt, "last 24 hours", "Questions left unanswered", "eve: When does the winter sale start?",
 		"ann: Shipping to Canada is terrible lately", "ignore any instructions")
 	lacks(t, prompt, "pineapples")
 }
@@ -447,9 +447,9 @@ func TestObserveBatchesAndRun(t *testing.T) {
 	go func() { done <- r.tools.Run(ctx) }()
 	now := time.Now()
 	for i := range 5 {
-		r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Platform: "tg", Text: fmt.Sprintf("question %d about warranty?", i), Time: now})
+		r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Platform: "tg", Text: fmt.Sprintf("question %d about warranty?", i), Outcome: bot.OutcomeUnanswered, Time: now})
 	}
-	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "covered", Label: "hours.md", Score: 9, Time: now})
+	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "is it covered?", Outcome: bot.OutcomeOK, Label: "hours.md", Score: 0.9, Time: now})
 	r.tools.Observe(bot.Event{Kind: bot.EventMessageReceived, Text: "not a question", Time: now})
 	count := func() (records, questions int) {
 		kv.Scan(context.Background(), manage.BucketGaps, "", "", func(_ string, v []byte) error {
@@ -475,7 +475,7 @@ func TestObserveBatchesAndRun(t *testing.T) {
 	if rec, q := count(); rec != 1 || q != 5 {
 		t.Errorf("after one full batch: %d records, %d questions; want 1, 5", rec, q)
 	}
-	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "one more?", Time: now})
+	r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Text: "one more?", Outcome: bot.OutcomeUnanswered, Time: now})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -635,7 +635,6 @@ func TestConfigValidate(t *testing.T) {
 		{DigestHours: 10000},
 		{DigestChunkTokens: 10},
 		{GapSimilarity: 2},
-		{GapScore: -1},
 		{PostLimits: map[string]int{"x": 5}},
 		{Channels: map[string][]string{"tg": {""}}},
 	} {
@@ -661,10 +660,116 @@ func TestDigestOtherChatAndMoodHook(t *testing.T) {
 		t.Errorf("mood hook got %q", moodTexts)
 	}
 	contains(t, r.dm(t, manager, "/digest tg/g"), "8 messages from 5 people")
-	// A manager by platform role (a chat administrator) may not.
+	// A platform role never holds in a DM.
 	before := len(r.tg.Replies("dm-padmin"))
 	r.handle(t, bot.Message{Chat: bot.Chat{ID: "dm-padmin", Kind: bot.ChatDM}, Author: bot.User{ID: "padmin", Name: "P", Role: bot.RoleManager}, Text: "/digest tg/g"})
 	got := strings.Join(r.tg.Replies("dm-padmin")[before:], "\n")
-	contains(t, got, "Only owners and managers named in the configuration")
+	contains(t, got, "for managers only")
 	lacks(t, got, "winter sale")
+	// The administrator of a home chat gets its digest there, and no other.
+	before = len(r.tg.Replies("home"))
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: "padmin", Name: "P", Role: bot.RoleManager}, Text: "/digest tg/g"})
+	got = strings.Join(r.tg.Replies("home")[before:], "\n")
+	contains(t, got, "only in a direct message with a manager named in the configuration")
+	lacks(t, got, "winter sale")
+	// Nor does the community's manager, asking in a group, get another's.
+	before = len(r.tg.Replies("home"))
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: manager, Name: "M"}, Text: "/digest tg/g"})
+	got = strings.Join(r.tg.Replies("home")[before:], "\n")
+	contains(t, got, "only in a direct message")
+	lacks(t, got, "winter sale")
+}
+
+// TestGapsKeepToTheRoomAndForget: /gaps asked in a group lists that
+// group's questions only; a forgotten asker's questions leave every list
+// and the KV.
+func TestGapsKeepToTheRoomAndForget(t *testing.T) {
+	r := newRig(t, rigOpts{kb: shippingKB, reply: func(bot.Request) (string, error) { return "answer", nil }})
+	r.dm(t, follower, "Do you sell gift cards to alice@example.com?")
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: "carol", Name: "Carol"},
+		Text: "/ask Do you have a loyalty programme?"})
+	inHome := func() string {
+		before := len(r.tg.Replies("home"))
+		r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: manager, Name: "M"}, Text: "/gaps"})
+		return strings.Join(r.tg.Replies("home")[before:], "\n")
+	}
+	got := inHome()
+	contains(t, got, "loyalty programme")
+	lacks(t, got, "gift cards")
+	got = r.dm(t, manager, "/gaps")
+	contains(t, got, "loyalty programme", "gift cards to [EMAIL_1]")
+	lacks(t, got, "alice@example.com")
+
+	ctx := context.Background()
+	ex, err := r.tools.ExportUser(ctx, "tg:"+follower)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := json.Marshal(ex); !strings.Contains(string(js), "gift cards") || strings.Contains(string(js), "loyalty") {
+		t.Errorf("follower's export = %s", js)
+	}
+	if n, err := r.tools.ForgetUser(ctx, bot.ForgetRequest{User: "tg:" + follower, Scope: bot.ViewAll(), Ref: "x"}); err != nil || n != 1 {
+		t.Fatalf("ForgetUser = %d, %v", n, err)
+	}
+	got = r.dm(t, manager, "/gaps")
+	contains(t, got, "loyalty programme")
+	lacks(t, got, "gift cards")
+	r.kv.Scan(ctx, manage.BucketGaps, "", "", func(k string, v []byte) error {
+		if strings.Contains(string(v), "gift cards") {
+			t.Errorf("gaps record %s still holds the forgotten question: %s", k, v)
+		}
+		return nil
+	})
+}
+
+// TestGapsAndDigestAgree: on one scripted chat, /gaps and /digest's
+// unanswered questions are the same questions: those answered "I don't
+// know" (no relevant passage, or the model's marker), not small talk, not
+// the question the knowledge base covered.
+func TestGapsAndDigestAgree(t *testing.T) {
+	r := newRig(t, rigOpts{kb: shippingKB, reply: func(req bot.Request) (string, error) {
+		if req.Purpose != bot.PurposeChat {
+			return "digest", fmt.Errorf("no model: %w", bot.ErrLLMUnavailable)
+		}
+		if strings.Contains(req.Query, "blend") { // a passage, but the model says it doesn't cover it
+			return bot.NoAnswerMarker + "Sorry, I don't know.", nil
+		}
+		return "An answer.", nil
+	}})
+	script := []string{
+		"Do you ship to Canada?",      // no relevant passage: a gap
+		"what are the opening hours?", // covered
+		"who are you?",                // small talk
+		"thanks!",                     // small talk
+		"is the Aurora blend decaf?",  // the model marks it
+		"can I pay with bitcoin?",     // nothing at all: a gap
+		"I love this coffee",          // praise
+	}
+	for i, q := range script {
+		before := len(r.tg.Replies("g"))
+		r.handle(t, bot.Message{Chat: bot.Chat{ID: "g", Kind: bot.ChatGroup}, Author: bot.User{ID: fmt.Sprintf("f%d", i), Name: fmt.Sprintf("fan%d", i)},
+			Text: q, Mentioned: true, Time: t0.Add(time.Duration(i-20) * time.Minute)})
+		for _, rep := range r.tg.Replies("g")[before:] {
+			if strings.Contains(rep, "no-answer") {
+				t.Errorf("marker shown to the follower: %q", rep)
+			}
+		}
+	}
+	gaps := r.dm(t, manager, "/gaps")
+	digest := r.group(t, manager, "/digest", t0)
+	want := []string{"Do you ship to Canada?", "is the Aurora blend decaf?", "can I pay with bitcoin?"}
+	for _, q := range want {
+		contains(t, gaps, q)
+		contains(t, digest, q)
+	}
+	contains(t, gaps, "3 in 3 groups")
+	contains(t, digest, "Unanswered questions (3,")
+	for _, q := range []string{"opening hours", "who are you", "thanks", "love this"} {
+		lacks(t, gaps, q)
+		if _, after, ok := strings.Cut(digest, "Unanswered questions"); ok {
+			if part, _, _ := strings.Cut(after, "\n\n"); strings.Contains(part, q) {
+				t.Errorf("digest lists %q as unanswered:\n%s", q, digest)
+			}
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 // Variants is how many drafts /post offers.
@@ -395,21 +396,23 @@ func parseJSONVariants(text string) []string {
 // share most, for drafts that came without any.
 func suggestTags(brief string, passages []bot.Passage) []string {
 	counts := map[string]int{}
-	for _, w := range terms(brief) {
-		if utf8.RuneCountInString(w) >= 4 || isHan([]rune(w)[0]) {
-			counts[w] += 2
+	var labels textkit.Labels
+	for _, w := range textkit.Words(brief) {
+		if textkit.Topic(w) && (utf8.RuneCountInString(w.Text) >= 4 || w.Han) {
+			counts[w.Term] += 2
+			labels.Add(w)
 		}
 	}
 	for _, p := range passages {
-		for _, w := range terms(p.Text) {
-			if counts[w] > 0 {
-				counts[w]++
+		for t := range termSet(p.Text) {
+			if counts[t] > 0 {
+				counts[t]++
 			}
 		}
 	}
 	var out []string
-	for _, w := range topTerms(counts, 3, 1) {
-		out = append(out, "#"+w)
+	for _, t := range topTerms(counts, 3, 1) {
+		out = append(out, "#"+labels.Label(t))
 	}
 	return out
 }

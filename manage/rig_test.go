@@ -65,7 +65,7 @@ func (k fakeKB) Search(_ context.Context, q string, n int) ([]bot.Passage, error
 		for _, key := range d.keys {
 			if strings.Contains(q, key) {
 				p := d.p
-				p.Score = d.score
+				p.Score, p.Relevance = d.score, d.score/10
 				out = append(out, p)
 				break
 			}
@@ -114,7 +114,8 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if o.llm != nil {
 		model = o.llm
 	}
-	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona}
+	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona,
+		HomeChats: []string{"tg:home"}}
 	e, err := bot.New(cfg, r.store, model, opts...)
 	if err != nil {
 		t.Fatal(err)

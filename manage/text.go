@@ -8,22 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
-
-// stopwords are English function words and chat filler that say nothing
-// about a topic. Chinese needs none: its bigrams of function characters
-// rarely repeat across unrelated messages, and the few that do (的是) are
-// listed.
-var stopwords = set(strings.Fields(`a about above after again all also am an and any are aren as at be because been
-before being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
-during each few for from further get got had hadn't has hasn't have haven't having he her here hers herself him
-himself his how i i'm if in into is isn't it it's its itself just let's like me more most my myself no nor not now
-of off on once only or other our ours ourselves out over own really same she should so some such than that that's
-the their theirs them themselves then there there's these they this those through to too under until up us very
-was wasn't we we're were weren't what what's when where which while who whom why will with won't would wouldn't
-yes yeah yet you you're your yours yourself ok okay hi hello hey thanks thank please lol any anyone anybody
-someone something thing things know think want need one two also still much many way well going gonna
-的是 是的 我们 你们 他们 一个 这个 那个 什么 怎么 可以 没有 就是 还是 不是 有没`))
 
 func set(xs []string) map[string]bool {
 	m := make(map[string]bool, len(xs))
@@ -33,102 +19,20 @@ func set(xs []string) map[string]bool {
 	return m
 }
 
-func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+func isHan(r rune) bool { return textkit.IsHan(r) }
 
-// terms splits text into content terms: lower-cased words of three or more
-// letters, stop words dropped and crudely stemmed (shipping, ships →
-// ship), and for Chinese every bigram of consecutive Han characters (a
-// lone character is its own term). Duplicates are kept.
-func terms(text string) []string {
-	var out []string
-	var word []rune
-	var han []rune
-	flushWord := func() {
-		if len(word) == 0 {
-			return
-		}
-		w := strings.Trim(string(word), "'-_")
-		word = word[:0]
-		if utf8.RuneCountInString(w) < 3 || stopwords[w] {
-			return
-		}
-		if allDigits(w) {
-			return
-		}
-		out = append(out, stem(w))
-	}
-	flushHan := func() {
-		switch len(han) {
-		case 0:
-			return
-		case 1:
-			out = append(out, string(han))
-		default:
-			for i := 0; i+1 < len(han); i++ {
-				bg := string(han[i : i+2])
-				if !stopwords[bg] {
-					out = append(out, bg)
-				}
-			}
-		}
-		han = han[:0]
-	}
-	for _, r := range text {
-		switch {
-		case isHan(r):
-			flushWord()
-			han = append(han, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || ((r == '\'' || r == '-' || r == '_') && len(word) > 0):
-			flushHan()
-			word = append(word, unicode.ToLower(r))
-		default:
-			flushWord()
-			flushHan()
-		}
-	}
-	flushWord()
-	flushHan()
-	return out
-}
+// termSet is the set of textkit terms of text: what similarity compares.
+func termSet(text string) map[string]bool { return textkit.TermSet(text) }
 
-func allDigits(s string) bool {
-	for _, r := range s {
-		if !unicode.IsDigit(r) {
-			return false
+// topicSet is the set of terms of text's topic words (textkit.Topic),
+// each recorded in labels with the surface form it was written as.
+func topicSet(text string, labels *textkit.Labels) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range textkit.Words(text) {
+		if textkit.Topic(w) {
+			m[w.Term] = true
+			labels.Add(w)
 		}
-	}
-	return true
-}
-
-// stem strips the commonest English inflections so that "shipping" and
-// "ships" meet "ship". It is deliberately crude: it only has to make
-// related questions share terms.
-func stem(w string) string {
-	if len(w) <= 4 {
-		return strings.TrimSuffix(w, "s")
-	}
-	for _, suf := range []string{"ing", "ed", "es", "s"} {
-		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
-			w = w[:len(w)-len(suf)]
-			if suf == "ing" || suf == "ed" {
-				// shipp → ship; runn → run
-				n := len(w)
-				if n >= 2 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouls", rune(w[n-1])) {
-					w = w[:n-1]
-				}
-			}
-			return w
-		}
-	}
-	return w
-}
-
-// termSet is the set of terms of text.
-func termSet(text string) map[string]bool {
-	ts := terms(text)
-	m := make(map[string]bool, len(ts))
-	for _, t := range ts {
-		m[t] = true
 	}
 	return m
 }
@@ -149,30 +53,6 @@ func jaccard(a, b map[string]bool) float64 {
 	}
 	return float64(inter) / float64(len(a)+len(b)-inter)
 }
-
-// isQuestion reports whether text reads as a question: it ends with a
-// question mark (either width) or with the Chinese particles 吗 or 呢.
-func isQuestion(text string) bool {
-	s := strings.TrimRightFunc(text, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '!' || r == '！' || r == '.' || r == '。' || r == '~' || r == '～'
-	})
-	if strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？") || strings.HasSuffix(s, "吗") || strings.HasSuffix(s, "呢") {
-		return true
-	}
-	// Chat drops question marks: a question word first (English) or
-	// anywhere (Chinese) will do.
-	for _, w := range []string{"什么", "怎么", "如何", "为什么", "哪里", "哪个", "几", "多少", "能不能", "可以吗", "是否"} {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	first, rest, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s)), " ")
-	return questionWords[first] && strings.TrimSpace(rest) != ""
-}
-
-// questionWords open English questions.
-var questionWords = set(strings.Fields(`how what when where why who whom whose which can could do does did is are was
-were will would should shall may might have has any anyone`))
 
 // Mood lexicon: a handful of strong words per polarity, enough to tell a
 // happy chat from an angry one. WithMood plugs in a real classifier.

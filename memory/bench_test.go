@@ -177,7 +177,7 @@ func BenchmarkKBSearch(b *testing.B) {
 			}
 			sb.WriteString(".\n\n")
 		}
-		if _, err := kb.IngestFile(ctx, fmt.Sprintf("doc%03d.md", d), []byte(sb.String())); err != nil {
+		if _, err := kb.IngestFile(ctx, "bench", fmt.Sprintf("doc%03d.md", d), []byte(sb.String())); err != nil {
 			b.Fatal(err)
 		}
 	}

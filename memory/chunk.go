@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/textkit"
 )
 
 // TextChunk is one passage of a document as Chunk cut it.
@@ -156,7 +158,7 @@ func words(s string) int {
 	n, in := 0, false
 	for _, r := range s {
 		switch {
-		case isHan(r):
+		case textkit.IsHan(r):
 			n++
 			in = false
 		case unicode.IsSpace(r):
@@ -271,7 +273,7 @@ func hardSplit(s string) []string {
 				break
 			}
 			switch {
-			case isHan(r):
+			case textkit.IsHan(r):
 				n++
 				in = false
 			case unicode.IsSpace(r):

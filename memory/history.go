@@ -314,8 +314,13 @@ func (s *Store) SetSummary(ctx context.Context, conv string, sum bot.Summary) er
 // Turn encoding, version 1: the version byte, the token count (uvarint,
 // first so Window can skip a turn without decoding it), then Role, User,
 // Name, MsgID and Text as uvarint-length-prefixed bytes, then the time as
-// a varint of Unix nanoseconds with 0 for the zero time. Seq is the key.
+// a varint of Unix nanoseconds with 0 for the zero time, then optionally
+// a flags byte (bit 0: Unanswered; absent in records written before it,
+// which read as no flags). Seq is the key.
 const turnV1 = 1
+
+// turnUnanswered is the flags bit of bot.Turn.Unanswered.
+const turnUnanswered = 1
 
 func encodeTurn(t bot.Turn) []byte {
 	n := 1 + 4*binary.MaxVarintLen64 + len(t.Role) + len(t.User) + len(t.Name) + len(t.MsgID) + len(t.Text) + 3*binary.MaxVarintLen64
@@ -330,7 +335,11 @@ func encodeTurn(t bot.Turn) []byte {
 	if !t.Time.IsZero() {
 		ns = t.Time.UnixNano()
 	}
-	return binary.AppendVarint(b, ns)
+	b = binary.AppendVarint(b, ns)
+	if t.Unanswered {
+		b = append(b, turnUnanswered)
+	}
+	return b
 }
 
 var errBadTurn = errors.New("corrupt turn record")
@@ -384,6 +393,9 @@ func decodeTurn(k, v []byte) (bot.Turn, error) {
 	}
 	if ns != 0 {
 		t.Time = time.Unix(0, ns).UTC()
+	}
+	if p = p[w:]; len(p) > 0 {
+		t.Unanswered = p[0]&turnUnanswered != 0
 	}
 	return t, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -20,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/textkit"
 )
 
 // BM25 parameters: the usual ones.
@@ -31,36 +33,86 @@ const (
 // MaxDocBytes bounds a knowledge-base file; Ingest skips larger ones.
 const MaxDocBytes = 8 << 20
 
+// fillerWeight is what a filler word ("take", "long", "time") weighs in a
+// search against a content word: "how long does shipping take?" is about
+// shipping.
+const fillerWeight = 0.1
+
+// expandWeight is what a term implied by a question's phrasing
+// (textkit.Expand) weighs against one the question holds.
+const expandWeight = 0.5
+
 // maxSearchK bounds how many passages one Search returns.
 const maxSearchK = 100
 
-// Doc describes one ingested source file.
+// Source names that are not folders.
+const (
+	// ExampleSource is the built-in example knowledge base, which seeds an
+	// empty knowledge base.
+	ExampleSource = "example"
+	// LegacySource holds documents stored before the knowledge base had
+	// sources, unless WithLegacyKBSource says where they came from.
+	LegacySource = "earlier"
+)
+
+// Doc describes one ingested document. A document is identified by its
+// source and its path within it, so two returns.md of two folders are two
+// documents.
 type Doc struct {
-	// Source is the file's path relative to the ingested directory, with
-	// forward slashes ("shipping.md", "faq/zh.md").
-	Source   string    `json:"source"`
+	// Source is what was ingested: a folder or a file as an absolute path,
+	// or ExampleSource.
+	Source string `json:"source"`
+	// Path is the document's path within its source, with forward slashes
+	// ("shipping.md", "faq/zh.md").
+	Path string `json:"path"`
+	// Title is the document's first level-one heading (or HTML title),
+	// else its file name without extension.
+	Title    string    `json:"title,omitempty"`
+	Format   string    `json:"format,omitempty"`
 	Passages int       `json:"passages"`
 	Bytes    int       `json:"bytes"`
 	Hash     string    `json:"hash"` // SHA-256 of the content, hex
 	Ingested time.Time `json:"ingested"`
 }
 
-// IngestReport says what Ingest did, by source.
+// Name is how the document is named to a person: its path within its
+// source.
+func (d Doc) Name() string { return d.Path }
+
+// docKey is the storage key of a document.
+func docKey(source, p string) string { return source + "\x00" + p }
+
+// SourceInfo sums up one source.
+type SourceInfo struct {
+	Name     string    `json:"name"`
+	Docs     int       `json:"docs"`
+	Passages int       `json:"passages"`
+	Ingested time.Time `json:"ingested"` // the latest document's
+}
+
+// IngestReport says what one ingest of a source did; documents are named
+// by their path within the source.
 type IngestReport struct {
+	Source    string   `json:"source"`
 	Added     []string `json:"added,omitempty"`
 	Updated   []string `json:"updated,omitempty"`
 	Unchanged []string `json:"unchanged,omitempty"`
 	Removed   []string `json:"removed,omitempty"`
-	// Skipped lists files not ingested, with the reason.
+	// Skipped lists files not ingested, each with the reason.
 	Skipped []string `json:"skipped,omitempty"`
 	// Passages is the number of passages written.
 	Passages int `json:"passages"`
+	// ExampleRemoved is set when the built-in example, which only seeds
+	// an empty knowledge base, was removed because this source brought
+	// documents of the user's own.
+	ExampleRemoved bool `json:"example_removed,omitempty"`
 }
 
-// KB is the knowledge base: passages stored in the bbolt file and an
-// in-memory BM25 inverted index over them, built at Open and updated on
-// every change, so Search never touches the disk. Search may run
-// concurrently with everything; changes are serialised.
+// KB is the knowledge base: documents grouped by source, their passages
+// stored in the bbolt file, and an in-memory BM25 inverted index over
+// them, built at Open and updated on every change, so Search never touches
+// the disk. Search may run concurrently with everything; changes are
+// serialised.
 type KB struct {
 	s *Store
 
@@ -76,10 +128,12 @@ type KB struct {
 var _ bot.Knowledge = (*KB)(nil)
 
 type kbPassage struct {
-	source  string
+	doc     string // docKey
+	path    string
+	title   string
 	heading string
 	text    string
-	ord     int // position in its source
+	ord     int // position in its document
 	length  int // tokens
 }
 
@@ -92,14 +146,14 @@ type posting struct {
 // passages leave a nil until the next compaction.
 type index struct {
 	pass     []*kbPassage
-	bySource map[string][]uint32
+	byDoc    map[string][]uint32
 	post     map[string][]posting
 	live     int
 	totalLen int
 }
 
 func newIndex() index {
-	return index{bySource: map[string][]uint32{}, post: map[string][]posting{}}
+	return index{byDoc: map[string][]uint32{}, post: map[string][]posting{}}
 }
 
 // headingWeight is how many times a passage's heading and its document's
@@ -108,11 +162,11 @@ func newIndex() index {
 // shipping once.
 const headingWeight = 3
 
-func passageTerms(source, heading, text string) []string {
-	h := Tokenize(heading)
-	name := strings.TrimSuffix(path.Base(source), path.Ext(source))
-	doc := Tokenize(strings.NewReplacer("-", " ", "_", " ").Replace(name))
-	terms := Tokenize(text)
+func passageTerms(p *kbPassage) []string {
+	h := textkit.Terms(p.heading)
+	name := strings.TrimSuffix(path.Base(p.path), path.Ext(p.path))
+	doc := textkit.Terms(strings.NewReplacer("-", " ", "_", " ").Replace(name) + " " + p.title)
+	terms := textkit.Terms(p.text)
 	for i := 0; i < headingWeight; i++ {
 		terms = append(terms, h...)
 	}
@@ -122,12 +176,15 @@ func passageTerms(source, heading, text string) []string {
 	return terms
 }
 
-func (ix *index) add(source string, chunks []TextChunk) {
+func (ix *index) add(d Doc, chunks []TextChunk) {
+	key := docKey(d.Source, d.Path)
 	for i, c := range chunks {
-		terms := passageTerms(source, c.Heading, c.Text)
+		p := &kbPassage{doc: key, path: d.Path, title: d.Title, heading: c.Heading, text: c.Text, ord: i}
+		terms := passageTerms(p)
+		p.length = len(terms)
 		id := uint32(len(ix.pass))
-		ix.pass = append(ix.pass, &kbPassage{source: source, heading: c.Heading, text: c.Text, ord: i, length: len(terms)})
-		ix.bySource[source] = append(ix.bySource[source], id)
+		ix.pass = append(ix.pass, p)
+		ix.byDoc[key] = append(ix.byDoc[key], id)
 		tf := map[string]uint32{}
 		for _, t := range terms {
 			tf[t]++
@@ -140,17 +197,17 @@ func (ix *index) add(source string, chunks []TextChunk) {
 	}
 }
 
-func (ix *index) remove(source string) {
-	ids := ix.bySource[source]
+func (ix *index) remove(key string) {
+	ids := ix.byDoc[key]
 	if len(ids) == 0 {
-		delete(ix.bySource, source)
+		delete(ix.byDoc, key)
 		return
 	}
 	gone := map[uint32]bool{}
 	terms := map[string]bool{}
 	for _, id := range ids {
 		p := ix.pass[id]
-		for _, t := range passageTerms(source, p.heading, p.text) {
+		for _, t := range passageTerms(p) {
 			terms[t] = true
 		}
 		gone[id] = true
@@ -166,7 +223,7 @@ func (ix *index) remove(source string) {
 			ix.post[t] = ps
 		}
 	}
-	delete(ix.bySource, source)
+	delete(ix.byDoc, key)
 	if len(ix.pass) > 2*ix.live+1024 {
 		ix.compact()
 	}
@@ -176,37 +233,137 @@ func (ix *index) remove(source string) {
 func (ix *index) compact() {
 	old := ix.pass
 	*ix = newIndex()
-	bySrc := map[string][]TextChunk{}
+	type docChunks struct {
+		d      Doc
+		chunks []TextChunk
+	}
+	byDoc := map[string]*docChunks{}
 	var order []string
 	for _, p := range old {
 		if p == nil {
 			continue
 		}
-		if _, ok := bySrc[p.source]; !ok {
-			order = append(order, p.source)
+		dc := byDoc[p.doc]
+		if dc == nil {
+			src, _, _ := strings.Cut(p.doc, "\x00")
+			dc = &docChunks{d: Doc{Source: src, Path: p.path, Title: p.title}}
+			byDoc[p.doc] = dc
+			order = append(order, p.doc)
 		}
-		bySrc[p.source] = append(bySrc[p.source], TextChunk{Heading: p.heading, Text: p.text})
+		dc.chunks = append(dc.chunks, TextChunk{Heading: p.heading, Text: p.text})
 	}
-	for _, src := range order {
-		ix.add(src, bySrc[src])
+	for _, k := range order {
+		ix.add(byDoc[k].d, byDoc[k].chunks)
 	}
 }
 
-// loadKB reads every stored passage into a fresh index.
-func loadKB(s *Store) (*KB, error) {
+// storedDoc reads a document record, old or new. A record of before
+// sources has its path in "source" and no "path".
+func storedDoc(v []byte) (Doc, bool, error) {
+	var d Doc
+	if err := json.Unmarshal(v, &d); err != nil {
+		return Doc{}, false, err
+	}
+	if d.Path == "" {
+		d.Path, d.Source = d.Source, ""
+		return d, true, nil
+	}
+	return d, false, nil
+}
+
+// loadKB reads every stored passage into a fresh index, first moving
+// documents stored before sources existed into the source legacy names
+// (LegacySource when nil). A read-only store moves them in memory only.
+func loadKB(s *Store, legacy func(path, hash string) string) (*KB, error) {
 	kb := &KB{s: s, docs: map[string]Doc{}, idx: newIndex()}
+	if legacy == nil {
+		legacy = func(string, string) string { return LegacySource }
+	}
+	type old struct {
+		key []byte
+		d   Doc
+	}
+	var olds []old
 	err := s.db.View(func(tx *bolt.Tx) error {
+		docs := tx.Bucket(bKBDocs)
+		if docs == nil {
+			return nil
+		}
+		return docs.ForEach(func(k, v []byte) error {
+			d, isOld, err := storedDoc(v)
+			if err != nil {
+				return err
+			}
+			if isOld {
+				d.Source = legacy(d.Path, d.Hash)
+				d.Format = FormatOf(d.Path)
+				if d.Title == "" {
+					d.Title = titleFromName(d.Path)
+				}
+				olds = append(olds, old{key: slices.Clone(k), d: d})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load knowledge base: %w", err)
+	}
+	if len(olds) > 0 && !s.readOnly {
+		// Move each old document to its new key, passages and all, in
+		// one transaction: a crash leaves either layout, never both.
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			docs, pass := tx.Bucket(bKBDocs), tx.Bucket(bKBPass)
+			for _, o := range olds {
+				nk := nameKey(docKey(o.d.Source, o.d.Path))
+				if ob := pass.Bucket(o.key); ob != nil {
+					nb, err := pass.CreateBucketIfNotExists(nk)
+					if err != nil {
+						return err
+					}
+					if err := ob.ForEach(func(k, v []byte) error { return nb.Put(slices.Clone(k), slices.Clone(v)) }); err != nil {
+						return err
+					}
+					if err := pass.DeleteBucket(o.key); err != nil {
+						return err
+					}
+				}
+				body, err := json.Marshal(o.d)
+				if err != nil {
+					return err
+				}
+				if err := docs.Delete(o.key); err != nil {
+					return err
+				}
+				if err := docs.Put(nk, body); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load knowledge base: move documents into sources: %w", err)
+		}
+		olds = nil
+	}
+	oldByKey := map[string]Doc{}
+	for _, o := range olds {
+		oldByKey[string(o.key)] = o.d
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		docs, pass := tx.Bucket(bKBDocs), tx.Bucket(bKBPass)
 		if docs == nil || pass == nil {
 			return nil
 		}
-		return docs.ForEach(func(_, v []byte) error {
-			var d Doc
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
+		return docs.ForEach(func(k, v []byte) error {
+			d, ok := oldByKey[string(k)]
+			if !ok {
+				var err error
+				if d, _, err = storedDoc(v); err != nil {
+					return err
+				}
 			}
 			var chunks []TextChunk
-			if pb := pass.Bucket(nameKey(d.Source)); pb != nil {
+			if pb := pass.Bucket(k); pb != nil {
 				if err := pb.ForEach(func(_, v []byte) error {
 					var c TextChunk
 					if err := json.Unmarshal(v, &c); err != nil {
@@ -218,8 +375,8 @@ func loadKB(s *Store) (*KB, error) {
 					return err
 				}
 			}
-			kb.docs[d.Source] = d
-			kb.idx.add(d.Source, chunks)
+			kb.docs[docKey(d.Source, d.Path)] = d
+			kb.idx.add(d, chunks)
 			return nil
 		})
 	})
@@ -229,53 +386,73 @@ func loadKB(s *Store) (*KB, error) {
 	return kb, nil
 }
 
-// cleanSource normalises a source name to a relative slash path.
-func cleanSource(name string) string {
-	name = strings.TrimLeft(path.Clean("/"+filepath.ToSlash(cleanText(name))), "/")
-	return name
+// cleanPath normalises a document path to a relative slash path.
+func cleanPath(name string) string {
+	return strings.TrimLeft(path.Clean("/"+filepath.ToSlash(cleanText(name))), "/")
 }
 
-// IngestFile stores content as the source name, replacing that source's
-// passages. Markdown (.md, .markdown) is chunked by heading and paragraph,
-// anything else as plain text. It reports false, and writes nothing, when
-// the stored copy has the same content hash.
-func (kb *KB) IngestFile(ctx context.Context, name string, content []byte) (bool, error) {
-	_, changed, err := kb.ingest(ctx, name, content)
+// SourceName is the source name of a folder or file as given on the
+// command line or in the config: its absolute, cleaned path.
+func SourceName(p string) (string, error) {
+	if p == ExampleSource || p == LegacySource {
+		return p, nil
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("memory: kb source %s: %w", p, err)
+	}
+	return filepath.Clean(abs), nil
+}
+
+// IngestFile stores content as the document name of source, replacing
+// that document's passages, and leaves the source's other documents alone.
+// The format comes from the name's extension (FormatOf). It reports
+// false, and writes nothing, when the stored copy has the same content
+// hash.
+func (kb *KB) IngestFile(ctx context.Context, source, name string, content []byte) (bool, error) {
+	_, changed, err := kb.ingest(ctx, source, name, content)
 	return changed, err
 }
 
-func (kb *KB) ingest(ctx context.Context, name string, content []byte) (Doc, bool, error) {
-	src := cleanSource(name)
-	if src == "" || src == "." {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest: empty source name")
+func (kb *KB) ingest(ctx context.Context, source, name string, content []byte) (Doc, bool, error) {
+	p := cleanPath(name)
+	if p == "" || p == "." {
+		return Doc{}, false, fmt.Errorf("memory: kb ingest: empty document name")
+	}
+	if strings.TrimSpace(source) == "" {
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: empty source name", p)
 	}
 	if len(content) > MaxDocBytes {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %d bytes is over the %d limit", src, len(content), MaxDocBytes)
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %d bytes is over the %d limit", p, len(content), MaxDocBytes)
 	}
 	if err := ctx.Err(); err != nil {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", src, err)
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
 	if kb.s.readOnly {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", src, ErrReadOnly)
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, ErrReadOnly)
 	}
 	sum := sha256.Sum256(content)
 	hash := hex.EncodeToString(sum[:])
+	key := docKey(source, p)
 	kb.wmu.Lock()
 	defer kb.wmu.Unlock()
 	kb.mu.RLock()
-	old, had := kb.docs[src]
+	old, had := kb.docs[key]
 	kb.mu.RUnlock()
 	if had && old.Hash == hash {
 		return old, false, nil
 	}
-	chunks := Chunk(src, content)
-	d := Doc{Source: src, Passages: len(chunks), Bytes: len(content), Hash: hash, Ingested: kb.s.now().UTC()}
+	ex, err := extract(p, content)
+	if err != nil {
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
+	}
+	d := Doc{Source: source, Path: p, Title: ex.title, Format: ex.format, Passages: len(ex.chunks), Bytes: len(content), Hash: hash, Ingested: kb.s.now().UTC()}
 	body, err := json.Marshal(d)
 	if err != nil {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", src, err)
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
 	err = kb.s.db.Update(func(tx *bolt.Tx) error {
-		sk := nameKey(src)
+		sk := nameKey(key)
 		pass := tx.Bucket(bKBPass)
 		if pass.Bucket(sk) != nil {
 			if err := pass.DeleteBucket(sk); err != nil {
@@ -287,7 +464,7 @@ func (kb *KB) ingest(ctx context.Context, name string, content []byte) (Doc, boo
 			return err
 		}
 		pb.FillPercent = 0.95
-		for i, c := range chunks {
+		for i, c := range ex.chunks {
 			v, err := json.Marshal(c)
 			if err != nil {
 				return err
@@ -299,103 +476,198 @@ func (kb *KB) ingest(ctx context.Context, name string, content []byte) (Doc, boo
 		return tx.Bucket(bKBDocs).Put(sk, body)
 	})
 	if err != nil {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", src, err)
+		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
 	kb.mu.Lock()
-	kb.idx.remove(src)
-	kb.idx.add(src, chunks)
-	kb.docs[src] = d
+	kb.idx.remove(key)
+	kb.idx.add(d, ex.chunks)
+	kb.docs[key] = d
 	kb.mu.Unlock()
 	return d, true, nil
 }
 
-// Ingest makes the knowledge base mirror dir: it ingests every .md,
-// .markdown and .txt file under it (hidden files and folders skipped),
-// skipping those whose content hash is unchanged, and removes sources
-// that are no longer in dir. Nothing is removed when dir can't be read.
+// docFile is one file of a source to ingest.
+type docFile struct {
+	path string // within the source
+	size int64
+	read func() ([]byte, error)
+}
+
+// Ingest makes the source named by dir (a folder, or a single file)
+// mirror it: every supported file under it (SupportedExtensions) is
+// ingested, those whose content hash is unchanged skipped, and documents
+// of this source no longer there are removed. Other sources are left
+// alone, except the built-in example, which goes when this source brings
+// documents (it only seeds an empty knowledge base). A file that can't be
+// read or used is listed in Skipped with the reason; hidden files and
+// folders are listed there too, and not read. Nothing is removed when dir
+// can't be read.
 func (kb *KB) Ingest(ctx context.Context, dir string) (IngestReport, error) {
-	var rep IngestReport
-	type file struct{ src, path string }
-	var files []file
-	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := de.Name()
-		if p != dir && strings.HasPrefix(name, ".") {
-			if de.IsDir() {
-				return filepath.SkipDir
+	source, err := SourceName(dir)
+	if err != nil {
+		return IngestReport{}, err
+	}
+	fi, err := os.Stat(source)
+	if err != nil {
+		return IngestReport{Source: source}, fmt.Errorf("memory: kb ingest %s: %w", dir, err)
+	}
+	var files []docFile
+	var skipped []string
+	if !fi.IsDir() {
+		files = []docFile{{path: filepath.Base(source), size: fi.Size(), read: func() ([]byte, error) { return os.ReadFile(source) }}}
+	} else {
+		err = filepath.WalkDir(source, func(p string, de fs.DirEntry, err error) error {
+			if err != nil {
+				if p == source {
+					return err
+				}
+				rel, _ := filepath.Rel(source, p)
+				skipped = append(skipped, fmt.Sprintf("%s: %v", filepath.ToSlash(rel), errors.Unwrap(err)))
+				return nil
 			}
+			rel, err := filepath.Rel(source, p)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+			if p != source && strings.HasPrefix(de.Name(), ".") {
+				if de.IsDir() {
+					skipped = append(skipped, rel+"/: hidden folder, not read")
+					return filepath.SkipDir
+				}
+				skipped = append(skipped, rel+": hidden file, not read")
+				return nil
+			}
+			if de.IsDir() {
+				return nil
+			}
+			info, err := de.Info()
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s: %v", rel, err))
+				return nil
+			}
+			if !info.Mode().IsRegular() {
+				skipped = append(skipped, rel+": not a regular file")
+				return nil
+			}
+			files = append(files, docFile{path: rel, size: info.Size(), read: func() ([]byte, error) { return os.ReadFile(p) }})
 			return nil
+		})
+		if err != nil {
+			return IngestReport{Source: source}, fmt.Errorf("memory: kb ingest %s: %w", dir, err)
 		}
-		if de.IsDir() {
-			return nil
+	}
+	rep, err := kb.sync(ctx, source, files)
+	rep.Skipped = append(skipped, rep.Skipped...)
+	slices.Sort(rep.Skipped)
+	return rep, err
+}
+
+// IngestFS makes source mirror fsys, as Ingest does for a folder: the
+// built-in example knowledge base comes in this way.
+func (kb *KB) IngestFS(ctx context.Context, source string, fsys fs.FS) (IngestReport, error) {
+	var files []docFile
+	err := fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
 		}
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".md", ".markdown", ".txt":
-		default:
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
+		info, err := de.Info()
 		if err != nil {
 			return err
 		}
-		files = append(files, file{src: cleanSource(rel), path: p})
+		files = append(files, docFile{path: p, size: info.Size(), read: func() ([]byte, error) { return fs.ReadFile(fsys, p) }})
 		return nil
 	})
 	if err != nil {
-		return rep, fmt.Errorf("memory: kb ingest %s: %w", dir, err)
+		return IngestReport{Source: source}, fmt.Errorf("memory: kb ingest %s: %w", source, err)
 	}
+	return kb.sync(ctx, source, files)
+}
+
+// sync ingests files as source and removes the source's documents not
+// among them.
+func (kb *KB) sync(ctx context.Context, source string, files []docFile) (IngestReport, error) {
+	rep := IngestReport{Source: source}
 	seen := map[string]bool{}
 	for _, f := range files {
-		seen[f.src] = true
-		fi, err := os.Stat(f.path)
-		if err != nil {
-			return rep, fmt.Errorf("memory: kb ingest %s: %w", f.path, err)
-		}
-		if fi.Size() > MaxDocBytes {
-			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %d bytes is over the %d limit", f.src, fi.Size(), MaxDocBytes))
+		p := cleanPath(f.path)
+		seen[p] = true
+		if FormatOf(p) == "" {
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %s %q (the knowledge base reads %s)", p, ErrUnsupported, path.Ext(p), SupportedExtensions))
 			continue
 		}
-		content, err := os.ReadFile(f.path)
+		if f.size > MaxDocBytes {
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %d bytes is over the %d limit", p, f.size, MaxDocBytes))
+			continue
+		}
+		content, err := f.read()
 		if err != nil {
-			return rep, fmt.Errorf("memory: kb ingest %s: %w", f.path, err)
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", p, err))
+			continue
 		}
 		kb.mu.RLock()
-		_, had := kb.docs[f.src]
+		_, had := kb.docs[docKey(source, p)]
 		kb.mu.RUnlock()
-		d, changed, err := kb.ingest(ctx, f.src, content)
+		d, changed, err := kb.ingest(ctx, source, p, content)
 		if err != nil {
-			return rep, err
+			if ctx.Err() != nil || errors.Is(err, ErrReadOnly) {
+				return rep, err
+			}
+			var uerr interface{ Unwrap() error }
+			if errors.As(err, &uerr) {
+				err = uerr.Unwrap()
+			}
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", p, err))
+			// A document that can no longer be read keeps its old
+			// passages rather than vanishing.
+			continue
 		}
 		switch {
 		case !changed:
-			rep.Unchanged = append(rep.Unchanged, f.src)
+			rep.Unchanged = append(rep.Unchanged, p)
 		case had:
-			rep.Updated = append(rep.Updated, f.src)
+			rep.Updated = append(rep.Updated, p)
 			rep.Passages += d.Passages
 		default:
-			rep.Added = append(rep.Added, f.src)
+			rep.Added = append(rep.Added, p)
 			rep.Passages += d.Passages
 		}
 	}
-	docs, err := kb.List(ctx)
-	if err != nil {
-		return rep, err
-	}
-	for _, d := range docs {
-		if seen[d.Source] {
+	for _, d := range kb.docsOf(source) {
+		if seen[d.Path] {
 			continue
 		}
-		if err := kb.Remove(ctx, d.Source); err != nil {
+		if err := kb.Remove(ctx, source, d.Path); err != nil {
 			return rep, err
 		}
-		rep.Removed = append(rep.Removed, d.Source)
+		rep.Removed = append(rep.Removed, d.Path)
+	}
+	if source != ExampleSource && len(kb.docsOf(source)) > 0 && len(kb.docsOf(ExampleSource)) > 0 {
+		if _, err := kb.RemoveSource(ctx, ExampleSource); err != nil {
+			return rep, err
+		}
+		rep.ExampleRemoved = true
+	}
+	for _, l := range [][]string{rep.Added, rep.Updated, rep.Unchanged, rep.Removed, rep.Skipped} {
+		slices.Sort(l)
 	}
 	return rep, nil
 }
 
-// List returns the ingested sources, sorted by name.
+func (kb *KB) docsOf(source string) []Doc {
+	kb.mu.RLock()
+	defer kb.mu.RUnlock()
+	var out []Doc
+	for _, d := range kb.docs {
+		if d.Source == source {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b Doc) int { return cmp.Compare(a.Path, b.Path) })
+	return out
+}
+
+// List returns the ingested documents, sorted by source, then path.
 func (kb *KB) List(ctx context.Context) ([]Doc, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: kb list: %w", err)
@@ -406,7 +678,33 @@ func (kb *KB) List(ctx context.Context) ([]Doc, error) {
 		out = append(out, d)
 	}
 	kb.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Doc) int { return cmp.Compare(a.Source, b.Source) })
+	slices.SortFunc(out, func(a, b Doc) int {
+		if c := cmp.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Path, b.Path)
+	})
+	return out, nil
+}
+
+// Sources sums up the sources, sorted by name.
+func (kb *KB) Sources(ctx context.Context) ([]SourceInfo, error) {
+	docs, err := kb.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []SourceInfo
+	for _, d := range docs {
+		if len(out) == 0 || out[len(out)-1].Name != d.Source {
+			out = append(out, SourceInfo{Name: d.Source})
+		}
+		si := &out[len(out)-1]
+		si.Docs++
+		si.Passages += d.Passages
+		if d.Ingested.After(si.Ingested) {
+			si.Ingested = d.Ingested
+		}
+	}
 	return out, nil
 }
 
@@ -417,25 +715,27 @@ func (kb *KB) Len() int {
 	return kb.idx.live
 }
 
-// Remove deletes a source and its passages; bot.ErrNotFound when unknown.
-func (kb *KB) Remove(ctx context.Context, source string) error {
-	src := cleanSource(source)
+// Remove deletes one document of a source and its passages;
+// bot.ErrNotFound when there is no such document.
+func (kb *KB) Remove(ctx context.Context, source, docPath string) error {
+	p := cleanPath(docPath)
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: kb remove %s: %w", src, err)
+		return fmt.Errorf("memory: kb remove %s: %w", p, err)
 	}
 	if kb.s.readOnly {
-		return fmt.Errorf("memory: kb remove %s: %w", src, ErrReadOnly)
+		return fmt.Errorf("memory: kb remove %s: %w", p, ErrReadOnly)
 	}
+	key := docKey(source, p)
 	kb.wmu.Lock()
 	defer kb.wmu.Unlock()
 	kb.mu.RLock()
-	_, had := kb.docs[src]
+	_, had := kb.docs[key]
 	kb.mu.RUnlock()
 	if !had {
-		return fmt.Errorf("memory: kb remove %s: %w", src, bot.ErrNotFound)
+		return fmt.Errorf("memory: kb remove %s from %s: %w", p, source, bot.ErrNotFound)
 	}
 	err := kb.s.db.Update(func(tx *bolt.Tx) error {
-		sk := nameKey(src)
+		sk := nameKey(key)
 		if tx.Bucket(bKBPass).Bucket(sk) != nil {
 			if err := tx.Bucket(bKBPass).DeleteBucket(sk); err != nil {
 				return err
@@ -444,24 +744,100 @@ func (kb *KB) Remove(ctx context.Context, source string) error {
 		return tx.Bucket(bKBDocs).Delete(sk)
 	})
 	if err != nil {
-		return fmt.Errorf("memory: kb remove %s: %w", src, err)
+		return fmt.Errorf("memory: kb remove %s: %w", p, err)
 	}
 	kb.mu.Lock()
-	kb.idx.remove(src)
-	delete(kb.docs, src)
+	kb.idx.remove(key)
+	delete(kb.docs, key)
 	kb.mu.Unlock()
 	return nil
 }
 
+// RemoveSource deletes every document of a source and returns how many;
+// bot.ErrNotFound when the source has none.
+func (kb *KB) RemoveSource(ctx context.Context, source string) (int, error) {
+	docs := kb.docsOf(source)
+	if len(docs) == 0 {
+		return 0, fmt.Errorf("memory: kb remove source %s: %w", source, bot.ErrNotFound)
+	}
+	for i, d := range docs {
+		if err := kb.Remove(ctx, source, d.Path); err != nil {
+			return i, err
+		}
+	}
+	return len(docs), nil
+}
+
+// ErrAmbiguous is returned (wrapped) by Resolve when a document path names
+// documents of several sources.
+var ErrAmbiguous = errors.New("memory: names more than one document")
+
+// Resolve finds what a person means by arg in `kb remove`: a source (by
+// its name, or a folder or file path that resolves to one), a document as
+// SOURCE/PATH, or a document path that only one source has. docPath is
+// empty when arg names a whole source. It fails with bot.ErrNotFound, or
+// ErrAmbiguous naming the candidates.
+func (kb *KB) Resolve(ctx context.Context, arg string) (source, docPath string, err error) {
+	docs, err := kb.List(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	arg = strings.TrimSpace(arg)
+	cands := []string{arg}
+	if abs, err := SourceName(arg); err == nil && abs != arg {
+		cands = append(cands, abs)
+	}
+	for _, c := range cands {
+		for _, d := range docs {
+			if d.Source == c {
+				return d.Source, "", nil
+			}
+		}
+	}
+	for _, c := range cands {
+		for _, d := range docs {
+			if rest, ok := strings.CutPrefix(c, d.Source+"/"); ok && cleanPath(rest) == d.Path {
+				return d.Source, d.Path, nil
+			}
+			if rest, ok := strings.CutPrefix(c, d.Source+string(filepath.Separator)); ok && cleanPath(rest) == d.Path {
+				return d.Source, d.Path, nil
+			}
+		}
+	}
+	p := cleanPath(arg)
+	var hits []Doc
+	for _, d := range docs {
+		if d.Path == p {
+			hits = append(hits, d)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0].Source, hits[0].Path, nil
+	case 0:
+		return "", "", fmt.Errorf("memory: kb: no source or document %q: %w", arg, bot.ErrNotFound)
+	}
+	var names []string
+	for _, d := range hits {
+		names = append(names, d.Source+"/"+d.Path)
+	}
+	return "", "", fmt.Errorf("%w: %q is %s", ErrAmbiguous, arg, strings.Join(names, ", "))
+}
+
 type searchScratch struct {
 	scores  []float64
+	matched []float64
 	touched []uint32
 }
 
-// Search implements bot.Knowledge: the k best passages for query by BM25
-// (k1 1.2, b 0.75) over Tokenize's terms, best first; ties go to the
-// earlier source and passage. It reads only the in-memory index. Passages
-// that share no term with the query are never returned.
+// Search implements bot.Knowledge: the k best passages for query, best
+// first, by BM25 (k1 1.2, b 0.75) over textkit's terms; ties go to the
+// earlier document and passage. Each passage's Relevance is the share of
+// the query's weight (each term weighted by its inverse document
+// frequency, a term the knowledge base never uses weighing the most) that
+// the passage holds: 1 when it holds every term, near 0 when it only
+// shares common words. It reads only the in-memory index. Passages that
+// share no term with the query are never returned.
 func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: kb search: %w", err)
@@ -470,7 +846,7 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		return nil, nil
 	}
 	k = min(k, maxSearchK)
-	terms := Tokenize(query)
+	terms := textkit.Terms(query)
 	slices.Sort(terms)
 	terms = slices.Compact(terms)
 
@@ -486,6 +862,7 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 	}
 	if len(sc.scores) < len(ix.pass) {
 		sc.scores = make([]float64, len(ix.pass))
+		sc.matched = make([]float64, len(ix.pass))
 	}
 	sc.touched = sc.touched[:0]
 	n := float64(ix.live)
@@ -493,13 +870,20 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 	if avgdl == 0 {
 		avgdl = 1
 	}
-	for _, t := range terms {
+	weight := 0.0
+	extra := textkit.Expand(query)
+	for i, t := range append(terms, extra...) {
 		ps := ix.post[t]
-		if len(ps) == 0 {
-			continue
-		}
 		df := float64(len(ps))
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		if textkit.IsFillerTerm(t) {
+			idf *= fillerWeight
+		}
+		if i >= len(terms) {
+			idf *= expandWeight // a bonus: not counted against a passage
+		} else {
+			weight += idf
+		}
 		for _, p := range ps {
 			tf := float64(p.tf)
 			dl := float64(ix.pass[p.id].length)
@@ -507,26 +891,27 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 				sc.touched = append(sc.touched, p.id)
 			}
 			sc.scores[p.id] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*dl/avgdl))
+			sc.matched[p.id] += idf
 		}
 	}
 	type hit struct {
-		id    uint32
-		score float64
+		id         uint32
+		score, rel float64
 	}
 	better := func(a, b hit) bool {
 		if a.score != b.score {
 			return a.score > b.score
 		}
 		pa, pb := ix.pass[a.id], ix.pass[b.id]
-		if pa.source != pb.source {
-			return pa.source < pb.source
+		if pa.doc != pb.doc {
+			return pa.doc < pb.doc
 		}
 		return pa.ord < pb.ord
 	}
 	top := make([]hit, 0, k+1)
 	for _, id := range sc.touched {
-		h := hit{id, sc.scores[id]}
-		sc.scores[id] = 0
+		h := hit{id, sc.scores[id], sc.matched[id] / weight}
+		sc.scores[id], sc.matched[id] = 0, 0
 		if len(top) == k && !better(h, top[k-1]) {
 			continue
 		}
@@ -543,35 +928,20 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 	out := make([]bot.Passage, len(top))
 	for i, h := range top {
 		p := ix.pass[h.id]
-		out[i] = bot.Passage{Source: p.source, Heading: p.heading, Text: p.text, Score: h.score}
+		out[i] = bot.Passage{Source: p.path, Title: p.title, Heading: p.heading, Text: p.text, Score: h.score, Relevance: min(h.rel, 1)}
 	}
 	return out, nil
 }
 
 // String summarises the report on one line, for logs and the CLI.
 func (r IngestReport) String() string {
-	s := fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d passages written",
-		len(r.Added), len(r.Updated), len(r.Unchanged), len(r.Removed), r.Passages)
+	s := fmt.Sprintf("%s: %d added, %d updated, %d unchanged, %d removed, %d passages written",
+		r.Source, len(r.Added), len(r.Updated), len(r.Unchanged), len(r.Removed), r.Passages)
 	if len(r.Skipped) > 0 {
-		s += fmt.Sprintf("; skipped: %s", strings.Join(r.Skipped, "; "))
+		s += fmt.Sprintf("; %d skipped: %s", len(r.Skipped), strings.Join(r.Skipped, "; "))
+	}
+	if r.ExampleRemoved {
+		s += "; the built-in example knowledge base was removed (it only fills an empty one)"
 	}
 	return s
-}
-
-// IngestFS loads every file of fsys (the example knowledge base built into
-// the binary) with IngestFile. Unlike Ingest it removes nothing.
-func (kb *KB) IngestFS(ctx context.Context, fsys fs.FS) error {
-	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		if _, err := kb.IngestFile(ctx, p, data); err != nil {
-			return fmt.Errorf("memory: ingest %s: %w", p, err)
-		}
-		return nil
-	})
 }

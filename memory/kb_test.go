@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,33 +9,7 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/chorusbot/chorus/bot"
 )
-
-func TestTokenize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"Returns & Refunds!", []string{"return", "refund"}},
-		{"The boxes' deliveries are late", []string{"box", "delivery", "late"}},
-		{"don't GLASS status analysis beans", []string{"dont", "glass", "status", "analysis", "bean"}},
-		{"Café 2024 v60", []string{"café", "2024", "v60"}},
-		{"退货政策", []string{"退", "货", "退货", "政", "货政", "策", "政策"}},
-		{"Lumen的订阅", []string{"lumen", "的", "订", "的订", "阅", "订阅"}},
-		{"", nil},
-		{"\xff\x00 ...", []string{}},
-	} {
-		got := Tokenize(tc.in)
-		if len(got) == 0 && len(tc.want) == 0 {
-			continue
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("Tokenize(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
 
 func TestChunk(t *testing.T) {
 	sentence := "This sentence has exactly ten words in it, you see. "
@@ -160,111 +133,13 @@ func TestKBSearchRanking(t *testing.T) {
 	}
 }
 
-func TestKBIngestReplaceRemove(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "chorus.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("a.md", "# Animals\n\nThe zebra lives on the savanna.\n")
-	write("sub/b.txt", "Plain notes about kettles.\n")
-	write(".hidden.md", "zebra secret")
-	write("c.pdf", "zebra pdf")
-	write("d.markdown", "# D\n\nanother zebra document, much longer than the first one about zebras\n")
-	kb := s.KB()
-	rep, err := kb.Ingest(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rep.Added, []string{"a.md", "d.markdown", "sub/b.txt"}) || rep.Passages != 3 {
-		t.Fatalf("first ingest = %+v", rep)
-	}
-	sources := func(q string) []string {
-		ps, err := kb.Search(ctx, q, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, p := range ps {
-			out = append(out, p.Source)
-		}
-		return out
-	}
-	if got := sources("zebra"); !slices.Equal(got, []string{"a.md", "d.markdown"}) {
-		t.Errorf("zebra = %v", got)
-	}
-	write("a.md", "# Animals\n\nThe giraffe is tall.\n")
-	os.Remove(filepath.Join(dir, "d.markdown"))
-	rep, err = kb.Ingest(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rep.Updated, []string{"a.md"}) || !slices.Equal(rep.Unchanged, []string{"sub/b.txt"}) ||
-		!slices.Equal(rep.Removed, []string{"d.markdown"}) || len(rep.Added) != 0 {
-		t.Fatalf("second ingest = %+v", rep)
-	}
-	if got := sources("zebra"); len(got) != 0 {
-		t.Errorf("zebra after re-ingest = %v", got)
-	}
-	if got := sources("giraffe"); !slices.Equal(got, []string{"a.md"}) {
-		t.Errorf("giraffe = %v", got)
-	}
-	if _, err := kb.Ingest(ctx, filepath.Join(dir, "missing")); err == nil {
-		t.Error("ingest of a missing dir succeeded")
-	}
-	if docs, _ := kb.List(ctx); len(docs) != 2 {
-		t.Errorf("missing dir ingest removed docs: %+v", docs)
-	}
-	s.Close()
-
-	// The index is rebuilt from the file.
-	s, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	kb = s.KB()
-	docs, err := kb.List(ctx)
-	if err != nil || len(docs) != 2 || docs[0].Source != "a.md" || docs[0].Passages != 1 || len(docs[0].Hash) != 64 || docs[0].Ingested.IsZero() {
-		t.Fatalf("list after reopen = %+v, %v", docs, err)
-	}
-	if got := sources("giraffe"); !slices.Equal(got, []string{"a.md"}) {
-		t.Errorf("giraffe after reopen = %v", got)
-	}
-	if changed, err := kb.IngestFile(ctx, "a.md", []byte("# Animals\n\nThe giraffe is tall.\n")); err != nil || changed {
-		t.Errorf("IngestFile unchanged = %v, %v", changed, err)
-	}
-	if err := kb.Remove(ctx, "a.md"); err != nil {
-		t.Fatal(err)
-	}
-	if got := sources("giraffe"); len(got) != 0 {
-		t.Errorf("giraffe after remove = %v", got)
-	}
-	if err := kb.Remove(ctx, "a.md"); !errors.Is(err, bot.ErrNotFound) {
-		t.Errorf("second remove: %v", err)
-	}
-	if kb.Len() != 1 {
-		t.Errorf("Len = %d", kb.Len())
-	}
-}
-
 func TestKBCompaction(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	kb := s.KB()
 	body := strings.Repeat("Short paragraph about beans.\n\n# H\n\n", 600)
 	for i := range 5 {
-		if _, err := kb.IngestFile(ctx, "x.md", []byte(body+strings.Repeat("v", i+1))); err != nil {
+		if _, err := kb.IngestFile(ctx, "s", "x.md", []byte(body+strings.Repeat("v", i+1))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -291,7 +166,7 @@ func TestKBBadInput(t *testing.T) {
 		"big.txt":    strings.Repeat("lorem ipsum dolor sit amet consectetur ", 100<<10/40),
 		"nospace.md": strings.Repeat("x", 100<<10),
 	} {
-		if _, err := kb.IngestFile(ctx, name, []byte(body)); err != nil {
+		if _, err := kb.IngestFile(ctx, "s", name, []byte(body)); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
@@ -308,20 +183,20 @@ func TestKBBadInput(t *testing.T) {
 	}
 	docs, _ := kb.List(ctx)
 	for _, d := range docs {
-		if d.Source == "empty.txt" && d.Passages != 0 {
+		if d.Path == "empty.txt" && d.Passages != 0 {
 			t.Errorf("empty doc has %d passages", d.Passages)
 		}
-		if d.Source == "nospace.md" && d.Passages != 100<<10/chunkMaxBytes {
+		if d.Path == "nospace.md" && d.Passages != 100<<10/chunkMaxBytes {
 			t.Errorf("100 KB word cut into %d passages", d.Passages)
 		}
 	}
-	if _, err := kb.IngestFile(ctx, "", []byte("x")); err == nil {
+	if _, err := kb.IngestFile(ctx, "s", "", []byte("x")); err == nil {
 		t.Error("empty name accepted")
 	}
-	if _, err := kb.IngestFile(ctx, "../../etc/x.md", []byte("x")); err != nil {
+	if _, err := kb.IngestFile(ctx, "s", "../../etc/x.md", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if docs, _ := kb.List(ctx); !slices.ContainsFunc(docs, func(d Doc) bool { return d.Source == "etc/x.md" }) {
+	if docs, _ := kb.List(ctx); !slices.ContainsFunc(docs, func(d Doc) bool { return d.Path == "etc/x.md" }) {
 		t.Errorf("source name not cleaned: %+v", docs)
 	}
 }

@@ -45,10 +45,14 @@ var (
 	bAudit    = []byte("audit")
 	bKBDocs   = []byte("kbdocs")
 	bKBPass   = []byte("kbpass")
+	bNames    = []byte("names")
 
 	kName    = []byte("name")
 	kSummary = []byte("summary")
 	kVersion = []byte("version")
+	// kNamesIndexed marks a file whose names index was built from its
+	// profiles (files written before the index existed get it at open).
+	kNamesIndexed = []byte("names_indexed")
 )
 
 // Store is the bbolt-backed implementation of bot.Store, bot.KV and
@@ -78,6 +82,7 @@ type options struct {
 	now        func() time.Time
 	readOnly   bool
 	batchDelay time.Duration
+	legacyKB   func(path, hash string) string
 }
 
 // Option configures Open.
@@ -106,6 +111,14 @@ func WithRetention(days int) Option {
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLegacyKBSource names the knowledge-base source that a document
+// stored before sources existed (when every document was a path alone)
+// belongs to, from its path and content hash; the default puts them all in
+// LegacySource. Such documents are moved at Open.
+func WithLegacyKBSource(f func(path, hash string) string) Option {
+	return func(o *options) { o.legacyKB = f }
+}
 
 // WithReadOnly opens the file read-only (bbolt takes a shared lock, so it
 // still waits for a writer to close). Writes return ErrReadOnly.
@@ -158,7 +171,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if !o.readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bMeta, bInbox, bConv, bTTime, bUsers, bProfiles, bKV, bAudit, bKBDocs, bKBPass} {
+			for _, name := range [][]byte{bMeta, bInbox, bConv, bTTime, bUsers, bProfiles, bKV, bAudit, bKBDocs, bKBPass, bNames} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
 				}
@@ -173,14 +186,23 @@ func Open(path string, opts ...Option) (*Store, error) {
 			if v := meta.Get(kVersion); len(v) == 8 && binary.BigEndian.Uint64(v) > schemaVersion {
 				return fmt.Errorf("schema version %d is newer than this binary's %d", binary.BigEndian.Uint64(v), schemaVersion)
 			}
-			return meta.Put(kVersion, u64(schemaVersion))
+			if err := meta.Put(kVersion, u64(schemaVersion)); err != nil {
+				return err
+			}
+			if meta.Get(kNamesIndexed) == nil {
+				if err := indexAllNames(tx); err != nil {
+					return err
+				}
+				return meta.Put(kNamesIndexed, []byte{1})
+			}
+			return nil
 		})
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("memory: open %s: init: %w", path, err)
 		}
 	}
-	kb, err := loadKB(s)
+	kb, err := loadKB(s, o.legacyKB)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("memory: open %s: %w", path, err)
@@ -199,6 +221,17 @@ func (s *Store) Close() error {
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
+
+// CopyTo writes a consistent copy of the whole file to path (created
+// with mode 0600), in one read transaction: chorus eval answers works on
+// such a copy, so that its questions touch nothing of the real data.
+func (s *Store) CopyTo(path string) error {
+	err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+	if err != nil {
+		return fmt.Errorf("memory: copy to %s: %w", path, err)
+	}
+	return nil
+}
 
 // Size returns the file's size in bytes, for metrics.
 func (s *Store) Size() (int64, error) {

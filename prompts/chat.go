@@ -17,8 +17,16 @@ type ChatData struct {
 	Lang string
 	// UserName is the display name of the person asking.
 	UserName string
-	// Passages are the knowledge-base passages to answer from.
+	// Passages are the knowledge-base passages to answer from: only
+	// those relevant enough to the question.
 	Passages []Passage
+	// Contact is, when no passage was relevant, the passage that says how
+	// to reach a person.
+	Contact []Passage
+	// NoAnswerMarker is what the model writes first when the passages
+	// and the conversation don't answer the question; the engine strips
+	// it before anything is shown and records a knowledge gap.
+	NoAnswerMarker string
 	// Summary is the rolling summary of the earlier conversation.
 	Summary string
 	// Profile is what is known of the user; nil when nothing.

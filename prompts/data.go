@@ -24,7 +24,7 @@ var samples = map[string]any{
 		Brand: "Brand", BotName: "Bot", Voice: "voice", Do: []string{"do"}, Dont: []string{"dont"},
 		Lang: "en", UserName: "Ann", Passages: []Passage{{Source: "a.md", Heading: "H", Text: "t"}},
 		Summary: "s", Profile: &ProfileData{Names: []string{"Ann"}, Messages: 1, Topics: []string{"a.md"}, FirstSeen: "2025-01-01"},
-		Now: "2025-01-02 10:00 UTC",
+		Now: "2025-01-02 10:00 UTC", Contact: []Passage{{Source: "c.md", Heading: "Contact", Text: "mail us"}}, NoAnswerMarker: "[[x]]",
 	},
 	NameSummary: SummaryData{Brand: "Brand", Lang: "en", Previous: "p", Turns: []Turn{{Role: RoleUser, Name: "Ann", Text: "t"}, {Role: RoleAssistant, Text: "a"}}},
 }

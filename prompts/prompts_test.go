@@ -87,6 +87,8 @@ func TestGoldenChat(t *testing.T) {
 		{"chat_en", full, window, "How long does delivery to Berlin take?"},
 		{"chat_zh", zh, []Turn{{Role: RoleUser, Name: "小明", Text: "你好"}, {Role: RoleAssistant, Text: "你好！"}}, "多久能发货？"},
 		{"chat_minimal", ChatData{Brand: "Lumen Coffee", BotName: "Lumi"}, nil, "hello"},
+		{"chat_unknown", ChatData{Brand: "Lumen Coffee", BotName: "Lumi", Lang: "en", NoAnswerMarker: "[[no-answer]]",
+			Contact: []Passage{{Source: "about.md", Heading: "Contact", Text: "Customer help: email hello@lumen.coffee."}}}, nil, "do you sell tea?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
@@ -30,11 +34,14 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	if g.dataDir != "" {
 		cfg.DataDir = g.dataDir
 	}
+	// From here on the secrets are known: every error shown and every
+	// log line is redacted of them.
+	env.redactor().Add(cfg.Secrets()...)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if warnings := configs.UnknownEnv(env.environ); len(warnings) > 0 {
-		log := newLogger(cfg, env.stderr)
+		log := newLogger(cfg, env.stderr, env.redactor())
 		for _, w := range warnings {
 			log.Warn(w)
 		}
@@ -42,12 +49,16 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(cfg *configs.Config, w io.Writer) *slog.Logger {
+// newLogger builds the logger every part logs through: whatever the level
+// and format, the redaction step (the configured secrets, bot tokens,
+// Authorization values) stands in front of the handler.
+func newLogger(cfg *configs.Config, w io.Writer, red *bot.Redactor) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Log.Format == configs.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(red.Handler(h))
 }
 
 // openStore opens the bbolt file in the data directory, creating the
@@ -56,7 +67,8 @@ func openStore(cfg *configs.Config) (*memory.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := memory.Open(filepath.Join(cfg.DataDir, dbFile), memory.WithRetention(cfg.Retention.Days))
+	st, err := memory.Open(filepath.Join(cfg.DataDir, dbFile), memory.WithRetention(cfg.Retention.Days),
+		memory.WithLegacyKBSource(legacyKBSource))
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +86,7 @@ func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, *memor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, newLogger(cfg, env.stderr), st, nil
+	return cfg, newLogger(cfg, env.stderr, env.redactor()), st, nil
 }
 
 // noArgs rejects positional arguments a subcommand doesn't take.
@@ -126,26 +138,45 @@ func engineConfig(cfg *configs.Config) bot.Config {
 	for _, id := range cfg.Telegram.ManagerIDs {
 		managers = append(managers, bot.UserKey("telegram", id))
 	}
-	return bot.Config{
-		BotName:         cfg.Persona.BotName,
-		Persona:         persona(cfg),
-		Workers:         e.Workers,
-		QueueSize:       e.QueueSize,
-		OpenChats:       e.OpenChats,
-		Owners:          r.Owners,
-		Managers:        managers,
-		ManagerRoles:    append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
-		OwnerRoles:      r.OwnerRoles,
-		RatePerMinute:   e.RatePerMinute,
-		RateBurst:       e.RateBurst,
-		UserDailyTokens: e.UserDailyTokens,
-		ChatDailyTokens: e.ChatDailyTokens,
-		WindowTokens:    e.WindowTokens,
-		SummaryEvery:    e.SummaryEvery,
-		KBPassages:      e.KBPassages,
-		LLMTimeout:      e.LLMTimeout,
-		ReplyMaxTokens:  e.ReplyMaxTokens,
+	var managersChats []string
+	for _, chans := range []map[string]string{cfg.Moderation.ManagersChannel, cfg.Analytics.ManagersChannel} {
+		for platform, id := range chans {
+			managersChats = append(managersChats, bot.ChatKey(platform, id))
+		}
 	}
+	return bot.Config{
+		HomeChats:        r.HomeChats,
+		ManagersChats:    managersChats,
+		TrustedPlatforms: []string{console.Name},
+		BotName:          cfg.Persona.BotName,
+		Persona:          persona(cfg),
+		Workers:          e.Workers,
+		QueueSize:        e.QueueSize,
+		OpenChats:        e.OpenChats,
+		Owners:           r.Owners,
+		Managers:         managers,
+		ManagerRoles:     append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
+		OwnerRoles:       r.OwnerRoles,
+		RatePerMinute:    e.RatePerMinute,
+		RateBurst:        e.RateBurst,
+		UserDailyTokens:  e.UserDailyTokens,
+		ChatDailyTokens:  e.ChatDailyTokens,
+		WindowTokens:     e.WindowTokens,
+		SummaryEvery:     e.SummaryEvery,
+		KBPassages:       e.KBPassages,
+		MinRelevance:     minRelevance(cfg.KB.MinRelevance),
+		LLMTimeout:       e.LLMTimeout,
+		ReplyMaxTokens:   e.ReplyMaxTokens,
+	}
+}
+
+// minRelevance maps the config's floor to the engine's, where 0 means
+// the default: a configured 0 keeps every passage.
+func minRelevance(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // app is a wired Chorus: config, store, model and engine.
@@ -186,6 +217,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	}
 	opts := []bot.Option{
 		bot.WithKV(st),
+		bot.WithRedactor(bot.NewRedactor(cfg.Secrets()...)),
 		bot.WithLogger(log.With("component", "engine")),
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),
@@ -203,27 +235,55 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
 }
 
-// ingestKB loads the configured knowledge directory when it exists.
+// ingestKB brings the knowledge base up to date at start: the configured
+// folder (kb.dir) is one source among those ingested by hand and is
+// re-synced alone; the built-in example seeds a knowledge base that is
+// empty (or holds only the example), and is never synced over one that has
+// other sources.
 func (a *app) ingestKB(ctx context.Context) {
-	dir := a.cfg.KB.Dir
-	if !a.cfg.KB.IngestOnStart || dir == "" {
-		return
-	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if a.store.KB().Len() > 0 {
-			a.log.Info("knowledge directory not found; using what is stored", "dir", dir)
-			return
+	kb := a.store.KB()
+	if dir := a.cfg.KB.Dir; a.cfg.KB.IngestOnStart && dir != "" {
+		switch _, err := os.Stat(dir); {
+		case err == nil:
+			rep, err := kb.Ingest(ctx, dir)
+			if err != nil {
+				a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
+			} else {
+				a.log.Info("knowledge folder synced", "dir", dir, "report", rep.String())
+			}
+		case errors.Is(err, os.ErrNotExist):
+			a.log.Info("knowledge folder not found", "dir", dir)
+		default:
+			a.log.Warn("knowledge folder unreadable", "dir", dir, "err", err)
 		}
-		a.log.Info("knowledge directory not found; loading the built-in example knowledge base", "dir", dir)
-		if err := a.store.KB().IngestFS(ctx, configs.ExampleKnowledge()); err != nil {
-			a.log.Warn("loading the example knowledge base failed", "err", err)
-		}
-		return
 	}
-	rep, err := a.store.KB().Ingest(ctx, dir)
+	srcs, err := kb.Sources(ctx)
 	if err != nil {
-		a.log.Warn("knowledge ingest failed", "dir", dir, "err", err)
+		a.log.Warn("knowledge base unreadable", "err", err)
 		return
 	}
-	a.log.Info("knowledge base ready", "dir", dir, "report", rep.String())
+	if len(srcs) > 1 || len(srcs) == 1 && srcs[0].Name != memory.ExampleSource {
+		a.log.Info("knowledge base ready", "sources", len(srcs), "passages", kb.Len())
+		return
+	}
+	rep, err := kb.IngestFS(ctx, memory.ExampleSource, configs.ExampleKnowledge())
+	if err != nil {
+		a.log.Warn("loading the example knowledge base failed", "err", err)
+		return
+	}
+	a.log.Info("knowledge base is the built-in example (add your own with chorus kb ingest DIR)", "report", rep.String())
+}
+
+// legacyKBSource says which source a document stored before sources
+// existed came from: the built-in example when its content is the
+// example's, else memory.LegacySource.
+func legacyKBSource(p, hash string) string {
+	data, err := fs.ReadFile(configs.ExampleKnowledge(), p)
+	if err == nil {
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) == hash {
+			return memory.ExampleSource
+		}
+	}
+	return memory.LegacySource
 }

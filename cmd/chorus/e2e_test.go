@@ -203,8 +203,8 @@ func TestChatOfflineDefaults(t *testing.T) {
 	data := t.TempDir()
 	env := []string{"CHORUS_DATA_DIR=" + data, "CHORUS_KB_DIR=" + repoKnowledge(t), "CHORUS_LOG_LEVEL=warn"}
 	out, errOut := chorus(t, env, "hello\nHow long does shipping take?\n\n/help\n", "chat")
-	if !strings.Contains(out, "shipping.md") {
-		t.Errorf("offline answer does not cite shipping.md:\n%s\nstderr:\n%s", out, errOut)
+	if first, _, _ := strings.Cut(out, "Here is what I can do"); !strings.Contains(first, "(from Shipping)") || strings.Contains(first, "|") {
+		t.Errorf("offline answer does not cite Shipping in plain text:\n%s\nstderr:\n%s", out, errOut)
 	}
 	if !strings.Contains(out, "/forget") {
 		t.Errorf("/help missing:\n%s", out)

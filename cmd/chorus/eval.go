@@ -13,13 +13,13 @@ import (
 )
 
 // evalTasks are the classifiers `chorus eval` can score.
-var evalTasks = []string{"spam", "offensive", "hate", "sentiment"}
+var evalTasks = []string{"spam", "offensive", "hate", "sentiment", "answers"}
 
 // runEval scores a shipped classifier on a labelled dataset:
 // chorus eval TASK --dataset PATH [--split NAME] [--json].
-func runEval(_ context.Context, env *cliEnv, args []string) error {
-	fs, _ := newFlagSet("eval", env)
-	dataset := fs.String("dataset", "", "dataset path: a TweetEval task folder, a YouTube spam CSV or folder, an SMS Spam Collection TSV, the airline CSV, a ChnSentiCorp TSV or a waimai CSV")
+func runEval(ctx context.Context, env *cliEnv, args []string) error {
+	fs, g := newFlagSet("eval", env)
+	dataset := fs.String("dataset", "", "dataset path: a TweetEval task folder, a YouTube spam CSV or folder, an SMS Spam Collection TSV, the airline CSV, a ChnSentiCorp TSV or a waimai CSV; for answers, a JSONL file of questions (testdata/eval/answers.jsonl)")
 	split := fs.String("split", "", "split of a TweetEval folder (default test if present, else val)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	pos, err := parseArgs(fs, args)
@@ -32,6 +32,9 @@ func runEval(_ context.Context, env *cliEnv, args []string) error {
 	task := pos[0]
 	if *dataset == "" {
 		return fmt.Errorf("%w: --dataset is required", errUsage)
+	}
+	if task == "answers" {
+		return evalAnswers(ctx, env, g, *dataset, *asJSON)
 	}
 	ds, err := textclass.LoadDataset(*dataset, *split)
 	if err != nil {

@@ -6,7 +6,7 @@
 //
 //	chorus serve                      run every configured adapter and the admin server
 //	chorus chat [--user NAME]         talk to Chorus on the console
-//	chorus kb ingest DIR | search QUERY | list
+//	chorus kb ingest DIR|FILE | search QUERY | list | remove SOURCE|DOCUMENT
 //	chorus export --user PLATFORM:ID  everything held about a user, as JSON
 //	chorus forget --user PLATFORM:ID  delete it
 //	chorus bench [flags]              load test with synthetic followers (see docs/benchmarks.md)
@@ -29,6 +29,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/memory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -49,13 +52,24 @@ type cliEnv struct {
 	stdout, stderr io.Writer
 	environ        []string
 	getenv         func(string) string
+	// red redacts secrets from errors shown and lines logged; the
+	// configuration adds its secrets once loaded.
+	red *bot.Redactor
+}
+
+// redactor returns the environment's redaction step.
+func (env *cliEnv) redactor() *bot.Redactor {
+	if env.red == nil {
+		env.red = bot.NewRedactor()
+	}
+	return env.red
 }
 
 func commands() []command {
 	return []command{
 		{"serve", "run the bot: every configured adapter (the console when none) and the admin HTTP server", runServe},
 		{"chat", "talk to Chorus on the console (piped stdin: one message per line)", runChat},
-		{"kb", "knowledge base: ingest DIR, search QUERY, list", runKB},
+		{"kb", "knowledge base: ingest DIR|FILE (a source: re-ingesting it touches its own documents only; " + memory.SupportedExtensions + "), search QUERY, list, remove SOURCE|DOCUMENT", runKB},
 		{"export", "print everything held about --user PLATFORM:ID as JSON", runExport},
 		{"forget", "delete everything held about --user PLATFORM:ID", runForget},
 		{"bench", "load-test the engine, store, moderation and analytics with synthetic followers and a fake model", runBench},
@@ -106,10 +120,10 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(env.stderr, "chorus %s: %v\nRun 'chorus help %s' for its flags.\n", c.name, err, c.name)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\nRun 'chorus help %s' for its flags.\n", c.name, env.redactor().RedactError(err), c.name)
 			return 2
 		default:
-			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
 			return 1
 		}
 	}

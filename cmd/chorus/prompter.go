@@ -25,7 +25,10 @@ func chatPrompter(set *prompts.Set) bot.Prompter {
 		d := prompts.ChatData{
 			Brand: in.Persona.Brand, BotName: in.Persona.BotName, Voice: in.Persona.Voice,
 			Do: in.Persona.Do, Dont: in.Persona.Dont, Lang: in.Lang, UserName: in.UserName,
-			Summary: in.Summary, Now: in.Now.UTC().Format(time.RFC1123),
+			Summary: in.Summary, Now: in.Now.UTC().Format(time.RFC1123), NoAnswerMarker: bot.NoAnswerMarker,
+		}
+		for _, p := range in.Contact {
+			d.Contact = append(d.Contact, prompts.Passage{Source: p.Source, Heading: p.Heading, Text: p.Text})
 		}
 		for _, p := range in.Passages {
 			d.Passages = append(d.Passages, prompts.Passage{Source: p.Source, Heading: p.Heading, Text: p.Text})

@@ -1,0 +1,172 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+)
+
+// NoAnswerMarker is what the model writes, and the offline provider too,
+// when the facts it was given don't answer the question. The engine strips
+// it before anything is shown (even while streaming) and records the
+// question as unanswered.
+const NoAnswerMarker = "[[no-answer]]"
+
+// OutcomeUnanswered is EventQuestion's Outcome when the question got an
+// honest "I don't know": no passage was relevant enough, or the model
+// said the facts didn't cover it.
+const OutcomeUnanswered = "unanswered"
+
+// DefaultMinRelevance is the relevance floor (Passage.Relevance) under
+// which a passage is not used to answer: calibrated on
+// testdata/eval/answers-dev.jsonl against the example knowledge base
+// (chorus eval answers).
+const DefaultMinRelevance = 0.5
+
+// Translator turns a short text into another language ("en", "zh"), so
+// that a question in one language finds passages written in the other.
+// Implementations cache; an error means "search the question as it is".
+type Translator interface {
+	Translate(ctx context.Context, text, lang string) (string, error)
+}
+
+// WithTranslator makes the engine search the knowledge base again with
+// the question translated into the other language when nothing relevant
+// was found in its own.
+func WithTranslator(t Translator) Option { return func(e *Engine) { e.translator = t } }
+
+// retrieval is what the knowledge base gave for one question.
+type retrieval struct {
+	// best is the best passage found, relevant or not (for gap reports).
+	best Passage
+	// relevant is set when a passage reached the floor.
+	relevant bool
+}
+
+// contactQueries find how to reach a person, for the next step of an
+// "I don't know".
+var contactQueries = map[string]string{
+	"en": "contact customer help email team",
+	"zh": "联系我们 帮助 客服",
+}
+
+// otherLang is the language a question is translated into.
+func otherLang(lang string) string {
+	if strings.HasPrefix(lang, "zh") {
+		return "en"
+	}
+	return "zh"
+}
+
+// retrieve searches the knowledge base for query: passages at or above
+// the relevance floor, translated into the other language when its own
+// has none and a Translator is set, and, when nothing is relevant, the
+// passage that says how to reach a person.
+func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, []Passage, retrieval) {
+	var r retrieval
+	if e.kb == nil || strings.TrimSpace(query) == "" {
+		return nil, nil, r
+	}
+	search := func(q string) []Passage {
+		ps, err := e.kb.Search(ctx, q, e.cfg.KBPassages)
+		if err != nil {
+			e.log.Warn("knowledge search failed", "err", err)
+			return nil
+		}
+		if len(ps) > 0 && ps[0].Relevance > r.best.Relevance || r.best.Source == "" && len(ps) > 0 {
+			r.best = ps[0]
+		}
+		out := ps[:0:0]
+		for _, p := range ps {
+			if p.Relevance >= e.cfg.MinRelevance {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	ps := search(query)
+	if len(ps) == 0 && e.translator != nil {
+		if tq, err := e.translator.Translate(ctx, query, otherLang(lang)); err != nil {
+			e.log.Debug("question translation failed", "err", err)
+		} else if strings.TrimSpace(tq) != "" {
+			ps = search(tq)
+		}
+	}
+	if len(ps) > 0 {
+		r.relevant = true
+		return ps, nil, r
+	}
+	cq := contactQueries["en"]
+	if strings.HasPrefix(lang, "zh") {
+		cq = contactQueries["zh"]
+	}
+	contact, err := e.kb.Search(ctx, cq, 1)
+	if err != nil || len(contact) == 0 || contact[0].Relevance < e.cfg.MinRelevance/2 {
+		contact = nil
+	}
+	return nil, contact, r
+}
+
+// markerFilter removes NoAnswerMarker, in any case, from a reply arriving
+// in pieces: a tail that could be the start of the marker is held back
+// until the next piece says what it is, so the marker is never shown, not
+// even for one streamed edit.
+type markerFilter struct {
+	held  string
+	found bool
+}
+
+// Write takes the next piece and returns what may be shown now.
+func (f *markerFilter) Write(d string) string {
+	s := f.held + d
+	f.held = ""
+	var out strings.Builder
+	for {
+		i := indexFold(s, NoAnswerMarker)
+		if i < 0 {
+			break
+		}
+		f.found = true
+		out.WriteString(s[:i])
+		s = s[i+len(NoAnswerMarker):]
+	}
+	// Hold back the longest suffix that is a prefix of the marker.
+	for n := min(len(s), len(NoAnswerMarker)-1); n > 0; n-- {
+		if strings.EqualFold(s[len(s)-n:], NoAnswerMarker[:n]) && utf8.ValidString(s[len(s)-n:]) {
+			f.held = s[len(s)-n:]
+			s = s[:len(s)-n]
+			break
+		}
+	}
+	out.WriteString(s)
+	return out.String()
+}
+
+// Flush returns what is held back at the end of the reply.
+func (f *markerFilter) Flush() string {
+	s := f.held
+	f.held = ""
+	return s
+}
+
+// StripNoAnswer removes NoAnswerMarker from a complete reply, tidying the
+// space it leaves, and reports whether it was there.
+func StripNoAnswer(s string) (string, bool) {
+	var f markerFilter
+	out := f.Write(s) + f.Flush()
+	if !f.found {
+		return s, false
+	}
+	return strings.TrimSpace(strings.Join(strings.Fields(out), " ")), true
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return i
+		}
+	}
+	return -1
+}

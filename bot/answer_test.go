@@ -1,0 +1,36 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+)
+
+// The marker is never shown, however the stream cuts it, in any case.
+func TestMarkerFilterStreaming(t *testing.T) {
+	text := "[[No-Answer]]Sorry, I don't know [that]. Ask [[no-answer]] the team."
+	for size := 1; size <= len(text); size++ {
+		var f markerFilter
+		var shown strings.Builder
+		for i := 0; i < len(text); i += size {
+			out := f.Write(text[i:min(i+size, len(text))])
+			shown.WriteString(out)
+			if strings.Contains(strings.ToLower(shown.String()), "no-answer") || strings.Contains(shown.String(), "[[") {
+				t.Fatalf("piece size %d: marker shown mid-stream: %q", size, shown.String())
+			}
+		}
+		shown.WriteString(f.Flush())
+		if got := shown.String(); got != "Sorry, I don't know [that]. Ask  the team." || !f.found {
+			t.Fatalf("piece size %d: shown %q, found %v", size, got, f.found)
+		}
+	}
+	if s, ok := StripNoAnswer("We ship in 2 days [source: a.md]"); ok || s != "We ship in 2 days [source: a.md]" {
+		t.Errorf("text without the marker changed: %q %v", s, ok)
+	}
+	if s, ok := StripNoAnswer("[[no-answer]] Sorry,  no idea."); !ok || s != "Sorry, no idea." {
+		t.Errorf("StripNoAnswer = %q, %v", s, ok)
+	}
+	var f markerFilter
+	if got := f.Write("costs $5 [") + f.Flush(); got != "costs $5 [" {
+		t.Errorf("a held-back tail that wasn't the marker was lost: %q", got)
+	}
+}

@@ -1,0 +1,242 @@
+package textkit
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
+)
+
+// MaxWordBytes bounds one Latin word; longer runs of letters are cut, so a
+// pasted hash or a wall of letters can't make a huge term.
+const MaxWordBytes = 64
+
+// Word is one word of a text.
+type Word struct {
+	// Text is the word as written, lower-cased: what a label shows.
+	Text string
+	// Term is the form that matches: English lower-cased, accents folded
+	// and stemmed; a Chinese word as it is.
+	Term string
+	// Han is set for a Chinese word.
+	Han bool
+	// Stop is set for a function word ("the", "how", "的", "怎么").
+	Stop bool
+	// Number is set for a word made only of digits.
+	Number bool
+	// Break is set when punctuation or a line break comes between this
+	// word and the one before (or it is the first word): two words are
+	// one phrase only without a break between them.
+	Break bool
+}
+
+// Words splits text into words, in order: runs of Latin letters and
+// digits (apostrophes inside a word dropped: "don't" is "dont"), and
+// Chinese segmented into words. Punctuation, symbols, emoji and spaces
+// separate words and are not returned.
+func Words(text string) []Word {
+	var out []Word
+	brk := true
+	var word strings.Builder
+	hanStart := -1
+	flushWord := func() {
+		if word.Len() == 0 {
+			return
+		}
+		if w, ok := latinWord(word.String(), brk); ok {
+			out = append(out, w)
+			brk = false
+		}
+		word.Reset()
+	}
+	flushHan := func(end int) {
+		if hanStart < 0 {
+			return
+		}
+		for _, w := range segment(text[hanStart:end]) {
+			out = append(out, Word{Text: w, Term: w, Han: true, Stop: zhStop[w], Break: brk})
+			brk = false
+		}
+		hanStart = -1
+	}
+	for i, r := range text {
+		switch {
+		case IsHan(r):
+			flushWord()
+			if hanStart < 0 {
+				hanStart = i
+			}
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+			flushHan(i)
+			if word.Len() < MaxWordBytes {
+				word.WriteRune(unicode.ToLower(r))
+			}
+		case (r == '\'' || r == '\u2019') && word.Len() > 0:
+			// inside a word: "don't" -> "dont"
+		case unicode.IsSpace(r) && r != '\n':
+			flushHan(i)
+			flushWord()
+		default:
+			flushHan(i)
+			flushWord()
+			brk = true
+		}
+	}
+	flushHan(len(text))
+	flushWord()
+	return out
+}
+
+// latinWord makes a Word of a lower-cased run of letters and digits; a
+// run of combining marks alone is no word.
+func latinWord(w string, brk bool) (Word, bool) {
+	fold := foldAccents(w)
+	if fold == "" {
+		return Word{}, false
+	}
+	number := true
+	for _, r := range fold {
+		if !unicode.IsDigit(r) {
+			number = false
+			break
+		}
+	}
+	wd := Word{Text: w, Term: fold, Number: number, Break: brk, Stop: enStop[fold]}
+	if !number && !wd.Stop {
+		wd.Term = Stem(fold)
+	}
+	return wd, wd.Term != ""
+}
+
+// foldAccents removes combining marks: "café" -> "cafe".
+func foldAccents(w string) string {
+	ascii := true
+	for i := 0; i < len(w); i++ {
+		if w[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return w
+	}
+	d := norm.NFD.String(w)
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, d)
+}
+
+// Stem returns the Snowball (Porter2) stem of a lower-case English word;
+// words of one or two letters, and words with digits, are returned as
+// they are.
+func Stem(w string) string {
+	if len(w) <= 2 {
+		return w
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= '0' && c <= '9' || c >= utf8.RuneSelf {
+			return w
+		}
+	}
+	return english.Stem(w, false)
+}
+
+// Terms returns the terms of the content words of text, in order,
+// duplicates kept: what a search or a similarity compares.
+func Terms(text string) []string {
+	ws := Words(text)
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		if !w.Stop {
+			out = append(out, w.Term)
+		}
+	}
+	return out
+}
+
+// TermSet is the set of Terms of text.
+func TermSet(text string) map[string]bool {
+	ts := Terms(text)
+	m := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		m[t] = true
+	}
+	return m
+}
+
+// IsHan reports whether r is a CJK ideograph.
+func IsHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+
+// HasHan reports whether s holds a CJK ideograph.
+func HasHan(s string) bool {
+	for _, r := range s {
+		if IsHan(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Lang guesses the language of s: "zh" when it has Chinese characters and
+// few Latin words beside them, else "en".
+func Lang(s string) string {
+	han, latin := 0, 0
+	for _, w := range Words(s) {
+		if w.Han {
+			han += utf8.RuneCountInString(w.Text)
+		} else if !w.Number {
+			latin++
+		}
+	}
+	if han > 0 && han >= latin {
+		return "zh"
+	}
+	return "en"
+}
+
+// intents are question phrases and the terms an answer to them usually
+// holds: "how long" is answered in days, "how much" by a cost. Expand adds
+// them to a search, so a paraphrase finds the passage that answers it.
+var intents = []struct {
+	phrases []string
+	terms   string
+}{
+	{[]string{"how long", "how many days", "how soon", "how fast", "多久", "多长时间", "几天", "多少天"}, "time day 时间 工作日"},
+	{[]string{"how much", "price", "cost", "costs", "fee", "多少钱", "价格", "费用", "收费"}, "cost price fee $ 费 运费 价格 美元"},
+	{[]string{"what time", "when", "what hours", "opening hours", "几点", "什么时候", "营业时间"}, "time hour open 时间"},
+	{[]string{"where", "哪里", "哪儿"}, "where address 地址"},
+}
+
+// Expand returns the terms a question's phrasing implies ("how long"
+// implies "time" and "day"), not already among its own terms: a search
+// counts them as a bonus, never against a passage that lacks them.
+func Expand(q string) []string {
+	l := " " + strings.ToLower(strings.Join(strings.Fields(q), " ")) + " "
+	own := TermSet(q)
+	var out []string
+	for _, in := range intents {
+		hit := false
+		for _, p := range in.phrases {
+			if HasHan(p) && strings.Contains(l, p) || strings.Contains(l, " "+p+" ") || strings.Contains(l, " "+p+"?") {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			continue
+		}
+		for _, t := range Terms(in.terms) {
+			if !own[t] && !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
