@@ -229,6 +229,7 @@ const (
 	reasonAbuse          = "your draft used offensive or hateful language; answer again politely and respectfully"
 	reasonGeneralisation = "your draft made a generalisation about a group of people; answer again without any statement about what a group of people is like"
 	reasonUngrounded     = "your draft stated a %s (%s) that the facts don't give; answer again using only the facts given"
+	reasonLink           = "your draft held a link this chat does not allow; answer again without it, using only the facts given"
 	reasonCompetitorBad  = "your draft spoke badly of another brand (%s); answer again without judging or comparing other brands"
 	reasonCompetitorAny  = "your draft talked about another brand (%s), which this brand does not discuss; answer again without naming other brands"
 )
@@ -248,12 +249,12 @@ func (c *Checker) checkAbuse(ctx context.Context, s, norm string) bot.Violation 
 	}
 	if c.rules != nil {
 		if cat, rule := c.rules.ReplyRules(ctx, s); cat != "" {
-			check := bot.CheckAbuse
+			check, reason := bot.CheckAbuse, reasonAbuse
 			switch moderation.Category(cat) {
 			case moderation.CatLink, moderation.CatInvite, moderation.CatShortener, moderation.CatNewLink:
-				check = bot.CheckUngrounded
+				check, reason = bot.CheckUngrounded, reasonLink
 			}
-			return bot.Violation{Check: check, Reason: reasonAbuse, Detail: "moderation rule " + cat + ": " + maskWord(rule), Masked: maskIn(s, rule)}
+			return bot.Violation{Check: check, Reason: reason, Detail: "moderation rule " + cat + ": " + maskWord(rule), Masked: maskIn(s, rule)}
 		}
 	}
 	if p := c.prob(moderation.TaskHate, norm); p >= c.cfg.HateAt {
