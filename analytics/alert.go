@@ -16,6 +16,10 @@ import (
 // chat's negative share rises well above its baseline.
 const AlertNegativeSurge = "negative_surge"
 
+// AlertKinds lists the Category values of the bot.EventAlert analytics
+// emits.
+var AlertKinds = []string{AlertNegativeSurge}
+
 // maxWindow bounds the messages one chat keeps in its alert window; older
 // ones are moved into the baseline early.
 const maxWindow = 2000

@@ -43,6 +43,17 @@ var (
 	_ bot.Observer  = (*Analytics)(nil)
 )
 
+// Labels are the values analytics puts in the events it emits: the
+// sentiment labels of bot.EventScored and the alert kinds of
+// bot.EventAlert, for the metrics.
+func Labels() bot.Labels {
+	l := bot.Labels{Alerts: AlertKinds}
+	for _, s := range SentimentLabels {
+		l.Sentiments = append(l.Sentiments, s.String())
+	}
+	return l
+}
+
 // New builds Analytics over a KV. It loads the embedded sentiment models
 // (unless WithClassifier replaced them) and does no network I/O.
 func New(kv bot.KV, cfg Config, opts ...Option) (*Analytics, error) {

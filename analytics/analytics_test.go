@@ -349,7 +349,7 @@ func TestEngagement(t *testing.T) {
 	r.send("c1", "c", bot.RoleFollower, day2.Add(21*time.Minute), "nice")
 	for i, d := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second} {
 		r.a.Observe(bot.Event{Kind: bot.EventFirstToken, Time: day2, Duration: d})
-		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: day2, Outcome: []string{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology}[i]})
+		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: day2, Outcome: []bot.Outcome{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology}[i]})
 	}
 	r.clk.set(day2.Add(time.Hour))
 	st, err := r.a.Engagement(context.Background(), 24*time.Hour, bot.ViewAll())

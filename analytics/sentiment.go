@@ -32,6 +32,9 @@ func (l Label) String() string {
 	}
 }
 
+// SentimentLabels lists every Label, for the metrics.
+var SentimentLabels = []Label{Negative, Neutral, Positive}
+
 // ParseLabel reads a label name.
 func ParseLabel(s string) (Label, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {

@@ -365,7 +365,7 @@ func (r *recorder) Observe(e bot.Event) {
 	case bot.EventReplySent:
 		r.mu.Lock()
 		r.reply = append(r.reply, e.Duration)
-		r.outcomes[e.Outcome]++
+		r.outcomes[string(e.Outcome)]++
 		// Messages of a conversation are handled one at a time, so the
 		// LLM time recorded for the conversation is this reply's.
 		own := r.own[e.Chat]
@@ -513,7 +513,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rec.mu.Unlock()
 	rep.Errors = refused + max(0, sent-rep.Answered)
 	for k, n := range rep.Outcomes {
-		if k != bot.OutcomeOK {
+		if k != string(bot.OutcomeOK) {
 			rep.Errors += n
 		}
 	}

@@ -19,7 +19,7 @@ func TestRunPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.TimedOut || rep.Sent != 40 || rep.Answered != 40 || rep.Outcomes[bot.OutcomeOK] != 40 || rep.Errors != 0 {
+			if rep.TimedOut || rep.Sent != 40 || rep.Answered != 40 || rep.Outcomes[string(bot.OutcomeOK)] != 40 || rep.Errors != 0 {
 				t.Fatalf("report: %+v", rep)
 			}
 			if rep.Reply.Count != 40 || rep.FirstToken.Count != 40 || rep.Reply.P50 <= 0 || rep.Reply.Max < rep.Reply.P99 || rep.Overhead.P50 > rep.Reply.P50 {

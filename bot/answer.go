@@ -12,11 +12,6 @@ import (
 // question as unanswered.
 const NoAnswerMarker = "[[no-answer]]"
 
-// OutcomeUnanswered is EventQuestion's Outcome when the question got an
-// honest "I don't know": no passage was relevant enough, or the model
-// said the facts didn't cover it.
-const OutcomeUnanswered = "unanswered"
-
 // DefaultMinRelevance is the relevance floor (Passage.Relevance) under
 // which a passage is not used to answer: calibrated on
 // testdata/eval/answers-dev.jsonl against the example knowledge base

@@ -228,6 +228,6 @@ func (env *Env) NeedCommunity(ctx context.Context, what string) (bool, error) {
 	}
 	m := env.msg
 	env.Engine.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
-		Kind: "refused", Rule: what, Note: "needs a community-wide role; has " + env.Auth.String()})
+		Kind: AuditRefused, Rule: what, Note: "needs a community-wide role; has " + env.Auth.String()})
 	return false, env.Reply(ctx, env.T("refused_scope", "command", strings.TrimPrefix(what, "/")))
 }

@@ -101,7 +101,7 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 	if env.Role < spec.Role {
 		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
 		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
-			Kind: "refused", Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
+			Kind: AuditRefused, Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
 		return env.Reply(ctx, env.T("refused_role", "command", spec.Name, "role", env.T("role."+spec.Role.String())))
 	}
 	if spec.Community {
@@ -292,4 +292,22 @@ func (e *Engine) cmdExport(ctx context.Context, env *Env, c *Command) error {
 	}
 	_, err = env.Send(ctx, Out{Text: text, Attachments: []Attachment{{Name: "chorus-export.json", MIME: "application/json", Data: js}}})
 	return err
+}
+
+// Labels returns what the engine's parts may put in the events they emit:
+// the platforms added, every command name registered (aliases included),
+// and what was declared with WithLabels. Metrics label by these values and
+// create their series at zero.
+func (e *Engine) Labels() Labels {
+	var l Labels
+	for _, p := range e.Platforms() {
+		l.Platforms = append(l.Platforms, p.Name())
+	}
+	e.cmu.RLock()
+	for name := range e.commands {
+		l.Commands = append(l.Commands, name)
+	}
+	e.cmu.RUnlock()
+	slices.Sort(l.Commands)
+	return l.Merge(e.labels)
 }

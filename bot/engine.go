@@ -167,13 +167,13 @@ type AuditEntry struct {
 	// them as the room sees them, never by id.
 	Name string `json:"name,omitempty"`
 	// Actor is who or what decided: a user key, "rules", "model:NAME".
-	Actor    string  `json:"actor"`
-	Kind     string  `json:"kind"` // "moderation", "command", "refused", ...
-	Rule     string  `json:"rule,omitempty"`
-	Severity float64 `json:"severity,omitempty"`
-	Action   string  `json:"action,omitempty"`
-	Excerpt  string  `json:"excerpt,omitempty"`
-	Note     string  `json:"note,omitempty"`
+	Actor    string    `json:"actor"`
+	Kind     AuditKind `json:"kind"`
+	Rule     string    `json:"rule,omitempty"`
+	Severity float64   `json:"severity,omitempty"`
+	Action   string    `json:"action,omitempty"`
+	Excerpt  string    `json:"excerpt,omitempty"`
+	Note     string    `json:"note,omitempty"`
 }
 
 // Option configures an Engine.
@@ -220,6 +220,11 @@ func WithKV(kv KV) Option { return func(e *Engine) { e.kv = kv } }
 // shows or records (audit notes); the default redacts the shapes of
 // secrets only.
 func WithRedactor(r *Redactor) Option { return func(e *Engine) { e.redactor = r } }
+
+// WithLabels declares values a part puts in the events it emits
+// (moderation's categories and actions, sentiment labels, alert kinds):
+// Engine.Labels returns them for the metrics.
+func WithLabels(l Labels) Option { return func(e *Engine) { e.labels = e.labels.Merge(l) } }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
@@ -270,6 +275,7 @@ type Engine struct {
 	open                     map[string]bool
 
 	keepers []namedKeeper
+	labels  Labels
 	// jobs holds the forget journal when the engine has no KV (not
 	// durable: nothing is, then).
 	jobs *MemKV

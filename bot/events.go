@@ -35,10 +35,9 @@ const (
 	EventPanic
 	// EventQueue: Queued, InFlight. Emitted when either changes.
 	EventQueue
-	// EventRateLimited: Platform, Outcome ("rate" or "budget").
+	// EventRateLimited: Platform, Reason.
 	EventRateLimited
-	// EventAdapter: Platform, Outcome ("connected", "disconnected",
-	// "reconnect").
+	// EventAdapter: Platform, State (and Category, for AdapterSkipped).
 	EventAdapter
 	// EventQuestion: Platform, ChatKind, Chat, User, Lang, Text (the
 	// question), Outcome (OutcomeOK, or OutcomeUnanswered when the answer
@@ -51,21 +50,6 @@ const (
 	// fired), Action ("reask" or "fallback"). A sentence of the bot's own
 	// reply failed an output check and was never shown.
 	EventOutputBlocked
-)
-
-// Outcomes used in events.
-const (
-	OutcomeOK       = "ok"
-	OutcomeError    = "error"
-	OutcomeApology  = "apology"
-	OutcomeRefused  = "refused"
-	OutcomeLimited  = "limited"
-	OutcomeCut      = "cut"
-	OutcomeTimeout  = "timeout"
-	OutcomeNotFound = "unknown"
-	// OutcomeBlocked: a reply whose sentence failed the output checks
-	// twice ended with the catalogue's fallback.
-	OutcomeBlocked = "blocked"
 )
 
 // Event is one thing the engine (or an adapter, or a plug-in) did. Fields not
@@ -81,7 +65,11 @@ type Event struct {
 	Lang     string
 	Text     string // message text, for analytics only
 	Command  string
-	Outcome  string
+	Outcome  Outcome
+	// State is an adapter's (EventAdapter).
+	State AdapterState
+	// Reason is why a limit refused an answer (EventRateLimited).
+	Reason   LimitReason
 	Duration time.Duration
 	Model    string
 	Purpose  Purpose

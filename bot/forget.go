@@ -232,7 +232,7 @@ func (e *Engine) runForget(ctx context.Context, job forgetJob) (int, error) {
 	if err := e.journal().Delete(ctx, bucketForget, job.Ref); err != nil {
 		return total, fmt.Errorf("%w: journal: %w", ErrForgetStep, err)
 	}
-	e.Audit(ctx, AuditEntry{Actor: job.Actor, Kind: "forget",
+	e.Audit(ctx, AuditEntry{Actor: job.Actor, Kind: AuditForget,
 		Note: fmt.Sprintf("forgot %s in %s: %d records", req.ForgottenUser(), scopeName(req.Scope), total)})
 	return total, nil
 }

@@ -233,17 +233,17 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	m := env.msg
 	now := e.now()
 	uk, conv := m.UserKey(), m.ConversationKey()
-	limited := func(reason, msg string) error {
-		e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Outcome: reason})
+	limited := func(reason LimitReason, msg string) error {
+		e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Reason: reason})
 		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
 		return env.Reply(ctx, env.T(msg))
 	}
 	if env.Role < RoleManager {
 		if !e.rate.allow(uk, now) {
-			return limited("rate", "rate_limited")
+			return limited(LimitRate, "rate_limited")
 		}
 		if e.budgets.over("u:"+uk, e.cfg.UserDailyTokens, now) || e.budgets.over("c:"+conv, e.cfg.ChatDailyTokens, now) {
-			return limited("budget", "budget_exhausted")
+			return limited(LimitBudget, "budget_exhausted")
 		}
 	}
 	typingCtx, stopTyping := context.WithCancel(ctx)
@@ -264,7 +264,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
 	var (
-		outcome  string
+		outcome  Outcome
 		noAnswer bool
 		req0     = req
 	)
@@ -387,9 +387,6 @@ func (e *Engine) outputBlocked(ctx context.Context, m *Message, v Violation, sen
 		Label: string(v.Check.Known()), Action: action})
 }
 
-// AuditOutputBlocked is the audit kind of a blocked sentence of the bot's.
-const AuditOutputBlocked = "output-blocked"
-
 // Reask returns req asking the model once more, told why its draft was
 // not sent. The note goes into the first system message, which every chat
 // template accepts, rather than as a message of its own.
@@ -418,7 +415,7 @@ func Reask(req Request, reason string) Request {
 //
 // NoAnswerMarker is taken out of the text before w sees it; noAnswer
 // reports whether the model wrote it.
-func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model, outcome string, noAnswer bool, err error) {
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model string, outcome Outcome, noAnswer bool, err error) {
 	model = "unknown"
 	s, err := e.llm.Stream(ctx, req)
 	if err != nil {
@@ -457,7 +454,7 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 	}
 }
 
-func failOutcome(err error) string {
+func failOutcome(err error) Outcome {
 	if errors.Is(err, ErrLLMTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return OutcomeTimeout
 	}

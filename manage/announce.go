@@ -168,6 +168,6 @@ func (t *Tools) confirmAnnounce(ctx context.Context, env *bot.Env, code string) 
 		note += "; failed: " + strings.Join(failed, ", ")
 	}
 	t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
-		Kind: "announce", Action: "send", Excerpt: clip(p.Text, 200), Note: note})
+		Kind: bot.AuditAnnounce, Action: "send", Excerpt: clip(p.Text, 200), Note: note})
 	return env.Reply(ctx, env.T("manage.announce_report", "sent", sent, "total", total)+b.String())
 }

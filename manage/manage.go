@@ -239,6 +239,6 @@ func Register(e *bot.Engine, t *Tools) error {
 func refuse(ctx context.Context, env *bot.Env, command string, need bot.Role) error {
 	m := env.Message()
 	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
-		Kind: "refused", Rule: "/" + command, Note: "needs " + need.String()})
+		Kind: bot.AuditRefused, Rule: "/" + command, Note: "needs " + need.String()})
 	return env.Reply(ctx, env.T("refused_role", "command", command, "role", env.T("role."+need.String())))
 }

@@ -146,7 +146,7 @@ func (t *Tools) cmdPersona(ctx context.Context, env *bot.Env, c *bot.Command) er
 		}
 		t.e.SetPersona(t.e.Config().Persona)
 		m := env.Message()
-		t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(), Kind: "persona", Action: "reset"})
+		t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(), Kind: bot.AuditPersona, Action: "reset"})
 		return env.Reply(ctx, env.T("manage.persona_reset"))
 	}
 	return env.Reply(ctx, env.T("manage.persona_usage", "fields", fieldList()))
@@ -258,7 +258,7 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 	t.e.SetPersona(p)
 	m := env.Message()
 	t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
-		Kind: "persona", Action: "set", Rule: string(f), Excerpt: clip(value, 120)})
+		Kind: bot.AuditPersona, Action: "set", Rule: string(f), Excerpt: clip(value, 120)})
 	shown := personaValue(p, f)
 	if shown == "" {
 		shown = "—"

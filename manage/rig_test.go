@@ -36,7 +36,7 @@ func (a *recAuditor) Audit(_ context.Context, e bot.AuditEntry) error {
 	return nil
 }
 
-func (a *recAuditor) kind(k string) []bot.AuditEntry {
+func (a *recAuditor) kind(k bot.AuditKind) []bot.AuditEntry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []bot.AuditEntry

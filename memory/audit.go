@@ -17,7 +17,7 @@ type AuditQuery struct {
 	// User keeps entries about this user key.
 	User string
 	// Kind keeps entries of this kind ("moderation", "command", ...).
-	Kind string
+	Kind bot.AuditKind
 	// Since keeps entries at or after this time.
 	Since time.Time
 	// Limit bounds the result (default 100, at most 10,000).

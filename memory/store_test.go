@@ -627,9 +627,9 @@ func TestAuditLog(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	for i := range 6 {
-		kind := "moderation"
+		kind := bot.AuditModeration
 		if i%2 == 1 {
-			kind = "command"
+			kind = bot.AuditCommand
 		}
 		e := bot.AuditEntry{Time: t0.Add(time.Duration(i/2) * time.Minute), User: fmt.Sprintf("u:%d", i%3), Kind: kind, Note: fmt.Sprint(i)}
 		if err := s.Audit(ctx, e); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,44 +30,11 @@ const UnknownModel = "unknown"
 // completion on a slow model).
 var LatencyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60}
 
-// Default label sets. Options add to them.
-var (
-	// DefaultPlatforms are the platform names Chorus ships adapters for.
-	DefaultPlatforms = []string{"console", "discord", "telegram"}
-	// DefaultCommands are the commands Chorus ships (built-ins and the
-	// manager commands of DESIGN.md).
-	DefaultCommands = []string{"ask", "digest", "export", "forget", "help", "kb", "mod", "persona", "post",
-		"sentiment", "start", "stats", "trends"}
-	// DefaultModels are model names known without configuration.
-	DefaultModels = []string{"offline"}
-	// DefaultCategories are moderation categories: those of package
-	// moderation and a few an LLM second opinion may name.
-	DefaultCategories = []string{"words", "regex", "link", "invite", "shortener", "new-member-link", "mentions",
-		"caps", "repeat", "flood", "spam", "offensive", "hate", "scam", "harassment", "sexual", "violence", "self_harm"}
-	// DefaultActions are moderation actions.
-	DefaultActions = []string{"none", "log", "warn", "delete", "timeout", "ban", "notify"}
-	// DefaultSentimentLabels are sentiment labels.
-	DefaultSentimentLabels = []string{"positive", "neutral", "negative", "mixed"}
-	// DefaultAlertKinds are early-warning alert kinds.
-	DefaultAlertKinds = []string{"negative_surge", "volume_surge", "moderation_surge", "topic_surge"}
-)
+// DefaultModels are model names known without configuration.
+var DefaultModels = []string{"offline"}
 
 // NegativeLabel is the sentiment label counted in the negative share.
 const NegativeLabel = "negative"
-
-var (
-	chatKinds   = []string{string(bot.ChatDM), string(bot.ChatGroup), string(bot.ChatChannel)}
-	outcomes    = []string{bot.OutcomeOK, bot.OutcomeError, bot.OutcomeApology, bot.OutcomeRefused, bot.OutcomeLimited, bot.OutcomeCut, bot.OutcomeTimeout, bot.OutcomeNotFound, bot.OutcomeBlocked}
-	purposes    = []string{string(bot.PurposeChat), string(bot.PurposeSummary), string(bot.PurposeModeration), string(bot.PurposeSentiment), string(bot.PurposeDigest), string(bot.PurposePost)}
-	rateReasons = []string{"rate", "budget"}
-)
-
-// Adapter outcomes carried by bot.EventAdapter.
-const (
-	AdapterConnected    = "connected"
-	AdapterDisconnected = "disconnected"
-	AdapterReconnect    = "reconnect"
-)
 
 // Price is what a model costs, in US dollars per million tokens.
 type Price struct {
@@ -107,6 +75,11 @@ func WithPrices(p map[string]Price) Option {
 		}
 	}
 }
+
+// The label sets: what the engine's vocabulary (package bot) says an event
+// may carry, and what the running parts declare (Declare): the platforms
+// added, the commands registered, and the plug-ins' categories, actions,
+// sentiment labels and alert kinds. A value outside its set is Other.
 
 // WithPlatforms adds platform names to the known set.
 func WithPlatforms(names ...string) Option {
@@ -199,13 +172,23 @@ func (s *labelSet) get(v string) string {
 	return Other
 }
 
-// values lists the known values, for pre-initialising series.
+// values lists the known values, sorted, for pre-initialising series.
 func (s *labelSet) values() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]string, 0, len(s.known))
 	for k := range s.known {
 		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// strs turns a list of typed values into label values.
+func strs[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
 	}
 	return out
 }
@@ -276,17 +259,17 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	m := &Metrics{
 		cfg:         cfg,
 		now:         cfg.now,
-		platforms:   newLabelSet(DefaultPlatforms, cfg.platforms),
-		commands:    newLabelSet(DefaultCommands, cfg.commands),
+		platforms:   newLabelSet(cfg.platforms),
+		commands:    newLabelSet(cfg.commands),
 		models:      newLabelSet(DefaultModels, cfg.models, priced),
-		categories:  newLabelSet(DefaultCategories, cfg.categories),
-		actions:     newLabelSet(DefaultActions, cfg.actions),
-		labels:      newLabelSet(DefaultSentimentLabels, cfg.labels),
-		alerts:      newLabelSet(DefaultAlertKinds, cfg.alerts),
-		chatKinds:   newLabelSet(chatKinds),
-		outcomes:    newLabelSet(outcomes),
-		purposes:    newLabelSet(purposes),
-		rateReasons: newLabelSet(rateReasons),
+		categories:  newLabelSet(cfg.categories),
+		actions:     newLabelSet(cfg.actions),
+		labels:      newLabelSet(cfg.labels),
+		alerts:      newLabelSet(cfg.alerts),
+		chatKinds:   newLabelSet(strs(bot.ChatKinds)),
+		outcomes:    newLabelSet(strs(bot.ReplyOutcomes), strs(bot.CommandOutcomes), strs(bot.LLMOutcomes)),
+		purposes:    newLabelSet(strs(bot.Purposes)),
+		rateReasons: newLabelSet(strs(bot.LimitReasons)),
 		share:       &shareWindow{},
 		active:      newActiveUsers(),
 	}
@@ -343,31 +326,78 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
 	}
-	// Series that alerts compare over time exist from the start, so rate()
-	// sees the first message and "no messages" has a zero to look at.
-	for _, p := range m.platforms.values() {
-		for _, k := range chatKinds {
-			m.received.WithLabelValues(p, k)
+	m.zero()
+	return m, nil
+}
+
+// zero creates every series whose labels are all known at zero, so that
+// rate() sees the first event, an alert on increase() or on "== 0" works
+// from the first scrape, and a dashboard shows the series that have been
+// quiet. Gauges whose zero means something (adapter_connected: "down") are
+// left to the events that set them.
+func (m *Metrics) zero() {
+	platforms := m.platforms.values()
+	for _, p := range platforms {
+		for _, k := range bot.ChatKinds {
+			m.received.WithLabelValues(p, string(k))
 		}
+		m.duplicates.WithLabelValues(p)
+		m.panics.WithLabelValues(p)
+		m.reconnects.WithLabelValues(p)
+		for _, o := range bot.ReplyOutcomes {
+			m.replies.WithLabelValues(p, string(o))
+		}
+	}
+	for _, c := range append(m.commands.values(), Other) {
+		for _, o := range bot.CommandOutcomes {
+			m.commandsRun.WithLabelValues(c, string(o))
+		}
+	}
+	for _, model := range m.models.values() {
+		for _, p := range bot.Purposes {
+			for _, o := range bot.LLMOutcomes {
+				m.llmRequests.WithLabelValues(model, string(p), string(o))
+			}
+		}
+	}
+	for _, c := range m.categories.values() {
+		m.verdicts.WithLabelValues(c)
+	}
+	for _, a := range m.actions.values() {
+		m.modAction.WithLabelValues(a)
+	}
+	for _, l := range m.labels.values() {
+		m.sentiment.WithLabelValues(l)
+	}
+	for _, k := range m.alerts.values() {
+		m.alertsRun.WithLabelValues(k)
+	}
+	for _, r := range bot.LimitReasons {
+		m.rateLimited.WithLabelValues(string(r))
 	}
 	for _, c := range bot.Checks {
 		m.blocked.WithLabelValues(string(c))
 	}
-	return m, nil
+}
+
+// Declare adds what the running parts may put in their events (see
+// Engine.Labels: the platforms added, the commands registered, the
+// plug-ins' categories, actions, sentiment labels and alert kinds) to the
+// known label sets, and creates their series at zero. Call it once the
+// engine is built and its platforms added.
+func (m *Metrics) Declare(l bot.Labels) {
+	m.platforms.add(l.Platforms...)
+	m.commands.add(l.Commands...)
+	m.categories.add(l.Categories...)
+	m.actions.add(l.Actions...)
+	m.labels.add(l.Sentiments...)
+	m.alerts.add(l.Alerts...)
+	m.zero()
 }
 
 // AddCommands adds command names to the known set, for commands registered
-// on the engine after New (see Engine.Commands).
-func (m *Metrics) AddCommands(names ...string) { m.commands.add(names...) }
-
-// AddEngineCommands adds every visible command registered on e; call it
-// after the packages registered theirs.
-func (m *Metrics) AddEngineCommands(e *bot.Engine) {
-	for _, c := range e.Commands(bot.RoleOwner) {
-		m.commands.add(c.Name)
-		m.commands.add(c.Aliases...)
-	}
-}
+// on the engine after New.
+func (m *Metrics) AddCommands(names ...string) { m.Declare(bot.Labels{Commands: names}) }
 
 // AddModels adds model names to the known set.
 func (m *Metrics) AddModels(names ...string) { m.models.add(names...) }
@@ -386,10 +416,10 @@ func (m *Metrics) Observe(e bot.Event) {
 		m.firstToken.WithLabelValues(m.platforms.get(e.Platform)).Observe(e.Duration.Seconds())
 	case bot.EventReplySent:
 		p := m.platforms.get(e.Platform)
-		m.replies.WithLabelValues(p, m.outcomes.get(e.Outcome)).Inc()
+		m.replies.WithLabelValues(p, m.outcomes.get(string(e.Outcome))).Inc()
 		m.replyLatency.WithLabelValues(p).Observe(e.Duration.Seconds())
 	case bot.EventCommand:
-		m.commandsRun.WithLabelValues(m.commands.get(e.Command), m.outcomes.get(e.Outcome)).Inc()
+		m.commandsRun.WithLabelValues(m.commands.get(e.Command), m.outcomes.get(string(e.Outcome))).Inc()
 	case bot.EventLLMCall:
 		m.observeLLM(e)
 	case bot.EventModerated:
@@ -413,15 +443,15 @@ func (m *Metrics) Observe(e bot.Event) {
 		m.queueDepth.Set(float64(e.Queued))
 		m.inFlight.Set(float64(e.InFlight))
 	case bot.EventRateLimited:
-		m.rateLimited.WithLabelValues(m.rateReasons.get(e.Outcome)).Inc()
+		m.rateLimited.WithLabelValues(m.rateReasons.get(string(e.Reason))).Inc()
 	case bot.EventAdapter:
 		p := m.platforms.get(e.Platform)
-		switch e.Outcome {
-		case AdapterConnected:
+		switch e.State {
+		case bot.AdapterConnected:
 			m.connected.WithLabelValues(p).Set(1)
-		case AdapterDisconnected:
+		case bot.AdapterDisconnected:
 			m.connected.WithLabelValues(p).Set(0)
-		case AdapterReconnect:
+		case bot.AdapterReconnect:
 			m.reconnects.WithLabelValues(p).Inc()
 		}
 	}
@@ -433,7 +463,7 @@ func (m *Metrics) observeLLM(e bot.Event) {
 		model = m.models.get(e.Model)
 	}
 	purpose := m.purposes.get(string(e.Purpose))
-	m.llmRequests.WithLabelValues(model, purpose, m.outcomes.get(e.Outcome)).Inc()
+	m.llmRequests.WithLabelValues(model, purpose, m.outcomes.get(string(e.Outcome))).Inc()
 	m.llmDuration.WithLabelValues(model, purpose).Observe(e.Duration.Seconds())
 	if e.Usage.PromptTokens > 0 {
 		m.llmPrompt.WithLabelValues(model).Add(float64(e.Usage.PromptTokens))

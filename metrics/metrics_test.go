@@ -35,6 +35,18 @@ func (c *fakeClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
+// declared is what a running Chorus declares (Engine.Labels): its
+// platforms, and the plug-ins' categories, actions, sentiment labels and
+// alert kinds.
+var declared = bot.Labels{
+	Platforms:  []string{"console", "discord", "telegram"},
+	Commands:   []string{"help", "start", "stats"},
+	Categories: []string{"spam", "offensive", "hate", "flood"},
+	Actions:    []string{"log", "warn", "delete", "timeout", "ban"},
+	Sentiments: []string{"negative", "neutral", "positive"},
+	Alerts:     []string{"negative_surge"},
+}
+
 func newTest(t *testing.T, opts ...Option) (*Metrics, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
@@ -42,6 +54,7 @@ func newTest(t *testing.T, opts ...Option) (*Metrics, *prometheus.Registry) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	m.Declare(declared)
 	return m, reg
 }
 
@@ -194,7 +207,7 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestAddEngineCommands(t *testing.T) {
+func TestDeclareEngineLabels(t *testing.T) {
 	m, reg := newTest(t)
 	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{})
 	if err != nil {
@@ -205,11 +218,11 @@ func TestAddEngineCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "giveaway", Outcome: bot.OutcomeOK})
-	m.AddEngineCommands(eng)
+	m.Declare(eng.Labels())
 	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "giveaway", Outcome: bot.OutcomeOK})
 	m.Observe(bot.Event{Kind: bot.EventCommand, Command: "raffle", Outcome: bot.OutcomeOK})
 	if got := value(t, reg, "chorus_commands_total", map[string]string{"command": "other", "outcome": "ok"}); got != 1 {
-		t.Errorf("before AddEngineCommands: other = %v, want 1", got)
+		t.Errorf("before Declare: other = %v, want 1", got)
 	}
 	for _, c := range []string{"giveaway", "raffle"} {
 		if got := value(t, reg, "chorus_commands_total", map[string]string{"command": c, "outcome": "ok"}); got != 1 {
@@ -409,14 +422,14 @@ func TestEngineHealthMetrics(t *testing.T) {
 	m.Observe(bot.Event{Kind: bot.EventPanic, Platform: "discord"})
 	m.Observe(bot.Event{Kind: bot.EventDuplicate, Platform: "telegram"})
 	m.Observe(bot.Event{Kind: bot.EventDuplicate, Platform: "telegram"})
-	m.Observe(bot.Event{Kind: bot.EventRateLimited, Outcome: "rate"})
-	m.Observe(bot.Event{Kind: bot.EventRateLimited, Outcome: "budget"})
-	m.Observe(bot.Event{Kind: bot.EventRateLimited, Outcome: "budget"})
-	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "telegram", Outcome: AdapterConnected})
-	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", Outcome: AdapterConnected})
-	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", Outcome: AdapterDisconnected})
-	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", Outcome: AdapterReconnect})
-	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", Outcome: AdapterReconnect})
+	m.Observe(bot.Event{Kind: bot.EventRateLimited, Reason: bot.LimitRate})
+	m.Observe(bot.Event{Kind: bot.EventRateLimited, Reason: bot.LimitBudget})
+	m.Observe(bot.Event{Kind: bot.EventRateLimited, Reason: bot.LimitBudget})
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterConnected})
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", State: bot.AdapterConnected})
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", State: bot.AdapterDisconnected})
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", State: bot.AdapterReconnect})
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", State: bot.AdapterReconnect})
 
 	checks := []struct {
 		name   string
@@ -493,7 +506,7 @@ func TestNoIDsInLabels(t *testing.T) {
 	secret := "user-4242-secret"
 	for k := bot.EventMessageReceived; k <= bot.EventAdapter; k++ {
 		m.Observe(bot.Event{Kind: k, Platform: secret, ChatKind: bot.ChatKind(secret), Chat: secret, User: secret,
-			Text: secret, Command: secret, Outcome: secret, Model: secret, Purpose: bot.Purpose(secret),
+			Text: secret, Command: secret, Outcome: bot.Outcome(secret), State: bot.AdapterState(secret), Reason: bot.LimitReason(secret), Model: secret, Purpose: bot.Purpose(secret),
 			Category: secret, Action: secret, Label: secret, Lang: secret, Duration: time.Second,
 			Usage: bot.Usage{PromptTokens: 1, CompletionTokens: 1}})
 	}
@@ -610,5 +623,53 @@ func TestOutputBlocked(t *testing.T) {
 	}
 	if got := value(t, reg, "chorus_output_blocked_total", map[string]string{"check": "other"}); got != 1 {
 		t.Errorf("other = %v, want 1", got)
+	}
+}
+
+// TestDeclareCreatesSeriesAtZero: the label sets come from what is
+// registered, and every series whose labels are known exists at zero
+// before any event, so that increase() and "== 0" alerts work from the
+// first scrape; nothing is listed that nothing emits.
+func TestDeclareCreatesSeriesAtZero(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Declare(bot.Labels{Platforms: []string{"telegram"}, Commands: []string{"appeal", "gaps"}, Categories: []string{"flood"},
+		Actions: []string{"ban"}, Sentiments: []string{"negative"}, Alerts: []string{"negative_surge"}})
+	for _, s := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"chorus_messages_received_total", map[string]string{"platform": "telegram", "chat_kind": "group"}},
+		{"chorus_replies_sent_total", map[string]string{"platform": "telegram", "outcome": "blocked"}},
+		{"chorus_commands_total", map[string]string{"command": "appeal", "outcome": "refused"}},
+		{"chorus_commands_total", map[string]string{"command": "gaps", "outcome": "ok"}},
+		{"chorus_commands_total", map[string]string{"command": "other", "outcome": "unknown"}},
+		{"chorus_llm_requests_total", map[string]string{"model": "offline", "purpose": "translate", "outcome": "timeout"}},
+		{"chorus_moderation_verdicts_total", map[string]string{"category": "flood"}},
+		{"chorus_moderation_actions_total", map[string]string{"action": "ban"}},
+		{"chorus_sentiment_messages_total", map[string]string{"label": "negative"}},
+		{"chorus_alerts_total", map[string]string{"kind": "negative_surge"}},
+		{"chorus_rate_limited_total", map[string]string{"reason": "budget"}},
+		{"chorus_panics_recovered_total", map[string]string{"platform": "telegram"}},
+	} {
+		if got := value(t, reg, s.name, s.labels); got != 0 {
+			t.Errorf("%s%v = %v, want 0", s.name, s.labels, got)
+		}
+	}
+	for _, s := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"chorus_alerts_total", map[string]string{"kind": "volume_surge"}},
+		{"chorus_messages_received_total", map[string]string{"platform": "discord", "chat_kind": "dm"}},
+		// A gauge at 0 would say "disconnected" before the adapter said anything.
+		{"chorus_adapter_connected", map[string]string{"platform": "telegram"}},
+	} {
+		if _, ok := lookup(t, reg, s.name, s.labels); ok {
+			t.Errorf("%s%v exists though nothing declared it", s.name, s.labels)
+		}
 	}
 }

@@ -186,9 +186,9 @@ func feedAll(m *Metrics) {
 		{Kind: bot.EventAlert, Category: "negative_surge"},
 		{Kind: bot.EventPanic, Platform: "telegram"},
 		{Kind: bot.EventQueue, Queued: 1, InFlight: 1},
-		{Kind: bot.EventRateLimited, Outcome: "rate"},
-		{Kind: bot.EventAdapter, Platform: "telegram", Outcome: AdapterConnected},
-		{Kind: bot.EventAdapter, Platform: "telegram", Outcome: AdapterReconnect},
+		{Kind: bot.EventRateLimited, Reason: bot.LimitRate},
+		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterConnected},
+		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterReconnect},
 	} {
 		m.Observe(e)
 	}
@@ -201,6 +201,7 @@ func TestServerMetricsPassPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.Declare(declared)
 	feedAll(m)
 	base := startServer(t, NewServer("127.0.0.1:0", reg))
 	code, body, _ := get(t, base+PathMetrics)

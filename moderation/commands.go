@@ -79,7 +79,7 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 	msg := env.Message()
 	auditCmd := func(user, rule, note string) {
 		env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: user, Actor: msg.UserKey(),
-			Kind: "command", Rule: rule, Note: note})
+			Kind: bot.AuditCommand, Rule: rule, Note: note})
 	}
 	switch f[0] {
 	case "words":
@@ -296,7 +296,7 @@ func (m *Moderator) appealCommand(ctx context.Context, env *bot.Env, c *bot.Comm
 	if err := m.kv.Put(ctx, bucket, keyAppeal+uk, ab); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: "appeal",
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: bot.AuditAppeal,
 		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(bot.MaskPII(text), 80)})
 	m.announce(ctx, env.Engine, last.Platform, fmt.Sprintf("Appeal from %s (%s) against %s for %s on %s (%q): %s — /mod pardon %s to accept",
 		msg.Author.Name, uk, last.Action, last.Category, last.Time.UTC().Format("2006-01-02 15:04"), last.Excerpt, a.Text, uk))

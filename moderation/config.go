@@ -59,7 +59,17 @@ const (
 	CatSpam      Category = "spam"
 	CatOffensive Category = "offensive"
 	CatHate      Category = "hate"
+	// CatOther: the LLM's second opinion found something none of the
+	// others names.
+	CatOther Category = "other"
 )
+
+// Categories lists every Category a finding may have.
+var Categories = []Category{CatWords, CatRegex, CatLink, CatInvite, CatShortener, CatNewLink, CatMentions, CatCaps,
+	CatRepeat, CatFlood, CatSpam, CatOffensive, CatHate, CatOther}
+
+// Actions lists the actions the policy takes, mildest first.
+var Actions = []Action{ActionLog, ActionWarn, ActionDelete, ActionTimeout, ActionBan}
 
 // Step is one rung of the policy ladder: once a user's strikes (after
 // counting this violation) reach Strikes, Action is taken.

@@ -72,6 +72,19 @@ var (
 	_ bot.Inspector = (*Moderator)(nil)
 )
 
+// Labels are the values moderation puts in bot.EventModerated: its
+// categories and actions, for the metrics.
+func Labels() bot.Labels {
+	var l bot.Labels
+	for _, c := range Categories {
+		l.Categories = append(l.Categories, string(c))
+	}
+	for _, a := range Actions {
+		l.Actions = append(l.Actions, string(a))
+	}
+	return l
+}
+
 // KV bucket and keys.
 const (
 	bucket     = "moderation"
@@ -229,7 +242,7 @@ type LLMVerdict struct {
 	Reason   string  `json:"reason"`
 }
 
-var llmCategories = map[string]Category{"ok": "", "spam": CatSpam, "offensive": CatOffensive, "hate": CatHate, "other": "other"}
+var llmCategories = map[string]Category{"ok": "", "spam": CatSpam, "offensive": CatOffensive, "hate": CatHate, "other": CatOther}
 
 const secondOpinionPrompt = `You moderate a brand's community chat. Classify the user's message.
 Answer with one JSON object and nothing else: {"category": "ok"|"spam"|"offensive"|"hate"|"other", "severity": number from 0 to 1, "reason": "at most 20 words"}.
@@ -617,7 +630,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 		note += "; " + strings.Join(notes, "; ")
 	}
 	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name,
-		Actor: f.Decider, Kind: "moderation", Rule: f.Rule, Severity: f.Severity, Action: string(act), Excerpt: excerpt, Note: note})
+		Actor: f.Decider, Kind: bot.AuditModeration, Rule: f.Rule, Severity: f.Severity, Action: string(act), Excerpt: excerpt, Note: note})
 	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 		User: msg.UserKey(), Category: string(f.Category), Action: string(act), Severity: f.Severity})
 	if act.rank() >= ActionWarn.rank() {

@@ -39,7 +39,7 @@ func (a *memAudit) AuditLog(_ context.Context, user string, limit int) ([]bot.Au
 	return out, nil
 }
 
-func (a *memAudit) kinds(kind string) []bot.AuditEntry {
+func (a *memAudit) kinds(kind bot.AuditKind) []bot.AuditEntry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []bot.AuditEntry

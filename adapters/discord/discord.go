@@ -118,8 +118,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithObserver receives bot.EventAdapter events: "connected",
-// "disconnected", "reconnect".
+// WithObserver receives bot.EventAdapter events: bot.AdapterConnected,
+// bot.AdapterDisconnected, bot.AdapterReconnect.
 func WithObserver(o bot.Observer) Option { return func(a *Adapter) { a.obs = o } }
 
 // WithCommands supplies the slash commands to register at start; the engine's
@@ -320,7 +320,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	stop()
 	wg.Wait()
 	a.connected.Store(false)
-	a.emit("disconnected")
+	a.emit(bot.AdapterDisconnected)
 	if err != nil {
 		return fmt.Errorf("discord: close: %w", err)
 	}
@@ -343,9 +343,9 @@ func (a *Adapter) ids() (botID, appID string) {
 	return a.botID, a.appID
 }
 
-func (a *Adapter) emit(outcome string) {
+func (a *Adapter) emit(state bot.AdapterState) {
 	if a.obs != nil {
-		a.obs.Observe(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: outcome, Time: time.Now()})
+		a.obs.Observe(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: state, Time: time.Now()})
 	}
 }
 
@@ -375,11 +375,11 @@ func (a *Adapter) onConnect(s *discordgo.Session, _ *discordgo.Connect) {
 	a.connected.Store(true)
 	if a.everUp.Swap(true) {
 		a.log.Info("gateway reconnected")
-		a.emit("reconnect")
+		a.emit(bot.AdapterReconnect)
 		return
 	}
 	a.log.Info("gateway connected")
-	a.emit("connected")
+	a.emit(bot.AdapterConnected)
 }
 
 func (a *Adapter) onDisconnect(*discordgo.Session, *discordgo.Disconnect) {
@@ -388,7 +388,7 @@ func (a *Adapter) onDisconnect(*discordgo.Session, *discordgo.Disconnect) {
 		return
 	}
 	a.log.Info("gateway disconnected")
-	a.emit("disconnected")
+	a.emit(bot.AdapterDisconnected)
 }
 
 func (a *Adapter) onResumed(*discordgo.Session, *discordgo.Resumed) {

@@ -48,7 +48,7 @@ func (r *recorder) outcomes() []string {
 	var out []string
 	for _, e := range r.evs {
 		if e.Kind == bot.EventAdapter {
-			out = append(out, e.Outcome)
+			out = append(out, string(e.State))
 		}
 	}
 	return out

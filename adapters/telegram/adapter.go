@@ -69,22 +69,9 @@ const (
 	maxWebhookBody = 1 << 20
 )
 
-// Event outcomes the adapter emits with bot.EventAdapter, beside the
-// engine's "connected", "disconnected" and "reconnect".
-const (
-	OutcomeConnected    = "connected"
-	OutcomeDisconnected = "disconnected"
-	OutcomeReconnect    = "reconnect"
-	// OutcomeSkipped: an update carried nothing Chorus reads (a photo or
-	// sticker without caption, a command for another bot, a channel post
-	// when channel posts are off). Category says which.
-	OutcomeSkipped = "skipped"
-	// OutcomeBadUpdate: an update could not be converted (a panic was
-	// recovered) or a webhook body was malformed.
-	OutcomeBadUpdate = "bad_update"
-)
-
-// Skip categories for OutcomeSkipped events.
+// Skip categories: the Category of a bot.AdapterSkipped event (an update
+// carried nothing Chorus reads: a photo or sticker without caption, a
+// command for another bot, a channel post when channel posts are off).
 const (
 	SkipNoText   = "no_text"
 	SkipOtherBot = "other_bot"
@@ -490,17 +477,17 @@ func (a *Adapter) setConnected(up bool) {
 	if a.connected.Swap(up) == up {
 		return
 	}
-	outcome := OutcomeDisconnected
+	state := bot.AdapterDisconnected
 	if up {
-		outcome = OutcomeConnected
+		state = bot.AdapterConnected
 		if a.everUp.Swap(true) {
-			outcome = OutcomeReconnect
+			state = bot.AdapterReconnect
 		}
 		a.log.Info("Bot API reachable")
 	} else {
 		a.log.Warn("Bot API unreachable")
 	}
-	a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: outcome})
+	a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: state})
 }
 
 // trackingClient watches every Bot API round trip to know whether Telegram

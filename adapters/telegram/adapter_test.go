@@ -47,7 +47,7 @@ func (e *events) outcomes() []string {
 	defer e.mu.Unlock()
 	var out []string
 	for _, ev := range e.list {
-		out = append(out, ev.Outcome+"/"+ev.Category)
+		out = append(out, string(ev.State)+"/"+ev.Category)
 	}
 	return out
 }
@@ -234,7 +234,7 @@ func TestGroupAnswersOnlyWhenAddressed(t *testing.T) {
 	if n := len(h.fake.Messages(groupID)); n != 5 {
 		t.Errorf("group has %d bot messages, want 5", n)
 	}
-	if !slices.Contains(h.events.outcomes(), OutcomeSkipped+"/"+SkipOtherBot) {
+	if !slices.Contains(h.events.outcomes(), string(bot.AdapterSkipped)+"/"+SkipOtherBot) {
 		t.Errorf("no skip event for /help@otherbot: %v", h.events.outcomes())
 	}
 }
@@ -432,7 +432,7 @@ func TestMediaWithoutTextSkipped(t *testing.T) {
 	}
 	n := 0
 	for _, o := range h.events.outcomes() {
-		if o == OutcomeSkipped+"/"+SkipNoText {
+		if o == string(bot.AdapterSkipped)+"/"+SkipNoText {
 			n++
 		}
 	}
@@ -518,7 +518,7 @@ func TestOutagesAreRetried(t *testing.T) {
 	h.push(telegramtest.PrivateChat(userID), telegramtest.User(userID, "Ann", "en"), "are you there?", nil)
 	h.waitMessages(userID, 1, func(s []telegramtest.Sent) bool { return s[0].Text == "still here" })
 	oc := h.events.outcomes()
-	if !slices.Contains(oc, OutcomeDisconnected+"/") || !slices.Contains(oc, OutcomeReconnect+"/") {
+	if !slices.Contains(oc, string(bot.AdapterDisconnected)+"/") || !slices.Contains(oc, string(bot.AdapterReconnect)+"/") {
 		t.Errorf("connection events = %v", oc)
 	}
 	// The fake shows the message before the adapter has read the answer
@@ -585,7 +585,7 @@ func TestConvertSurvivesMalformedUpdates(t *testing.T) {
 	if err := h.ad.handleUpdate(context.Background(), bad); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(h.events.outcomes(), OutcomeBadUpdate+"/") {
+	if !slices.Contains(h.events.outcomes(), string(bot.AdapterBadUpdate)+"/") {
 		t.Errorf("panic not counted: %v", h.events.outcomes())
 	}
 }

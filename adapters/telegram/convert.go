@@ -29,13 +29,13 @@ func (a *Adapter) handleUpdate(ctx context.Context, upd *models.Update) (err err
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("panic converting update", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: OutcomeBadUpdate})
+			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: bot.AdapterBadUpdate})
 			err = nil
 		}
 	}()
 	m, skip := a.convert(ctx, upd)
 	if skip != "" {
-		a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: OutcomeSkipped, Category: skip})
+		a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: bot.AdapterSkipped, Category: skip})
 		return nil
 	}
 	if err := a.h.Handle(ctx, m); err != nil {

@@ -53,7 +53,7 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		}
 		var upd models.Update
 		if err := json.Unmarshal(body, &upd); err != nil || upd.ID == 0 {
-			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, Outcome: OutcomeBadUpdate})
+			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: bot.AdapterBadUpdate})
 			http.Error(w, statusText(http.StatusBadRequest), http.StatusBadRequest)
 			return
 		}

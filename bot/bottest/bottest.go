@@ -568,7 +568,7 @@ func (a *AuditLog) Audit(_ context.Context, e bot.AuditEntry) error {
 }
 
 // Entries returns the entries of kind, all of them when kind is "".
-func (a *AuditLog) Entries(kind string) []bot.AuditEntry {
+func (a *AuditLog) Entries(kind bot.AuditKind) []bot.AuditEntry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []bot.AuditEntry

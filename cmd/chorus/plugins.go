@@ -151,13 +151,13 @@ func (p *plugins) run(ctx context.Context) error {
 func (p *plugins) options() []bot.Option {
 	var opts []bot.Option
 	if p.mod != nil {
-		opts = append(opts, bot.WithInspector(p.mod))
+		opts = append(opts, bot.WithInspector(p.mod), bot.WithLabels(moderation.Labels()))
 	}
 	if p.checks != nil {
 		opts = append(opts, bot.WithOutputChecker(p.checks))
 	}
 	// Analytics scores what moderation let through.
-	opts = append(opts, bot.WithInspector(p.ana), bot.WithObserver(p.ana))
+	opts = append(opts, bot.WithInspector(p.ana), bot.WithObserver(p.ana), bot.WithLabels(analytics.Labels()))
 	return opts
 }
 

@@ -83,7 +83,6 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	met.AddEngineCommands(a.engine)
 	a.ingestKB(ctx)
 
 	checks := []metrics.ServerOption{
@@ -96,6 +95,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	checks = append(checks, adapterChecks...)
+	// The platforms, commands and the plug-ins' label values are known
+	// now: their series exist at zero from the first scrape.
+	met.Declare(a.engine.Labels())
 	comps = append(comps, component{"analytics", a.plug.run})
 	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
 	if cfg.Admin.Listen != "" {
