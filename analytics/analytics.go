@@ -25,6 +25,7 @@ type Analytics struct {
 	log     *slog.Logger
 	now     func() time.Time
 	offline Classifier
+	prompts Prompts
 	comps   []competitorMatcher
 
 	batchOnce sync.Once
@@ -115,10 +116,10 @@ func (a *Analytics) Run(ctx context.Context) error {
 // back to the offline result.
 func (a *Analytics) Score(ctx context.Context, llm bot.LLM, text string) Sentiment {
 	off := a.offline.Classify(text)
-	if a.cfg.SentimentMode != ModeLLM || llm == nil {
+	if a.cfg.SentimentMode != ModeLLM || llm == nil || a.prompts == nil {
 		return off
 	}
-	a.batchOnce.Do(func() { a.batcher = newLLMBatcher(llm, a.cfg, a.log) })
+	a.batchOnce.Do(func() { a.batcher = newLLMBatcher(llm, a.prompts, a.cfg, a.log) })
 	s, err := a.batcher.classify(ctx, text)
 	if err != nil {
 		a.log.Debug("llm sentiment failed, using offline", "err", err)

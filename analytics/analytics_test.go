@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"image"
 	_ "image/png"
 	"strings"
@@ -68,7 +69,7 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 				r.events = append(r.events, ev)
 				r.mu.Unlock()
 			}
-		})), bot.WithClock(r.clk.now))
+		})), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

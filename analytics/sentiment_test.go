@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 	"github.com/chorusbot/chorus/textclass"
 )
 
@@ -46,7 +47,7 @@ func batchLLM(bad bool) *bottest.LLM {
 
 func TestLLMModeBatches(t *testing.T) {
 	llm := batchLLM(false)
-	a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 5, LLMBatchWait: time.Hour},
+	a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 5, LLMBatchWait: time.Hour}, WithPrompts(prompts.Default()),
 		WithClassifier(kwClassifier{}))
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func TestLLMModeFallsBack(t *testing.T) {
 		"prose":     {Reply: func(bot.Request) (string, error) { return "They all seem negative.", nil }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 1}, WithClassifier(kwClassifier{}))
+			a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 1}, WithClassifier(kwClassifier{}), WithPrompts(prompts.Default()))
 			if err != nil {
 				t.Fatal(err)
 			}

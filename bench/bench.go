@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"io"
 	"log/slog"
 	"os"
@@ -609,7 +610,7 @@ func partsEngine(st *memory.Store, llm bot.LLM, rec *recorder, cfg Config, log *
 	if cfg.MemStore {
 		store = bottest.NewMemStore()
 	}
-	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, opts...)
+	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	return eng, background, err
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ func TestSlowConsumer(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	eng, err := bot.New(bot.Config{Workers: 4}, st, llm, bot.WithObserver(obs))
+	eng, err := bot.New(bot.Config{Workers: 4}, st, llm, bot.WithObserver(obs), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 func TestAuthorityOf(t *testing.T) {
 	e, err := bot.New(bot.Config{Managers: []string{"telegram:1"}, Owners: []string{"telegram:2"}, ManagerRoles: []string{"r-mod"},
-		HomeChats: []string{"telegram:-100", "discord:g1"}, TrustedPlatforms: []string{"console"}}, bottest.NewMemStore(), &bottest.LLM{})
+		HomeChats: []string{"telegram:-100", "discord:g1"}, TrustedPlatforms: []string{"console"}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestForgetJournal(t *testing.T) {
 	first, second := &failingKeeper{}, &failingKeeper{}
 	second.fail.Store(true)
 	start := func() *bot.Engine {
-		e, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithKV(kv))
+		e, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithKV(kv), bot.WithPrompts(prompts.Default()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"io"
 	"strings"
 	"sync"
@@ -20,7 +21,7 @@ import (
 func BenchmarkEngineInMemory(b *testing.B) {
 	store := bottest.NewMemStore()
 	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
-	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{Chunk: 64})
+	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{Chunk: 64}, bot.WithPrompts(prompts.Default()))
 	e.AddPlatform(plat)
 	_ = e.Start(context.Background())
 	defer e.Close()
@@ -110,7 +111,7 @@ func BenchmarkFirstVisibleSentence(b *testing.B) {
 	kb := knowledgeFunc(func(context.Context, string, int) ([]bot.Passage, error) {
 		return []bot.Passage{{Source: "shipping.md", Text: "Every bag is roasted, rested for a day and packed within 48 hours of your order, Monday to Friday, in Portland.", Relevance: 1}}, nil
 	})
-	e, _ := bot.New(bot.Config{}, bottest.NewMemStore(), llm, bot.WithOutputChecker(checks), bot.WithKnowledge(kb))
+	e, _ := bot.New(bot.Config{}, bottest.NewMemStore(), llm, bot.WithOutputChecker(checks), bot.WithKnowledge(kb), bot.WithPrompts(prompts.Default()))
 	e.AddPlatform(plat)
 	_ = e.Start(context.Background())
 	defer e.Close()

@@ -148,9 +148,6 @@ type PromptInput struct {
 	Now     time.Time
 }
 
-// Prompter assembles the LLM messages for an answer.
-type Prompter func(in PromptInput) ([]ChatMessage, error)
-
 // Auditor records what managers and moderators did, and refused attempts.
 type Auditor interface {
 	Audit(ctx context.Context, e AuditEntry) error
@@ -185,12 +182,9 @@ func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 // WithKnowledge sets the knowledge base used to ground answers.
 func WithKnowledge(k Knowledge) Option { return func(e *Engine) { e.kb = k } }
 
-// WithPrompter sets the prompt assembler (default: DefaultPrompter).
-func WithPrompter(p Prompter) Option { return func(e *Engine) { e.prompter = p } }
-
-// WithSummaryPrompter sets the summary prompt assembler (default:
-// DefaultSummaryPrompter).
-func WithSummaryPrompter(p SummaryPrompter) Option { return func(e *Engine) { e.summaryPrompter = p } }
+// WithPrompts sets the prompts (package prompts has the templates Chorus
+// ships); New requires them.
+func WithPrompts(p Prompts) Option { return func(e *Engine) { e.prompts = p } }
 
 // WithTokenCounter sets the token counter (default: ApproxTokens).
 func WithTokenCounter(t TokenCounter) Option { return func(e *Engine) { e.tokens = t } }
@@ -238,13 +232,11 @@ type Engine struct {
 	kb    Knowledge
 	// translator, when set, translates questions for a second search.
 	translator Translator
-	prompter   Prompter
-	// summaryPrompter assembles summary-folding prompts.
-	summaryPrompter SummaryPrompter
-	tokens          TokenCounter
-	log             *slog.Logger
-	auditor         Auditor
-	kv              KV
+	prompts    Prompts
+	tokens     TokenCounter
+	log        *slog.Logger
+	auditor    Auditor
+	kv         KV
 
 	personaMu sync.RWMutex
 	persona   Persona
@@ -321,21 +313,19 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	}
 	cfg = cfg.Defaults()
 	e := &Engine{
-		cfg:             cfg,
-		store:           store,
-		llm:             llm,
-		log:             slog.New(slog.DiscardHandler),
-		now:             time.Now,
-		platforms:       map[string]Platform{},
-		commands:        map[string]CommandSpec{},
-		rate:            newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
-		convs:           map[string]*convQueue{},
-		ready:           make(chan *convQueue, cfg.QueueSize),
-		slots:           make(chan struct{}, cfg.QueueSize),
-		prompter:        DefaultPrompter,
-		summaryPrompter: DefaultSummaryPrompter,
-		tokens:          TokenCounterFunc(ApproxTokens),
-		jobs:            NewMemKV(),
+		cfg:       cfg,
+		store:     store,
+		llm:       llm,
+		log:       slog.New(slog.DiscardHandler),
+		now:       time.Now,
+		platforms: map[string]Platform{},
+		commands:  map[string]CommandSpec{},
+		rate:      newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
+		convs:     map[string]*convQueue{},
+		ready:     make(chan *convQueue, cfg.QueueSize),
+		slots:     make(chan struct{}, cfg.QueueSize),
+		tokens:    TokenCounterFunc(ApproxTokens),
+		jobs:      NewMemKV(),
 	}
 	e.idle = sync.NewCond(&e.qmu)
 	e.owners, e.managers = set(cfg.Owners), set(cfg.Managers)
@@ -344,6 +334,9 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	e.open = set(cfg.OpenChats)
 	for _, o := range opts {
 		o(e)
+	}
+	if e.prompts == nil {
+		return nil, errors.New("bot: New: no prompts (WithPrompts; package prompts has the templates Chorus ships)")
 	}
 	if e.Catalog == nil {
 		e.Catalog = NewCatalog()

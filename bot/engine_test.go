@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,7 @@ type rig struct {
 func newRig(t testing.TB, cfg bot.Config, opts ...bot.Option) *rig {
 	t.Helper()
 	r := &rig{store: bottest.NewMemStore(), plat: bottest.NewPlatform("test", bot.Limits{MaxLen: 100, Stream: true}), llm: &bottest.LLM{}}
-	e, err := bot.New(cfg, r.store, r.llm, opts...)
+	e, err := bot.New(cfg, r.store, r.llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +380,7 @@ func TestReplayPendingAfterRestart(t *testing.T) {
 	}
 	// A crash left m accepted but unanswered; a new engine replays it.
 	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 100})
-	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{})
+	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	e.AddPlatform(plat)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -446,7 +447,7 @@ func TestReplayDoesNotAnswerTwice(t *testing.T) {
 	}
 	store.Append(context.Background(), "test/1", bot.Turn{Role: bot.RoleUser, User: "test:u1", MsgID: "7", Text: m.Text, Tokens: 3})
 	store.Append(context.Background(), "test/1", bot.Turn{Role: bot.RoleAssistant, User: "test:u1", MsgID: "re:7", Text: "yes", Tokens: 1})
-	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{})
+	e, _ := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	e.AddPlatform(plat)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -292,13 +292,21 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 			break
 		}
 		last := attempt > 0 || lctx.Err() != nil
+		var next Request
+		if !last {
+			var rerr error
+			if next, rerr = e.reask(req0, v.Reason); rerr != nil {
+				e.log.Error("cannot ask again", "err", rerr)
+				last = true
+			}
+		}
 		e.outputBlocked(ctx, m, v, sentence, last)
 		if last {
 			w.Append(env.T("output_fallback"))
 			outcome = OutcomeBlocked
 			break
 		}
-		req = Reask(req0, v.Reason)
+		req = next
 		w.Restart()
 	}
 	switch {
@@ -387,15 +395,17 @@ func (e *Engine) outputBlocked(ctx context.Context, m *Message, v Violation, sen
 		Label: string(v.Check.Known()), Action: action})
 }
 
-// Reask returns req asking the model once more, told why its draft was
-// not sent. The note goes into the first system message, which every chat
-// template accepts, rather than as a message of its own.
-func Reask(req Request, reason string) Request {
+// reask returns req asking the model once more, told why its draft was
+// not sent. The note (Prompts.Reask) goes into the first system message,
+// which every chat template accepts, rather than as a message of its own.
+func (e *Engine) reask(req Request, reason string) (Request, error) {
 	if reason == "" {
 		reason = "part of your draft broke the rules of this chat"
 	}
-	note := "A draft of your answer to the last message was not sent: " + reason +
-		". Write the whole answer again, keeping only to the facts given here, without naming that anything was blocked."
+	note, err := e.prompts.Reask(reason)
+	if err != nil {
+		return req, fmt.Errorf("bot: assemble the re-ask: %w", err)
+	}
 	msgs := slices.Clone(req.Messages)
 	i := slices.IndexFunc(msgs, func(c ChatMessage) bool { return c.Role == RoleSystem })
 	if i < 0 {
@@ -405,7 +415,7 @@ func Reask(req Request, reason string) Request {
 	}
 	req.Messages = msgs
 	req.Reask = reason
-	return req
+	return req, nil
 }
 
 // stream runs the LLM and feeds w until the model ends or w stops (a
@@ -503,7 +513,7 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	if p, err := e.store.Profile(ctx, m.UserKey()); err == nil {
 		in.Profile = &p
 	}
-	msgs, err := e.prompter(in)
+	msgs, err := e.prompts.Answer(in)
 	if err != nil {
 		return Request{}, nil, ret, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
@@ -533,7 +543,7 @@ func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
 		return
 	}
 	persona := e.Persona()
-	msgs, err := e.summaryPrompter(SummaryInput{Persona: persona, Lang: lang, Previous: sum.Text, Turns: turns})
+	msgs, err := e.prompts.Summary(SummaryInput{Persona: persona, Lang: lang, Previous: sum.Text, Turns: turns})
 	if err != nil {
 		e.log.Warn("assemble summary prompt", "err", err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -55,7 +56,7 @@ func newInjectionRig(t *testing.T) *injectionRig {
 	t.Cleanup(func() { st.Close() })
 	r := &injectionRig{store: st, plat: bottest.NewPlatform("telegram", bot.Limits{MaxLen: 4096}), llm: &bottest.LLM{Reply: naiveModel}}
 	r.eng, err = bot.New(bot.Config{BotName: "chorusbot", Owners: []string{bot.UserKey("telegram", owner)}, OpenChats: []string{"telegram/" + group}},
-		st, r.llm, bot.WithKV(st), bot.WithAuditor(st))
+		st, r.llm, bot.WithKV(st), bot.WithAuditor(st), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestInjectionMentionsNeutralisedOnDiscord(t *testing.T) {
 	defer fake.Close()
 	fake.AddGuild(discordtest.Guild{ID: "900", Name: "Brand", OwnerID: "1", Channels: []string{"300"}})
 	model := &bottest.LLM{Reply: naiveModel}
-	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), model)
+	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), model, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"testing"
@@ -358,7 +359,7 @@ func TestNamesEscapedInGreeting(t *testing.T) {
 	} {
 		store := bottest.NewMemStore()
 		plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Markup: tc.markup})
-		e, err := bot.New(bot.Config{}, store, &bottest.LLM{})
+		e, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,6 @@
 package bot
 
-import (
-	"fmt"
-	"strings"
-	"unicode"
-)
+import "unicode"
 
 // ApproxTokens estimates the tokens of s for BPE tokenizers of the
 // cl100k/o200k family without a vocabulary: one token per Han, kana or
@@ -39,38 +35,6 @@ func ApproxTokens(s string) int {
 	return n
 }
 
-// DefaultPrompter assembles a prompt without templates: the persona and
-// grounding rules as the system message, then the summary, the window and
-// the question. cmd/chorus uses the prompts package instead; this keeps the
-// engine usable on its own and in tests.
-func DefaultPrompter(in PromptInput) ([]ChatMessage, error) {
-	var sys strings.Builder
-	fmt.Fprintf(&sys, "You are %s, the community assistant of %s.", in.Persona.BotName, in.Persona.Brand)
-	if in.Persona.Voice != "" {
-		fmt.Fprintf(&sys, " Voice: %s.", in.Persona.Voice)
-	}
-	sys.WriteString(" Answer from the knowledge passages when they apply and name their source; say so when you don't know.")
-	if in.Lang == "zh" {
-		sys.WriteString(" Answer in Chinese.")
-	}
-	for _, p := range in.Passages {
-		fmt.Fprintf(&sys, "\n[source: %s] %s", p.Source, p.Text)
-	}
-	if in.Summary != "" {
-		fmt.Fprintf(&sys, "\nEarlier in this conversation: %s", in.Summary)
-	}
-	msgs := []ChatMessage{{Role: RoleSystem, Content: sys.String()}}
-	for _, t := range in.Window {
-		c := t.Text
-		if t.Role == RoleUser && t.Name != "" {
-			c = t.Name + ": " + c
-		}
-		msgs = append(msgs, ChatMessage{Role: t.Role, Content: c})
-	}
-	msgs = append(msgs, ChatMessage{Role: RoleUser, Content: in.Query})
-	return msgs, nil
-}
-
 // SummaryInput is what a summary prompt is assembled from.
 type SummaryInput struct {
 	Persona Persona
@@ -81,25 +45,87 @@ type SummaryInput struct {
 	Turns []Turn
 }
 
-// SummaryPrompter assembles the prompt that folds turns into a
-// conversation's rolling summary.
-type SummaryPrompter func(in SummaryInput) ([]ChatMessage, error)
+// Prompts assembles the prompts the engine sends the model: the answer to
+// a message, the fold of old turns into a conversation's summary, and the
+// note that asks again for an answer whose draft was blocked. Package
+// prompts implements it with the templates the binary ships (and every
+// test uses): New requires it (WithPrompts). Implementations must be safe
+// for concurrent use.
+type Prompts interface {
+	// Answer assembles the prompt of an answer: the system message, the
+	// window's turns, the question last.
+	Answer(in PromptInput) ([]ChatMessage, error)
+	// Summary assembles the prompt that folds turns into the summary.
+	Summary(in SummaryInput) ([]ChatMessage, error)
+	// Reask is the note added to the system message when an answer is
+	// asked for again, saying why the draft was not sent.
+	Reask(reason string) (string, error)
+}
 
-// DefaultSummaryPrompter asks the model to fold turns into the summary so
-// far, without templates; cmd/chorus uses the prompts package instead.
-func DefaultSummaryPrompter(in SummaryInput) ([]ChatMessage, error) {
-	var b strings.Builder
-	b.WriteString("Summarise this conversation in a few sentences, keeping names, questions asked, answers given and anything promised.")
-	if in.Previous != "" {
-		b.WriteString("\nSummary so far: " + in.Previous)
-	}
-	b.WriteString("\nNew messages:")
-	for _, t := range in.Turns {
-		name := t.Name
-		if name == "" {
-			name = t.Role
-		}
-		fmt.Fprintf(&b, "\n%s: %s", name, t.Text)
-	}
-	return []ChatMessage{{Role: RoleSystem, Content: "You write concise, factual conversation summaries."}, {Role: RoleUser, Content: b.String()}}, nil
+// The inputs of the plug-ins' prompts, rendered by package prompts: each
+// plug-in declares the one-method interface it calls.
+
+// DigestPartInput is one map step of a digest: a part of the chat's
+// transcript (or, when Regroup is set, of the partial summaries) to
+// summarise.
+type DigestPartInput struct {
+	Persona Persona
+	Lang    string
+	// Part and Parts number the part (1-based) among the parts.
+	Part, Parts int
+	// Regroup says the transcript holds partial summaries of consecutive
+	// parts, not messages.
+	Regroup bool
+	// Transcript is one line per message, "Name: text".
+	Transcript string
+}
+
+// DigestTopic is a thread of a digest, found by shared words.
+type DigestTopic struct {
+	Terms []string
+	Count int
+}
+
+// DigestQuestion is a question left unanswered, with its author's name.
+type DigestQuestion struct {
+	Name, Text string
+}
+
+// DigestInput is the reduce step of a digest: the facts computed over the
+// span, and either the partial summaries of its parts or, for a short chat,
+// the transcript itself.
+type DigestInput struct {
+	Persona Persona
+	Lang    string
+	// Hours is the span covered.
+	Hours int
+	// Messages and People count the span's messages and their authors.
+	Messages, People int
+	Topics           []DigestTopic
+	Unanswered       []DigestQuestion
+	// Mood is the span's mood by word lists ("mostly positive").
+	Mood string
+	// Partials are the parts' summaries, in order; nil when Transcript is
+	// the whole span.
+	Partials   []string
+	Transcript string
+}
+
+// PostInput is what /post drafts are written from.
+type PostInput struct {
+	Persona Persona
+	Lang    string
+	// Platform names where the post goes ("Telegram", "X").
+	Platform string
+	// Limit is the most characters a draft may have, hashtags included.
+	Limit int
+	// Formatting says the platform renders **bold** and _italics_.
+	Formatting bool
+	// Drafts is how many drafts to write.
+	Drafts int
+	Brief  string
+	// Passages are the facts the drafts may use.
+	Passages []Passage
+	// Previous are earlier drafts the new ones must differ from.
+	Previous []string
 }

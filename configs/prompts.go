@@ -5,7 +5,7 @@ import "strings"
 // PromptsConfig is the "prompts" section.
 type PromptsConfig struct {
 	// Dir, when set, holds templates that replace the built-in ones of the
-	// same file name (system.tmpl, summary.tmpl).
+	// same file name (system.tmpl, summary.tmpl, ...: prompts/templates).
 	Dir string `yaml:"dir"`
 }
 

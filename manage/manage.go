@@ -135,16 +135,30 @@ func WithMood(mood func(texts []string) string) Option { return func(t *Tools) {
 // texts (a warning in the preview, before confirmation).
 func WithChecks(c bot.OutputChecker) Option { return func(t *Tools) { t.checks = c } }
 
+// Prompts renders the tools' prompts (the digest's map and reduce steps,
+// /post's drafts); package prompts implements it with the templates Chorus
+// ships.
+type Prompts interface {
+	DigestPart(in bot.DigestPartInput) ([]bot.ChatMessage, error)
+	Digest(in bot.DigestInput) ([]bot.ChatMessage, error)
+	Post(in bot.PostInput) ([]bot.ChatMessage, error)
+}
+
+// WithPrompts sets the prompts; without them /digest is extractive and
+// /post says it needs a model.
+func WithPrompts(p Prompts) Option { return func(t *Tools) { t.prompts = p } }
+
 // WithClock replaces the engine's clock, for tests.
 func WithClock(now func() time.Time) Option { return func(t *Tools) { t.now = now } }
 
 // Tools are the community managers' commands. Create them with New, then
 // Register them on an engine. Tools are safe for concurrent use.
 type Tools struct {
-	cfg    Config
-	mood   func([]string) string
-	now    func() time.Time
-	checks bot.OutputChecker
+	cfg     Config
+	prompts Prompts
+	mood    func([]string) string
+	now     func() time.Time
+	checks  bot.OutputChecker
 
 	// e and kv are set by Register before reg, and read by commands
 	// (which run after Register) directly; Observe, Run and Flush, which

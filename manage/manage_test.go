@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"regexp"
 	"slices"
 	"strings"
@@ -599,7 +600,7 @@ func TestChineseReplies(t *testing.T) {
 }
 
 func TestRegisterWithoutKV(t *testing.T) {
-	e, err := bot.New(bot.Config{Owners: []string{"tg:" + owner}}, bottest.NewMemStore(), &bottest.LLM{})
+	e, err := bot.New(bot.Config{Owners: []string{"tg:" + owner}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,9 @@ func (t *Tools) session(user string) *postSession {
 
 // draft asks the model for Variants drafts on brief for tg and offers them.
 func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string, prev *postSession) error {
+	if t.prompts == nil {
+		return env.Reply(ctx, env.T("manage.post_needs_llm"))
+	}
 	var passages []bot.Passage
 	if kb := t.e.Knowledge(); kb != nil {
 		ps, err := kb.Search(ctx, brief, t.cfg.PostPassages)
@@ -151,7 +154,17 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 		passages = ps
 	}
 	p := t.e.Persona()
-	msgs := postPrompt(p, tg, brief, env.Lang, passages, prev)
+	in := bot.PostInput{Persona: p, Lang: env.Lang, Platform: tg.Name, Limit: tg.Limit, Formatting: tg.Formatting, Drafts: Variants,
+		Brief: brief, Passages: passages}
+	if prev != nil {
+		for _, v := range prev.Variants {
+			in.Previous = append(in.Previous, v.Text)
+		}
+	}
+	msgs, err := t.prompts.Post(in)
+	if err != nil {
+		return fmt.Errorf("manage: post prompt: %w", err)
+	}
 	resp, err := t.complete(ctx, bot.Request{Purpose: bot.PurposePost, Messages: msgs, Lang: env.Lang, Persona: p, Passages: passages,
 		Query: brief, Temperature: 0.9, MaxTokens: min(4000, tg.Limit*Variants/2+300)})
 	if errors.Is(err, errOffline) {
@@ -213,62 +226,6 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 	}
 	b.WriteString("\n\n" + env.T("manage.post_footer", "n", len(s.Variants)))
 	return env.Reply(ctx, b.String())
-}
-
-// postPrompt asks for the drafts, in the persona's voice, on the facts of
-// the passages, within the target's limit.
-func postPrompt(p bot.Persona, tg Target, brief, lang string, passages []bot.Passage, prev *postSession) []bot.ChatMessage {
-	var s strings.Builder
-	fmt.Fprintf(&s, "You write social media posts for %s, as its community team.", p.Brand)
-	if p.Voice != "" {
-		fmt.Fprintf(&s, "\nVoice: %s.", p.Voice)
-	}
-	if len(p.Do) > 0 {
-		s.WriteString("\nDo:")
-		for _, d := range p.Do {
-			s.WriteString("\n- " + d)
-		}
-	}
-	if len(p.Dont) > 0 {
-		s.WriteString("\nDon't:")
-		for _, d := range p.Dont {
-			s.WriteString("\n- " + d)
-		}
-	}
-	fmt.Fprintf(&s, "\n\nWrite %d different drafts of a post for %s on the brief you are given.", Variants, tg.Name)
-	fmt.Fprintf(&s, "\n- Each draft is at most %d characters, hashtags included.", tg.Limit)
-	s.WriteString("\n- End each draft with a line of one to three relevant hashtags.")
-	s.WriteString("\n- Vary the angle: one informative, one playful, one with a question or call to action.")
-	s.WriteString("\n- State only facts from the brief and the facts below; never invent prices, dates or offers.")
-	if tg.Formatting {
-		s.WriteString("\n- You may use **bold**, _italics_ and line breaks.")
-	} else {
-		s.WriteString("\n- Plain text only: no Markdown.")
-	}
-	if lang == "zh" {
-		s.WriteString("\n- Write in Chinese (简体中文).")
-	} else {
-		s.WriteString("\n- Write in English.")
-	}
-	fmt.Fprintf(&s, "\n\nAnswer with the %d drafts only, numbered \"1.\", \"2.\" and \"3.\", separated by a blank line.", Variants)
-	if len(passages) > 0 {
-		s.WriteString("\n\nFacts you may use:")
-		for _, ps := range passages {
-			fmt.Fprintf(&s, "\n[source: %s]", ps.Source)
-			if ps.Heading != "" {
-				s.WriteString(" " + ps.Heading)
-			}
-			s.WriteString(" " + strings.Join(strings.Fields(ps.Text), " "))
-		}
-	}
-	user := "Brief: " + brief
-	if prev != nil && len(prev.Variants) > 0 {
-		user += "\n\nWrite new drafts, different from these earlier ones:"
-		for i, v := range prev.Variants {
-			user += fmt.Sprintf("\n%d. %s", i+1, clip(v.Text, 200))
-		}
-	}
-	return []bot.ChatMessage{{Role: bot.RoleSystem, Content: s.String()}, {Role: bot.RoleUser, Content: user}}
 }
 
 var (

@@ -3,6 +3,7 @@ package manage_test
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,13 +117,13 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	}
 	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona,
 		HomeChats: []string{"tg:home"}}
-	e, err := bot.New(cfg, r.store, model, opts...)
+	e, err := bot.New(cfg, r.store, model, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.AddPlatform(r.tg)
 	e.AddPlatform(r.dc)
-	tools, err := manage.New(o.cfg, o.opts...)
+	tools, err := manage.New(o.cfg, append([]manage.Option{manage.WithPrompts(prompts.Default())}, o.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -26,7 +27,7 @@ func BenchmarkEngineBolt(b *testing.B) {
 	}
 	defer s.Close()
 	plat := bottest.NewPlatform("bench", bot.Limits{MaxLen: 4000})
-	e, err := bot.New(bot.Config{QueueSize: 1024}, s, &bottest.LLM{Chunk: 64}, bot.WithKV(s))
+	e, err := bot.New(bot.Config{QueueSize: 1024}, s, &bottest.LLM{Chunk: 64}, bot.WithKV(s), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"github.com/chorusbot/chorus/prompts"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func TestEngineWithStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		llm := &bottest.LLM{Reply: func(req bot.Request) (string, error) { return "answer to " + req.Query, nil }}
-		e, err := bot.New(bot.Config{}, s, llm, bot.WithKnowledge(s.KB()), bot.WithAuditor(s))
+		e, err := bot.New(bot.Config{}, s, llm, bot.WithKnowledge(s.KB()), bot.WithAuditor(s), bot.WithPrompts(prompts.Default()))
 		if err != nil {
 			t.Fatal(err)
 		}

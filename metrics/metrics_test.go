@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"math"
 	"runtime"
 	"strings"
@@ -209,7 +210,7 @@ func TestCommands(t *testing.T) {
 
 func TestDeclareEngineLabels(t *testing.T) {
 	m, reg := newTest(t)
-	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{})
+	eng, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

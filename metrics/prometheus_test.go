@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"net"
 	"net/http"
 	"net/url"
@@ -204,7 +205,7 @@ func TestPrometheusScrapesConversation(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	eng, err := bot.New(bot.Config{Workers: 2}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithObserver(m))
+	eng, err := bot.New(bot.Config{Workers: 2}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithObserver(m), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

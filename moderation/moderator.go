@@ -32,6 +32,15 @@ func WithLogger(l *slog.Logger) Option { return func(m *Moderator) { m.log = l }
 // WithAuditReader lets /mod log read the audit log.
 func WithAuditReader(r AuditReader) Option { return func(m *Moderator) { m.audit = r } }
 
+// Prompts renders the prompt of the LLM's second opinion; package prompts
+// implements it with the template Chorus ships.
+type Prompts interface {
+	Moderation(text string) ([]bot.ChatMessage, error)
+}
+
+// WithPrompts sets the prompts; without them the LLM is never asked.
+func WithPrompts(p Prompts) Option { return func(m *Moderator) { m.prompts = p } }
+
 // WithClock replaces time.Now, for tests of decay and windows.
 func WithClock(now func() time.Time) Option { return func(m *Moderator) { m.now = now } }
 
@@ -48,14 +57,15 @@ func WithClassifier(task Task, prob func(text string) float64, threshold float64
 // checks of the bot's own replies its rules (ReplyRules). It keeps strikes, added words, the dry-run
 // switch and appeals in a bot.KV. It is safe for concurrent use.
 type Moderator struct {
-	cfg   Config
-	kv    bot.KV
-	log   *slog.Logger
-	audit AuditReader
-	now   func() time.Time
-	rules *Rules
-	cls   []classifier
-	extra []classifier
+	cfg     Config
+	kv      bot.KV
+	log     *slog.Logger
+	audit   AuditReader
+	prompts Prompts
+	now     func() time.Time
+	rules   *Rules
+	cls     []classifier
+	extra   []classifier
 
 	stMu    sync.Mutex
 	loaded  bool
@@ -217,7 +227,7 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 			border = append(border, f)
 		}
 	}
-	if len(border) > 0 && !strong && !in.output && m.cfg.LLMSecondOpinion && llm != nil {
+	if len(border) > 0 && !strong && !in.output && m.cfg.LLMSecondOpinion && llm != nil && m.prompts != nil {
 		if f, ok := m.secondOpinion(ctx, llm, in.original); ok {
 			if f.Category != "" {
 				fs = append(fs, f)
@@ -243,10 +253,6 @@ type LLMVerdict struct {
 }
 
 var llmCategories = map[string]Category{"ok": "", "spam": CatSpam, "offensive": CatOffensive, "hate": CatHate, "other": CatOther}
-
-const secondOpinionPrompt = `You moderate a brand's community chat. Classify the user's message.
-Answer with one JSON object and nothing else: {"category": "ok"|"spam"|"offensive"|"hate"|"other", "severity": number from 0 to 1, "reason": "at most 20 words"}.
-"ok" means nothing to act on.`
 
 // ParseLLMVerdict parses the LLM's answer strictly: one JSON object with
 // exactly the fields category (a known one), severity (0..1) and reason.
@@ -282,8 +288,12 @@ func ParseLLMVerdict(s string) (LLMVerdict, error) {
 func (m *Moderator) secondOpinion(ctx context.Context, llm bot.LLM, text string) (Finding, bool) {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	resp, err := llm.Complete(cctx, bot.Request{Purpose: bot.PurposeModeration, JSON: true, MaxTokens: 120, Query: text,
-		Messages: []bot.ChatMessage{{Role: bot.RoleSystem, Content: secondOpinionPrompt}, {Role: bot.RoleUser, Content: text}}})
+	msgs, err := m.prompts.Moderation(text)
+	if err != nil {
+		m.log.Warn("moderation: assemble the second opinion's prompt", "err", err)
+		return Finding{}, false
+	}
+	resp, err := llm.Complete(cctx, bot.Request{Purpose: bot.PurposeModeration, JSON: true, MaxTokens: 120, Query: text, Messages: msgs})
 	if err != nil {
 		m.log.Debug("llm second opinion unavailable", "err", err)
 		return Finding{}, false

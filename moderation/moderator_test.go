@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"slices"
 	"strings"
 	"sync"
@@ -93,14 +94,14 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	r := &rig{p: bottest.NewPlatform("tg", bot.Limits{MaxLen: 4096}), kv: bottest.NewMemKV(), audit: &memAudit{}, ev: &events{},
 		clk: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, llm: &bottest.LLM{}}
 	cfg.Enabled = true
-	opts = append([]Option{WithClock(r.clk.now), WithAuditReader(r.audit)}, opts...)
+	opts = append([]Option{WithClock(r.clk.now), WithAuditReader(r.audit), WithPrompts(prompts.Default())}, opts...)
 	m, err := New(cfg, r.kv, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.m = m
 	e, err := bot.New(bot.Config{Managers: []string{"tg:boss"}, Workers: 2}, bottest.NewMemStore(), r.llm,
-		bot.WithInspector(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now))
+		bot.WithInspector(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

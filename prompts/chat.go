@@ -2,8 +2,14 @@ package prompts
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
 )
+
+var _ bot.Prompts = (*Set)(nil)
 
 // ChatData is what the chat system prompt is assembled from.
 type ChatData struct {
@@ -61,6 +67,51 @@ type Turn struct {
 	// Name is the author's display name (user turns).
 	Name string
 	Text string
+}
+
+// Answer assembles the prompt of an answer to in.Query (bot.Prompts):
+// system.tmpl rendered on in's ChatData, the window's turns, the question.
+func (s *Set) Answer(in bot.PromptInput) ([]bot.ChatMessage, error) {
+	return s.Chat(chatData(in), turns(in.Window), in.Query)
+}
+
+// chatData is what system.tmpl sees of an answer's input: the persona
+// flattened, times formatted, the profile's topics sorted.
+func chatData(in bot.PromptInput) ChatData {
+	d := ChatData{
+		Brand: in.Persona.Brand, BotName: in.Persona.BotName, Voice: in.Persona.Voice,
+		Do: in.Persona.Do, Dont: in.Persona.Dont, Lang: in.Lang, UserName: in.UserName,
+		Summary: in.Summary, NoAnswerMarker: bot.NoAnswerMarker,
+		Passages: passages(in.Passages), Contact: passages(in.Contact),
+	}
+	if !in.Now.IsZero() {
+		d.Now = in.Now.UTC().Format(time.RFC1123)
+	}
+	if p := in.Profile; p != nil {
+		pd := &ProfileData{Names: p.Names, Messages: p.Messages, FirstSeen: p.FirstSeen.UTC().Format("2006-01-02")}
+		for t := range p.Topics {
+			pd.Topics = append(pd.Topics, t)
+		}
+		sort.Strings(pd.Topics)
+		d.Profile = pd
+	}
+	return d
+}
+
+func passages(ps []bot.Passage) []Passage {
+	var out []Passage
+	for _, p := range ps {
+		out = append(out, Passage{Source: p.Source, Heading: p.Heading, Text: p.Text})
+	}
+	return out
+}
+
+func turns(ts []bot.Turn) []Turn {
+	out := make([]Turn, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, Turn{Role: t.Role, Name: t.Name, Text: t.Text})
+	}
+	return out
 }
 
 // Chat assembles the prompt of a chat answer: system.tmpl rendered on d,

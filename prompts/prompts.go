@@ -1,6 +1,9 @@
-// Package prompts holds the LLM prompt templates of Chorus: the chat system
-// prompt, conversation summaries, moderation verdicts, sentiment batches,
-// manager digests and social post drafts.
+// Package prompts holds every LLM prompt of Chorus as a template: the answer
+// (system.tmpl), conversation summaries, the note that asks again for an
+// answer whose draft was blocked, moderation's second opinion, sentiment
+// batches, the digest's map and reduce steps and social post drafts. Each
+// has a golden file in testdata; the binary and every package's tests use
+// the same templates (Default).
 //
 // Templates are text/template files embedded in the binary. A deployment
 // can replace any of them by putting a file of the same name (system.tmpl,
@@ -13,8 +16,12 @@
 // where untrusted text (the message to moderate, the turns to summarise)
 // goes, apart from the instructions.
 //
-// The package knows nothing of the engine: callers convert their own types
-// to the plain data types declared here.
+// A Set renders bot's plain types (bot.PromptInput, bot.DigestInput, ...):
+// it implements bot.Prompts for the engine and the one-method interfaces
+// the plug-ins declare for theirs. The chat and summary templates see the
+// data types declared here (ChatData, SummaryData), which keep the field
+// names an override directory may already use; the others see the bot
+// type itself.
 package prompts
 
 import (
@@ -27,8 +34,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 //go:embed templates/*.tmpl
@@ -37,8 +47,14 @@ var builtin embed.FS
 // Template names: the file names of the built-in templates, and of the
 // files that replace them in an override directory.
 const (
-	NameSystem  = "system.tmpl"
-	NameSummary = "summary.tmpl"
+	NameSystem     = "system.tmpl"
+	NameSummary    = "summary.tmpl"
+	NameReask      = "reask.tmpl"
+	NameModeration = "moderation.tmpl"
+	NameSentiment  = "sentiment.tmpl"
+	NameDigestPart = "digest_part.tmpl"
+	NameDigest     = "digest.tmpl"
+	NamePost       = "post.tmpl"
 )
 
 // userBlock is the name of the optional block rendered as the user message.
@@ -46,15 +62,31 @@ const userBlock = "user"
 
 // Roles of Message.
 const (
-	RoleSystem    = "system"
-	RoleUser      = "user"
-	RoleAssistant = "assistant"
+	RoleSystem    = bot.RoleSystem
+	RoleUser      = bot.RoleUser
+	RoleAssistant = bot.RoleAssistant
 )
 
 // Message is one message of an assembled prompt.
-type Message struct {
-	Role    string
-	Content string
+type Message = bot.ChatMessage
+
+var (
+	defaultOnce sync.Once
+	defaultSet  *Set
+)
+
+// Default returns the built-in templates, parsed once. They are tested
+// (every one is rendered against its golden file), so a failure to parse
+// them is a bug in the binary: Default panics on it.
+func Default() *Set {
+	defaultOnce.Do(func() {
+		s, err := New("")
+		if err != nil {
+			panic(err)
+		}
+		defaultSet = s
+	})
+	return defaultSet
 }
 
 // Set is a parsed set of templates. It is immutable and safe for
@@ -218,6 +250,11 @@ var funcs = template.FuncMap{
 	"oneline": func(s string) string { return strings.Join(strings.Fields(s), " ") },
 	// clip shortens s to at most n characters, marking the cut with "…".
 	"clip": clip,
+	// excerpt folds the white space of s and cuts it to at most n
+	// characters at a word boundary, marking the cut with "…" (bot.Excerpt).
+	"excerpt": func(n int, s string) string { return bot.Excerpt(s, n) },
+	// inc is i+1, for numbering from 1 in a range.
+	"inc": func(i int) int { return i + 1 },
 }
 
 func clip(n int, s string) string {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -108,14 +111,48 @@ func TestGoldenTasks(t *testing.T) {
 		run  func() ([]Message, error)
 	}{
 		{"summary", func() ([]Message, error) {
-			return s.Summary(SummaryData{Brand: "Lumen Coffee", Previous: "Ann asked about decaf.", Turns: []Turn{
+			return s.Summarise(SummaryData{Brand: "Lumen Coffee", Previous: "Ann asked about decaf.", Turns: []Turn{
 				{Role: RoleUser, Name: "Ann", Text: "Do you ship to Austria?"},
 				{Role: RoleAssistant, Text: "Yes, in 3-5 days [source: shipping.md]."},
 				{Role: RoleUser, Text: "thanks"},
 			}})
 		}},
 		{"summary_zh", func() ([]Message, error) {
-			return s.Summary(SummaryData{Brand: "Lumen Coffee", Lang: "zh", Turns: []Turn{{Role: RoleUser, Name: "小明", Text: "有燕麦奶吗？"}}})
+			return s.Summarise(SummaryData{Brand: "Lumen Coffee", Lang: "zh", Turns: []Turn{{Role: RoleUser, Name: "小明", Text: "有燕麦奶吗？"}}})
+		}},
+		{"reask", func() ([]Message, error) {
+			note, err := s.Reask("your draft stated a duration (60 days) that the facts don't give")
+			return []Message{{Role: RoleSystem, Content: note}}, err
+		}},
+		{"moderation", func() ([]Message, error) { return s.Moderation("FREE NITRO >>> discord.gg/xyz dm me") }},
+		{"sentiment", func() ([]Message, error) {
+			return s.Sentiment(`[{"id":1,"text":"love the new roast"},{"id":2,"text":"still waiting for my order"}]`)
+		}},
+		{"digest_part", func() ([]Message, error) {
+			return s.DigestPart(bot.DigestPartInput{Persona: lumen, Lang: "en", Part: 2, Parts: 3,
+				Transcript: "Ann: is the Sunrise Blend back?\nLumi: Yes, since Monday.\nBob: the app logged me out again"})
+		}},
+		{"digest_part_regroup_zh", func() ([]Message, error) {
+			return s.DigestPart(bot.DigestPartInput{Persona: lumen, Lang: "zh", Part: 1, Parts: 2, Regroup: true,
+				Transcript: "summary: - 小明问燕麦奶\nsummary: - Bob complained about the app"})
+		}},
+		{"digest", func() ([]Message, error) {
+			return s.Digest(bot.DigestInput{Persona: lumen, Lang: "en", Hours: 24, Messages: 42, People: 9,
+				Topics:     []bot.DigestTopic{{Terms: []string{"app", "login"}, Count: 7}, {Terms: []string{"sunrise blend"}, Count: 4}},
+				Unanswered: []bot.DigestQuestion{{Name: "Bob", Text: "why does the app   log me out\nevery day?"}},
+				Mood:       "mostly positive", Partials: []string{"- Ann asked about the Sunrise Blend", "- Bob: app logouts"}})
+		}},
+		{"digest_short_zh", func() ([]Message, error) {
+			return s.Digest(bot.DigestInput{Persona: lumen, Lang: "zh", Hours: 6, Messages: 2, People: 2, Mood: "neutral",
+				Transcript: "小明: 有燕麦奶吗？\nLumi: 有的。"})
+		}},
+		{"post", func() ([]Message, error) {
+			return s.Post(bot.PostInput{Persona: lumen, Lang: "en", Platform: "Telegram", Limit: 1000, Formatting: true, Drafts: 3,
+				Brief: "launch of the Aurora blend", Passages: []bot.Passage{{Source: "menu.md", Heading: "Aurora", Text: "A bright,\n fruity roast."}},
+				Previous: []string{"Meet Aurora! #coffee"}})
+		}},
+		{"post_plain_zh", func() ([]Message, error) {
+			return s.Post(bot.PostInput{Persona: bot.Persona{Brand: "Lumen Coffee"}, Lang: "zh", Platform: "X", Limit: 280, Drafts: 3, Brief: "新品上市"})
 		}},
 	}
 	for _, tt := range tests {
@@ -126,6 +163,53 @@ func TestGoldenTasks(t *testing.T) {
 			}
 			golden(t, tt.name, format(msgs))
 		})
+	}
+}
+
+// lumen is the persona of the plug-ins' golden prompts.
+var lumen = bot.Persona{Brand: "Lumen Coffee", BotName: "Lumi", Voice: "warm, upbeat and concise",
+	Do: []string{"greet people by name"}, Dont: []string{"promise discounts"}}
+
+// TestAnswerRendersBotInput: the engine's input (bot.PromptInput) reaches
+// system.tmpl as the ChatData an override sees: the persona flattened, the
+// time in RFC 1123 UTC, the profile's topics sorted, the no-answer marker
+// set; the window and the question follow.
+func TestAnswerRendersBotInput(t *testing.T) {
+	window := []bot.Turn{
+		{Role: RoleUser, Name: "Ann", Text: "hi!"},
+		{Role: RoleAssistant, Text: "Hi Ann! How can I help?"},
+	}
+	in := bot.PromptInput{Persona: lumen, Lang: "en", UserName: "Ann", Query: "How long does delivery to Berlin take?",
+		Now:      time.Date(2025, 3, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600)),
+		Passages: []bot.Passage{{Source: "shipping.md", Heading: "Delivery times", Text: "Orders ship within 2 working days.", Relevance: 0.9}},
+		Contact:  []bot.Passage{{Source: "about.md", Text: "email us"}},
+		Summary:  "Ann asked about decaf.",
+		Profile: &bot.Profile{Names: []string{"Ann", "annie"}, Messages: 14, Topics: map[string]int{"shipping.md": 1, "menu.md": 3},
+			FirstSeen: time.Date(2025, 1, 12, 23, 0, 0, 0, time.UTC)},
+		Window: window}
+	got, err := Default().Answer(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ChatData{Brand: lumen.Brand, BotName: lumen.BotName, Voice: lumen.Voice, Do: lumen.Do, Dont: lumen.Dont, Lang: "en",
+		UserName: "Ann", Passages: []Passage{{Source: "shipping.md", Heading: "Delivery times", Text: "Orders ship within 2 working days."}},
+		Contact: []Passage{{Source: "about.md", Text: "email us"}}, NoAnswerMarker: bot.NoAnswerMarker, Summary: "Ann asked about decaf.",
+		Profile: &ProfileData{Names: []string{"Ann", "annie"}, Messages: 14, Topics: []string{"menu.md", "shipping.md"}, FirstSeen: "2025-01-12"},
+		Now:     "Sat, 01 Mar 2025 08:30:00 UTC"}
+	want, err := Default().Chat(d, []Turn{{Role: RoleUser, Name: "Ann", Text: "hi!"}, {Role: RoleAssistant, Text: "Hi Ann! How can I help?"}}, in.Query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if format(got) != format(want) {
+		t.Errorf("Answer(bot input) =\n%s\nwant\n%s", format(got), format(want))
+	}
+	sum, err := Default().Summary(bot.SummaryInput{Persona: lumen, Lang: "zh", Previous: "p", Turns: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSum, _ := Default().Summarise(SummaryData{Brand: lumen.Brand, Lang: "zh", Previous: "p", Turns: []Turn{{Role: RoleUser, Name: "Ann", Text: "hi!"}, {Role: RoleAssistant, Text: "Hi Ann! How can I help?"}}})
+	if format(sum) != format(wantSum) {
+		t.Errorf("Summary(bot input) = %s, want %s", format(sum), format(wantSum))
 	}
 }
 
@@ -142,10 +226,10 @@ func TestChatStructure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Message{
-		{RoleUser, "Ann: one"},
-		{RoleAssistant, "two"},
-		{RoleUser, "three"},
-		{RoleUser, "four"},
+		{Role: RoleUser, Content: "Ann: one"},
+		{Role: RoleAssistant, Content: "two"},
+		{Role: RoleUser, Content: "three"},
+		{Role: RoleUser, Content: "four"},
 	}
 	if len(msgs) != len(want)+1 || msgs[0].Role != RoleSystem {
 		t.Fatalf("got %d messages, first %q", len(msgs), msgs[0].Role)
@@ -172,7 +256,7 @@ func TestChatStructure(t *testing.T) {
 
 func TestNamesAndRender(t *testing.T) {
 	s := mustNew(t, "")
-	want := []string{NameSummary, NameSystem}
+	want := []string{NameDigest, NameDigestPart, NameModeration, NamePost, NameReask, NameSentiment, NameSummary, NameSystem}
 	if got := strings.Join(s.Names(), ","); got != strings.Join(want, ",") {
 		t.Errorf("Names() = %s", got)
 	}
@@ -220,8 +304,8 @@ func TestOverrideDir(t *testing.T) {
 	// The others stay built in.
 	builtin := mustNew(t, "")
 	d2 := SummaryData{Turns: []Turn{{Role: RoleUser, Text: "x"}}}
-	got, _ := s.Summary(d2)
-	want, _ := builtin.Summary(d2)
+	got, _ := s.Summarise(d2)
+	want, _ := builtin.Summarise(d2)
 	if format(got) != format(want) {
 		t.Errorf("summary.tmpl changed without an override")
 	}
@@ -234,7 +318,7 @@ func TestOverrideUserBlock(t *testing.T) {
 	dir := t.TempDir()
 	writeTmpl(t, dir, NameSummary, `Sum it up.{{define "user"}}{{range .Turns}}<<{{.Text}}>>{{end}}{{end}}`)
 	s := mustNew(t, dir)
-	msgs, err := s.Summary(SummaryData{Turns: []Turn{{Role: RoleUser, Text: "hello"}}})
+	msgs, err := s.Summarise(SummaryData{Turns: []Turn{{Role: RoleUser, Text: "hello"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"github.com/chorusbot/chorus/prompts"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 func TestPipedConversation(t *testing.T) {
 	store := bottest.NewMemStore()
-	e, err := bot.New(bot.Config{TrustedPlatforms: []string{console.Name}}, store, &bottest.LLM{})
+	e, err := bot.New(bot.Config{TrustedPlatforms: []string{console.Name}}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

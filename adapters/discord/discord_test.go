@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"slices"
 	"strings"
 	"sync"
@@ -85,7 +86,7 @@ func start(t testing.TB, su setup) *harness {
 	for _, id := range su.managerIDs {
 		managers = append(managers, "discord:"+id)
 	}
-	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"discord:" + guild}, Managers: managers}, bottest.NewMemStore(), su.llm, su.engineOpts...)
+	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"discord:" + guild}, Managers: managers}, bottest.NewMemStore(), su.llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, su.engineOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

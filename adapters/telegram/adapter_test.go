@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chorusbot/chorus/prompts"
 	"net/http"
 	"slices"
 	"strconv"
@@ -70,7 +71,7 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
 	// The test group is a home chat, so its administrators manage it.
-	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}, h.store, llm)
+	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}, h.store, llm, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

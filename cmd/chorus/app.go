@@ -204,15 +204,15 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
 func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
-	plug, err := newPlugins(cfg, log, st)
+	set, err := loadPrompts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	plug, err := newPlugins(cfg, log, st, set)
 	if err != nil {
 		return nil, err
 	}
 	tokens, err := llm.NewTokenCounter()
-	if err != nil {
-		return nil, err
-	}
-	promptOpts, err := promptOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -223,8 +223,8 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),
 		bot.WithAuditor(st),
+		bot.WithPrompts(set),
 	}
-	opts = append(opts, promptOpts...)
 	opts = append(opts, plug.options()...)
 	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/moderation/replycheck"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // plugins are the parts that plug into the engine: moderation, analytics,
@@ -55,14 +56,15 @@ func moderationConfig(c configs.ModerationConfig) (moderation.Config, error) {
 }
 
 // newPlugins builds the plug-ins over the store.
-func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugins, error) {
+func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store, set *prompts.Set) (*plugins, error) {
 	p := &plugins{}
 	if cfg.Moderation.Enabled {
 		mc, err := moderationConfig(cfg.Moderation)
 		if err != nil {
 			return nil, fmt.Errorf("moderation config: %w", err)
 		}
-		p.mod, err = moderation.New(mc, st, moderation.WithLogger(log.With("component", "moderation")), moderation.WithAuditReader(auditReader{st}))
+		p.mod, err = moderation.New(mc, st, moderation.WithLogger(log.With("component", "moderation")), moderation.WithAuditReader(auditReader{st}),
+			moderation.WithPrompts(set))
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +79,7 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 		acfg.Competitors = append(acfg.Competitors, analytics.Competitor{Name: c.Name, Aliases: c.Aliases})
 	}
 	var err error
-	p.ana, err = analytics.New(st, acfg, analytics.WithLogger(log.With("component", "analytics")))
+	p.ana, err = analytics.New(st, acfg, analytics.WithLogger(log.With("component", "analytics")), analytics.WithPrompts(set))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
@@ -89,7 +91,7 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugi
 			return nil, err
 		}
 	}
-	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) })}
+	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) }), manage.WithPrompts(set)}
 	if p.checks != nil {
 		manOpts = append(manOpts, manage.WithChecks(p.checks))
 	}
