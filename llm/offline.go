@@ -378,74 +378,92 @@ type pick struct {
 	score               float64
 }
 
-// bestSentences picks the sentence of the top passages that answers q
-// best, and the one after it when it carries the answer on ("If it drains
-// faster, grind finer."), in reading order. A sentence scores the weights
-// of the question's terms it holds, a term weighing more the fewer
-// candidate sentences have it; a passage whose heading holds question
-// terms lends its sentences some of that weight, and higher-ranked
-// passages win ties.
-func bestSentences(q string, passages []bot.Passage) []pick {
-	qt := textkit.TermSet(q)
-	if len(qt) == 0 || len(passages) == 0 {
-		return nil
-	}
-	type cand struct {
-		pick
-		terms map[string]bool
-	}
-	var cands []cand
-	heads := make([]map[string]bool, 0, offlinePassages)
+// sentence is a candidate sentence of an answer, scored.
+type sentence struct {
+	pick
+	unit textkit.Unit
+	// answers is set when the sentence itself holds something of the
+	// question; score is only meaningful then.
+	answers bool
+}
+
+// rankSentences scores every sentence of the top passages against q as
+// the knowledge base matches them (textkit.Query.Match): each of the
+// question's concepts, in its own words, a synonym or (Chinese) its
+// characters, weighs more the fewer candidate sentences hold it; the
+// passage's heading and document title and the sentence before in the
+// same paragraph are context; a sentence stating the kind of fact asked
+// for (a duration for "how long") ranks higher; and higher-ranked
+// passages win ties. A sentence that holds nothing of the question itself
+// (only its context does) doesn't answer it.
+func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, func(textkit.Concept) float64) {
+	var cands []sentence
 	for pi, p := range passages[:min(len(passages), offlinePassages)] {
-		heads = append(heads, textkit.TermSet(p.Heading+" "+p.Title))
-		for si, s := range textkit.Sentences(p.Text) {
-			cands = append(cands, cand{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
-				title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, terms: textkit.TermSet(s)})
-		}
-	}
-	if len(cands) == 0 {
-		return nil
-	}
-	df := map[string]int{}
-	for _, c := range cands {
-		for t := range qt {
-			if c.terms[t] {
-				df[t]++
+		name := strings.TrimSuffix(path.Base(p.Source), path.Ext(p.Source))
+		head := textkit.IndexTermSet(p.Heading)
+		doc := textkit.IndexTermSet(p.Title + "\n" + strings.NewReplacer("-", " ", "_", " ").Replace(name))
+		topic := textkit.TopicKinds(p.Heading)
+		si := 0
+		for _, para := range textkit.Paragraphs(p.Text) {
+			for i, s := range para {
+				u := textkit.Unit{Terms: textkit.IndexTermSet(s), Heading: head, Title: doc, Kinds: textkit.Kinds(s), HeadingKinds: topic}
+				if i > 0 {
+					u.Before = cands[len(cands)-1].unit.Terms
+				}
+				cands = append(cands, sentence{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
+					title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, unit: u})
+				si++
 			}
 		}
 	}
-	weight := func(t string) float64 {
-		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
-		if textkit.IsFillerTerm(t) {
-			w *= 0.3
+	// A concept weighs more the fewer candidates hold it in any form.
+	weights := make([]float64, len(query.Concepts))
+	for i, qc := range query.Concepts {
+		df := 0
+		for _, c := range cands {
+			if qc.Credit(textkit.Unit{Terms: c.unit.Terms}) > 0 {
+				df++
+			}
 		}
-		return w
+		weights[i] = math.Log(1 + float64(len(cands))/float64(1+df))
 	}
-	best := -1
+	weight := func(c textkit.Concept) float64 {
+		for i, qc := range query.Concepts {
+			if slices.Equal(qc.Terms, c.Terms) {
+				return weights[i]
+			}
+		}
+		return 0
+	}
 	for i := range cands {
 		c := &cands[i]
-		s, h := 0.0, 0.0
-		for t := range qt {
-			if c.terms[t] {
-				s += weight(t)
-			}
-			if heads[c.passage][t] {
-				h += weight(t)
-			}
+		if c.answers = holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds}); c.answers {
+			c.score = query.Match(c.unit, weight).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
 		}
-		if s == 0 {
-			c.score = 0
-			continue
-		}
-		c.score = s + 0.5*h - 0.05*float64(c.passage) - 0.01*float64(c.pos)
-		if best < 0 || c.score > cands[best].score {
+	}
+	return cands, weight
+}
+
+// bestSentences picks the sentence of the top passages that answers q
+// best (rankSentences), and a second when it says the rest of the answer
+// or carries it on ("If it drains faster, grind finer."), in reading
+// order.
+func bestSentences(q string, passages []bot.Passage) []pick {
+	query := textkit.ParseQuery(q)
+	if len(query.Concepts) == 0 || len(passages) == 0 {
+		return nil
+	}
+	cands, weight := rankSentences(query, passages)
+	best := -1
+	for i, c := range cands {
+		if c.answers && (best < 0 || c.score > cands[best].score) {
 			best = i
 		}
 	}
 	if best < 0 {
 		// Only the heading matched: the section's first sentence.
 		for i := range cands {
-			if cands[i].passage == 0 && len(heads[0]) > 0 && overlapAny(qt, heads[0]) {
+			if cands[i].passage == 0 && query.Match(textkit.Unit{Heading: cands[i].unit.Heading}, weight).Score > 0 {
 				return []pick{cands[i].pick}
 			}
 		}
@@ -455,9 +473,9 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	// A runner-up of the same passage nearly as good says the rest of
 	// the answer ("Opened bags can be exchanged." after the refund rule).
 	second := -1
-	for i := range cands {
-		if i != best && cands[i].passage == cands[best].passage && cands[i].score >= 0.75*cands[best].score &&
-			(second < 0 || cands[i].score > cands[second].score) {
+	for i, c := range cands {
+		if i != best && c.answers && c.passage == cands[best].passage && c.score >= 0.75*cands[best].score &&
+			(second < 0 || c.score > cands[second].score) {
 			second = i
 		}
 	}
@@ -473,14 +491,17 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	return out
 }
 
-func overlapAny(a, b map[string]bool) bool {
-	for t := range a {
-		if b[t] {
+// holdsOne reports whether u itself holds one of q's content concepts
+// at least half-way (a character or two of a Chinese word is not enough).
+func holdsOne(q textkit.Query, u textkit.Unit) bool {
+	for _, c := range q.Concepts {
+		if !c.Filler && c.Credit(u) >= 0.5 {
 			return true
 		}
 	}
 	return false
 }
+
 
 // continues reports whether a sentence carries the one before it on: it
 // opens with a pronoun or a condition that needs it.

@@ -1,7 +1,6 @@
 package textkit
 
 import (
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -145,7 +144,20 @@ func Stem(w string) string {
 			return w
 		}
 	}
+	if s, ok := stemExceptions[w]; ok {
+		return s
+	}
 	return english.Stem(w, false)
+}
+
+// stemExceptions keep apart words the Snowball stemmer merges with an
+// unrelated word: "customer" and "customs" both stem to "custom", and
+// "cupping" (a tasting) to "cup".
+var stemExceptions = map[string]string{
+	"customer": "customer", "customers": "customer",
+	"cupping": "cupping", "cuppings": "cupping",
+	"organization": "organization", "organizations": "organization",
+	"organisation": "organization", "organisations": "organization",
 }
 
 // Terms returns the terms of the content words of text, in order,
@@ -199,44 +211,4 @@ func Lang(s string) string {
 		return "zh"
 	}
 	return "en"
-}
-
-// intents are question phrases and the terms an answer to them usually
-// holds: "how long" is answered in days, "how much" by a cost. Expand adds
-// them to a search, so a paraphrase finds the passage that answers it.
-var intents = []struct {
-	phrases []string
-	terms   string
-}{
-	{[]string{"how long", "how many days", "how soon", "how fast", "多久", "多长时间", "几天", "多少天"}, "time day 时间 工作日"},
-	{[]string{"how much", "price", "cost", "costs", "fee", "多少钱", "价格", "费用", "收费"}, "cost price fee $ 费 运费 价格 美元"},
-	{[]string{"what time", "when", "what hours", "opening hours", "几点", "什么时候", "营业时间"}, "time hour open 时间"},
-	{[]string{"where", "哪里", "哪儿"}, "where address 地址"},
-}
-
-// Expand returns the terms a question's phrasing implies ("how long"
-// implies "time" and "day"), not already among its own terms: a search
-// counts them as a bonus, never against a passage that lacks them.
-func Expand(q string) []string {
-	l := " " + strings.ToLower(strings.Join(strings.Fields(q), " ")) + " "
-	own := TermSet(q)
-	var out []string
-	for _, in := range intents {
-		hit := false
-		for _, p := range in.phrases {
-			if HasHan(p) && strings.Contains(l, p) || strings.Contains(l, " "+p+" ") || strings.Contains(l, " "+p+"?") {
-				hit = true
-				break
-			}
-		}
-		if !hit {
-			continue
-		}
-		for _, t := range Terms(in.terms) {
-			if !own[t] && !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
 }
