@@ -48,8 +48,8 @@ var (
 	quantityEN  = regexp.MustCompile(`(?i)\b\d+(?:[.,]\d+)?\s*(?:g|kg|grams?|kilos?|ml|l|litres?|liters?|oz|ounces?|%|percent|cups?|bags?|beans?|times|per cent)(?:\b|$)|\b\d+(?:[.,]\d+)?\s*%|\b\d+\s*to\s*\d+\b`)
 	quantityZH  = regexp.MustCompile(`(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)\s*(?:个|袋|杯|克|千克|公斤|毫升|升|度|%|倍|次|期)`)
 	placeEN     = regexp.MustCompile(`(?i)\b\d+\s+(?:[a-z0-9.]+\s+){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|way|drive)\b|\b(?:tab|screen|page|menu|settings)\b`)
-	frequencyEN = regexp.MustCompile(`(?i)\b(?:every|each|per|once|twice|weekly|daily|monthly|yearly|annually|fortnightly)\b|\btimes an?\b`)
-	frequencyZH = regexp.MustCompile(`每[天周月年次个]|一次|两次|每隔`)
+	frequencyEN = regexp.MustCompile(`(?i)\b(?:every|each|per)\s+(?:other\s+|\d+\s+|two\s+|three\s+|four\s+|few\s+)?(?:hour|day|week|month|year|morning|evening|night|weekday|weekend|harvest|season)s?\b|\b(?:hourly|daily|weekly|fortnightly|monthly|yearly|annually)\b|\b(?:once|twice|\d+ times)\s+(?:a|an|per)\b`)
+	frequencyZH = regexp.MustCompile(`每(?:[一两三四五六七八九十]|\d+)?(?:个)?(?:天|日|周|星期|月|年|小时|季)|每隔`)
 	temperature = regexp.MustCompile(`(?i)\d+\s*°\s?[cf]?|\b\d+\s*degrees\b|\d+\s*(?:摄氏度|度)`)
 	placeZH     = regexp.MustCompile(`地址|位于|页面|里查看|里选择|应用里|→`)
 	// placeCase must not ignore case: "in Portland" is a place, "in
