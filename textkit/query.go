@@ -38,11 +38,15 @@ const (
 var thesaurusText string
 
 // An entry is one word or two-word phrase of the thesaurus: seq its terms
-// as written (to find the phrase in a question), match those a text must
-// hold (function words left out: "sign in" is matched by "sign").
+// as written, match the term a text must hold: the word's, or for a
+// phrase its PhraseTerm, which IndexTerms adds where the two words stand
+// together ("pick up" is not "pick" and "up" anywhere in a sentence).
 type entry struct {
 	seq, match []string
 }
+
+// PhraseTerm is the term of a two-word thesaurus phrase ("pick up").
+func PhraseTerm(a, b string) string { return a + "_" + b }
 
 var (
 	thesOnce sync.Once
@@ -50,6 +54,8 @@ var (
 	// with it, each with its group (an index of thesGroups).
 	thesIndex  map[string][]thesHit
 	thesGroups [][]entry
+	// thesPhrases are the PhraseTerms of the thesaurus.
+	thesPhrases map[string]bool
 )
 
 type thesHit struct {
@@ -59,6 +65,7 @@ type thesHit struct {
 
 func loadThesaurus() {
 	thesIndex = map[string][]thesHit{}
+	thesPhrases = map[string]bool{}
 	for _, line := range strings.Split(thesaurusText, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -67,13 +74,20 @@ func loadThesaurus() {
 		var g []entry
 		for _, f := range strings.Fields(line) {
 			var e entry
-			for _, w := range Words(strings.ReplaceAll(f, "_", " ")) {
+			ws := Words(strings.ReplaceAll(f, "_", " "))
+			for _, w := range ws {
 				e.seq = append(e.seq, w.Term)
-				if !w.Stop {
-					e.match = append(e.match, w.Term)
-				}
 			}
-			if len(e.match) == 0 || len(e.seq) > 2 || slices.ContainsFunc(g, func(x entry) bool { return slices.Equal(x.seq, e.seq) }) {
+			switch {
+			case len(ws) == 1 && !ws[0].Stop:
+				e.match = e.seq
+			case len(ws) == 2:
+				e.match = []string{PhraseTerm(e.seq[0], e.seq[1])}
+				thesPhrases[e.match[0]] = true
+			default:
+				continue
+			}
+			if slices.ContainsFunc(g, func(x entry) bool { return slices.Equal(x.seq, e.seq) }) {
 				continue
 			}
 			g = append(g, e)
@@ -152,14 +166,21 @@ var zhStopChar = func() map[rune]bool {
 	return m
 }()
 
-// IndexTerms returns what a text is searched by: Terms, then the
+// IndexTerms returns what a text is searched by: Terms, the PhraseTerm
+// of each thesaurus phrase whose words stand together ("pick up"), and the
 // CharTerms of its Chinese words.
 func IndexTerms(text string) []string {
+	thesOnce.Do(loadThesaurus)
 	ws := Words(text)
 	out := make([]string, 0, len(ws))
-	for _, w := range ws {
+	for i, w := range ws {
 		if !w.Stop {
 			out = append(out, w.Term)
+		}
+		if i > 0 && !w.Break {
+			if p := PhraseTerm(ws[i-1].Term, w.Term); thesPhrases[p] {
+				out = append(out, p)
+			}
 		}
 	}
 	return append(out, CharTerms(ws)...)
@@ -342,7 +363,7 @@ type Unit struct {
 const (
 	// KindBonus: the sentence states it ("2 to 5 business days" for "how
 	// long?").
-	KindBonus = 0.3
+	KindBonus = 0.5
 	// TopicBonus: its heading names it ("Shipping times and costs").
 	TopicBonus = 0.15
 )

@@ -40,16 +40,18 @@ func Words(text string) []Word {
 	var out []Word
 	brk := true
 	var word strings.Builder
+	caps := 0 // capital letters in word; -1 once it has a small one
 	hanStart := -1
 	flushWord := func() {
 		if word.Len() == 0 {
 			return
 		}
-		if w, ok := latinWord(word.String(), brk); ok {
+		if w, ok := latinWord(word.String(), brk, caps >= 2); ok {
 			out = append(out, w)
 			brk = false
 		}
 		word.Reset()
+		caps = 0
 	}
 	flushHan := func(end int) {
 		if hanStart < 0 {
@@ -73,6 +75,12 @@ func Words(text string) []Word {
 			if word.Len() < MaxWordBytes {
 				word.WriteRune(unicode.ToLower(r))
 			}
+			switch {
+			case unicode.IsUpper(r) && caps >= 0:
+				caps++
+			case unicode.IsLower(r):
+				caps = -1
+			}
 		case (r == '\'' || r == '\u2019') && word.Len() > 0:
 			// inside a word: "don't" -> "dont"
 		case unicode.IsSpace(r) && r != '\n':
@@ -90,8 +98,10 @@ func Words(text string) []Word {
 }
 
 // latinWord makes a Word of a lower-cased run of letters and digits; a
-// run of combining marks alone is no word.
-func latinWord(w string, brk bool) (Word, bool) {
+// run of combining marks alone is no word. An acronym (acronym: written
+// in capitals) is never a function word: "US" is the country, "us" a
+// pronoun.
+func latinWord(w string, brk, acronym bool) (Word, bool) {
 	fold := foldAccents(w)
 	if fold == "" {
 		return Word{}, false
@@ -103,12 +113,15 @@ func latinWord(w string, brk bool) (Word, bool) {
 			break
 		}
 	}
-	wd := Word{Text: w, Term: fold, Number: number, Break: brk, Stop: enStop[fold]}
+	wd := Word{Text: w, Term: fold, Number: number, Break: brk, Stop: enStop[fold] && !(acronym && !notAcronyms[fold])}
 	if !number && !wd.Stop {
 		wd.Term = Stem(fold)
 	}
 	return wd, wd.Term != ""
 }
+
+// notAcronyms are function words often written in capitals for emphasis.
+var notAcronyms = setOf(`ok i a an no so`)
 
 // foldAccents removes combining marks: "café" -> "cafe".
 func foldAccents(w string) string {
