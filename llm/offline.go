@@ -396,7 +396,7 @@ type sentence struct {
 // for (a duration for "how long") ranks higher; and higher-ranked
 // passages win ties. A sentence that holds nothing of the question itself
 // (only its context does) doesn't answer it.
-func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, func(textkit.Concept) float64) {
+func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []float64) {
 	var cands []sentence
 	for pi, p := range passages[:min(len(passages), offlinePassages)] {
 		name := strings.TrimSuffix(path.Base(p.Source), path.Ext(p.Source))
@@ -427,21 +427,14 @@ func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, fun
 		}
 		weights[i] = math.Log(1 + float64(len(cands))/float64(1+df))
 	}
-	weight := func(c textkit.Concept) float64 {
-		for i, qc := range query.Concepts {
-			if slices.Equal(qc.Terms, c.Terms) {
-				return weights[i]
-			}
-		}
-		return 0
-	}
+	w := query.Weights(func(i int, _ textkit.Concept) float64 { return weights[i] })
 	for i := range cands {
 		c := &cands[i]
 		if c.answers = holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds}); c.answers {
-			c.score = query.Match(c.unit, weight).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
+			c.score = query.Match(c.unit, w, nil).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
 		}
 	}
-	return cands, weight
+	return cands, w
 }
 
 // bestSentences picks the sentence of the top passages that answers q
@@ -453,7 +446,7 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	if len(query.Concepts) == 0 || len(passages) == 0 {
 		return nil
 	}
-	cands, weight := rankSentences(query, passages)
+	cands, w := rankSentences(query, passages)
 	best := -1
 	for i, c := range cands {
 		if c.answers && (best < 0 || c.score > cands[best].score) {
@@ -463,7 +456,7 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	if best < 0 {
 		// Only the heading matched: the section's first sentence.
 		for i := range cands {
-			if cands[i].passage == 0 && query.Match(textkit.Unit{Heading: cands[i].unit.Heading}, weight).Score > 0 {
+			if cands[i].passage == 0 && query.Match(textkit.Unit{Heading: cands[i].unit.Heading}, w, nil).Score > 0 {
 				return []pick{cands[i].pick}
 			}
 		}

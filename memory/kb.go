@@ -46,8 +46,8 @@ const (
 	// sentence's: a section about the question is the likelier home of
 	// its answer.
 	bm25Share = 0.3
-	// passageCoverage scales the share of the question the passage as a
-	// whole holds, when no one sentence holds as much.
+	// passageCoverage scales the share of the question the passage holds
+	// in its sentences together, when no one sentence holds as much.
 	passageCoverage = 0.8
 )
 
@@ -145,11 +145,10 @@ type kbPassage struct {
 	ord     int // position in its document
 	length  int // tokens
 	// head and docTerms are the index terms of the heading, and of the
-	// document's title and name; terms those of the whole text; sents its
-	// sentences'.
-	head, docTerms, terms textkit.SortedSet
-	headKinds        textkit.Kind
-	sents            []kbSentence
+	// document's title and name; sents its sentences'.
+	head, docTerms textkit.SortedSet
+	headKinds      textkit.Kind
+	sents          []kbSentence
 }
 
 // kbSentence is what Search matches of one sentence of a passage.
@@ -168,6 +167,8 @@ type posting struct {
 // index is an inverted index; ids are positions in pass, and removed
 // passages leave a nil until the next compaction.
 type index struct {
+	// words holds one copy of each term string the sentences use.
+	words    map[string]string
 	pass     []*kbPassage
 	byDoc    map[string][]uint32
 	post     map[string][]posting
@@ -176,7 +177,7 @@ type index struct {
 }
 
 func newIndex() index {
-	return index{byDoc: map[string][]uint32{}, post: map[string][]posting{}}
+	return index{byDoc: map[string][]uint32{}, post: map[string][]posting{}, words: map[string]string{}}
 }
 
 // headingWeight is how many times a passage's heading and its document's
@@ -205,24 +206,37 @@ func docWords(p *kbPassage) string {
 	return strings.NewReplacer("-", " ", "_", " ").Replace(name) + " " + p.title
 }
 
-// addSentences fills the passage's context and sentence terms.
-func addSentences(p *kbPassage) {
-	p.head = textkit.IndexTermSet(p.heading)
-	p.docTerms = textkit.IndexTermSet(docWords(p))
+// addSentences fills the passage's context and sentence terms, their
+// strings shared with the rest of the index (a knowledge base repeats its
+// words in thousands of sentences).
+func (ix *index) addSentences(p *kbPassage) {
+	set := func(text string) textkit.SortedSet {
+		ts := textkit.IndexTermSet(text)
+		for i, t := range ts {
+			if c, ok := ix.words[t]; ok {
+				ts[i] = c
+			} else {
+				ix.words[t] = t
+			}
+		}
+		return ts
+	}
+	p.head = set(p.heading)
+	p.docTerms = set(docWords(p))
 	p.headKinds = textkit.TopicKinds(p.heading)
-	p.terms = textkit.IndexTermSet(p.text)
 	for _, para := range textkit.Paragraphs(p.text) {
 		for i, s := range para {
-			p.sents = append(p.sents, kbSentence{terms: textkit.IndexTermSet(s), kinds: textkit.Kinds(s), follows: i > 0})
+			p.sents = append(p.sents, kbSentence{terms: set(s), kinds: textkit.Kinds(s), follows: i > 0})
 		}
 	}
+	p.sents = slices.Clip(p.sents)
 }
 
 func (ix *index) add(d Doc, chunks []TextChunk) {
 	key := docKey(d.Source, d.Path)
 	for i, c := range chunks {
 		p := &kbPassage{doc: key, path: d.Path, title: d.Title, heading: c.Heading, text: c.Text, ord: i}
-		addSentences(p)
+		ix.addSentences(p)
 		terms := passageTerms(p)
 		p.length = len(terms)
 		id := uint32(len(ix.pass))
@@ -926,25 +940,22 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		df := float64(len(ix.post[t]))
 		return math.Log(1 + (n-df+0.5)/(df+0.5))
 	}
-	weight := func(c textkit.Concept) float64 {
-		w := 0.0
+	w := q.Weights(func(_ int, c textkit.Concept) float64 {
+		v := 0.0
 		for _, t := range c.Terms {
-			w = max(w, idf(t))
+			v = max(v, idf(t))
 		}
-		return w
-	}
+		return v
+	})
 	// BM25 with each concept counted once per passage: its best form.
-	for _, c := range q.Concepts {
-		w := weight(c)
-		if c.Filler {
-			w *= textkit.FillerWeight
-		}
+	for ci, c := range q.Concepts {
+		cw := w[ci]
 		sc.cTouch = sc.cTouch[:0]
 		form := func(t string, credit float64) {
 			for _, p := range ix.post[t] {
 				tf := float64(p.tf)
 				dl := float64(ix.pass[p.id].length)
-				v := credit * w * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*dl/avgdl))
+				v := credit * cw * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*dl/avgdl))
 				if sc.best[p.id] == 0 {
 					sc.cTouch = append(sc.cTouch, p.id)
 				}
@@ -959,8 +970,12 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 				form(t, textkit.SynonymCredit/float64(len(syn)))
 			}
 		}
-		for _, t := range c.Chars {
-			form(t, textkit.CharCredit)
+		// Characters are the fallback for a Chinese word the knowledge
+		// base doesn't have as a word (segmented differently).
+		if len(ix.post[c.Terms[0]]) == 0 {
+			for _, t := range c.Chars {
+				form(t, textkit.CharCredit)
+			}
 		}
 		for _, id := range sc.cTouch {
 			if sc.scores[id] == 0 {
@@ -975,28 +990,38 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		bm25       float64
 		score, rel float64
 	}
-	cands := make([]hit, 0, len(sc.touched))
+	// The best BM25 passages, best first, kept by insertion: most
+	// passages fall below the last and cost one comparison.
+	m := max(searchCandidates, 4*k)
+	cands := make([]hit, 0, m+1)
 	for _, id := range sc.touched {
-		cands = append(cands, hit{id: id, bm25: sc.scores[id]})
+		v := sc.scores[id]
 		sc.scores[id] = 0
+		if len(cands) == m && v <= cands[m-1].bm25 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(cands, v, func(h hit, v float64) int { return cmp.Compare(v, h.bm25) })
+		cands = slices.Insert(cands, i, hit{id: id, bm25: v})
+		if len(cands) > m {
+			cands = cands[:m]
+		}
 	}
-	slices.SortFunc(cands, func(a, b hit) int { return cmp.Compare(b.bm25, a.bm25) })
-	cands = cands[:min(len(cands), max(searchCandidates, 4*k))]
+	credits := make([]float64, len(w))
 	for i := range cands {
 		h := &cands[i]
 		p := ix.pass[h.id]
+		clear(credits)
 		best, rel := 0.0, 0.0
 		for si, s := range p.sents {
 			u := textkit.Unit{Terms: s.terms, Heading: p.head, Title: p.docTerms, Kinds: s.kinds, HeadingKinds: p.headKinds}
 			if s.follows {
 				u.Before = p.sents[si-1].terms
 			}
-			m := q.Match(u, weight)
+			m := q.Match(u, w, credits)
 			best = max(best, m.Rank)
 			rel = max(rel, m.Coverage)
 		}
-		whole := q.Match(textkit.Unit{Terms: p.terms, Heading: p.head, Title: p.docTerms}, weight)
-		h.rel = max(rel, passageCoverage*whole.Coverage)
+		h.rel = max(rel, passageCoverage*textkit.Coverage(credits, w))
 		h.score = best + bm25Share*h.bm25
 	}
 	better := func(a, b hit) int {

@@ -431,19 +431,33 @@ type Match struct {
 	Rank float64
 }
 
-// Match scores u against q; weight gives each concept's weight (an
-// inverse document frequency, say), which Match scales by FillerWeight
-// for filler.
-func (q Query) Match(u Unit, weight func(Concept) float64) Match {
+// Weights returns each concept's weight, by weight (an inverse document
+// frequency, say), scaled by FillerWeight for filler: what Match takes.
+func (q Query) Weights(weight func(i int, c Concept) float64) []float64 {
+	ws := make([]float64, len(q.Concepts))
+	for i, c := range q.Concepts {
+		ws[i] = weight(i, c)
+		if c.Filler {
+			ws[i] *= FillerWeight
+		}
+	}
+	return ws
+}
+
+// Match scores u against q with the concepts' weights w (Weights). When
+// best is not nil, best[i] is raised to concept i's credit in u, so that
+// the credits of several units (the sentences of a passage) can be
+// summed up with Coverage.
+func (q Query) Match(u Unit, w, best []float64) Match {
 	var m Match
 	total := 0.0
-	for _, c := range q.Concepts {
-		w := weight(c)
-		if c.Filler {
-			w *= FillerWeight
+	for i, c := range q.Concepts {
+		cr := c.Credit(u)
+		total += w[i]
+		m.Score += w[i] * cr
+		if best != nil {
+			best[i] = max(best[i], cr)
 		}
-		total += w
-		m.Score += w * c.Credit(u)
 	}
 	if total > 0 {
 		m.Coverage = m.Score / total
@@ -457,6 +471,20 @@ func (q Query) Match(u Unit, weight func(Concept) float64) Match {
 	}
 	m.Rank = m.Score * bonus
 	return m
+}
+
+// Coverage is the share of the query's weight held with the concepts'
+// credits cr (as Match's best gathers them).
+func Coverage(cr, w []float64) float64 {
+	s, total := 0.0, 0.0
+	for i := range w {
+		s += w[i] * cr[i]
+		total += w[i]
+	}
+	if total == 0 {
+		return 0
+	}
+	return s / total
 }
 
 // AllTerms returns every term the query may match: own terms, synonyms'
@@ -486,10 +514,11 @@ func (q Query) AllTerms() []string {
 // sentences a knowledge base keeps.
 type SortedSet []string
 
-// NewSortedSet makes a SortedSet of ts (which it sorts in place).
+// NewSortedSet makes a SortedSet of ts (which it sorts in place), in a
+// slice of its own exact size.
 func NewSortedSet(ts []string) SortedSet {
 	slices.Sort(ts)
-	return SortedSet(slices.Clip(slices.Compact(ts)))
+	return SortedSet(slices.Clone(slices.Compact(ts)))
 }
 
 // Has reports whether t is in s.
