@@ -27,7 +27,10 @@ const DefaultMinRelevance = 0.5
 // that a question in one language finds passages written in the other.
 // Implementations cache; an error means "search the question as it is".
 type Translator interface {
-	Translate(ctx context.Context, text, lang string) (string, error)
+	// Translate returns text in lang, and the model call it took, which
+	// the engine counts as a PurposeTranslate call: a zero Response (no
+	// Model) when the translation came from a cache.
+	Translate(ctx context.Context, text, lang string) (string, Response, error)
 }
 
 // WithTranslator makes the engine search the knowledge base again with
@@ -86,7 +89,20 @@ func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, [
 	}
 	ps := search(query)
 	if len(ps) == 0 && e.translator != nil {
-		if tq, err := e.translator.Translate(ctx, query, otherLang(lang)); err != nil {
+		start := e.now()
+		tq, resp, err := e.translator.Translate(ctx, query, otherLang(lang))
+		if resp.Model != "" || err != nil {
+			outcome, model := OutcomeOK, resp.Model
+			if err != nil {
+				outcome = failOutcome(err)
+			}
+			if model == "" {
+				model = "unknown"
+			}
+			e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeTranslate, Outcome: outcome,
+				Duration: e.now().Sub(start), Usage: resp.Usage})
+		}
+		if err != nil {
 			e.log.Debug("question translation failed", "err", err)
 		} else if strings.TrimSpace(tq) != "" {
 			ps = search(tq)

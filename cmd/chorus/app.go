@@ -194,7 +194,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	if err != nil {
 		return nil, err
 	}
-	promptOpts, err := promptOptions(cfg)
+	promptOpts, err := promptOptions(cfg, model)
 	if err != nil {
 		return nil, err
 	}
