@@ -430,7 +430,12 @@ func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []f
 	w := query.Weights(func(i int, _ textkit.Concept) float64 { return weights[i] })
 	for i := range cands {
 		c := &cands[i]
-		if c.answers = holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds}); c.answers {
+		own := holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds})
+		// A sentence stating the kind of fact asked for, in a section
+		// about the question ("2 to 5 business days" under "Shipping
+		// times"), answers it too.
+		kind := query.Wants&c.unit.Kinds != 0 && holdsOne(query, textkit.Unit{Heading: c.unit.Heading, Title: c.unit.Title})
+		if c.answers = own || kind; c.answers {
 			c.score = query.Match(c.unit, w, nil).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
 		}
 	}
@@ -484,8 +489,8 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	return out
 }
 
-// holdsOne reports whether u itself holds one of q's content concepts
-// at least half-way (a character or two of a Chinese word is not enough).
+// holdsOne reports whether u holds one of q's content concepts at least
+// half-way (a character or two of a Chinese word is not enough).
 func holdsOne(q textkit.Query, u textkit.Unit) bool {
 	for _, c := range q.Concepts {
 		if !c.Filler && c.Credit(u) >= 0.5 {
@@ -494,7 +499,6 @@ func holdsOne(q textkit.Query, u textkit.Unit) bool {
 	}
 	return false
 }
-
 
 // continues reports whether a sentence carries the one before it on: it
 // opens with a pronoun or a condition that needs it.

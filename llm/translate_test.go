@@ -36,7 +36,7 @@ func TestTranslator(t *testing.T) {
 		t.Errorf("a model call reports no model or usage: %+v", resp)
 	}
 	var body struct {
-		Messages []struct{ Role, Content string }
+		Messages  []struct{ Role, Content string }
 		MaxTokens int `json:"max_tokens"`
 	}
 	if err := json.Unmarshal([]byte(f.body(0)), &body); err != nil {
@@ -103,4 +103,3 @@ func TestTidyTranslation(t *testing.T) {
 		}
 	}
 }
-
