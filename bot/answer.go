@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,10 +127,15 @@ func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, [
 // markerFilter removes NoAnswerMarker, in any case, from a reply arriving
 // in pieces: a tail that could be the start of the marker is held back
 // until the next piece says what it is, so the marker is never shown, not
-// even for one streamed edit.
+// even for one streamed edit. The spaces a removed marker leaves at the
+// start of the reply, or after a space, go with it.
 type markerFilter struct {
 	held  string
 	found bool
+	// skip is set after a marker, until the next visible character.
+	skip bool
+	// last is the last character let through, 0 before any.
+	last rune
 }
 
 // Write takes the next piece and returns what may be shown now.
@@ -143,7 +149,8 @@ func (f *markerFilter) Write(d string) string {
 			break
 		}
 		f.found = true
-		out.WriteString(s[:i])
+		f.emit(&out, s[:i])
+		f.skip = true
 		s = s[i+len(NoAnswerMarker):]
 	}
 	// Hold back the longest suffix that is a prefix of the marker.
@@ -154,26 +161,46 @@ func (f *markerFilter) Write(d string) string {
 			break
 		}
 	}
-	out.WriteString(s)
+	f.emit(&out, s)
 	return out.String()
+}
+
+// emit lets s through, without the spaces right after a removed marker
+// when nothing came before it or a space did.
+func (f *markerFilter) emit(b *strings.Builder, s string) {
+	if f.skip && s != "" {
+		if f.last == 0 || unicode.IsSpace(f.last) {
+			s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		}
+		if s != "" {
+			f.skip = false
+		}
+	}
+	if s != "" {
+		f.last, _ = utf8.DecodeLastRuneInString(s)
+		b.WriteString(s)
+	}
 }
 
 // Flush returns what is held back at the end of the reply.
 func (f *markerFilter) Flush() string {
 	s := f.held
 	f.held = ""
-	return s
+	var b strings.Builder
+	f.emit(&b, s)
+	return b.String()
 }
 
-// StripNoAnswer removes NoAnswerMarker from a complete reply, tidying the
-// space it leaves, and reports whether it was there.
+// StripNoAnswer removes NoAnswerMarker from a complete reply, with the
+// spaces it leaves (the reply's lines and paragraphs are kept), and
+// reports whether it was there.
 func StripNoAnswer(s string) (string, bool) {
 	var f markerFilter
 	out := f.Write(s) + f.Flush()
 	if !f.found {
 		return s, false
 	}
-	return strings.TrimSpace(strings.Join(strings.Fields(out), " ")), true
+	return strings.TrimRightFunc(out, unicode.IsSpace), true
 }
 
 // indexFold is strings.Index ignoring ASCII case.

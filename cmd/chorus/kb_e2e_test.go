@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -75,4 +82,110 @@ func TestCrossLanguageAnswer(t *testing.T) {
 	if strings.Contains(chats[0].text(), "We ship from Portland") {
 		t.Errorf("the unrelated English passage went into the prompt:\n%s", chats[0].text())
 	}
+}
+
+// chorusIn is chorus run in dir (the repository root, say) rather than
+// an empty folder.
+func chorusIn(t *testing.T, dir string, env []string, stdin string, args ...string) (string, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := runWithin(cmd, 60*time.Second); err != nil {
+		t.Fatalf("chorus %v in %s: %v\nstderr:\n%s", args, dir, err, errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+func runWithin(cmd *exec.Cmd, d time.Duration) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("did not finish within %v", d)
+	}
+}
+
+// TestKBSourcesSurviveChatAndServe is the first thing the issue saw go
+// wrong: two folders ingested by hand, then chat and serve started from
+// the repository root, whose default kb.dir (configs/knowledge) is synced
+// at start. All three sources are kept, each with its own returns.md, and
+// an answer comes from the folder that says it.
+func TestKBSourcesSurviveChatAndServe(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := t.TempDir(), t.TempDir()
+	writeFiles(t, a, map[string]string{"returns.md": "# Returns at the Harbour shop\n\nThe Harbour shop takes returns within 60 days with a receipt.\n"})
+	writeFiles(t, b, map[string]string{
+		"returns.md": "# Returns at the Hilltop kiosk\n\nThe Hilltop kiosk takes returns within 7 days, for store credit only.\n",
+		"hours.csv":  "question,answer\nWhen is the Hilltop kiosk open?,\"The Hilltop kiosk is open from 6:30 to 11:00, Tuesday to Sunday.\"\n",
+	})
+	data := t.TempDir()
+	env := []string{"CHORUS_DATA_DIR=" + data, "CHORUS_LOG_LEVEL=info"}
+	for _, dir := range []string{a, b} {
+		if out, _ := chorus(t, env, "", "kb", "ingest", dir); !strings.Contains(out, "added") || strings.Contains(out, "removed returns.md") {
+			t.Fatalf("ingest %s: %s", dir, out)
+		}
+	}
+	wantSources := func(when string) {
+		t.Helper()
+		out, _ := chorus(t, env, "", "kb", "list")
+		for _, src := range []string{a, b, filepath.Join(root, "configs", "knowledge")} {
+			if !strings.Contains(out, "source "+src+":") {
+				t.Errorf("%s: kb list lacks source %s:\n%s", when, src, out)
+			}
+		}
+		if n := strings.Count(out, "returns.md"); n != 3 {
+			t.Errorf("%s: %d returns.md listed, want 3 (two folders and the example):\n%s", when, n, out)
+		}
+		if !strings.Contains(out, "hours.csv") {
+			t.Errorf("%s: the CSV of folder b is gone:\n%s", when, out)
+		}
+	}
+
+	out, errOut := chorusIn(t, root, env, "How long does the Hilltop kiosk take returns?\nWhen is the Hilltop kiosk open?\n", "chat")
+	if !strings.Contains(out, "7 days") || !strings.Contains(out, "6:30 to 11:00") {
+		t.Errorf("chat from the repository root did not answer from folder b:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if strings.Contains(errOut, "removed") && !strings.Contains(errOut, "0 removed") {
+		t.Errorf("chat's start-up removed documents:\n%s", errOut)
+	}
+	wantSources("after chat")
+
+	// serve from the repository root: the console adapter and the admin
+	// server, stopped as an orchestrator stops it once it is ready.
+	admin := freePort(t)
+	serve := exec.Command(binary, "serve")
+	serve.Dir = root
+	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + admin}, env...)
+	serve.Stdin = strings.NewReader("")
+	var serveErr syncBuffer
+	serve.Stdout, serve.Stderr = io.Discard, &serveErr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }()
+	p := &serveProc{admin: admin}
+	waitFor(t, 30*time.Second, "serve to be ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	serve.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		serve.Process.Kill()
+		t.Fatalf("serve did not stop on SIGTERM:\n%s", serveErr.String())
+	}
+	wantSources("after serve")
 }
