@@ -399,17 +399,15 @@ type sentence struct {
 func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []float64) {
 	var cands []sentence
 	for pi, p := range passages[:min(len(passages), offlinePassages)] {
-		name := strings.TrimSuffix(path.Base(p.Source), path.Ext(p.Source))
-		head := textkit.IndexTermSet(p.Heading)
-		doc := textkit.IndexTermSet(p.Title + "\n" + strings.NewReplacer("-", " ", "_", " ").Replace(name))
-		topic := textkit.TopicKinds(p.Heading)
+		ctx := textkit.PassageContext(p.Heading, p.Title, p.Source)
 		si := 0
 		for _, para := range textkit.Paragraphs(p.Text) {
 			for i, s := range para {
-				u := textkit.Unit{Terms: textkit.IndexTermSet(s), Heading: head, Title: doc, Kinds: textkit.Kinds(s), HeadingKinds: topic}
+				var before textkit.SortedSet
 				if i > 0 {
-					u.Before = cands[len(cands)-1].unit.Terms
+					before = cands[len(cands)-1].unit.Terms
 				}
+				u := ctx.Unit(textkit.IndexTermSet(s), textkit.Kinds(s), before)
 				cands = append(cands, sentence{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
 					title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, unit: u})
 				si++

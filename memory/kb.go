@@ -144,11 +144,10 @@ type kbPassage struct {
 	text    string
 	ord     int // position in its document
 	length  int // tokens
-	// head and docTerms are the index terms of the heading, and of the
-	// document's title and name; sents its sentences'.
-	head, docTerms textkit.SortedSet
-	headKinds      textkit.Kind
-	sents          []kbSentence
+	// ctx is what the heading and the document's title and name give
+	// each sentence; sents are the sentences' own terms.
+	ctx   textkit.Context
+	sents []kbSentence
 }
 
 // kbSentence is what Search matches of one sentence of a passage.
@@ -186,32 +185,24 @@ func newIndex() index {
 // shipping once.
 const headingWeight = 3
 
+// passageTerms are what BM25 counts of a passage: its text's terms, its
+// heading's headingWeight times and its document's one time fewer.
 func passageTerms(p *kbPassage) []string {
-	h := textkit.IndexTerms(p.heading)
-	doc := textkit.IndexTerms(docWords(p))
 	terms := textkit.IndexTerms(p.text)
 	for i := 0; i < headingWeight; i++ {
-		terms = append(terms, h...)
+		terms = append(terms, p.ctx.Heading...)
 	}
 	for i := 0; i < headingWeight-1; i++ {
-		terms = append(terms, doc...)
+		terms = append(terms, p.ctx.Title...)
 	}
 	return terms
-}
-
-// docWords are the document's name (its file name, "-" and "_" read as
-// spaces) and title.
-func docWords(p *kbPassage) string {
-	name := strings.TrimSuffix(path.Base(p.path), path.Ext(p.path))
-	return strings.NewReplacer("-", " ", "_", " ").Replace(name) + " " + p.title
 }
 
 // addSentences fills the passage's context and sentence terms, their
 // strings shared with the rest of the index (a knowledge base repeats its
 // words in thousands of sentences).
 func (ix *index) addSentences(p *kbPassage) {
-	set := func(text string) textkit.SortedSet {
-		ts := textkit.IndexTermSet(text)
+	intern := func(ts textkit.SortedSet) textkit.SortedSet {
 		for i, t := range ts {
 			if c, ok := ix.words[t]; ok {
 				ts[i] = c
@@ -221,12 +212,11 @@ func (ix *index) addSentences(p *kbPassage) {
 		}
 		return ts
 	}
-	p.head = set(p.heading)
-	p.docTerms = set(docWords(p))
-	p.headKinds = textkit.TopicKinds(p.heading)
+	p.ctx = textkit.PassageContext(p.heading, p.title, p.path)
+	p.ctx.Heading, p.ctx.Title = intern(p.ctx.Heading), intern(p.ctx.Title)
 	for _, para := range textkit.Paragraphs(p.text) {
 		for i, s := range para {
-			p.sents = append(p.sents, kbSentence{terms: set(s), kinds: textkit.Kinds(s), follows: i > 0})
+			p.sents = append(p.sents, kbSentence{terms: intern(textkit.IndexTermSet(s)), kinds: textkit.Kinds(s), follows: i > 0})
 		}
 	}
 	p.sents = slices.Clip(p.sents)
@@ -1013,10 +1003,11 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		clear(credits)
 		best, rel := 0.0, 0.0
 		for si, s := range p.sents {
-			u := textkit.Unit{Terms: s.terms, Heading: p.head, Title: p.docTerms, Kinds: s.kinds, HeadingKinds: p.headKinds}
+			var before textkit.SortedSet
 			if s.follows {
-				u.Before = p.sents[si-1].terms
+				before = p.sents[si-1].terms
 			}
+			u := p.ctx.Unit(s.terms, s.kinds, before)
 			m := q.Match(u, w, credits)
 			best = max(best, m.Rank)
 			rel = max(rel, m.Coverage)

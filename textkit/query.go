@@ -358,6 +358,35 @@ type Unit struct {
 	Kinds, HeadingKinds Kind
 }
 
+// Context is what a passage gives each of its sentences: the index terms
+// of its section's heading and of its document (title and file name, "-"
+// and "_" read as spaces), and the kinds of fact the heading names.
+type Context struct {
+	Heading, Title SortedSet
+	HeadingKinds   Kind
+}
+
+// PassageContext reads a passage's heading, its document's title and its
+// path within its source ("shipping-times.md").
+func PassageContext(heading, title, docPath string) Context {
+	name := docPath
+	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		name = name[:i]
+	}
+	name = strings.NewReplacer("-", " ", "_", " ").Replace(name)
+	return Context{Heading: IndexTermSet(heading), Title: IndexTermSet(title + "\n" + name), HeadingKinds: TopicKinds(heading)}
+}
+
+// Unit returns the unit of a sentence of the passage with index terms
+// terms and kinds, after the sentence before (nil for the first of its
+// paragraph).
+func (c Context) Unit(terms SortedSet, kinds Kind, before SortedSet) Unit {
+	return Unit{Terms: terms, Heading: c.Heading, Title: c.Title, Before: before, Kinds: kinds, HeadingKinds: c.HeadingKinds}
+}
+
 // Bonuses for a unit that states the kind of fact a question asks for, as
 // shares of its score.
 const (
