@@ -31,12 +31,15 @@ type Alert struct {
 	Share, Baseline float64
 	Messages        int
 	Themes          []string
-	Samples         []string
+	// Samples are recent negative messages, to be quoted.
+	Samples []SampleMessage
 }
 
 type winMsg struct {
 	at    time.Time
 	neg   bool
+	user  string   // negatives only: bot.UserHash of the author
+	name  string   // negatives only: the author's display name
 	text  string   // negatives only
 	terms []string // negatives only
 }
@@ -73,9 +76,9 @@ func (c *chatState) evict(m winMsg, halfLife time.Duration) {
 	}
 }
 
-// add takes one message at t and returns an alert when it opens a negative
-// episode.
-func (c *chatState) add(cfg Config, t time.Time, neg bool, text string, ts []string) *Alert {
+// add takes one message at t (m carries its author, text and terms) and
+// returns an alert when it opens a negative episode.
+func (c *chatState) add(cfg Config, t time.Time, neg bool, m winMsg) *Alert {
 	if n := len(c.win); n > 0 && t.Before(c.win[n-1].at) {
 		t = c.win[n-1].at // out-of-order delivery: keep the window sorted
 	}
@@ -89,7 +92,7 @@ func (c *chatState) add(cfg Config, t time.Time, neg bool, text string, ts []str
 	c.win = append(c.win[:0], c.win[i:]...)
 	wm := winMsg{at: t, neg: neg}
 	if neg {
-		wm.text, wm.terms = sample(text), ts
+		wm.user, wm.name, wm.text, wm.terms = m.user, m.name, sample(m.text), m.terms
 	}
 	c.win = append(c.win, wm)
 
@@ -161,14 +164,28 @@ func (c *chatState) themes(k int) []string {
 	return out
 }
 
-func (c *chatState) samples(k int) []string {
-	var out []string
+func (c *chatState) samples(k int) []SampleMessage {
+	var out []SampleMessage
 	for i := len(c.win) - 1; i >= 0 && len(out) < k; i-- {
-		if c.win[i].neg && !slices.Contains(out, c.win[i].text) {
-			out = append(out, c.win[i].text)
+		w := c.win[i]
+		if w.neg && w.text != "" && !slices.ContainsFunc(out, func(s SampleMessage) bool { return s.Text == w.text }) {
+			out = append(out, SampleMessage{Name: w.name, Text: w.text})
 		}
 	}
 	return out
+}
+
+// forget drops the text, terms and name of the window's messages by the
+// user with hash uh, and reports how many there were.
+func (c *chatState) forget(uh string) int {
+	n := 0
+	for i := range c.win {
+		if c.win[i].user == uh {
+			c.win[i].user, c.win[i].name, c.win[i].text, c.win[i].terms = "", "", "", nil
+			n++
+		}
+	}
+	return n
 }
 
 // managersChat picks where an alert about platform goes.
@@ -217,7 +234,7 @@ func (a *Analytics) alertText(c *bot.Catalog, lang string, al *Alert) string {
 		b.WriteString("\n" + c.T(lang, "analytics.alert_themes", "themes", strings.Join(al.Themes, ", ")))
 	}
 	for _, s := range al.Samples {
-		fmt.Fprintf(&b, "\n• %s", s)
+		fmt.Fprintf(&b, "\n• %s", bot.Quote(s.Name, s.Text, maxSampleRunes, c.T(lang, "someone")))
 	}
 	return b.String()
 }

@@ -158,12 +158,18 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 	defer a.mu.Unlock()
 	h := a.delta.hour(t, conv)
 	h.Platform = m.Platform
+	if m.Chat.Kind == bot.ChatDM {
+		h.DM = true
+	} else if m.Chat.Title != "" {
+		h.Title = m.Chat.Title
+	}
 	h.Messages++
 	h.Counts[s.Label]++
 	h.ScoreSum += s.Score
 	h.addUser(user)
+	uh := bot.UserHash(user)
 	if s.Label == Negative {
-		h.Samples = append(h.Samples, sample(m.Text))
+		h.Samples = append(h.Samples, sampleRec{User: uh, Name: m.Author.Name, Text: sample(m.Text)})
 		if len(h.Samples) > maxSamples {
 			h.Samples = h.Samples[1:]
 		}
@@ -183,11 +189,11 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 	}
 	a.delta.touchUser(user, t)
 	if len(ts) > 0 {
-		hk := hourKey(t)
-		tm := a.delta.terms[hk]
+		tk := termsKey(t, conv)
+		tm := a.delta.terms[tk]
 		if tm == nil {
 			tm = map[string]int{}
-			a.delta.terms[hk] = tm
+			a.delta.terms[tk] = tm
 		}
 		for _, x := range ts {
 			tm[x]++
@@ -205,7 +211,7 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 		cs = &chatState{}
 		a.chats[conv] = cs
 	}
-	al := cs.add(a.cfg, t, s.Label == Negative, m.Text, ts)
+	al := cs.add(a.cfg, t, s.Label == Negative, winMsg{user: uh, name: m.Author.Name, text: m.Text, terms: ts})
 	if al != nil {
 		al.Platform, al.Chat, al.ChatTitle = m.Platform, conv, m.Chat.Title
 		al.Themes = a.filterNames(al.Themes)
@@ -215,7 +221,8 @@ func (a *Analytics) record(m *bot.Message, s Sentiment, role bot.Role) *Alert {
 
 func sample(text string) string {
 	text = strings.Join(strings.Fields(text), " ")
-	return bot.Excerpt(text, maxSampleRunes)
+	// Masked before it is cut and stored: a quote can't mask half an address.
+	return bot.Excerpt(bot.MaskPII(text), maxSampleRunes)
 }
 
 // Observe takes engine events: replies and first-token latency feed the
@@ -230,9 +237,16 @@ func (a *Analytics) Observe(e bot.Event) {
 	if t.IsZero() {
 		t = a.now()
 	}
+	// Replies count in the chat they were made in, so that a report asked
+	// in a chat covers that chat's; events without a chat go to the
+	// engine-wide figures.
+	chat := e.Chat
+	if chat == "" {
+		chat = globalChat
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	h := a.delta.hour(t, globalChat)
+	h := a.delta.hour(t, chat)
 	switch e.Kind {
 	case bot.EventReplySent:
 		h.Replies++
@@ -279,7 +293,7 @@ func (a *Analytics) startBrand(conv, id string, at time.Time) {
 		}
 	}
 	a.brand[conv] = &brandPost{id: id, at: at}
-	a.delta.hour(at, globalChat).BrandStarted++
+	a.delta.hour(at, conv).BrandStarted++
 }
 
 // noteBrand tracks brand-started conversations: a manager's message in a
@@ -299,7 +313,7 @@ func (a *Analytics) noteBrand(m *bot.Message, t time.Time, role bot.Role) {
 	}
 	if (m.ReplyTo != "" && m.ReplyTo == p.id) || (t.Sub(p.at) >= 0 && t.Sub(p.at) <= a.cfg.BrandAnswerWindow) {
 		p.answered = true
-		a.delta.hour(p.at, globalChat).BrandAnswered++
+		a.delta.hour(p.at, conv).BrandAnswered++
 	}
 }
 

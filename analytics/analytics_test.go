@@ -3,6 +3,7 @@ package analytics
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/png"
@@ -59,7 +60,9 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 		t.Fatal(err)
 	}
 	r.a = a
-	e, err := bot.New(bot.Config{}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
+	// tg:boss manages the community; c1 is a home chat, where the
+	// platform's administrators (role set on the message) manage it.
+	e, err := bot.New(bot.Config{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
 		bot.WithObserver(bot.ObserverFunc(func(ev bot.Event) {
 			if ev.Kind == bot.EventScored || ev.Kind == bot.EventAlert {
 				r.mu.Lock()
@@ -86,9 +89,15 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 // send hands one message to the engine and waits until it is handled.
 func (r *rig) send(chat, user string, role bot.Role, at time.Time, text string) {
 	r.t.Helper()
+	r.sendIn(chat, bot.ChatGroup, user, role, at, text)
+}
+
+// sendIn is send in a chat of the given kind.
+func (r *rig) sendIn(chat string, kind bot.ChatKind, user string, role bot.Role, at time.Time, text string) {
+	r.t.Helper()
 	r.n++
 	r.clk.set(at)
-	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: bot.ChatGroup}, ID: fmt.Sprint(r.n),
+	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: kind}, ID: fmt.Sprint(r.n),
 		Author: bot.User{ID: user, Name: "User " + user, Role: role}, Text: text, Time: at}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -185,7 +194,7 @@ func TestRollups(t *testing.T) {
 	if mean := h.ScoreSum / float64(h.Messages); mean > -0.24 || mean < -0.26 {
 		t.Errorf("mean score %v, want -0.25", mean)
 	}
-	if len(h.Samples) != 2 || h.Samples[1] != "so bad today" {
+	if len(h.Samples) != 2 || h.Samples[1].Text != "so bad today" || h.Samples[1].User != bot.UserHash("tg:3") {
 		t.Errorf("samples %q", h.Samples)
 	}
 	// A second flush adds to what is stored instead of replacing it.
@@ -279,7 +288,7 @@ func TestTrends(t *testing.T) {
 		}
 	}
 	r.clk.set(now)
-	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5)
+	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +374,7 @@ func TestCompetitors(t *testing.T) {
 	r.send("c1", "3", bot.RoleFollower, at, "阿克米怎么样")
 	r.send("c1", "4", bot.RoleFollower, at, "acmes and pacme are not it")
 	r.send("c1", "5", bot.RoleFollower, at, "GLOBEX!")
-	cs, err := r.a.Competitors(context.Background(), 24*time.Hour)
+	cs, err := r.a.Competitors(context.Background(), 24*time.Hour, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +401,7 @@ func TestEngagement(t *testing.T) {
 		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: day2, Outcome: []string{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology}[i]})
 	}
 	r.clk.set(day2.Add(time.Hour))
-	st, err := r.a.Engagement(context.Background(), 24*time.Hour)
+	st, err := r.a.Engagement(context.Background(), 24*time.Hour, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,26 +428,28 @@ func TestCommands(t *testing.T) {
 	at := t0.Add(3 * time.Hour)
 	r.send("c1", "1", bot.RoleFollower, at, "Acme is bad")
 	r.send("c1", "2", bot.RoleFollower, at, "good job")
+	// The community's manager asks in a DM, where every chat is covered;
+	// a follower is refused.
 	tests := []struct {
 		cmd    string
-		role   bot.Role
+		user   string
 		want   string
 		png    bool
 		reject bool
 	}{
-		{"/stats", bot.RoleManager, "2 messages from 2 active users", true, false},
-		{"/stats 7d", bot.RoleManager, "Last 7d", true, false},
-		{"/sentiment", bot.RoleManager, "negative 1 (50%)", true, false},
-		{"/trends 48h", bot.RoleManager, "2d", false, false},
-		{"/competitors", bot.RoleManager, "Acme: 1 mentions", false, false},
-		{"/stats soon", bot.RoleManager, "don't understand the period soon", false, false},
-		{"/stats", bot.RoleFollower, "for managers only", false, true},
-		{"/sentiment", bot.RoleFollower, "for managers only", false, true},
+		{"/stats", "boss", "2 messages from 2 active users", true, false},
+		{"/stats 7d", "boss", "Last 7d", true, false},
+		{"/sentiment", "boss", "negative 1 (50%)", true, false},
+		{"/trends 48h", "boss", "2d", false, false},
+		{"/competitors", "boss", "Acme: 1 mentions", false, false},
+		{"/stats soon", "boss", "don't understand the period soon", false, false},
+		{"/stats", "42", "for managers only", false, true},
+		{"/sentiment", "42", "for managers only", false, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
-			chat := fmt.Sprintf("cmd%d", i)
-			r.send(chat, "42", tt.role, at.Add(time.Minute), tt.cmd)
+			chat := fmt.Sprintf("dm%d", i)
+			r.sendIn(chat, bot.ChatDM, tt.user, bot.RoleFollower, at.Add(time.Minute), tt.cmd)
 			sent := r.p.Calls("send")
 			var last *bottest.Sent
 			for j := range sent {
@@ -477,9 +488,9 @@ func TestCatalogChinese(t *testing.T) {
 	if !strings.Contains(got, "3 位活跃用户") {
 		t.Errorf("zh stats %q", got)
 	}
-	al := &Alert{Chat: "tg/c1", Share: 0.6, Baseline: 0.2, Messages: 20, Themes: []string{"退款"}, Samples: []string{"太差了"}}
+	al := &Alert{Chat: "tg/c1", Share: 0.6, Baseline: 0.2, Messages: 20, Themes: []string{"退款"}, Samples: []SampleMessage{{Name: "小王", Text: "太差了"}}}
 	txt := r.a.alertText(r.e.Catalog, "zh", al)
-	for _, want := range []string{"负面情绪激增", "60%", "20%", "退款", "太差了"} {
+	for _, want := range []string{"负面情绪激增", "60%", "20%", "退款", "小王: 太差了"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("zh alert %q lacks %q", txt, want)
 		}
@@ -504,5 +515,101 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := New(bottest.NewMemKV(), c, WithClassifier(kwClassifier{})); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
+	}
+}
+
+// lastReply is the text of the last message sent to chat.
+func (r *rig) lastReply(chat string) string {
+	rs := r.p.Replies(chat)
+	if len(rs) == 0 {
+		return ""
+	}
+	return rs[len(rs)-1]
+}
+
+// TestReportsKeepToTheRoom: a report asked in a group covers and quotes
+// that group only; a DM with the community's manager covers every chat,
+// DMs included; quotes name authors and mask their personal data.
+func TestReportsKeepToTheRoom(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(3 * time.Hour)
+	r.send("c1", "alice", bot.RoleFollower, at, "bad service in group one, mail me at alice@example.com")
+	r.send("c2", "bob", bot.RoleFollower, at, "bad day in group two")
+	r.sendIn("dm-alice", bot.ChatDM, "alice", bot.RoleFollower, at, "bad secret whispered in private")
+	later := at.Add(time.Minute)
+
+	r.send("c1", "admin", bot.RoleManager, later, "/sentiment")
+	got := r.lastReply("c1")
+	if !strings.Contains(got, "User alice: bad service in group one") || strings.Contains(got, "alice@example.com") {
+		t.Errorf("c1's report lacks its own sample, named and masked: %q", got)
+	}
+	if strings.Contains(got, "group two") || strings.Contains(got, "whispered") || strings.Contains(got, "tg:alice") {
+		t.Errorf("c1's report shows what c1 may not see: %q", got)
+	}
+	// c2 is not a home chat: its administrator is nobody's manager.
+	r.send("c2", "admin2", bot.RoleManager, later, "/sentiment")
+	if got := r.lastReply("c2"); !strings.Contains(got, "for managers only") {
+		t.Errorf("the admin of a chat that is not a home chat ran /sentiment: %q", got)
+	}
+	// The community's manager asking in c2 gets c2 only.
+	r.send("c2", "boss", bot.RoleFollower, later, "/sentiment")
+	if got := r.lastReply("c2"); !strings.Contains(got, "group two") || strings.Contains(got, "group one") || strings.Contains(got, "whispered") {
+		t.Errorf("a report in c2 covers more than c2: %q", got)
+	}
+	// In a DM with the community's manager: everything.
+	r.sendIn("dm-boss", bot.ChatDM, "boss", bot.RoleFollower, later, "/sentiment")
+	got = r.lastReply("dm-boss")
+	for _, want := range []string{"3 messages", "negative 3"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the manager's DM report lacks %q: %q", want, got)
+		}
+	}
+	if !strings.Contains(got, "whispered") {
+		t.Errorf("the manager's DM report leaves out the DM sample: %q", got)
+	}
+}
+
+func TestForgetAndExportUser(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(3 * time.Hour)
+	for i := 0; i < 3; i++ {
+		r.send("c1", "alice", bot.RoleFollower, at, "bad zanzibar quokka experience")
+		r.send("c1", "bob", bot.RoleFollower, at, "bad weather zanzibar")
+	}
+	ctx := context.Background()
+	ex, err := r.a.ExportUser(ctx, "tg:alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(ex)
+	if !strings.Contains(string(js), "zanzibar quokka") || strings.Contains(string(js), "weather") {
+		t.Errorf("alice's export = %s", js)
+	}
+	turns := make([]bot.ExportedTurn, 3)
+	for i := range turns {
+		turns[i] = bot.ExportedTurn{Conversation: "tg/c1", Turn: bot.Turn{Role: bot.RoleUser, User: "tg:alice", Text: "bad zanzibar quokka experience", Time: at}}
+	}
+	n, err := r.a.ForgetUser(ctx, bot.ForgetRequest{User: "tg:alice", Scope: bot.ViewAll(), Ref: "x", Turns: turns})
+	if err != nil || n == 0 {
+		t.Fatalf("ForgetUser = %d, %v", n, err)
+	}
+	var all []string
+	for _, b := range []string{bucketHours, bucketTerms, bucketUsers} {
+		r.kv.Scan(ctx, b, "", "", func(k string, v []byte) error {
+			all = append(all, b+"/"+k+"="+string(v))
+			return nil
+		})
+	}
+	dump := strings.Join(all, "\n")
+	for _, gone := range []string{"quokka", bot.UserHash("tg:alice"), userRecKey("tg:alice")} {
+		if strings.Contains(dump, gone) {
+			t.Errorf("after forget the KV still holds %q:\n%s", gone, dump)
+		}
+	}
+	if !strings.Contains(dump, `"zanzibar":3`) || !strings.Contains(dump, "weather") {
+		t.Errorf("bob's terms and samples went too:\n%s", dump)
+	}
+	if ex, _ := r.a.ExportUser(ctx, "tg:alice"); ex != nil {
+		t.Errorf("export after forget = %+v", ex)
 	}
 }

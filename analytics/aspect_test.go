@@ -56,7 +56,7 @@ func TestCompetitorAspectSentiment(t *testing.T) {
 		}
 		r.send("c1", string(rune('a'+i)), bot.RoleFollower, at, m.text)
 	}
-	cs, err := r.a.Competitors(context.Background(), 24*time.Hour)
+	cs, err := r.a.Competitors(context.Background(), 24*time.Hour, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
 	}

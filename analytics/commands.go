@@ -15,6 +15,7 @@ var catalogEN = map[string]string{
 	"analytics.sentiment":        "Sentiment, last {period}: {messages} messages — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
+	"analytics.private_chat":     "a private chat",
 	"analytics.no_data":          "No messages in the last {period}.",
 	"analytics.trends":           "Trending in the last {period}:",
 	"analytics.trends_none":      "Nothing stands out in the last {period}.",
@@ -33,6 +34,7 @@ var catalogZH = map[string]string{
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
+	"analytics.private_chat":     "一个私聊",
 	"analytics.no_data":          "最近 {period} 没有消息。",
 	"analytics.trends":           "最近 {period} 的热门话题：",
 	"analytics.trends_none":      "最近 {period} 没有突出的话题。",
@@ -56,6 +58,9 @@ func Register(e *bot.Engine, a *Analytics) error {
 		{Name: "sentiment", Usage: "[period]", Help: h("community sentiment with a chart (default 24h)", "社区情绪及图表（默认 24 小时）"), Run: a.cmdSentiment},
 		{Name: "trends", Usage: "[period]", Help: h("trending topics (default 24h)", "热门话题（默认 24 小时）"), Run: a.cmdTrends},
 		{Name: "competitors", Usage: "[period]", Help: h("competitor mentions and their sentiment (default 24h)", "竞品提及及其情绪（默认 24 小时）"), Run: a.cmdCompetitors},
+	}
+	if err := e.AddKeeper("analytics", a); err != nil {
+		return fmt.Errorf("analytics: %w", err)
 	}
 	for _, s := range specs {
 		s.Role = bot.RoleManager
@@ -102,7 +107,7 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 	if !ok {
 		return err
 	}
-	st, err := a.Engagement(ctx, d)
+	st, err := a.Engagement(ctx, d, env.View)
 	if err != nil {
 		return err
 	}
@@ -124,7 +129,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	if !ok {
 		return err
 	}
-	s, err := a.Sentiment(ctx, d)
+	s, err := a.Sentiment(ctx, d, env.View)
 	if err != nil {
 		return err
 	}
@@ -139,14 +144,21 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	if len(s.Chats) > 0 {
 		parts := make([]string, len(s.Chats))
 		for i, ch := range s.Chats {
-			parts[i] = fmt.Sprintf("%s (%d/%d)", ch.Chat, ch.Negatives, ch.Messages)
+			name := ch.Chat
+			switch {
+			case ch.Private:
+				name = env.T("analytics.private_chat")
+			case ch.Title != "":
+				name = ch.Title
+			}
+			parts[i] = fmt.Sprintf("%s (%d/%d)", name, ch.Negatives, ch.Messages)
 		}
 		b.WriteString("\n" + env.T("analytics.sentiment_chats", "chats", strings.Join(parts, ", ")))
 	}
 	if len(s.Samples) > 0 {
 		b.WriteString("\n" + env.T("analytics.samples"))
 		for _, x := range s.Samples {
-			b.WriteString("\n• " + x)
+			b.WriteString("\n• " + env.Quote(x.Name, x.Text, maxSampleRunes))
 		}
 	}
 	png, err := SentimentChart(s.Series, bucketOf(d))
@@ -162,7 +174,7 @@ func (a *Analytics) cmdTrends(ctx context.Context, env *bot.Env, c *bot.Command)
 	if !ok {
 		return err
 	}
-	ts, err := a.Trends(ctx, d, 10)
+	ts, err := a.Trends(ctx, d, 10, env.View)
 	if err != nil {
 		return err
 	}
@@ -185,7 +197,7 @@ func (a *Analytics) cmdCompetitors(ctx context.Context, env *bot.Env, c *bot.Com
 	if len(a.cfg.Competitors) == 0 {
 		return env.Reply(ctx, env.T("analytics.competitors_none"))
 	}
-	cs, err := a.Competitors(ctx, d)
+	cs, err := a.Competitors(ctx, d, env.View)
 	if err != nil {
 		return err
 	}

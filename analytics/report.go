@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // Trending thresholds.
@@ -77,6 +79,14 @@ type Point struct {
 	Users  int
 }
 
+// SampleMessage is a negative message a report may quote: its author's
+// display name and text (quote it with bot.Quote, which masks personal
+// data).
+type SampleMessage struct {
+	Name string
+	Text string
+}
+
 // SentimentSummary is /sentiment's content.
 type SentimentSummary struct {
 	Period   time.Duration
@@ -84,20 +94,26 @@ type SentimentSummary struct {
 	Counts   [3]int
 	Mean     float64
 	Series   []Point
-	Samples  []string
+	Samples  []SampleMessage
 	// Chats are the chats with most negative messages, worst first.
 	Chats []ChatSentiment
 }
 
 // ChatSentiment is one chat's share in a period.
 type ChatSentiment struct {
-	Chat      string
+	Chat string
+	// Title is the chat's name where known; Private marks a private chat,
+	// which a report names as such, never by its id (a Telegram private
+	// chat's id is its user's).
+	Title     string
+	Private   bool
 	Messages  int
 	Negatives int
 }
 
-// Sentiment summarises sentiment over the period ending now.
-func (a *Analytics) Sentiment(ctx context.Context, period time.Duration) (SentimentSummary, error) {
+// Sentiment summarises sentiment over the period ending now, in the chats
+// v covers.
+func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.View) (SentimentSummary, error) {
 	if err := a.Flush(ctx); err != nil {
 		return SentimentSummary{}, err
 	}
@@ -108,7 +124,7 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration) (Sentim
 	var sum float64
 	chats := map[string]*ChatSentiment{}
 	err := a.scanHours(ctx, sp.From, sp.To, func(hour time.Time, chat string, h *hourRollup) {
-		if chat == globalChat {
+		if chat == globalChat || !v.Covers(chat) {
 			return
 		}
 		out.Messages += h.Messages
@@ -118,12 +134,20 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration) (Sentim
 			out.Counts[i] += h.Counts[i]
 			p.Counts[i] += h.Counts[i]
 		}
-		out.Samples = append(out.Samples, h.Samples...)
+		for _, x := range h.Samples {
+			if x.Text != "" {
+				out.Samples = append(out.Samples, SampleMessage{Name: x.Name, Text: x.Text})
+			}
+		}
 		c := chats[chat]
 		if c == nil {
 			c = &ChatSentiment{Chat: chat}
 			chats[chat] = c
 		}
+		if h.Title != "" {
+			c.Title = h.Title
+		}
+		c.Private = c.Private || h.DM
 		c.Messages += h.Messages
 		c.Negatives += h.Counts[Negative]
 	})
@@ -186,7 +210,9 @@ type Engagement struct {
 	DAU, WAU, MAU   int
 	MessagesPerUser float64
 	// ReturningUsers were active in the period and seen before it;
-	// NewUsers were first seen in it.
+	// NewUsers were first seen in it. For a report on one chat, "before"
+	// is that chat's 30 days before the period, estimated from the
+	// HyperLogLog sketches.
 	ReturningUsers, NewUsers int
 	// Replies counts the messages the bot set out to answer; RepliesOK
 	// those that got a real answer (not a rate-limit note or an apology).
@@ -202,8 +228,9 @@ type Engagement struct {
 	Series                      []Point
 }
 
-// Engagement computes the engagement figures over the period ending now.
-func (a *Analytics) Engagement(ctx context.Context, period time.Duration) (Engagement, error) {
+// Engagement computes the engagement figures over the period ending now,
+// in the chats v covers.
+func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.View) (Engagement, error) {
 	if err := a.Flush(ctx); err != nil {
 		return Engagement{}, err
 	}
@@ -219,20 +246,26 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration) (Engag
 	series := newSeries(sp, step)
 	stepUsers := make([]*hyperloglog.Sketch, len(series.points))
 	lat := make([]int, latencyBuckets)
+	before := hyperloglog.New14()
 	err := a.scanHours(ctx, from, sp.To, func(hour time.Time, chat string, h *hourRollup) {
 		age := sp.To.Sub(hour)
-		if chat == globalChat {
-			if !hour.Before(sp.From) {
-				out.Replies += h.Replies
-				out.RepliesOK += h.RepliesOK
-				out.BrandStarted += h.BrandStarted
-				out.BrandAnswered += h.BrandAnswered
-				for i, v := range h.FirstToken {
-					if i < latencyBuckets {
-						lat[i] += v
-					}
+		// Engine-wide figures recorded before they were kept per chat
+		// are only for a report on every chat.
+		if chat == globalChat && !v.All() || chat != globalChat && !v.Covers(chat) {
+			return
+		}
+		if !hour.Before(sp.From) {
+			out.Replies += h.Replies
+			out.RepliesOK += h.RepliesOK
+			out.BrandStarted += h.BrandStarted
+			out.BrandAnswered += h.BrandAnswered
+			for i, n := range h.FirstToken {
+				if i < latencyBuckets {
+					lat[i] += n
 				}
 			}
+		}
+		if chat == globalChat || h.Messages == 0 && len(h.Users) == 0 {
 			return
 		}
 		sk := h.sketch()
@@ -246,6 +279,7 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration) (Engag
 			_ = month.Merge(sk)
 		}
 		if hour.Before(sp.From) {
+			_ = before.Merge(sk)
 			return
 		}
 		out.Messages += h.Messages
@@ -279,6 +313,14 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration) (Engag
 		out.ReplyRate = float64(out.RepliesOK) / float64(out.Replies)
 	}
 	out.MedianFirstReply = medianLatency(lat)
+	if !v.All() {
+		// |P ∩ B| = |P| + |B| - |P ∪ B|, from the sketches.
+		p, b := int(inPeriod.Estimate()), int(before.Estimate())
+		_ = before.Merge(inPeriod)
+		out.ReturningUsers = max(0, min(p, p+b-int(before.Estimate())))
+		out.NewUsers = p - out.ReturningUsers
+		return out, nil
+	}
 	fromU, toU := sp.From.Unix(), sp.To.Unix()
 	err = a.kv.Scan(ctx, bucketUsers, "", "", func(_ string, v []byte) error {
 		var u userRec
@@ -325,23 +367,31 @@ type Trend struct {
 	Baseline float64
 }
 
-// Trends returns up to k trending terms over the period ending now: terms
-// in at least trendMinCount messages and at least trendFactor times their
-// baseline (smoothed by one), strongest rise first.
-func (a *Analytics) Trends(ctx context.Context, period time.Duration, k int) ([]Trend, error) {
+// Trends returns up to k trending terms over the period ending now in the
+// chats v covers: terms in at least trendMinCount messages and at least
+// trendFactor times their baseline (smoothed by one), strongest rise
+// first.
+func (a *Analytics) Trends(ctx context.Context, period time.Duration, k int, v bot.View) ([]Trend, error) {
 	if err := a.Flush(ctx); err != nil {
 		return nil, err
 	}
 	sp := a.spanOf(period)
 	base := sp.From.Add(-trendBaselineTimes * sp.To.Sub(sp.From))
 	cur, old := map[string]int{}, map[string]int{}
-	err := a.kv.Scan(ctx, bucketTerms, hourKey(base), hourKey(sp.To), func(key string, v []byte) error {
-		t, err := time.Parse(hourLayout, key)
+	err := a.kv.Scan(ctx, bucketTerms, hourKey(base), hourKey(sp.To), func(key string, val []byte) error {
+		hk, conv, perChat := cutSlash(key)
+		if !perChat {
+			hk = key
+		}
+		if perChat && !v.Covers(conv) || !perChat && !v.All() {
+			return nil
+		}
+		t, err := time.Parse(hourLayout, hk)
 		if err != nil {
 			return nil
 		}
 		var m map[string]int
-		if json.Unmarshal(v, &m) != nil {
+		if json.Unmarshal(val, &m) != nil {
 			return nil
 		}
 		dst := old
@@ -428,8 +478,9 @@ type CompetitorStats struct {
 }
 
 // Competitors counts mentions of each configured competitor over the
-// period ending now, with their sentiment, most mentioned first.
-func (a *Analytics) Competitors(ctx context.Context, period time.Duration) ([]CompetitorStats, error) {
+// period ending now in the chats v covers, with their sentiment, most
+// mentioned first.
+func (a *Analytics) Competitors(ctx context.Context, period time.Duration, v bot.View) ([]CompetitorStats, error) {
 	if err := a.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -439,7 +490,10 @@ func (a *Analytics) Competitors(ctx context.Context, period time.Duration) ([]Co
 	for _, c := range a.cfg.Competitors {
 		by[c.Name] = &CompetitorStats{Name: c.Name}
 	}
-	err := a.scanHours(ctx, sp.From, sp.To, func(_ time.Time, _ string, h *hourRollup) {
+	err := a.scanHours(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
+		if !v.Covers(chat) {
+			return
+		}
 		for name, c := range h.Competitors {
 			s := by[name]
 			if s == nil {

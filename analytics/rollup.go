@@ -46,15 +46,39 @@ type compCount struct {
 	ScoreSum float64 `json:"s"`
 }
 
+// sampleRec is a negative message kept to be quoted: its author's display
+// name (to quote them as the room sees them) and a one-way hash of their
+// user key (to find it again when they are forgotten), never their id.
+type sampleRec struct {
+	User string `json:"u"`
+	Name string `json:"n,omitempty"`
+	Text string `json:"t"`
+}
+
+// UnmarshalJSON reads a sample; one stored before samples had authors (a
+// bare string) can't be found again when its author is forgotten, so it
+// is dropped (Text left empty, skipped by readers).
+func (s *sampleRec) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*s = sampleRec{}
+		return nil
+	}
+	type plain sampleRec
+	return json.Unmarshal(b, (*plain)(s))
+}
+
 // hourRollup is one chat's hour. The same type holds an in-memory delta
 // and the stored total; merge adds one into the other.
 type hourRollup struct {
-	Platform    string                `json:"p,omitempty"`
+	Platform string `json:"p,omitempty"`
+	// Title is a group's or channel's name; DM marks a private chat.
+	Title       string                `json:"ti,omitempty"`
+	DM          bool                  `json:"dm,omitempty"`
 	Messages    int                   `json:"n,omitempty"`
 	Counts      [3]int                `json:"c"`
 	ScoreSum    float64               `json:"s,omitempty"`
 	Users       []byte                `json:"u,omitempty"` // HyperLogLog sketch
-	Samples     []string              `json:"x,omitempty"` // negative messages, newest last
+	Samples     []sampleRec           `json:"x,omitempty"` // negative messages, newest last
 	Competitors map[string]*compCount `json:"k,omitempty"`
 	// Engine-wide figures, on globalChat only.
 	Replies       int   `json:"r,omitempty"`
@@ -84,6 +108,10 @@ func (h *hourRollup) merge(o *hourRollup) {
 	if o.Platform != "" {
 		h.Platform = o.Platform
 	}
+	if o.Title != "" {
+		h.Title = o.Title
+	}
+	h.DM = h.DM || o.DM
 	h.Messages += o.Messages
 	for i := range h.Counts {
 		h.Counts[i] += o.Counts[i]
@@ -93,6 +121,7 @@ func (h *hourRollup) merge(o *hourRollup) {
 		_ = h.sketch().Merge(o.sketch()) // same precision: can't fail
 	}
 	h.Samples = append(h.Samples, o.Samples...)
+	h.Samples = slices.DeleteFunc(h.Samples, func(x sampleRec) bool { return x.Text == "" })
 	if n := len(h.Samples); n > maxSamples {
 		h.Samples = slices.Clone(h.Samples[n-maxSamples:])
 	}
@@ -173,6 +202,11 @@ func hourKey(t time.Time) string { return t.UTC().Format(hourLayout) }
 
 func rollupKey(t time.Time, chat string) string { return hourKey(t) + "/" + chat }
 
+// termsKey is the key of one chat's term counts for an hour. Counts stored
+// before they were kept per chat are under the bare hour key; only a
+// report that covers every chat reads them.
+func termsKey(t time.Time, conv string) string { return hourKey(t) + "/" + conv }
+
 // userRec is when a user was first and last seen (unix seconds); users are
 // stored under a hash of their key, never the key itself.
 type userRec struct {
@@ -183,7 +217,7 @@ type userRec struct {
 // delta is what accumulated in memory since the last flush.
 type delta struct {
 	hours map[string]*hourRollup    // rollupKey
-	terms map[string]map[string]int // hourKey -> term -> messages
+	terms map[string]map[string]int // termsKey -> term -> messages
 	users map[string]userRec        // user hash
 }
 
@@ -203,8 +237,12 @@ func (d *delta) hour(t time.Time, chat string) *hourRollup {
 	return h
 }
 
+// userRecKey is the key of a user's first/last-seen record: a hash of
+// their user key, never the key itself.
+func userRecKey(user string) string { return fmt.Sprintf("%016x", hash64(user)) }
+
 func (d *delta) touchUser(user string, t time.Time) {
-	k := fmt.Sprintf("%016x", hash64(user))
+	k := userRecKey(user)
 	u, ok := d.users[k]
 	ts := t.Unix()
 	if !ok {
@@ -246,6 +284,11 @@ func (d *delta) absorb(o *delta) {
 func (a *Analytics) Flush(ctx context.Context) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
+	return a.flushLocked(ctx)
+}
+
+// flushLocked is Flush with flushMu held.
+func (a *Analytics) flushLocked(ctx context.Context) error {
 	a.mu.Lock()
 	d := a.delta
 	a.delta = newDelta()

@@ -111,11 +111,12 @@ func TestParseLLMAnswer(t *testing.T) {
 	}
 }
 
-// TestShippedModelsOnDevData scores the shipped models on the development
-// files, none of which it trained on: the Chinese dev files, the airline
-// rows i%5 == 0 (the English model trained on the others) and the TweetEval
-// sentiment validation file (never trained or tuned on). The floors sit
-// just below the figures in models/README.md.
+// TestShippedModelsOnDevData scores the shipped models on development
+// data none of which it trained on: the Chinese dev files and the TweetEval
+// sentiment validation rows i%2 == 1 (the English model trained on the
+// rows i%2 == 0 and on every airline row; its airline figure is leave one
+// airline out, measured by chorus train sentiment). The floors sit just
+// below the figures in models/README.md.
 func TestShippedModelsOnDevData(t *testing.T) {
 	dir := datasetsDir(t)
 	tests := []struct {
@@ -125,8 +126,7 @@ func TestShippedModelsOnDevData(t *testing.T) {
 	}{
 		{"zh", dataChnDev, "accuracy", 0.895},
 		{"zh", dataWaimaiDev, "accuracy", 0.88},
-		{"en", dataAirline, "accuracy", 0.78},
-		{"en", dataTweetEval, "macro recall", 0.585},
+		{"en", dataTweetEval, "macro recall", 0.58},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -138,8 +138,8 @@ func TestShippedModelsOnDevData(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.path == dataAirline {
-				_, ds = ds.Split(airlineHoldEvery, 0)
+			if tt.path == dataTweetEval {
+				_, ds = ds.Split(tweetEvalEvery, tweetEvalHeld)
 			}
 			r := textclass.Evaluate(pred, ds, textclass.WithMapping(textclass.MapByName(labels, ds.Labels)))
 			got := r.Accuracy

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,14 +22,28 @@ const (
 
 // Training data locations, relative to the datasets directory.
 const (
-	dataAirline      = "airline/airline_train.csv"
-	dataTweetEval    = "tweeteval/sentiment"
-	dataChnTrain     = "zh-sentiment/chnsenticorp_train.tsv"
-	dataChnDev       = "zh-sentiment/chnsenticorp_dev.tsv"
-	dataWaimaiTrain  = "zh-sentiment/waimai_10k_train.csv"
-	dataWaimaiDev    = "zh-sentiment/waimai_10k_dev.csv"
-	airlineHoldEvery = 5 // every 5th airline row is held out for the honest score
+	dataAirline     = "airline/airline_train.csv"
+	dataTweetEval   = "tweeteval/sentiment"
+	dataChnTrain    = "zh-sentiment/chnsenticorp_train.tsv"
+	dataChnDev      = "zh-sentiment/chnsenticorp_dev.tsv"
+	dataWaimaiTrain = "zh-sentiment/waimai_10k_train.csv"
+	dataWaimaiDev   = "zh-sentiment/waimai_10k_dev.csv"
 )
+
+// The TweetEval sentiment validation file is split in two: rows i%2 == 0
+// are trained on (the only general tweets labelled by people the project
+// has), rows i%2 == 1 are held out and only scored.
+const (
+	tweetEvalEvery = 2
+	tweetEvalHeld  = 1
+)
+
+// airlineNames are the words of the airline file that name an airline
+// (its handles are folded by FeatureConfig.Handles). They are masked
+// (FeatureConfig.Mask), in training and when classifying, so that the
+// model does not learn one airline's share of complaints as the
+// sentiment of its name: leave one airline out, the airline never seen
+// was judged by what the others said about it ("worse than United").
 
 // dataGeneralTweets are the TweetEval offensive and hate training files:
 // general tweets whose offensive/hate labels are ignored. Their text is
@@ -60,13 +75,25 @@ var enEpochs = 8
 // enL2 is the English weight decay.
 var enL2 = 1e-6
 
+var airlineNames = []string{"united", "ua", "southwest", "southwestair", "sw", "delta", "deltaassist",
+	"jetblue", "virgin", "virginamerica", "american", "americanair", "americanairlines", "aa",
+	"usairways", "airways"}
+
 func enFeatures() textclass.FeatureConfig {
 	return textclass.FeatureConfig{WordMin: 1, WordMax: 2, CharMin: 2, CharMax: 5, HashBits: 18,
-		ExtraDim: 4, Extra: vaderExtra}
+		Handles: true, Mask: airlineNames, ExtraDim: 4, Extra: vaderExtra}
 }
 
+// airlineRE matches the words of airlineNames.
+var airlineRE = regexp.MustCompile(`(?i)\b(?:` + strings.Join(airlineNames, "|") + `)\b`)
+
+// vaderExtra is VADER's four scores of text with the airline names
+// masked as the n-grams are: VADER's lexicon reads "united" as praise
+// (+1.8), so every tweet to @united scored as more positive than the
+// same tweet to another airline (leave one airline out, United: 0.722
+// accuracy with the name seen by VADER, 0.766 masked).
 func vaderExtra(text string) []float64 {
-	f := vaderFeatures(text)
+	f := vaderFeatures(airlineRE.ReplaceAllString(text, textclass.MaskToken))
 	for i := range f {
 		f[i] *= vaderScale
 	}
@@ -115,8 +142,8 @@ func pseudoLabel(texts []string) ([]textclass.Example, [3]int) {
 // Scores are the figures measured while training, on data the measured
 // model did not train on.
 type Scores struct {
-	AirlineHeldAccuracy     float64 // on the airline rows i%5 == 0, which the model did not train on
-	TweetEvalMacroRecall    float64 // on TweetEval sentiment val, never trained or tuned on
+	AirlineLOAOAccuracy     float64 // leave one airline out: each airline scored by a model trained without it
+	TweetEvalMacroRecall    float64 // on TweetEval sentiment val rows i%2 == 1, never trained or tuned on
 	ChnSentiCorpDevAccuracy float64
 	WaimaiDevAccuracy       float64
 }
@@ -125,12 +152,14 @@ type Scores struct {
 // labelled data in datasetsDir (the layout of /work/shared/datasets), writes
 // them to outDir as ModelFileEN and ModelFileZH, and logs honest scores to
 // log: each figure comes from a model that did not see the data scored.
-// The shipped English model is trained on the airline rows i%5 != 0 (the
-// rest are held out and scored) plus the text of the TweetEval offensive and hate training files labelled for
-// sentiment by VADER (their own labels are not used); the TweetEval
-// sentiment validation file is only scored, never trained or tuned on.
-// The Chinese one is trained on the ChnSentiCorp and waimai train files
-// (their dev files are never trained on).
+// The shipped English model is trained on every airline row, the TweetEval
+// sentiment validation rows i%2 == 0 and the text of the TweetEval
+// offensive and hate training files labelled for sentiment by VADER (their
+// own labels are not used); it is scored on the TweetEval rows i%2 == 1,
+// and the airline figure is leave one airline out (six more models, each
+// trained the same way without one airline). The Chinese one is trained on
+// the ChnSentiCorp and waimai train files (their dev files are never
+// trained on).
 func TrainSentiment(datasetsDir, outDir string, log io.Writer) error {
 	_, err := trainSentiment(datasetsDir, outDir, log)
 	return err
@@ -178,25 +207,44 @@ func trainSentiment(datasetsDir, outDir string, log io.Writer) (Scores, error) {
 		return func(s string) int { l, _ := m.Predict(s); return l }
 	}
 
-	// The shipped English model is the one scored: trained on the airline
-	// rows i%5 != 0 and the pseudo-labelled tweets; the airline rows
-	// i%5 == 0 and the TweetEval sentiment file are only scored.
+	// The shipped English model trains on every airline row, the
+	// pseudo-labelled tweets and the TweetEval rows i%2 == 0. Its
+	// figures come from data it did not see: the TweetEval rows i%2 == 1
+	// (scored by this very model) and leave one airline out (each airline
+	// scored by a model trained the same way without it).
 	start := time.Now()
-	aTrain, aHeld := airline.Split(airlineHoldEvery, 0)
-	en, err := textclass.Train(append(slices.Clone(aTrain.Examples), pseudo...), enTrainConfig(""))
+	teTrain, teHeld := tweet.Split(tweetEvalEvery, tweetEvalHeld)
+	enTrain := func(air []textclass.Example) []textclass.Example {
+		ex := append(slices.Clone(air), pseudo...)
+		return append(ex, teTrain.Examples...)
+	}
+	loao, per, err := textclass.LeaveOneSourceOut(airline, func(tr []textclass.Example) (func(string) int, error) {
+		m, err := textclass.Train(enTrain(tr), enTrainConfig(""))
+		if err != nil {
+			return nil, err
+		}
+		return enPred(m), nil
+	})
 	if err != nil {
 		return sc, fmt.Errorf("analytics: train en: %w", err)
 	}
-	sc.AirlineHeldAccuracy = textclass.Evaluate(enPred(en), aHeld).Accuracy
-	sc.TweetEvalMacroRecall = textclass.Evaluate(enPred(en), tweet).MacroRecall
-	fmt.Fprintf(log, "en airline rows i%%5!=0 + pseudo (%s): airline held-out accuracy %.4f, TweetEval val macro recall %.4f\n",
-		time.Since(start).Round(time.Second), sc.AirlineHeldAccuracy, sc.TweetEvalMacroRecall)
-	en.Provenance = fmt.Sprintf("English sentiment: %s rows i%%5!=0 (%d rows, labelled) + %s labelled for sentiment by VADER compound "+
-		"(>= %.2f positive, <= -%.2f negative, |c| < %.2f neutral; %d/%d/%d rows kept); %s is never trained or tuned on; "+
-		"word 1-2 + char 2-5 hashed TF-IDF (2^18) + 4 VADER scores, class-balanced; "+
-		"airline held-out accuracy (rows i%%5==0) %.4f, TweetEval val macro recall %.4f; %s",
-		dataAirline, len(aTrain.Examples), strings.Join(generalDesc, " + "), pseudoPolar, pseudoPolar, pseudoNeutral,
-		pn[0], pn[1], pn[2], dataTweetEval, sc.AirlineHeldAccuracy, sc.TweetEvalMacroRecall, TrainCommand)
+	for _, r := range per {
+		fmt.Fprintf(log, "en, leave one airline out: %s: accuracy %.4f (n=%d)\n", r.Dataset, r.Accuracy, r.N)
+	}
+	sc.AirlineLOAOAccuracy = loao.Accuracy
+	en, err := textclass.Train(enTrain(airline.Examples), enTrainConfig(""))
+	if err != nil {
+		return sc, fmt.Errorf("analytics: train en: %w", err)
+	}
+	sc.TweetEvalMacroRecall = textclass.Evaluate(enPred(en), teHeld).MacroRecall
+	fmt.Fprintf(log, "en (%s): airline accuracy leave one airline out %.4f, TweetEval val rows i%%2==1 macro recall %.4f\n",
+		time.Since(start).Round(time.Second), sc.AirlineLOAOAccuracy, sc.TweetEvalMacroRecall)
+	en.Provenance = fmt.Sprintf("English sentiment: %s all %d rows (labelled) + %s val rows i%%2==0 (%d rows, labelled; rows i%%2==1 held out) + %s labelled for sentiment by VADER compound "+
+		"(>= %.2f positive, <= -%.2f negative, |c| < %.2f neutral; %d/%d/%d rows kept); "+
+		"word 1-2 + char 2-5 hashed TF-IDF (2^18), handles and links folded, airline names masked, + 4 VADER scores, class-balanced; "+
+		"airline accuracy leave one airline out %.4f, TweetEval val rows i%%2==1 macro recall %.4f; %s",
+		dataAirline, len(airline.Examples), dataTweetEval, len(teTrain.Examples), strings.Join(generalDesc, " + "), pseudoPolar, pseudoPolar, pseudoNeutral,
+		pn[0], pn[1], pn[2], sc.AirlineLOAOAccuracy, sc.TweetEvalMacroRecall, TrainCommand)
 
 	// Chinese.
 	chn, err := load(dataChnTrain, "")

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,7 +28,13 @@ type CommandSpec struct {
 	Aliases []string
 	// Hidden commands are not listed in /help or registered on platforms.
 	Hidden bool
-	Run    CommandFunc
+	// Community commands need a community-wide role (from config), not
+	// one a platform gives in a home chat (Authority.CommunityWide).
+	Community bool
+	// PrivateArgs keeps the command's arguments (a user it names) out of
+	// the stored conversation: only "/name" is stored.
+	PrivateArgs bool
+	Run         CommandFunc
 }
 
 // HelpIn returns the help line for lang.
@@ -93,9 +100,15 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 	}
 	if env.Role < spec.Role {
 		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
-		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 			Kind: "refused", Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
 		return env.Reply(ctx, env.T("refused_role", "command", spec.Name, "role", env.T("role."+spec.Role.String())))
+	}
+	if spec.Community {
+		if ok, err := env.NeedCommunity(ctx, "/"+spec.Name); !ok {
+			e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
+			return err
+		}
 	}
 	err := spec.Run(ctx, env, cmd)
 	outcome := OutcomeOK
@@ -108,21 +121,6 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 	}
 	e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: outcome})
 	return nil
-}
-
-// TargetUser resolves the user a privacy command is about: the asker, or
-// for managers the PLATFORM:ID given as the first argument.
-func TargetUser(env *Env, arg string) (string, bool) {
-	if arg == "" || !strings.Contains(arg, ":") {
-		return env.msg.UserKey(), true
-	}
-	if env.Role < RoleManager {
-		return "", false
-	}
-	if _, _, ok := SplitUserKey(arg); !ok {
-		return "", false
-	}
-	return arg, true
 }
 
 func (e *Engine) registerBuiltins() {
@@ -159,54 +157,10 @@ func (e *Engine) registerBuiltins() {
 			}
 			return e.Answer(ctx, env, c.Args)
 		}}))
-	must(e.Register(CommandSpec{Name: "forget", Usage: "[confirm]", Help: h("delete everything I hold about you", "删除我保存的关于你的一切"),
-		Run: func(ctx context.Context, env *Env, c *Command) error {
-			f := c.Fields()
-			var target, confirm string
-			for _, a := range f {
-				if a == "confirm" {
-					confirm = a
-				} else {
-					target = a
-				}
-			}
-			user, ok := TargetUser(env, target)
-			if !ok {
-				return env.Reply(ctx, env.T("user_usage", "command", "forget"))
-			}
-			if confirm == "" {
-				return env.Reply(ctx, env.T("forget_confirm"))
-			}
-			n, err := e.store.Forget(ctx, user)
-			if err != nil {
-				return err
-			}
-			e.Audit(ctx, AuditEntry{Platform: env.msg.Platform, Chat: env.msg.ConversationKey(), User: user, Actor: env.msg.UserKey(), Kind: "forget", Note: fmt.Sprintf("%d records", n)})
-			if user != env.msg.UserKey() {
-				return env.Reply(ctx, env.T("forgot_other", "count", n, "user", user))
-			}
-			return env.Reply(ctx, env.T("forgot", "count", n))
-		}}))
-	must(e.Register(CommandSpec{Name: "export", Help: h("get everything I hold about you", "获取我保存的关于你的一切"),
-		Run: func(ctx context.Context, env *Env, c *Command) error {
-			user, ok := TargetUser(env, strings.TrimSpace(c.Args))
-			if !ok {
-				return env.Reply(ctx, env.T("user_usage", "command", "export"))
-			}
-			if env.msg.Chat.Kind != ChatDM {
-				return env.Reply(ctx, env.T("export_dm_only"))
-			}
-			data, err := e.store.Export(ctx, user)
-			if err != nil {
-				return err
-			}
-			js, err := json.MarshalIndent(data, "", "  ")
-			if err != nil {
-				return err
-			}
-			_, err = env.Send(ctx, Out{Text: env.T("export_done"), Attachments: []Attachment{{Name: "chorus-export.json", MIME: "application/json", Data: js}}})
-			return err
-		}}))
+	must(e.Register(CommandSpec{Name: "forget", Usage: "[USER] [confirm]", PrivateArgs: true,
+		Help: h("delete everything I hold about you", "删除我保存的关于你的一切"), Run: e.cmdForget}))
+	must(e.Register(CommandSpec{Name: "export", Usage: "[USER]", PrivateArgs: true,
+		Help: h("get everything I hold about you", "获取我保存的关于你的一切"), Run: e.cmdExport}))
 	must(e.Register(CommandSpec{Name: "kb", Usage: "search WORDS", Help: h("search the knowledge base", "搜索知识库"),
 		Run: func(ctx context.Context, env *Env, c *Command) error {
 			sub, q, _ := strings.Cut(c.Args, " ")
@@ -248,4 +202,94 @@ func Excerpt(s string, n int) string {
 		cut = cut[:i]
 	}
 	return cut + "…"
+}
+
+// commandTarget resolves the user a privacy command is about: the asker
+// when the command names no one (and replies to no one else's message);
+// otherwise the user it names, which only managers may do.
+func (e *Engine) commandTarget(ctx context.Context, env *Env, command, arg string) (Target, bool, error) {
+	m := env.msg
+	t, err := e.ResolveTarget(ctx, m, arg)
+	if errors.Is(err, ErrNoTarget) {
+		return Target{Key: m.UserKey(), Name: m.Author.Name, Self: true}, true, nil
+	}
+	if err != nil {
+		return Target{}, false, env.refuseTarget(ctx, command, err)
+	}
+	if !t.Self && env.Role < RoleManager {
+		return Target{}, false, env.Reply(ctx, env.T("privacy_own_only", "command", command))
+	}
+	return t, true, nil
+}
+
+// cmdForget is /forget [USER] [confirm]: with no user, the asker's data;
+// a manager may name another user (any form ResolveTarget accepts). A
+// community-wide manager forgets a user everywhere, a manager of one home
+// chat only what was written in that chat. Nothing happens before the
+// confirmation, which names whose data it is.
+func (e *Engine) cmdForget(ctx context.Context, env *Env, c *Command) error {
+	f := c.Fields()
+	confirm := len(f) > 0 && strings.EqualFold(f[len(f)-1], "confirm")
+	if confirm {
+		f = f[:len(f)-1]
+	}
+	t, ok, err := e.commandTarget(ctx, env, "forget", strings.Join(f, " "))
+	if !ok {
+		return err
+	}
+	scope := ViewAll()
+	where := env.T("privacy_everywhere")
+	if !t.Self && !env.Auth.CommunityWide() {
+		scope = env.View
+		where = env.T("privacy_this_chat")
+	}
+	if !confirm {
+		if t.Self {
+			return env.Reply(ctx, env.T("forget_confirm", "name", t.Name))
+		}
+		return env.Reply(ctx, env.T("forget_confirm_other", "name", t.Name, "user", t.Key, "where", where))
+	}
+	n, ref, err := e.Forget(ctx, ForgetRequest{User: t.Key, Scope: scope}, env.msg.UserKey())
+	if errors.Is(err, ErrForgetStep) {
+		e.log.Error("forget did not finish; it finishes at the next start", "ref", ref, "err", err)
+		return env.Reply(ctx, env.T("forget_pending"))
+	}
+	if err != nil {
+		return err
+	}
+	if t.Self {
+		return env.Reply(ctx, env.T("forgot", "count", n, "name", t.Name))
+	}
+	return env.Reply(ctx, env.T("forgot_other", "count", n, "name", t.Name, "user", t.Key, "where", where))
+}
+
+// cmdExport is /export [USER], in a direct message: the asker's data, or
+// for a community-wide manager another user's.
+func (e *Engine) cmdExport(ctx context.Context, env *Env, c *Command) error {
+	t, ok, err := e.commandTarget(ctx, env, "export", c.Args)
+	if !ok {
+		return err
+	}
+	if env.msg.Chat.Kind != ChatDM {
+		return env.Reply(ctx, env.T("export_dm_only"))
+	}
+	if !t.Self {
+		if ok, err := env.NeedCommunity(ctx, "/export"); !ok {
+			return err
+		}
+	}
+	data, err := e.Export(ctx, t.Key)
+	if err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(data, "", "  ")
+	if err != nil {
+		return err
+	}
+	text := env.T("export_done")
+	if !t.Self {
+		text = env.T("export_done_other", "name", t.Name, "user", t.Key)
+	}
+	_, err = env.Send(ctx, Out{Text: text, Attachments: []Attachment{{Name: "chorus-export.json", MIME: "application/json", Data: js}}})
+	return err
 }

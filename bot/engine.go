@@ -46,6 +46,18 @@ type Config struct {
 	// that role.
 	ManagerRoles []string
 	OwnerRoles   []string
+	// HomeChats are the brand's own chats and servers, as HomeKey names
+	// them ("telegram:-100123", "discord:GUILD_ID"). A role the platform
+	// gives (chat administrator, Manage Server) counts only in these, and
+	// only there; empty means it counts nowhere.
+	HomeChats []string
+	// ManagersChats are the managers' channels, as chat keys
+	// ("telegram/-100999"): a report asked there may cover every chat.
+	ManagersChats []string
+	// TrustedPlatforms are platforms whose user is whoever runs the
+	// process (the console): the role the adapter reports holds
+	// everywhere.
+	TrustedPlatforms []string
 	// RatePerMinute and RateBurst are the per-user token bucket for LLM
 	// answers; RatePerMinute 0 disables it.
 	RatePerMinute float64
@@ -145,6 +157,9 @@ type AuditEntry struct {
 	Chat     string    `json:"chat"`
 	// User is the user key the entry is about.
 	User string `json:"user"`
+	// Name is User's display name at the time, so that a report can name
+	// them as the room sees them, never by id.
+	Name string `json:"name,omitempty"`
 	// Actor is who or what decided: a user key, "rules", "model:NAME".
 	Actor    string  `json:"actor"`
 	Kind     string  `json:"kind"` // "moderation", "command", "refused", ...
@@ -194,6 +209,11 @@ func WithCatalog(c *Catalog) Option { return func(e *Engine) { e.Catalog = c } }
 // WithKV sets the key-value space the plug-ins keep their state in.
 func WithKV(kv KV) Option { return func(e *Engine) { e.kv = kv } }
 
+// WithRedactor sets the redaction applied to error texts the engine
+// shows or records (audit notes); the default redacts the shapes of
+// secrets only.
+func WithRedactor(r *Redactor) Option { return func(e *Engine) { e.redactor = r } }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
@@ -238,7 +258,18 @@ type Engine struct {
 
 	owners, managers         map[string]bool
 	ownerRoles, managerRoles map[string]bool
+	homes, managersChats     map[string]bool
+	trusted                  map[string]bool
 	open                     map[string]bool
+
+	keepers []namedKeeper
+	// jobs holds the forget journal when the engine has no KV (not
+	// durable: nothing is, then).
+	jobs *MemKV
+	// forgetMu serialises forget jobs, so that a resumed job and a new one
+	// for the same user don't interleave.
+	forgetMu sync.Mutex
+	redactor *Redactor
 
 	// queue
 	qmu      sync.Mutex
@@ -291,10 +322,12 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 		prompter:        DefaultPrompter,
 		summaryPrompter: DefaultSummaryPrompter,
 		tokens:          TokenCounterFunc(ApproxTokens),
+		jobs:            NewMemKV(),
 	}
 	e.idle = sync.NewCond(&e.qmu)
 	e.owners, e.managers = set(cfg.Owners), set(cfg.Managers)
 	e.ownerRoles, e.managerRoles = set(cfg.OwnerRoles), set(cfg.ManagerRoles)
+	e.homes, e.managersChats, e.trusted = set(cfg.HomeChats), set(cfg.ManagersChats), set(cfg.TrustedPlatforms)
 	e.open = set(cfg.OpenChats)
 	for _, o := range opts {
 		o(e)
@@ -356,6 +389,10 @@ func (e *Engine) Knowledge() Knowledge { return e.kb }
 // Tokens returns the token counter.
 func (e *Engine) Tokens() TokenCounter { return e.tokens }
 
+// Redact removes secrets from text shown to a person (an error in a
+// managers' notice); see Redactor.
+func (e *Engine) Redact(s string) string { return e.redactor.Redact(s) }
+
 // Logger returns the engine's logger.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
@@ -398,31 +435,11 @@ func (e *Engine) Audit(ctx context.Context, a AuditEntry) {
 	if a.Time.IsZero() {
 		a.Time = e.now()
 	}
+	a.Note = e.redactor.Redact(a.Note)
+	a.Excerpt = MaskPII(e.redactor.Redact(a.Excerpt))
 	if err := e.auditor.Audit(ctx, a); err != nil {
 		e.log.Warn("audit failed", "err", err)
 	}
-}
-
-// RoleOf returns the role of the author of m: the platform's role raised
-// by config.
-func (e *Engine) RoleOf(m *Message) Role {
-	r := m.Author.Role
-	uk := m.UserKey()
-	if e.managers[uk] && r < RoleManager {
-		r = RoleManager
-	}
-	for _, id := range m.Author.Roles {
-		if e.managerRoles[id] && r < RoleManager {
-			r = RoleManager
-		}
-		if e.ownerRoles[id] {
-			r = RoleOwner
-		}
-	}
-	if e.owners[uk] {
-		r = RoleOwner
-	}
-	return r
 }
 
 // Start launches the worker pool and replays messages that were accepted
@@ -438,6 +455,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	for i := 0; i < e.cfg.Workers; i++ {
 		e.wg.Add(1)
 		go e.worker()
+	}
+	// A forget a crash interrupted finishes before anything is replayed.
+	if err := e.resumeForgets(ctx); err != nil {
+		return err
 	}
 	pending, err := e.store.Pending(ctx)
 	if err != nil {

@@ -15,7 +15,8 @@ const (
 	EventMessageReceived EventKind = iota + 1
 	// EventDuplicate: Platform. A redelivery was dropped.
 	EventDuplicate
-	// EventFirstToken: Platform, Duration (receipt to first visible token).
+	// EventFirstToken: Platform, Chat, Duration (receipt to first visible
+	// token).
 	EventFirstToken
 	// EventReplySent: Platform, Chat, User, Outcome, Duration (receipt to
 	// complete reply).

@@ -17,8 +17,13 @@ type Env struct {
 	Platform Platform
 	// Lang is the language chosen for the bot's words to this user.
 	Lang string
-	// Role is the author's effective role.
+	// Role is the author's effective role here (Auth.Role).
 	Role Role
+	// Auth is what the author may do, and where (Engine.AuthorityOf).
+	Auth Authority
+	// View is what the room the message was written in may see
+	// (Engine.ViewOf): reports keep to it.
+	View View
 	// Received is when the message arrived.
 	Received time.Time
 	msg      *Message
@@ -97,7 +102,8 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
 	}
-	role := e.RoleOf(m)
+	auth := e.AuthorityOf(m)
+	role := auth.Role
 	// A command's name is English whatever the user speaks: judge the
 	// language by its arguments, and by the locale when there are none.
 	langText := m.Text
@@ -105,7 +111,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		langText = m.Command.Args
 	}
 	lang := DetectLang(langText, m.Author.Lang, e.Catalog)
-	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Received: q.received, msg: m}
+	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
 
 	e.Events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
@@ -133,8 +139,14 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		}
 	}
 	conv := m.ConversationKey()
+	text := m.Text
+	if m.Command != nil {
+		if spec, ok := e.Command(m.Command.Name); ok && spec.PrivateArgs {
+			text = "/" + m.Command.Name // the user it names is not ours to keep
+		}
+	}
 	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
-		MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: e.tokens.Count(m.Text)}
+		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
 	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
 		return false, fmt.Errorf("bot: store message: %w", err)
 	}
@@ -231,7 +243,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	}
 	w.OnFirst = func() {
 		stopTyping()
-		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Duration: e.now().Sub(env.Received)})
+		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
 	text, usage, model, outcome, noAnswer, streamErr := e.stream(lctx, req, w)
 	llmOutcome := outcome

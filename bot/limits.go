@@ -60,6 +60,16 @@ func (l *rateLimiter) allow(key string, now time.Time) bool {
 	return true
 }
 
+// forget drops key's bucket.
+func (l *rateLimiter) forget(key string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, key)
+}
+
 // budgets counts LLM tokens spent per key per UTC day.
 type budgets struct {
 	mu   sync.Mutex
@@ -91,4 +101,11 @@ func (b *budgets) add(key string, n int, now time.Time) {
 	defer b.mu.Unlock()
 	b.roll(now)
 	b.used[key] += n
+}
+
+// forget drops key's count.
+func (b *budgets) forget(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.used, key)
 }

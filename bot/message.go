@@ -66,14 +66,22 @@ type Chat struct {
 	Thread string `json:"thread,omitempty"`
 	// Title is the chat's human name where the platform gives one.
 	Title string `json:"title,omitempty"`
+	// Server is the server (Discord guild) the chat belongs to; empty
+	// where a chat stands alone (Telegram). Platform roles come from it.
+	Server string `json:"server,omitempty"`
 }
 
 // User is the author of a message as the platform knows them.
 type User struct {
-	ID   string `json:"id"`
+	ID string `json:"id"`
+	// Name is the display name the platform shows for the user.
 	Name string `json:"name"`
-	// Role is what the adapter learnt from the platform (chat administrator,
-	// Manage Server). The engine raises it with config, never lowers it.
+	// Handle is the user's @username without the @, empty when none.
+	Handle string `json:"handle,omitempty"`
+	// Role is what the platform says of the user in this chat (Telegram
+	// chat administrator, Discord Manage Server or Moderate Members). It
+	// counts only in the brand's home chats, and only there: the engine
+	// decides authority (Engine.AuthorityOf).
 	Role Role `json:"role"`
 	// Lang is the platform's locale for the user (an IETF tag such as "en"
 	// or "zh-hans"), empty when unknown.
@@ -95,6 +103,12 @@ type Message struct {
 	ReplyTo string `json:"reply_to,omitempty"`
 	// ReplyToBot is set when ReplyTo is one of the bot's own messages.
 	ReplyToBot bool `json:"reply_to_bot,omitempty"`
+	// ReplyToUser is the author of the message replied to, when the
+	// platform says; commands that take a user read it.
+	ReplyToUser *User `json:"reply_to_user,omitempty"`
+	// Mentions are the users the text mentions (other than the bot), as
+	// the platform identified them.
+	Mentions []User `json:"mentions,omitempty"`
 	// Mentioned is set when the bot was mentioned (@name, text mention).
 	Mentioned bool `json:"mentioned,omitempty"`
 	// Command is the parsed command, nil for ordinary text.

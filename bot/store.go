@@ -51,6 +51,8 @@ type Profile struct {
 	LastSeen  time.Time `json:"last_seen"`
 	Messages  int       `json:"messages"`
 	Lang      string    `json:"lang,omitempty"`
+	// Handle is the user's latest @username (without the @).
+	Handle string `json:"handle,omitempty"`
 	// Topics counts what the user asked about (knowledge-base documents).
 	Topics map[string]int `json:"topics,omitempty"`
 }
@@ -93,7 +95,17 @@ type Profiles interface {
 	AddTopics(ctx context.Context, user string, topics []string) error
 }
 
-// UserData is everything Chorus holds about one user, for export.
+// Directory finds known users by name, for the commands that take a
+// user ("/forget @alice").
+type Directory interface {
+	// FindUsers returns up to limit profiles of users of platform whose
+	// current @username (without the @) or current display name equals
+	// name, ignoring case.
+	FindUsers(ctx context.Context, platform, name string, limit int) ([]Profile, error)
+}
+
+// UserData is everything Chorus holds about one user, for export: what
+// they wrote and what the bot wrote to them, never other people's words.
 type UserData struct {
 	User     string         `json:"user"`
 	Profile  *Profile       `json:"profile,omitempty"`
@@ -109,10 +121,15 @@ type ExportedTurn struct {
 
 // Privacy implements the user's rights to their data.
 type Privacy interface {
-	// Forget deletes the user's messages, profile and every summary built
-	// from them, and returns how many records went.
-	Forget(ctx context.Context, user string) (int, error)
-	// Export returns everything held about the user.
+	// Forget deletes, within req.Scope, the user's messages and the bot's
+	// answers to them, every summary built from them, and (for the whole
+	// scope) their profile; records kept for the audit lose the user's id
+	// (replaced by "forgotten:"+req.Ref), name and text. It returns how
+	// many records changed, and may be run again after a crash.
+	Forget(ctx context.Context, req ForgetRequest) (int, error)
+	// Export returns everything held about the user that is theirs: their
+	// profile, their messages and the bot's answers to them, and the
+	// audit entries about them (with other people's ids left out).
 	Export(ctx context.Context, user string) (UserData, error)
 }
 
@@ -121,6 +138,7 @@ type Store interface {
 	Inbox
 	History
 	Profiles
+	Directory
 	Privacy
 	Recorder
 }

@@ -4,9 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestLoadEnvOverrides(t *testing.T) {
@@ -277,6 +280,41 @@ func TestRedacted(t *testing.T) {
 	// Unset secrets stay empty, so check-config shows what is missing.
 	if d := Default().Redacted(); d.Telegram.Token != "" || d.LLM.APIKey != "" {
 		t.Errorf("unset secrets shown as set: %+v", d.Telegram)
+	}
+}
+
+func TestHomeChatsFromEnvAndValidated(t *testing.T) {
+	c, err := LoadFrom("", []string{"CHORUS_ROLES_HOME_CHATS=telegram:-1001234, discord:81234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Roles.HomeChats; len(got) != 2 || got[0] != "telegram:-1001234" || got[1] != "discord:81234" {
+		t.Fatalf("home chats = %q", got)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"telegram:@brand", "slack:1", "discord:", "-1001234"} {
+		c := Default()
+		c.Roles.HomeChats = []string{bad}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "roles.home_chats[0]") {
+			t.Errorf("home chat %q: %v", bad, err)
+		}
+	}
+}
+
+func TestRedactedHidesQuerySecrets(t *testing.T) {
+	c := Default()
+	c.LLM.BaseURL = "https://gw.example.com/openai/v1?api-version=2024-02-01&api-key=supersecret123"
+	out, err := yaml.Marshal(c.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "supersecret123") || !strings.Contains(string(out), "api-version=2024-02-01") {
+		t.Errorf("redacted config:\n%s", out)
+	}
+	if !slices.Contains(c.Secrets(), "supersecret123") {
+		t.Errorf("Secrets() = %q lacks the query key", c.Secrets())
 	}
 }
 

@@ -54,6 +54,46 @@ func (c *Config) readSecretFiles(fromEnv map[string]bool) error {
 	return errors.Join(errs...)
 }
 
+// Secrets returns the values of the secrets that are set (tokens, keys,
+// the webhook secret, passwords and secret query parameters in URLs), for
+// the redaction in front of the logs.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, s := range c.secrets() {
+		if *s.value != "" {
+			out = append(out, *s.value)
+		}
+	}
+	for _, raw := range []string{c.LLM.BaseURL, c.Telegram.APIURL, c.Telegram.Webhook.PublicURL, c.Discord.APIURL, c.Discord.GatewayURL} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if u.User != nil {
+			if p, ok := u.User.Password(); ok {
+				out = append(out, p)
+			}
+		}
+		for k, vs := range u.Query() {
+			if secretParam(k) {
+				out = append(out, vs...)
+			}
+		}
+	}
+	return out
+}
+
+// secretParam reports whether a URL query parameter holds a secret
+// (?api-key=, ?token=, ...).
+func secretParam(k string) bool {
+	k = strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
+	switch k {
+	case "apikey", "key", "token", "accesstoken", "secret", "password", "passwd", "sig", "signature", "auth", "code":
+		return true
+	}
+	return false
+}
+
 // Redacted returns a copy fit to print: every secret that is set becomes
 // "[redacted]" and passwords in URLs are hidden.
 func (c *Config) Redacted() *Config {
@@ -72,17 +112,34 @@ func (c *Config) Redacted() *Config {
 }
 
 // redactURL hides the user info of a URL ("https://u:p@host" becomes
-// "https://[redacted]@host"); other values are returned as they are.
+// "https://[redacted]@host") and the values of secret query parameters
+// ("?api-key=[redacted]"); other values are returned as they are.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		if strings.Contains(raw, "@") {
+		if strings.Contains(raw, "@") || strings.Contains(raw, "?") {
 			return Redaction
 		}
 		return raw
 	}
+	changed := false
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretParam(k) {
+				q[k] = []string{Redaction}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = strings.ReplaceAll(q.Encode(), url.QueryEscape(Redaction), Redaction)
+		}
+	}
 	if u.User == nil {
-		return raw
+		if !changed {
+			return raw
+		}
+		return u.String()
 	}
 	u.User = nil
 	s := u.String()

@@ -217,7 +217,7 @@ func (c *Client) newMasker() *Masker {
 	if c.masker == nil {
 		return nil
 	}
-	return c.masker.fork()
+	return c.masker.Fork()
 }
 
 // Complete implements bot.LLM.

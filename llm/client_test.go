@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -482,6 +483,9 @@ func TestCallerCancel(t *testing.T) {
 		t.Errorf("requests = %d, want 1 (no retry after the caller gave up)", f.requests())
 	}
 }
+
+// rePlaceholder matches a placeholder of the masker.
+var rePlaceholder = regexp.MustCompile(`\[[A-Z][A-Z0-9_]*_[0-9]+\]`)
 
 // echoPlaceholders replies quoting every placeholder of the request, the
 // way a model refers back to what the user wrote.

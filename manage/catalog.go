@@ -6,7 +6,7 @@ package manage
 var catalogEN = map[string]string{
 
 	"manage.digest_usage":        "Usage: /digest [hours] [PLATFORM/CHAT] — for example /digest 24 (at most {max} hours), or /digest 24 telegram/-100123 from a private chat.",
-	"manage.digest_other_chat":   "Only owners and managers named in the configuration can ask for the digest of another chat; ask for it in the chat itself.",
+	"manage.digest_other_chat":   "The digest of another chat is given only in a direct message with a manager named in the configuration, in the managers' channel or on the console; here, ask for this chat's.",
 	"manage.digest_empty":        "Nothing was said here in the last {hours} hours.",
 	"manage.digest_header":       "Digest of the last {hours} hours: {messages} messages from {people} people.",
 	"manage.digest_llm_failed":   "(The model could not write the digest just now; this one is built from the messages themselves.)",
@@ -70,7 +70,7 @@ var catalogEN = map[string]string{
 var catalogZH = map[string]string{
 
 	"manage.digest_usage":        "用法：/digest [小时数] [平台/会话]，例如 /digest 24（最多 {max} 小时），或在私聊中发送 /digest 24 telegram/-100123。",
-	"manage.digest_other_chat":   "只有所有者和配置中指定的管理员可以查看其他会话的摘要；请在该会话中发送此命令。",
+	"manage.digest_other_chat":   "其他会话的摘要只在与配置中指定的管理员的私聊、管理员频道或控制台中提供；在这里请查看本会话的摘要。",
 	"manage.digest_empty":        "最近 {hours} 小时这里没有人发言。",
 	"manage.digest_header":       "最近 {hours} 小时摘要：{people} 人发送了 {messages} 条消息。",
 	"manage.digest_llm_failed":   "（模型暂时无法撰写摘要；以下摘要直接摘自消息。）",

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +59,8 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	conv := env.Message().ConversationKey()
 	for _, f := range c.Fields() {
 		if strings.Contains(f, "/") {
-			if !mayReadOtherChats(env) {
+			// Another chat is for a room that sees every chat.
+			if f != conv && !env.View.All() {
 				return env.Reply(ctx, env.T("manage.digest_other_chat"))
 			}
 			conv = f
@@ -71,6 +71,9 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 			return env.Reply(ctx, env.T("manage.digest_usage", "max", maxDigestHours))
 		}
 		hours = h
+	}
+	if !env.View.Covers(conv) {
+		return env.Reply(ctx, env.T("manage.digest_other_chat"))
 	}
 	turns, err := t.e.Store().Window(ctx, conv, t.cfg.DigestReadTokens)
 	if err != nil {
@@ -97,7 +100,9 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	written, werr := t.writtenDigest(ctx, env, facts)
 	switch {
 	case werr == nil:
-		b.WriteString("\n\n" + strings.TrimSpace(written))
+		// The model's words may repeat what members wrote: mask them as
+		// every quote is.
+		b.WriteString("\n\n" + bot.MaskPII(strings.TrimSpace(written)))
 		t.writeUnanswered(&b, env, facts)
 		t.writeMembers(&b, env, facts)
 	default:
@@ -113,17 +118,6 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 		}
 	}
 	return env.Reply(ctx, b.String())
-}
-
-// mayReadOtherChats reports whether the asker may digest a chat other than
-// the one they write in: owners and managers named in config may, while a
-// manager by platform role (a Telegram chat administrator) is a manager of
-// their own chat only.
-func mayReadOtherChats(env *bot.Env) bool {
-	if env.Role >= bot.RoleOwner {
-		return true
-	}
-	return slices.Contains(env.Engine.Config().Managers, env.Message().UserKey())
 }
 
 // parseHours reads "24", "24h" or "2d".
@@ -156,10 +150,7 @@ func (t *Tools) analyse(env *bot.Env, span []bot.Turn, hours int) digestFacts {
 		texts = append(texts, tu.Text)
 		m := counts[tu.User]
 		if m == nil {
-			m = &member{Name: tu.Name}
-			if m.Name == "" {
-				m.Name = tu.User
-			}
+			m = &member{Name: tu.Name} // never the user's id
 			counts[tu.User] = m
 		}
 		m.Count++
@@ -320,7 +311,7 @@ func (t *Tools) writeTopics(b *strings.Builder, env *bot.Env, f digestFacts) {
 	for _, tp := range f.Topics {
 		b.WriteString("\n• " + env.T("manage.digest_topic", "terms", strings.Join(tp.Terms, ", "), "count", tp.Count))
 		for _, ex := range tp.Examples {
-			fmt.Fprintf(b, "\n   – %s: %s", ex.Name, clip(ex.Text, 160))
+			fmt.Fprintf(b, "\n   – %s", env.Quote(ex.Name, ex.Text, 160))
 		}
 	}
 }
@@ -332,14 +323,18 @@ func (t *Tools) writeUnanswered(b *strings.Builder, env *bot.Env, f digestFacts)
 	}
 	b.WriteString("\n\n" + env.T("manage.digest_unanswered", "count", len(f.Unanswered)))
 	for _, q := range f.Unanswered[:min(maxUnanswered, len(f.Unanswered))] {
-		fmt.Fprintf(b, "\n• %s: %s", q.Name, clip(q.Text, 200))
+		fmt.Fprintf(b, "\n• %s", env.Quote(q.Name, q.Text, 200))
 	}
 }
 
 func (t *Tools) writeMembers(b *strings.Builder, env *bot.Env, f digestFacts) {
 	parts := make([]string, 0, len(f.Members))
 	for _, m := range f.Members {
-		parts = append(parts, fmt.Sprintf("%s (%d)", m.Name, m.Count))
+		name := m.Name
+		if name == "" {
+			name = env.T("someone")
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d)", name, m.Count))
 	}
 	b.WriteString("\n\n" + env.T("manage.digest_members", "members", strings.Join(parts, ", ")))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,10 +31,15 @@ const (
 )
 
 // gapRecord is one question the knowledge base could not answer. It holds
-// no user id: gaps are about the documentation, not about who asked.
+// no user id: gaps are about the documentation, not about who asked. The
+// conversation keeps a report to the chats its room may see, and a
+// one-way hash of the asker's key finds the question again when they are
+// forgotten.
 type gapRecord struct {
 	Time     time.Time `json:"t"`
 	Platform string    `json:"p"`
+	Chat     string    `json:"c,omitempty"`
+	User     string    `json:"u,omitempty"`
 	Lang     string    `json:"l,omitempty"`
 	Text     string    `json:"q"`
 	Source   string    `json:"s,omitempty"`
@@ -68,7 +74,7 @@ func (t *Tools) Observe(ev bot.Event) {
 	if ev.Kind != bot.EventQuestion {
 		return
 	}
-	text := clip(ev.Text, gapTextRunes)
+	text := clip(bot.MaskPII(ev.Text), gapTextRunes) // masked, then cut: no half address kept
 	if !unansweredQuestion(text, true, ev.Outcome == bot.OutcomeUnanswered) {
 		return
 	}
@@ -78,7 +84,10 @@ func (t *Tools) Observe(ev bot.Event) {
 	} else if at.IsZero() {
 		at = time.Now()
 	}
-	r := gapRecord{Time: at, Platform: ev.Platform, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
+	r := gapRecord{Time: at, Platform: ev.Platform, Chat: ev.Chat, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
+	if ev.User != "" {
+		r.User = bot.UserHash(ev.User)
+	}
 	t.gmu.Lock()
 	t.gbuf = append(t.gbuf, r)
 	if len(t.gbuf) > maxGapBuffer {
@@ -327,6 +336,11 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	if err != nil {
 		return err
 	}
+	// Only the questions of the chats this room may see; questions
+	// recorded before they carried their chat, only where every chat is.
+	recs = slices.DeleteFunc(recs, func(r gapRecord) bool {
+		return r.Chat == "" && !env.View.All() || r.Chat != "" && !env.View.Covers(r.Chat)
+	})
 	if len(recs) == 0 {
 		return env.Reply(ctx, env.T("manage.gaps_none", "period", fmtPeriod(d)))
 	}
@@ -335,7 +349,7 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 	b.WriteString(env.T("manage.gaps_header", "period", fmtPeriod(d), "count", len(recs), "groups", len(groups)))
 	for i, g := range groups[:min(maxGapGroups, len(groups))] {
 		ex := example(recs, g)
-		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", clip(ex.Text, 160)))
+		fmt.Fprintf(&b, "\n%d. %s", i+1, env.T("manage.gaps_group", "count", len(g.members), "example", clip(bot.MaskPII(ex.Text), 160)))
 		if ex.Source != "" {
 			b.WriteString(" " + env.T("manage.gaps_closest", "source", ex.Source))
 		}

@@ -214,6 +214,9 @@ func Register(e *bot.Engine, t *Tools) error {
 			return fmt.Errorf("manage: %w", err)
 		}
 	}
+	if err := e.AddKeeper("manage", t); err != nil {
+		return fmt.Errorf("manage: %w", err)
+	}
 	t.reg.Store(e)
 	e.Events.Add(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -229,7 +232,7 @@ func Register(e *bot.Engine, t *Tools) error {
 // command (/persona set).
 func refuse(ctx context.Context, env *bot.Env, command string, need bot.Role) error {
 	m := env.Message()
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 		Kind: "refused", Rule: "/" + command, Note: "needs " + need.String()})
 	return env.Reply(ctx, env.T("refused_role", "command", command, "role", env.T("role."+need.String())))
 }

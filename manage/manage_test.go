@@ -660,12 +660,66 @@ func TestDigestOtherChatAndMoodHook(t *testing.T) {
 		t.Errorf("mood hook got %q", moodTexts)
 	}
 	contains(t, r.dm(t, manager, "/digest tg/g"), "8 messages from 5 people")
-	// A manager by platform role (a chat administrator) may not.
+	// A platform role never holds in a DM.
 	before := len(r.tg.Replies("dm-padmin"))
 	r.handle(t, bot.Message{Chat: bot.Chat{ID: "dm-padmin", Kind: bot.ChatDM}, Author: bot.User{ID: "padmin", Name: "P", Role: bot.RoleManager}, Text: "/digest tg/g"})
 	got := strings.Join(r.tg.Replies("dm-padmin")[before:], "\n")
-	contains(t, got, "Only owners and managers named in the configuration")
+	contains(t, got, "for managers only")
 	lacks(t, got, "winter sale")
+	// The administrator of a home chat gets its digest there, and no other.
+	before = len(r.tg.Replies("home"))
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: "padmin", Name: "P", Role: bot.RoleManager}, Text: "/digest tg/g"})
+	got = strings.Join(r.tg.Replies("home")[before:], "\n")
+	contains(t, got, "only in a direct message with a manager named in the configuration")
+	lacks(t, got, "winter sale")
+	// Nor does the community's manager, asking in a group, get another's.
+	before = len(r.tg.Replies("home"))
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: manager, Name: "M"}, Text: "/digest tg/g"})
+	got = strings.Join(r.tg.Replies("home")[before:], "\n")
+	contains(t, got, "only in a direct message")
+	lacks(t, got, "winter sale")
+}
+
+// TestGapsKeepToTheRoomAndForget: /gaps asked in a group lists that
+// group's questions only; a forgotten asker's questions leave every list
+// and the KV.
+func TestGapsKeepToTheRoomAndForget(t *testing.T) {
+	r := newRig(t, rigOpts{kb: shippingKB, reply: func(bot.Request) (string, error) { return "answer", nil }})
+	r.dm(t, follower, "Do you sell gift cards to alice@example.com?")
+	r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: "carol", Name: "Carol"},
+		Text: "/ask Do you have a loyalty programme?"})
+	inHome := func() string {
+		before := len(r.tg.Replies("home"))
+		r.handle(t, bot.Message{Chat: bot.Chat{ID: "home", Kind: bot.ChatGroup}, Author: bot.User{ID: manager, Name: "M"}, Text: "/gaps"})
+		return strings.Join(r.tg.Replies("home")[before:], "\n")
+	}
+	got := inHome()
+	contains(t, got, "loyalty programme")
+	lacks(t, got, "gift cards")
+	got = r.dm(t, manager, "/gaps")
+	contains(t, got, "loyalty programme", "gift cards to [EMAIL_1]")
+	lacks(t, got, "alice@example.com")
+
+	ctx := context.Background()
+	ex, err := r.tools.ExportUser(ctx, "tg:"+follower)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := json.Marshal(ex); !strings.Contains(string(js), "gift cards") || strings.Contains(string(js), "loyalty") {
+		t.Errorf("follower's export = %s", js)
+	}
+	if n, err := r.tools.ForgetUser(ctx, bot.ForgetRequest{User: "tg:" + follower, Scope: bot.ViewAll(), Ref: "x"}); err != nil || n != 1 {
+		t.Fatalf("ForgetUser = %d, %v", n, err)
+	}
+	got = r.dm(t, manager, "/gaps")
+	contains(t, got, "loyalty programme")
+	lacks(t, got, "gift cards")
+	r.kv.Scan(ctx, manage.BucketGaps, "", "", func(k string, v []byte) error {
+		if strings.Contains(string(v), "gift cards") {
+			t.Errorf("gaps record %s still holds the forgotten question: %s", k, v)
+		}
+		return nil
+	})
 }
 
 // TestGapsAndDigestAgree: on one scripted chat, /gaps and /digest's

@@ -114,7 +114,8 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if o.llm != nil {
 		model = o.llm
 	}
-	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona}
+	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona,
+		HomeChats: []string{"tg:home"}}
 	e, err := bot.New(cfg, r.store, model, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,8 +31,10 @@ func (s *Store) Audit(ctx context.Context, e bot.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	e.Excerpt = cleanText(e.Excerpt)
+	// Excerpts are masked before they are stored, whoever calls.
+	e.Excerpt = bot.MaskPII(cleanText(e.Excerpt))
 	e.Note = cleanText(e.Note)
+	e.Name = cleanText(e.Name)
 	body, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("memory: audit: %w", err)
@@ -46,14 +49,19 @@ func (s *Store) Audit(ctx context.Context, e bot.AuditEntry) error {
 		if err := b.Put(k, body); err != nil {
 			return err
 		}
-		if e.User == "" {
-			return nil
+		// Indexed under the user it is about and under a user who acted
+		// (a manager's command, an appeal), so that export and forget
+		// find it from either.
+		for _, u := range auditUsers(e) {
+			ub, err := tx.Bucket(bUsers).CreateBucketIfNotExists(nameKey(u))
+			if err != nil {
+				return err
+			}
+			if err := ub.Put(cat(refAudit, k), nil); err != nil {
+				return err
+			}
 		}
-		ub, err := tx.Bucket(bUsers).CreateBucketIfNotExists(nameKey(e.User))
-		if err != nil {
-			return err
-		}
-		return ub.Put(cat(refAudit, k), nil)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("memory: audit: %w", err)
@@ -101,24 +109,63 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]bot.AuditEntry, e
 	return out, nil
 }
 
-// redactAudit clears the excerpt of the audit entry at key k (for forget).
-func redactAudit(tx *bolt.Tx, k []byte) error {
+// auditUsers are the user keys an entry names: the user it is about, and
+// the actor when that is a person rather than "rules" or a model.
+func auditUsers(e bot.AuditEntry) []string {
+	var out []string
+	if e.User != "" {
+		out = append(out, e.User)
+	}
+	if isPersonActor(e.Actor) && e.Actor != e.User {
+		out = append(out, e.Actor)
+	}
+	return out
+}
+
+// isPersonActor reports whether an audit actor is a user key.
+func isPersonActor(a string) bool {
+	p, _, ok := bot.SplitUserKey(a)
+	return ok && p != "model" && p != "forgotten"
+}
+
+// anonymiseAudit rewrites the audit entry at key k for a forget: the
+// user's id becomes req.ForgottenUser() wherever it appears, their name
+// and the message excerpt go; the action, rule and time stay for the
+// audit. Entries outside req.Scope are left alone. It reports whether the
+// entry changed.
+func anonymiseAudit(tx *bolt.Tx, k []byte, req bot.ForgetRequest) (bool, error) {
 	b := tx.Bucket(bAudit)
 	v := b.Get(k)
 	if v == nil {
-		return nil
+		return false, nil
 	}
 	var e bot.AuditEntry
 	if err := json.Unmarshal(v, &e); err != nil {
-		return err
+		return false, err
 	}
-	if e.Excerpt == "" {
-		return nil
+	if e.Chat != "" && !req.Scope.Covers(e.Chat) || e.Chat == "" && !req.Scope.All() {
+		return false, nil
 	}
-	e.Excerpt = ""
+	gone := req.ForgottenUser()
+	changed := false
+	if e.User == req.User {
+		e.User, e.Name, e.Excerpt, changed = gone, "", "", true
+	}
+	if e.Actor == req.User {
+		e.Actor, changed = gone, true
+	}
+	if strings.Contains(e.Note, req.User) {
+		e.Note, changed = strings.ReplaceAll(e.Note, req.User, gone), true
+	}
+	if changed && req.NamesUser(e.Chat) {
+		e.Chat = "" // their private chat: its id is theirs
+	}
+	if !changed {
+		return false, nil
+	}
 	body, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return b.Put(clone(k), body)
+	return true, b.Put(clone(k), body)
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 // Dedup records live on disk, so a redelivery after a restart is still
 // recognised (until pruned by retention).
 func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
-	dk := nameKey(m.DedupKey())
+	dk, legacy := dedupKey(m), nameKey(m.DedupKey())
 	body, err := json.Marshal(m)
 	if err != nil {
 		return false, fmt.Errorf("memory: accept: %w", err)
@@ -27,7 +28,7 @@ func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
 		fresh = false
 		in := tx.Bucket(bInbox)
 		dedup := in.Bucket(bDedup)
-		if dedup.Get(dk) != nil {
+		if dedup.Get(dk) != nil || dedup.Get(legacy) != nil {
 			return nil
 		}
 		tk := timeKey(now)
@@ -67,15 +68,28 @@ func (s *Store) Done(ctx context.Context, m *bot.Message) error {
 	return nil
 }
 
+// dedupKey is the key a delivery is remembered by: a hash of
+// bot.Message.DedupKey, because that names the chat, and a Telegram
+// private chat's id is its user's id, which must not outlive a forget.
+// Files written before kept the key itself (nameKey); those records are
+// still recognised until retention prunes them.
+func dedupKey(m *bot.Message) []byte {
+	h := sha256.Sum256([]byte("chorus-dedup\x00" + m.DedupKey()))
+	return append([]byte{0xfd}, h[:16]...)
+}
+
 // doneFn is Done as a transaction step, for the engine's fast path.
 func (s *Store) doneFn(m *bot.Message) func(*bolt.Tx) error {
-	dk := nameKey(m.DedupKey())
+	dk, legacy := dedupKey(m), nameKey(m.DedupKey())
 	return func(tx *bolt.Tx) error {
 		in := tx.Bucket(bInbox)
 		pidx := in.Bucket(bPIdx)
 		seq := pidx.Get(dk)
 		if seq == nil {
-			return nil
+			if seq = pidx.Get(legacy); seq == nil {
+				return nil
+			}
+			dk = legacy
 		}
 		if err := in.Bucket(bPending).Delete(clone(seq)); err != nil {
 			return err

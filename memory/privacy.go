@@ -15,21 +15,17 @@ import (
 
 var errNoUser = errors.New("empty user key")
 
-// ExportedSummary is a conversation summary built (partly) from the user's
-// messages, as exported under UserData.Extra["summaries"].
-type ExportedSummary struct {
-	Conversation string `json:"conversation"`
-	bot.Summary
-}
-
-// Forget implements bot.Privacy. In one transaction it deletes every turn
-// the user wrote and every bot turn that answered them (bot.Turn.User), in
-// every conversation; every summary whose Users contains them; and their
-// profile. Audit entries about the user stay (they record what moderators
-// did) but lose their message excerpt. It returns the number of turns,
-// summaries and profiles deleted. It reads only the user's own index, never
-// the whole history. The user's KV data belongs to the parts that wrote it.
-func (s *Store) Forget(ctx context.Context, user string) (int, error) {
+// Forget implements bot.Privacy. In one transaction it deletes, within
+// req.Scope, every turn the user wrote and every bot turn that answered
+// them (bot.Turn.User), every summary built from them, and (when the scope
+// is everything) their profile and names-index entries; audit entries
+// about them or by them stay (they record what moderators did) but lose
+// the user's id (replaced by req.ForgottenUser()), name and message
+// excerpt. It returns the number of records deleted or changed. It reads
+// only the user's own index, never the whole history, and running it
+// again changes nothing.
+func (s *Store) Forget(ctx context.Context, req bot.ForgetRequest) (int, error) {
+	user := req.User
 	if user == "" {
 		return 0, fmt.Errorf("memory: forget: %w", errNoUser)
 	}
@@ -39,11 +35,24 @@ func (s *Store) Forget(ctx context.Context, user string) (int, error) {
 	if s.readOnly {
 		return 0, fmt.Errorf("memory: forget: %w", ErrReadOnly)
 	}
+	if req.Ref == "" {
+		return 0, errors.New("memory: forget: no reference for the records kept")
+	}
 	uk := nameKey(user)
+	all := req.Scope.All()
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		n = 0
 		users := tx.Bucket(bUsers)
+		root := tx.Bucket(bConv)
+		covered := func(ck []byte) bool {
+			if all {
+				return true
+			}
+			cb := root.Bucket(ck)
+			return cb != nil && req.Scope.Covers(string(cb.Get(kName)))
+		}
+		emptied := map[string]bool{}
 		if ub := users.Bucket(uk); ub != nil {
 			var refs [][]byte
 			if err := ub.ForEach(func(k, _ []byte) error {
@@ -59,16 +68,25 @@ func (s *Store) Forget(ctx context.Context, user string) (int, error) {
 					}
 				}
 				var (
-					del bool
-					err error
+					done, del bool
+					err       error
 				)
 				switch {
 				case bytes.HasPrefix(ref, refTurn) && len(ref) >= 9:
-					del, err = deleteTurn(tx, ref[1:len(ref)-8], ref[len(ref)-8:], false)
+					ck := ref[1 : len(ref)-8]
+					if done = covered(ck); done {
+						del, err = deleteTurn(tx, ck, ref[len(ref)-8:], false)
+						emptied[string(ck)] = true
+					}
 				case bytes.HasPrefix(ref, refSummary):
-					del, err = deleteSummaryOf(tx, ref[1:], user)
+					if done = covered(ref[1:]); done {
+						del, err = deleteSummaryOf(tx, ref[1:], user)
+					}
 				case bytes.HasPrefix(ref, refAudit):
-					err = redactAudit(tx, ref[1:])
+					del, err = anonymiseAudit(tx, ref[1:], req)
+					done = del || all
+				default:
+					done = all
 				}
 				if err != nil {
 					return err
@@ -76,13 +94,40 @@ func (s *Store) Forget(ctx context.Context, user string) (int, error) {
 				if del {
 					n++
 				}
+				if done && !all {
+					if err := ub.Delete(ref); err != nil {
+						return err
+					}
+				}
 			}
-			if err := users.DeleteBucket(uk); err != nil {
-				return err
+			if all {
+				if err := users.DeleteBucket(uk); err != nil {
+					return err
+				}
 			}
 		}
+		// A conversation left with nothing (a private chat) goes too: its
+		// key may be the user's id, and it is made again by a new message.
+		for ck := range emptied {
+			if cb := root.Bucket([]byte(ck)); cb != nil && cb.Get(kSummary) == nil {
+				if k, _ := cb.Bucket(bTurns).Cursor().First(); k == nil {
+					if err := root.DeleteBucket([]byte(ck)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if !all {
+			return nil
+		}
 		profiles := tx.Bucket(bProfiles)
-		if profiles.Get(uk) != nil {
+		if v := profiles.Get(uk); v != nil {
+			var p bot.Profile
+			if json.Unmarshal(v, &p) == nil {
+				if err := reindexNames(tx, user, []string{currentName(p), p.Handle}, nil); err != nil {
+					return err
+				}
+			}
 			n++
 			return profiles.Delete(uk)
 		}
@@ -166,16 +211,16 @@ func deleteSummaryOf(tx *bolt.Tx, ck []byte, user string) (bool, error) {
 }
 
 // Export implements bot.Privacy: the user's profile, every turn by or
-// answering them (ordered by conversation, then Seq), and under Extra the
-// summaries built from them ("summaries", []ExportedSummary) and the audit
-// entries about them ("audit", []bot.AuditEntry).
+// answering them (ordered by conversation, then Seq), and under
+// Extra["audit"] the audit entries about them or by them ([]bot.AuditEntry),
+// with other people's ids left out. Conversation summaries are not
+// exported: they mix the user's words with other people's.
 func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 	if user == "" {
 		return bot.UserData{}, fmt.Errorf("memory: export: %w", errNoUser)
 	}
 	d := bot.UserData{User: user, Messages: []bot.ExportedTurn{}}
 	uk := nameKey(user)
-	var sums []ExportedSummary
 	var audits []bot.AuditEntry
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		if pb := tx.Bucket(bProfiles); pb != nil {
@@ -213,20 +258,6 @@ func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 					return err
 				}
 				d.Messages = append(d.Messages, bot.ExportedTurn{Conversation: string(cb.Get(kName)), Turn: t})
-			case bytes.HasPrefix(ref, refSummary):
-				cb := root.Bucket(ref[1:])
-				if cb == nil {
-					return nil
-				}
-				v := cb.Get(kSummary)
-				if v == nil {
-					return nil
-				}
-				var sum bot.Summary
-				if err := json.Unmarshal(v, &sum); err != nil {
-					return err
-				}
-				sums = append(sums, ExportedSummary{Conversation: string(cb.Get(kName)), Summary: sum})
 			case bytes.HasPrefix(ref, refAudit):
 				v := tx.Bucket(bAudit).Get(ref[1:])
 				if v == nil {
@@ -236,6 +267,12 @@ func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 				if err := json.Unmarshal(v, &e); err != nil {
 					return err
 				}
+				if e.User != user {
+					e.User, e.Name, e.Excerpt = "", "", ""
+				}
+				if e.Actor != user && isPersonActor(e.Actor) {
+					e.Actor = ""
+				}
 				audits = append(audits, e)
 			}
 			return nil
@@ -244,14 +281,42 @@ func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 	if err != nil {
 		return bot.UserData{}, fmt.Errorf("memory: export: %w", err)
 	}
-	if len(sums) > 0 || len(audits) > 0 {
-		d.Extra = map[string]any{}
-		if len(sums) > 0 {
-			d.Extra["summaries"] = sums
-		}
-		if len(audits) > 0 {
-			d.Extra["audit"] = audits
-		}
+	if len(audits) > 0 {
+		d.Extra = map[string]any{"audit": audits}
 	}
 	return d, nil
+}
+
+// Walk calls fn for every key of every bucket of the file, nested buckets
+// included, in byte order: path holds the names of the buckets leading to
+// the key, and value is nil for a nested bucket. It is how a test proves
+// that something is nowhere in the file (after a forget), and a way to
+// look inside one. fn must not keep path, key or value after it returns.
+func (s *Store) Walk(ctx context.Context, fn func(path [][]byte, key, value []byte) error) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var walk func(path [][]byte, b *bolt.Bucket) error
+		walk = func(path [][]byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				if v == nil {
+					if nb := b.Bucket(k); nb != nil {
+						if err := fn(path, k, nil); err != nil {
+							return err
+						}
+						return walk(append(path[:len(path):len(path)], k), nb)
+					}
+				}
+				return fn(path, k, v)
+			})
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if err := fn(nil, name, nil); err != nil {
+				return err
+			}
+			return walk([][]byte{name}, b)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("memory: walk: %w", err)
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -36,6 +38,7 @@ func (s *Store) touchFn(m *bot.Message, lang string) func(*bolt.Tx) error {
 		at = s.now()
 	}
 	name := cleanText(m.Author.Name)
+	handle := cleanText(strings.TrimPrefix(m.Author.Handle, "@"))
 	return func(tx *bolt.Tx) error {
 		b := tx.Bucket(bProfiles)
 		k := nameKey(user)
@@ -44,6 +47,10 @@ func (s *Store) touchFn(m *bot.Message, lang string) func(*bolt.Tx) error {
 			if err := json.Unmarshal(v, &p); err != nil {
 				return err
 			}
+		}
+		oldName, oldHandle := currentName(p), p.Handle
+		if handle != "" {
+			p.Handle = handle
 		}
 		if name != "" {
 			if i := slices.Index(p.Names, name); i >= 0 {
@@ -68,8 +75,102 @@ func (s *Store) touchFn(m *bot.Message, lang string) func(*bolt.Tx) error {
 		if err != nil {
 			return err
 		}
+		if err := reindexNames(tx, user, []string{oldName, oldHandle}, []string{currentName(p), p.Handle}); err != nil {
+			return err
+		}
 		return b.Put(k, body)
 	}
+}
+
+// The names index, names/<platform>\x00<lower-case name>\x00<user key>,
+// finds users by their current display name or @username for the
+// commands that take a user (bot.Directory). Only the current name and
+// handle are indexed: an old name matching someone else would make a
+// target ambiguous for no reason.
+
+// maxIndexedName bounds an indexed name; longer names are not found.
+const maxIndexedName = 256
+
+func currentName(p bot.Profile) string {
+	if n := len(p.Names); n > 0 {
+		return p.Names[n-1]
+	}
+	return ""
+}
+
+func nameIndexKey(user, name string) []byte {
+	platform, _, _ := strings.Cut(user, ":")
+	return []byte(platform + "\x00" + strings.ToLower(name) + "\x00" + user)
+}
+
+// reindexNames replaces user's index entries for the names in old with
+// those in cur.
+func reindexNames(tx *bolt.Tx, user string, old, cur []string) error {
+	if slices.Equal(old, cur) {
+		return nil
+	}
+	ix := tx.Bucket(bNames)
+	for _, n := range old {
+		if n != "" && len(n) <= maxIndexedName && !slices.Contains(cur, n) {
+			if err := ix.Delete(nameIndexKey(user, n)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range cur {
+		if n != "" && len(n) <= maxIndexedName {
+			if err := ix.Put(nameIndexKey(user, n), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// indexAllNames builds the names index from every profile.
+func indexAllNames(tx *bolt.Tx) error {
+	return tx.Bucket(bProfiles).ForEach(func(_, v []byte) error {
+		var p bot.Profile
+		if json.Unmarshal(v, &p) != nil || p.User == "" {
+			return nil // an unreadable profile is not findable by name
+		}
+		return reindexNames(tx, p.User, nil, []string{currentName(p), p.Handle})
+	})
+}
+
+// FindUsers implements bot.Directory from the names index: users of
+// platform whose current display name or @username is name, ignoring
+// case, at most limit, in user-key order.
+func (s *Store) FindUsers(ctx context.Context, platform, name string, limit int) ([]bot.Profile, error) {
+	name = strings.TrimSpace(name)
+	if platform == "" || name == "" || limit <= 0 || len(name) > maxIndexedName {
+		return nil, nil
+	}
+	prefix := []byte(platform + "\x00" + strings.ToLower(name) + "\x00")
+	var out []bot.Profile
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		ix, profiles := tx.Bucket(bNames), tx.Bucket(bProfiles)
+		if ix == nil || profiles == nil {
+			return nil
+		}
+		c := ix.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			v := profiles.Get(nameKey(string(k[len(prefix):])))
+			if v == nil {
+				continue
+			}
+			var p bot.Profile
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memory: find users: %w", err)
+	}
+	return out, nil
 }
 
 // Profile implements bot.Profiles; it returns bot.ErrNotFound for a user

@@ -45,10 +45,14 @@ var (
 	bAudit    = []byte("audit")
 	bKBDocs   = []byte("kbdocs")
 	bKBPass   = []byte("kbpass")
+	bNames    = []byte("names")
 
 	kName    = []byte("name")
 	kSummary = []byte("summary")
 	kVersion = []byte("version")
+	// kNamesIndexed marks a file whose names index was built from its
+	// profiles (files written before the index existed get it at open).
+	kNamesIndexed = []byte("names_indexed")
 )
 
 // Store is the bbolt-backed implementation of bot.Store, bot.KV and
@@ -167,7 +171,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if !o.readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bMeta, bInbox, bConv, bTTime, bUsers, bProfiles, bKV, bAudit, bKBDocs, bKBPass} {
+			for _, name := range [][]byte{bMeta, bInbox, bConv, bTTime, bUsers, bProfiles, bKV, bAudit, bKBDocs, bKBPass, bNames} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
 				}
@@ -182,7 +186,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 			if v := meta.Get(kVersion); len(v) == 8 && binary.BigEndian.Uint64(v) > schemaVersion {
 				return fmt.Errorf("schema version %d is newer than this binary's %d", binary.BigEndian.Uint64(v), schemaVersion)
 			}
-			return meta.Put(kVersion, u64(schemaVersion))
+			if err := meta.Put(kVersion, u64(schemaVersion)); err != nil {
+				return err
+			}
+			if meta.Get(kNamesIndexed) == nil {
+				if err := indexAllNames(tx); err != nil {
+					return err
+				}
+				return meta.Put(kNamesIndexed, []byte{1})
+			}
+			return nil
 		})
 		if err != nil {
 			db.Close()

@@ -346,17 +346,22 @@ func seedPrivacy(t *testing.T, s *Store) {
 	s.Audit(ctx, bot.AuditEntry{Platform: "tg", User: "tg:alice", Actor: "rules", Kind: "moderation", Excerpt: "alice's bad words", Time: t0})
 }
 
+// forgetAll is a forget of everything about user.
+func forgetAll(user string) bot.ForgetRequest {
+	return bot.ForgetRequest{User: user, Scope: bot.ViewAll(), Ref: "r1"}
+}
+
 func TestForget(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	seedPrivacy(t, s)
-	n, err := s.Forget(ctx, "tg:alice")
+	n, err := s.Forget(ctx, forgetAll("tg:alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 turns + 2 summaries + 1 profile
-	if n != 6 {
-		t.Errorf("Forget = %d, want 6", n)
+	// 3 turns + 2 summaries + 1 profile + 1 audit entry anonymised
+	if n != 7 {
+		t.Errorf("Forget = %d, want 7", n)
 	}
 	ts, _ := s.Turns(ctx, "tg/1", 0, 100, 100)
 	if len(ts) != 2 || ts[0].User != "tg:bob" || ts[1].User != "tg:bob" {
@@ -380,20 +385,31 @@ func TestForget(t *testing.T) {
 	if len(d.Messages) != 0 || d.Profile != nil {
 		t.Errorf("export after forget = %+v", d)
 	}
-	es, _ := s.AuditLog(ctx, AuditQuery{User: "tg:alice"})
-	if len(es) != 1 || es[0].Excerpt != "" || es[0].Kind != "moderation" {
-		t.Errorf("audit after forget = %+v, want the entry without excerpt", es)
+	if es, _ := s.AuditLog(ctx, AuditQuery{User: "tg:alice"}); len(es) != 0 {
+		t.Errorf("audit still names alice after forget: %+v", es)
 	}
-	// The msgid index went with the turn: the same id is a new message now.
-	if seq, _ := s.Append(ctx, "tg/2", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 2 {
-		t.Errorf("append after forget: seq %d, want 2", seq)
+	es, _ := s.AuditLog(ctx, AuditQuery{User: "forgotten:r1"})
+	if len(es) != 1 || es[0].Excerpt != "" || es[0].Kind != "moderation" || es[0].Actor != "rules" {
+		t.Errorf("audit after forget = %+v, want the entry without id or excerpt", es)
 	}
-	if n, err := s.Forget(ctx, "tg:nobody"); err != nil || n != 0 {
+	// tg/2 held only alice's words: the conversation went whole, and the
+	// same message id is a new message of a new conversation now.
+	if seq, _ := s.Append(ctx, "tg/2", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 1 {
+		t.Errorf("append after forget: seq %d, want 1", seq)
+	}
+	// In tg/1, bob's turns stay; the msgid index of alice's went with it.
+	if seq, _ := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleUser, User: "tg:alice", MsgID: "1", Text: "new"}); seq != 5 {
+		t.Errorf("append to tg/1 after forget: seq %d, want 5", seq)
+	}
+	if n, err := s.Forget(ctx, forgetAll("tg:nobody")); err != nil || n != 0 {
 		t.Errorf("forget unknown = %d, %v", n, err)
 	}
 	// Bob's summary index no longer references the deleted tg/1 summary,
 	// so forgetting bob deletes exactly his turns, one summary and profile.
-	if n, _ := s.Forget(ctx, "tg:bob"); n != 3+1+1 {
+	if n, _ := s.Forget(ctx, forgetAll("tg:alice")); n != 2 {
+		t.Errorf("forget alice's new messages = %d, want 2", n)
+	}
+	if n, _ := s.Forget(ctx, forgetAll("tg:bob")); n != 3+1+1 {
 		t.Errorf("forget bob = %d, want 5", n)
 	}
 }
@@ -417,8 +433,8 @@ func TestExportRoundTrip(t *testing.T) {
 	if !slices.Equal(texts, want) {
 		t.Errorf("messages = %q, want %q", texts, want)
 	}
-	if sums, _ := d.Extra["summaries"].([]ExportedSummary); len(sums) != 2 {
-		t.Errorf("summaries = %+v", d.Extra["summaries"])
+	if _, ok := d.Extra["summaries"]; ok {
+		t.Errorf("the export holds summaries, which mix other people's words: %+v", d.Extra["summaries"])
 	}
 	if a, _ := d.Extra["audit"].([]bot.AuditEntry); len(a) != 1 || a[0].Excerpt != "alice's bad words" {
 		t.Errorf("audit = %+v", d.Extra["audit"])
@@ -486,7 +502,7 @@ func TestPrune(t *testing.T) {
 		t.Errorf("second prune = %d", n)
 	}
 	// Forget after prune counts only what is left.
-	if n, _ := s.Forget(ctx, "u:1"); n != 6 {
+	if n, _ := s.Forget(ctx, forgetAll("u:1")); n != 6 {
 		t.Errorf("forget after prune = %d, want 6", n)
 	}
 
@@ -684,7 +700,7 @@ func TestBadInput(t *testing.T) {
 			if _, err := json.Marshal(d); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := s.Forget(ctx, m.UserKey()); err != nil || n != 2 {
+			if n, err := s.Forget(ctx, forgetAll(m.UserKey())); err != nil || n != 2 {
 				t.Errorf("forget = %d, %v", n, err)
 			}
 		})

@@ -20,7 +20,11 @@ var catalogEN = map[string]string{
 	"mod.words":          "{count} listed words: {words}",
 	"mod.words_changed":  "Word list updated: {count} words.",
 	"mod.strikes":        "{user} has {strikes} strikes.",
+	"mod.strikes_chat":   "{user} has {strikes} strikes from this chat.",
 	"mod.pardoned":       "{user} is pardoned: strikes cleared.",
+	"mod.pardoned_chat":  "{user} is pardoned in this chat: the strikes earned here are cleared.",
+	"mod.forgotten":      "(forgotten)",
+	"mod.a_manager":      "a manager",
 	"mod.dryrun":         "Dry-run is {state}.",
 	"mod.log_empty":      "The moderation log is empty.",
 	"mod.appeal_usage":   "Usage: /appeal WHY",
@@ -36,6 +40,12 @@ var catalogZH = map[string]string{
 	"mod.appeal_none":    "你没有可申诉的管理操作。",
 	"mod.appeal_sent":    "你的申诉已发送给管理员。",
 	"mod.appeal_usage":   "用法：/appeal 理由",
+	"mod.strikes":        "{user} 有 {strikes} 次警告。",
+	"mod.strikes_chat":   "{user} 在本会话中有 {strikes} 次警告。",
+	"mod.pardoned":       "{user} 已被赦免：警告已清除。",
+	"mod.pardoned_chat":  "{user} 已在本会话中被赦免：在此获得的警告已清除。",
+	"mod.forgotten":      "（已遗忘）",
+	"mod.a_manager":      "一位管理员",
 }
 
 // Register adds the moderation commands to e (/mod for managers, /appeal
@@ -48,7 +58,10 @@ func Register(e *bot.Engine, m *Moderator) error {
 	e.Catalog.Add("en", catalogEN)
 	e.Catalog.Add("zh", catalogZH)
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
-	if err := e.Register(bot.CommandSpec{Name: "mod", Role: bot.RoleManager, Usage: "words|log|strikes|pardon|dryrun ...",
+	if err := e.AddKeeper("moderation", m); err != nil {
+		return fmt.Errorf("moderation: register: %w", err)
+	}
+	if err := e.Register(bot.CommandSpec{Name: "mod", Role: bot.RoleManager, Usage: "words|log|strikes|pardon|dryrun ...", PrivateArgs: true,
 		Help: h("moderation: word lists, log, strikes, pardons, dry-run", "管理：词表、日志、警告次数、赦免、演练模式"), Run: m.modCommand}); err != nil {
 		return fmt.Errorf("moderation: register: %w", err)
 	}
@@ -57,19 +70,6 @@ func Register(e *bot.Engine, m *Moderator) error {
 		return fmt.Errorf("moderation: register: %w", err)
 	}
 	return nil
-}
-
-// userArg turns "platform:id" or a bare id (on the asker's platform) into a
-// user key.
-func userArg(env *bot.Env, s string) (string, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "@")
-	if s == "" {
-		return "", false
-	}
-	if _, _, ok := bot.SplitUserKey(s); ok {
-		return s, true
-	}
-	return bot.UserKey(env.Message().Platform, s), true
 }
 
 func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command) error {
@@ -87,6 +87,9 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 	}
 	switch f[0] {
 	case "words":
+		if ok, err := env.NeedCommunity(ctx, "/mod words"); !ok {
+			return err
+		}
 		if len(f) < 2 {
 			return env.Reply(ctx, env.T("mod.usage"))
 		}
@@ -143,43 +146,47 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 		}
 		user := ""
 		if len(f) > 1 {
-			user, _ = userArg(env, f[1])
-		}
-		es, err := m.audit.AuditLog(ctx, user, 20)
-		if err != nil {
-			return fmt.Errorf("moderation: read audit log: %w", err)
-		}
-		if len(es) == 0 {
-			return env.Reply(ctx, env.T("mod.log_empty"))
-		}
-		var b strings.Builder
-		for _, a := range es {
-			fmt.Fprintf(&b, "%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, a.User, a.Rule, a.Actor)
-			if a.Excerpt != "" {
-				fmt.Fprintf(&b, " %q", a.Excerpt)
+			t, ok, err := env.TargetOf(ctx, "mod log", strings.Join(f[1:], " "))
+			if !ok {
+				return err
 			}
-			b.WriteString("\n")
+			user = t.Key
 		}
-		return env.Reply(ctx, strings.TrimSpace(b.String()))
+		return m.logCommand(ctx, env, user)
 	case "strikes", "pardon":
-		if len(f) < 2 {
-			return env.Reply(ctx, env.T("mod.usage"))
+		t, ok, err := env.TargetOf(ctx, "mod "+f[0], strings.Join(f[1:], " "))
+		if !ok {
+			return err
 		}
-		user, _ := userArg(env, f[1])
+		// A manager of one home chat sees and pardons that chat's share.
+		chat := ""
+		if !env.Auth.CommunityWide() {
+			chat = env.View.Chat()
+		}
 		if f[0] == "strikes" {
-			n, err := m.Strikes(ctx, user)
+			n, err := m.strikesIn(ctx, t.Key, chat)
 			if err != nil {
 				return err
 			}
-			return env.Reply(ctx, env.T("mod.strikes", "user", user, "strikes", fmt.Sprintf("%.1f", n)))
+			key := "mod.strikes"
+			if chat != "" {
+				key = "mod.strikes_chat"
+			}
+			return env.Reply(ctx, env.T(key, "user", t.Name, "strikes", fmt.Sprintf("%.1f", n)))
 		}
-		if err := m.Pardon(ctx, user); err != nil {
+		if err := m.pardonIn(ctx, t.Key, chat); err != nil {
 			return err
 		}
-		auditCmd(user, "/mod pardon", "strikes cleared, appeal closed")
-		m.announce(ctx, env.Engine, msg.Platform, fmt.Sprintf("%s pardoned %s", msg.UserKey(), user))
-		return env.Reply(ctx, env.T("mod.pardoned", "user", user))
+		auditCmd(t.Key, "/mod pardon", "strikes cleared, appeal closed")
+		m.announce(ctx, env.Engine, msg.Platform, fmt.Sprintf("%s pardoned %s (%s)", msg.Author.Name, t.Name, t.Key))
+		if chat != "" {
+			return env.Reply(ctx, env.T("mod.pardoned_chat", "user", t.Name))
+		}
+		return env.Reply(ctx, env.T("mod.pardoned", "user", t.Name))
 	case "dryrun":
+		if ok, err := env.NeedCommunity(ctx, "/mod dryrun"); !ok {
+			return err
+		}
 		if len(f) < 2 || (f[1] != "on" && f[1] != "off") {
 			return env.Reply(ctx, env.T("mod.usage"))
 		}
@@ -200,13 +207,53 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 }
 
 // Pardon clears user's strikes and closes any open appeal.
-func (m *Moderator) Pardon(ctx context.Context, user string) error {
-	for _, k := range []string{keyStrikes + user, keyAppeal + user} {
-		if err := m.kv.Delete(ctx, bucket, k); err != nil {
-			return fmt.Errorf("moderation: pardon: %w", err)
-		}
+func (m *Moderator) Pardon(ctx context.Context, user string) error { return m.pardonIn(ctx, user, "") }
+
+// logCommand is /mod log [USER]: the latest audit entries the room may
+// see, naming people as the room sees them.
+func (m *Moderator) logCommand(ctx context.Context, env *bot.Env, user string) error {
+	es, err := m.audit.AuditLog(ctx, user, 500)
+	if err != nil {
+		return fmt.Errorf("moderation: read audit log: %w", err)
 	}
-	return nil
+	var b strings.Builder
+	n := 0
+	for _, a := range es {
+		if n == 20 {
+			break
+		}
+		if a.Chat == "" && !env.View.All() || a.Chat != "" && !env.View.Covers(a.Chat) {
+			continue
+		}
+		n++
+		who := a.Name
+		switch {
+		case strings.HasPrefix(a.User, "forgotten:"):
+			who = env.T("mod.forgotten")
+		case who == "" && a.User != "":
+			who = env.T("someone")
+		}
+		actor := a.Actor
+		if p, _, ok := bot.SplitUserKey(actor); ok && p != "model" {
+			switch {
+			case actor == a.User:
+				actor = who // an appeal: by the person it is about
+			case strings.HasPrefix(actor, "forgotten:"):
+				actor = env.T("mod.forgotten")
+			default:
+				actor = env.T("mod.a_manager")
+			}
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, who, a.Rule, actor)
+		if a.Excerpt != "" {
+			fmt.Fprintf(&b, " %q", bot.MaskPII(a.Excerpt))
+		}
+		b.WriteString("\n")
+	}
+	if n == 0 {
+		return env.Reply(ctx, env.T("mod.log_empty"))
+	}
+	return env.Reply(ctx, strings.TrimSpace(b.String()))
 }
 
 // Appeal is an open appeal against a moderation action.
@@ -247,13 +294,13 @@ func (m *Moderator) appealCommand(ctx context.Context, env *bot.Env, c *bot.Comm
 	if err := json.Unmarshal(b, &last); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
-	a := Appeal{User: uk, Text: bot.Excerpt(text, 500), Action: last}
+	a := Appeal{User: uk, Text: bot.Excerpt(bot.MaskPII(text), 500), Action: last}
 	ab, _ := json.Marshal(a)
 	if err := m.kv.Put(ctx, bucket, keyAppeal+uk, ab); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Actor: uk, Kind: "appeal",
-		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(text, 80)})
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: "appeal",
+		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(bot.MaskPII(text), 80)})
 	m.announce(ctx, env.Engine, last.Platform, fmt.Sprintf("Appeal from %s (%s) against %s for %s on %s (%q): %s — /mod pardon %s to accept",
 		msg.Author.Name, uk, last.Action, last.Category, last.Time.UTC().Format("2006-01-02 15:04"), last.Excerpt, a.Text, uk))
 	return env.Reply(ctx, env.T("mod.appeal_sent"))

@@ -287,9 +287,13 @@ func (m *Moderator) secondOpinion(ctx context.Context, llm bot.LLM, text string)
 }
 
 // strikeRecord is a user's strikes at a time; they decay from there.
+// Chats splits them by the chat they were earned in (a chat key), so that
+// a manager of one home chat sees and pardons that chat's share only;
+// every share decays at the same rate as the total.
 type strikeRecord struct {
-	Strikes float64   `json:"strikes"`
-	At      time.Time `json:"at"`
+	Strikes float64            `json:"strikes"`
+	At      time.Time          `json:"at"`
+	Chats   map[string]float64 `json:"chats,omitempty"`
 }
 
 func (m *Moderator) decay(r strikeRecord, now time.Time) float64 {
@@ -327,9 +331,26 @@ func (m *Moderator) getStrikes(ctx context.Context, user string) (strikeRecord, 
 	return r, nil
 }
 
-// addStrike adds one strike (or, in dry run, only computes it) and
-// returns the new total.
-func (m *Moderator) addStrike(ctx context.Context, user string, persist bool) (float64, error) {
+// decayed returns r as it stands at now: the total and every chat's share
+// decayed alike.
+func (m *Moderator) decayed(r strikeRecord, now time.Time) strikeRecord {
+	total := m.decay(r, now)
+	out := strikeRecord{Strikes: total, At: now}
+	if len(r.Chats) > 0 && r.Strikes > 0 {
+		f := total / r.Strikes
+		out.Chats = make(map[string]float64, len(r.Chats))
+		for c, v := range r.Chats {
+			if v*f >= 0.005 {
+				out.Chats[c] = v * f
+			}
+		}
+	}
+	return out
+}
+
+// addStrike adds one strike earned in chat (a chat key) (or, in dry run,
+// only computes it) and returns the new total.
+func (m *Moderator) addStrike(ctx context.Context, user, chat string, persist bool) (float64, error) {
 	m.strikes.Lock()
 	defer m.strikes.Unlock()
 	r, err := m.getStrikes(ctx, user)
@@ -337,9 +358,15 @@ func (m *Moderator) addStrike(ctx context.Context, user string, persist bool) (f
 		return 0, err
 	}
 	now := m.now()
-	n := m.decay(r, now) + 1
+	nr := m.decayed(r, now)
+	nr.Strikes++
+	n := nr.Strikes
+	if nr.Chats == nil {
+		nr.Chats = map[string]float64{}
+	}
+	nr.Chats[chat]++
 	if persist {
-		b, _ := json.Marshal(strikeRecord{Strikes: n, At: now})
+		b, _ := json.Marshal(nr)
 		if err := m.kv.Put(ctx, bucket, keyStrikes+user, b); err != nil {
 			return 0, fmt.Errorf("moderation: strikes: %w", err)
 		}
@@ -433,7 +460,7 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	strikes := 0.0
 	if top.Severity >= m.cfg.Policy.LogBelow {
 		var err error
-		if strikes, err = m.addStrike(ctx, uk, !dry); err != nil {
+		if strikes, err = m.addStrike(ctx, uk, bot.ChatKey(msg.Platform, msg.Chat.ID), !dry); err != nil {
 			return bot.Verdict{}, err
 		}
 	}
@@ -450,7 +477,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 	} else {
 		do := func(op string, err error) {
 			if err != nil {
-				notes = append(notes, op+" failed: "+err.Error())
+				notes = append(notes, op+" failed: "+env.Engine.Redact(err.Error()))
 				m.log.Warn("moderation action failed", "op", op, "platform", msg.Platform, "err", err)
 			}
 		}
@@ -475,7 +502,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 			v.Notice = env.T(key, "name", msg.Author.Name, "reason", string(f.Category), "minutes", minutes)
 		}
 	}
-	excerpt := bot.Excerpt(msg.Text, 80)
+	excerpt := bot.Excerpt(bot.MaskPII(msg.Text), 80)
 	note := fmt.Sprintf("strikes %.2f", strikes)
 	if act == ActionTimeout {
 		note += fmt.Sprintf("; %d min", minutes)
@@ -486,7 +513,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 	if len(notes) > 0 {
 		note += "; " + strings.Join(notes, "; ")
 	}
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(),
+	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name,
 		Actor: f.Decider, Kind: "moderation", Rule: f.Rule, Severity: f.Severity, Action: string(act), Excerpt: excerpt, Note: note})
 	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 		User: msg.UserKey(), Category: string(f.Category), Action: string(act), Severity: f.Severity})
@@ -557,8 +584,8 @@ func (m *Moderator) FilterReply(ctx context.Context, msg *bot.Message, reply str
 		m.outSeen[k] = true
 		m.outMu.Unlock()
 		if first {
-			e.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Actor: f.Decider,
-				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(reply, 80)})
+			e.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name, Actor: f.Decider,
+				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(bot.MaskPII(reply), 80)})
 			e.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 				Category: string(f.Category), Action: "blocked-reply", Severity: f.Severity})
 		}

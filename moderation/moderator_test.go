@@ -375,11 +375,15 @@ func TestCommandsAndAppeal(t *testing.T) {
 		t.Fatalf("persisted words %v %v", m2.words, err)
 	}
 	r.send(t, "g1", "boss", "/mod strikes 5")
-	if rep := r.p.Replies("g1"); !strings.Contains(rep[len(rep)-1], "tg:5 has 1.0 strikes") {
+	if rep := r.p.Replies("g1"); !strings.Contains(rep[len(rep)-1], `I don't know whom "5" means, so I did nothing`) {
+		t.Errorf("a bare id was taken for a user: %q", rep[len(rep)-1])
+	}
+	r.send(t, "g1", "boss", "/mod strikes tg:5")
+	if rep := r.p.Replies("g1"); !strings.Contains(rep[len(rep)-1], "U5 has 1.0 strikes") {
 		t.Errorf("strikes reply %q", rep[len(rep)-1])
 	}
 	r.send(t, "g1", "boss", "/mod log tg:5")
-	if rep := r.p.Replies("g1"); !strings.Contains(rep[len(rep)-1], "moderation warn tg:5 dang it rules") {
+	if rep := r.p.Replies("g1"); !strings.Contains(rep[len(rep)-1], "moderation warn U5 dang it rules") || strings.Contains(rep[len(rep)-1], "tg:5") {
 		t.Errorf("log reply %q", rep[len(rep)-1])
 	}
 	// Appeal, then pardon closes it.
@@ -397,7 +401,7 @@ func TestCommandsAndAppeal(t *testing.T) {
 	if _, err := r.m.OpenAppeal(context.Background(), "tg:5"); err != nil {
 		t.Fatalf("appeal not open: %v", err)
 	}
-	r.send(t, "g1", "boss", "/mod pardon 5")
+	r.send(t, "g1", "boss", "/mod pardon U5") // a display name known on tg
 	if _, err := r.m.OpenAppeal(context.Background(), "tg:5"); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("appeal still open after pardon: %v", err)
 	}

@@ -39,6 +39,13 @@ type FeatureConfig struct {
 	// says which brand it is about, not how the writer feels, and a
 	// brand never seen in training has a handle never seen either.
 	Handles bool `json:"handles,omitempty"`
+	// Mask lists lower-case words (tokens) that are all replaced by one
+	// token, MaskToken, in training and when predicting: names of the
+	// brands a data set is about ("united", "delta"), so the model cannot
+	// learn one brand's share of complaints as the sentiment of its name
+	// (leave one airline out: +2 points of accuracy on the airline whose
+	// name it never learnt).
+	Mask []string `json:"mask,omitempty"`
 	// HashBits sets the number of buckets, 2^HashBits (default 18).
 	HashBits int `json:"hash_bits"`
 	// ExtraDim is the length of the slice Extra returns.
@@ -131,6 +138,18 @@ func wordsOnly(toks []string) []string {
 	return out
 }
 
+// MaskToken is the token every word of FeatureConfig.Mask becomes.
+const MaskToken = "brand"
+
+// mask replaces the tokens listed in c.Mask in place.
+func (c FeatureConfig) mask(toks []string) {
+	for i, t := range toks {
+		if slices.Contains(c.Mask, t) {
+			toks[i] = MaskToken
+		}
+	}
+}
+
 // hashes returns the bucket of every n-gram of text (with repeats), sorted.
 func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
 	out = out[:0]
@@ -141,6 +160,9 @@ func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
 	toks := tokens(text, make([]string, 0, 32))
 	if c.WordsOnly {
 		toks = wordsOnly(toks)
+	}
+	if len(c.Mask) > 0 {
+		c.mask(toks)
 	}
 	if c.WordMax > 0 {
 		for i := range toks {

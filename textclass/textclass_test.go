@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -514,5 +515,37 @@ func TestHandles(t *testing.T) {
 	plain.Handles = false
 	if fmt.Sprint(plain.hashes("@united lost my bag", nil)) == fmt.Sprint(plain.hashes("@delta lost my bag", nil)) {
 		t.Error("without Handles the handle is lost")
+	}
+}
+
+func TestMask(t *testing.T) {
+	fc := FeatureConfig{WordMax: 2, CharMax: 4, Mask: []string{"united", "delta"}, HashBits: 16}.withDefaults()
+	a := fc.hashes("United lost my bag", nil)
+	b := fc.hashes("delta lost my bag", nil)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Error("masked names still tell two messages apart")
+	}
+	if fmt.Sprint(fc.hashes("delta lost my bag", nil)) == fmt.Sprint(fc.hashes("delta found my bag", nil)) {
+		t.Error("an unmasked word was lost")
+	}
+	// The mask is part of the model file, so a loaded model masks too.
+	m, err := Train([]Example{{Text: "united is awful", Label: 0}, {Text: "delta is great", Label: 1}},
+		TrainConfig{Labels: PolarityLabels, Features: fc, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m2.Features.Mask, fc.Mask) {
+		t.Errorf("mask after load %v, want %v", m2.Features.Mask, fc.Mask)
+	}
+	if p, q := m2.Probs("united")[1], m2.Probs("delta")[1]; p != q {
+		t.Errorf("loaded model tells masked names apart: %v vs %v", p, q)
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 func TestPipedConversation(t *testing.T) {
 	store := bottest.NewMemStore()
-	e, err := bot.New(bot.Config{}, store, &bottest.LLM{})
+	e, err := bot.New(bot.Config{TrustedPlatforms: []string{console.Name}}, store, &bottest.LLM{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,10 @@ func TestPipedConversation(t *testing.T) {
 	if err != nil || !bytes.Contains(data, []byte("hello there")) {
 		t.Errorf("export file: %v %s", err, data)
 	}
-	// The owner at the terminal has full rights.
-	if got := e.RoleOf(&bot.Message{Platform: console.Name, Author: bot.User{ID: "ann", Role: bot.RoleOwner}}); got != bot.RoleOwner {
-		t.Errorf("role %v", got)
+	// The owner at the terminal has full rights, everywhere: the console
+	// is a trusted platform (its user runs the process).
+	if got := e.AuthorityOf(&bot.Message{Platform: console.Name, Chat: bot.Chat{ID: console.ChatID, Kind: bot.ChatDM},
+		Author: bot.User{ID: "ann", Role: bot.RoleOwner}}); got.Role != bot.RoleOwner || !got.CommunityWide() {
+		t.Errorf("console authority %+v", got)
 	}
 }

@@ -75,10 +75,6 @@ type Config struct {
 	// 0 or 1 means no sharding.
 	ShardID    int
 	ShardCount int
-	// ManagerRoleIDs and ManagerUserIDs make their members managers, on
-	// top of members with Manage Server or Moderate Members.
-	ManagerRoleIDs []string
-	ManagerUserIDs []string
 }
 
 // Validate names the first bad field.
@@ -169,8 +165,6 @@ type Adapter struct {
 	client      *http.Client
 	editEvery   time.Duration
 	dispatchers int
-	managerRole map[string]bool
-	managerUser map[string]bool
 
 	mu     sync.RWMutex
 	s      *discordgo.Session
@@ -213,8 +207,6 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 		client:      &http.Client{Timeout: 20 * time.Second},
 		editEvery:   DefaultEditEvery,
 		dispatchers: 8,
-		managerRole: set(cfg.ManagerRoleIDs),
-		managerUser: set(cfg.ManagerUserIDs),
 		ix:          map[string]*ixState{},
 		chGuild:     map[string]string{},
 	}

@@ -79,7 +79,13 @@ func start(t testing.TB, su setup) *harness {
 	if su.llm == nil {
 		su.llm = &bottest.LLM{}
 	}
-	eng, err := bot.New(bot.Config{Workers: 4}, bottest.NewMemStore(), su.llm, su.engineOpts...)
+	// The guild is a home guild, so its managers by permission manage it;
+	// managers named in config manage everywhere.
+	var managers []string
+	for _, id := range su.managerIDs {
+		managers = append(managers, "discord:"+id)
+	}
+	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"discord:" + guild}, Managers: managers}, bottest.NewMemStore(), su.llm, su.engineOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,7 @@ func start(t testing.TB, su setup) *harness {
 		opts = append(opts, discord.WithEditEvery(su.editEvery))
 	}
 	ad, err := discord.New(discord.Config{Token: "secret-token", APIURL: fake.URL, GatewayURL: fake.GatewayURL,
-		GuildIDs: []string{guild}, ManagerUserIDs: su.managerIDs}, eng, opts...)
+		GuildIDs: []string{guild}}, eng, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,10 +184,19 @@ func (a *Adapter) convertMessage(s *discordgo.Session, dm *discordgo.Message) (b
 	if dm.MessageReference != nil {
 		m.ReplyTo = dm.MessageReference.MessageID
 	}
-	if rm := dm.ReferencedMessage; rm != nil && rm.Author != nil && rm.Author.ID == botID && botID != "" {
-		m.ReplyToBot = true
+	if rm := dm.ReferencedMessage; rm != nil && rm.Author != nil {
+		if rm.Author.ID == botID && botID != "" {
+			m.ReplyToBot = true
+		}
 		if m.ReplyTo == "" {
 			m.ReplyTo = rm.ID
+		}
+		ru := userOf(rm.Author)
+		m.ReplyToUser = &ru
+	}
+	for _, u := range dm.Mentions {
+		if u != nil && u.ID != "" && u.ID != botID {
+			m.Mentions = append(m.Mentions, userOf(u))
 		}
 	}
 	if c, ok := bot.ParseCommand(text, ""); ok {
@@ -253,7 +262,7 @@ func (a *Adapter) convertInteraction(s *discordgo.Session, ix *discordgo.Interac
 // chat describes a channel; a thread is a channel of its own, so its id is
 // the conversation.
 func (a *Adapter) chat(s *discordgo.Session, guildID, channelID string) bot.Chat {
-	c := bot.Chat{ID: channelID, Kind: bot.ChatGroup}
+	c := bot.Chat{ID: channelID, Kind: bot.ChatGroup, Server: guildID}
 	if guildID == "" {
 		c.Kind = bot.ChatDM
 	} else {
@@ -275,7 +284,7 @@ func (a *Adapter) author(s *discordgo.Session, guildID string, u *discordgo.User
 	if member != nil && member.Nick != "" {
 		name = member.Nick
 	}
-	au := bot.User{ID: u.ID, Name: name, IsBot: u.Bot, Lang: locale}
+	au := bot.User{ID: u.ID, Name: name, Handle: u.Username, IsBot: u.Bot, Lang: locale}
 	if member != nil {
 		au.Roles = append([]string(nil), member.Roles...)
 	}
@@ -283,21 +292,14 @@ func (a *Adapter) author(s *discordgo.Session, guildID string, u *discordgo.User
 	return au
 }
 
-// roleOf is what Discord says of the member: a manager with Administrator,
-// Manage Server or Moderate Members (from the interaction's computed
-// permissions, or from the member's roles in the gateway state), as the
-// guild's owner, or by the config's role and user ids.
+// roleOf is what Discord says of the member in this guild: a manager with
+// Administrator, Manage Server or Moderate Members (from the interaction's
+// computed permissions, or from the member's roles in the gateway state),
+// or as the guild's owner. The engine decides whether it counts (only in a
+// home guild, and only there); roles from config are the engine's too.
 func (a *Adapter) roleOf(s *discordgo.Session, guildID, userID string, member *discordgo.Member) bot.Role {
-	if a.managerUser[userID] {
-		return bot.RoleManager
-	}
 	if guildID == "" || member == nil {
 		return bot.RoleFollower
-	}
-	for _, r := range member.Roles {
-		if a.managerRole[r] {
-			return bot.RoleManager
-		}
 	}
 	perms := member.Permissions
 	if perms == 0 && s != nil && s.State != nil {
@@ -317,6 +319,16 @@ func (a *Adapter) roleOf(s *discordgo.Session, guildID, userID string, member *d
 		return bot.RoleManager
 	}
 	return bot.RoleFollower
+}
+
+// userOf is a Discord user as Chorus names people, without a role: for
+// the author of a message replied to, or a user mentioned.
+func userOf(u *discordgo.User) bot.User {
+	name := u.GlobalName
+	if name == "" {
+		name = u.Username
+	}
+	return bot.User{ID: u.ID, Name: name, Handle: u.Username, IsBot: u.Bot}
 }
 
 func (a *Adapter) rememberGuild(channelID, guildID string) {

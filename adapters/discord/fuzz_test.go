@@ -17,7 +17,7 @@ import (
 // channel, so that every lookup convertMessage makes can succeed or fail.
 func fuzzAdapter(tb testing.TB) (*Adapter, *discordgo.Session) {
 	tb.Helper()
-	a, err := New(Config{Token: "fuzz-token", ManagerRoleIDs: []string{"601"}, ManagerUserIDs: []string{"42"}},
+	a, err := New(Config{Token: "fuzz-token"},
 		bot.HandlerFunc(func(context.Context, bot.Message) error { return nil }))
 	if err != nil {
 		tb.Fatal(err)

@@ -120,8 +120,14 @@ type Config struct {
 	// ChannelPosts makes channel posts messages (ChatChannel); they are
 	// ignored otherwise.
 	ChannelPosts bool
-	// ManagerIDs are Telegram user ids that are managers everywhere.
+	// ManagerIDs are Telegram user ids of the managers named in config:
+	// their private chats get the managers' command menu. (The engine
+	// decides who is a manager; this is only the menu.)
 	ManagerIDs []string
+	// HomeChatIDs are the brand's home chats: their administrators get the
+	// managers' command menu there. The administrators of other chats are
+	// followers, and see the followers' menu.
+	HomeChatIDs []string
 	// AdminCacheTTL is how long a chat's administrator list is kept
 	// (default 10m).
 	AdminCacheTTL time.Duration
@@ -173,6 +179,11 @@ func (c Config) Validate() error {
 	for _, id := range c.ManagerIDs {
 		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
 			return fmt.Errorf("telegram: config: manager id %q is not a number", id)
+		}
+	}
+	for _, id := range c.HomeChatIDs {
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			return fmt.Errorf("telegram: config: home chat id %q is not a number", id)
 		}
 	}
 	return nil
@@ -427,9 +438,9 @@ func botCommands(specs []bot.CommandSpec, lang string) []models.BotCommand {
 }
 
 // registerCommands calls setMyCommands for followers (default scope) and
-// managers (chat administrators, and the private chats of configured
-// managers), in English and Chinese. Failures are logged: the bot works
-// without a command menu.
+// managers (the administrators of the home chats, and the private chats of
+// configured managers), in English and Chinese. Failures are logged: the
+// bot works without a command menu.
 func (a *Adapter) registerCommands(ctx context.Context) {
 	if a.commands == nil {
 		return
@@ -438,8 +449,11 @@ func (a *Adapter) registerCommands(ctx context.Context) {
 		scope models.BotCommandScope
 		role  bot.Role
 	}
-	regs := []reg{{&models.BotCommandScopeDefault{}, bot.RoleFollower},
-		{&models.BotCommandScopeAllChatAdministrators{}, bot.RoleManager}}
+	regs := []reg{{&models.BotCommandScopeDefault{}, bot.RoleFollower}}
+	for _, id := range a.cfg.HomeChatIDs {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		regs = append(regs, reg{&models.BotCommandScopeChatAdministrators{ChatID: n}, bot.RoleManager})
+	}
 	n := 0
 	for id := range a.managers {
 		if n >= 20 {

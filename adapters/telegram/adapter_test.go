@@ -69,7 +69,8 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
-	eng, err := bot.New(bot.Config{Workers: 4}, h.store, llm)
+	// The test group is a home chat, so its administrators manage it.
+	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}, h.store, llm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,15 +467,15 @@ func TestChannelPosts(t *testing.T) {
 }
 
 func TestCommandsRegisteredWithScopes(t *testing.T) {
-	h := start(t, &bottest.LLM{}, nil)
+	h := start(t, &bottest.LLM{}, func(c *Config) { c.HomeChatIDs = []string{strconv.Itoa(groupID)} })
 	if !h.fake.WaitFor(waitLong, func() bool { return len(h.fake.Calls(telegramtest.MethodGetUpdates)) > 0 }) {
 		t.Fatal("never polled")
 	}
 	scopes := map[string][]string{}
 	for _, c := range h.fake.Calls(telegramtest.MethodSetMyCommands) {
 		var scope struct {
-			Type   string `json:"type"`
-			ChatID int64  `json:"chat_id"`
+			Type   string          `json:"type"`
+			ChatID json.RawMessage `json:"chat_id"`
 		}
 		if err := json.Unmarshal([]byte(c.Params["scope"]), &scope); err != nil {
 			t.Fatalf("scope %q: %v", c.Params["scope"], err)
@@ -488,12 +489,22 @@ func TestCommandsRegisteredWithScopes(t *testing.T) {
 				t.Errorf("bad command %+v", cmd)
 			}
 			if c.Params["language_code"] == "" {
-				scopes[scope.Type] = append(scopes[scope.Type], cmd.Command)
+				key := scope.Type
+				if scope.Type == "chat_administrators" {
+					key += ":" + strings.Trim(string(scope.ChatID), `"`)
+				}
+				scopes[key] = append(scopes[key], cmd.Command)
 			}
 		}
 	}
-	if !slices.Contains(scopes["default"], "help") || !slices.Contains(scopes["all_chat_administrators"], "help") {
+	// Managers' commands for the administrators of the home chat only,
+	// never for every chat's administrators.
+	home := "chat_administrators:" + strconv.Itoa(groupID)
+	if !slices.Contains(scopes["default"], "help") || !slices.Contains(scopes[home], "help") {
 		t.Errorf("scopes = %v", scopes)
+	}
+	if _, ok := scopes["all_chat_administrators"]; ok {
+		t.Errorf("manager commands offered to the administrators of every chat: %v", scopes)
 	}
 	if !slices.Contains(scopes["chat"], "help") {
 		t.Errorf("configured manager's private chat scope missing: %v", scopes)

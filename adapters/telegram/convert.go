@@ -99,18 +99,32 @@ func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message,
 	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
 		m.Chat.Thread = strconv.Itoa(tm.MessageThreadID)
 	}
+	// Who wrote it. A message sent as the chat itself (sender_chat is the
+	// chat) is from one of its administrators, posting anonymously (or, in
+	// a channel, from the channel's admins): it carries their role.
+	// Telegram sets from to its placeholder bot (GroupAnonymousBot) then.
+	anonymousAdmin := tm.SenderChat != nil && tm.SenderChat.ID == tm.Chat.ID
 	switch {
-	case tm.From != nil:
-		m.Author = bot.User{ID: strconv.FormatInt(tm.From.ID, 10), Name: displayName(tm.From),
-			Lang: tm.From.LanguageCode, IsBot: tm.From.IsBot}
+	case anonymousAdmin:
+		m.Author = bot.User{ID: strconv.FormatInt(tm.SenderChat.ID, 10), Name: tm.SenderChat.Title, Handle: tm.SenderChat.Username,
+			Role: bot.RoleManager}
 	case tm.SenderChat != nil:
-		m.Author = bot.User{ID: strconv.FormatInt(tm.SenderChat.ID, 10), Name: tm.SenderChat.Title}
+		m.Author = bot.User{ID: strconv.FormatInt(tm.SenderChat.ID, 10), Name: tm.SenderChat.Title, Handle: tm.SenderChat.Username}
+	case tm.From != nil:
+		m.Author = bot.User{ID: strconv.FormatInt(tm.From.ID, 10), Name: displayName(tm.From), Handle: tm.From.Username,
+			Lang: tm.From.LanguageCode, IsBot: tm.From.IsBot}
 	default:
 		m.Author = bot.User{ID: m.Chat.ID, Name: tm.Chat.Title}
 	}
 	if r := tm.ReplyToMessage; r != nil {
 		m.ReplyTo = strconv.Itoa(r.ID)
 		m.ReplyToBot = meID != 0 && r.From != nil && r.From.ID == meID
+		switch {
+		case r.SenderChat != nil:
+			m.ReplyToUser = &bot.User{ID: strconv.FormatInt(r.SenderChat.ID, 10), Name: r.SenderChat.Title, Handle: r.SenderChat.Username}
+		case r.From != nil:
+			m.ReplyToUser = &bot.User{ID: strconv.FormatInt(r.From.ID, 10), Name: displayName(r.From), Handle: r.From.Username, IsBot: r.From.IsBot}
+		}
 	}
 
 	// Mentions of the bot: "@name" entities and text mentions of its id.
@@ -124,8 +138,14 @@ func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message,
 				cuts = append(cuts, [2]int{e.Offset, e.Length})
 			}
 		case models.MessageEntityTypeTextMention:
-			if e.User != nil && meID != 0 && e.User.ID == meID {
+			switch {
+			case e.User == nil:
+			case meID != 0 && e.User.ID == meID:
 				m.Mentioned = true
+			default:
+				// A mention of a user without a username carries the user.
+				m.Mentions = append(m.Mentions, bot.User{ID: strconv.FormatInt(e.User.ID, 10), Name: displayName(e.User),
+					Handle: e.User.Username, IsBot: e.User.IsBot})
 			}
 		}
 	}
@@ -144,15 +164,10 @@ func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message,
 		}
 	}
 
-	// Role: configured managers everywhere; chat administrators in groups.
-	uid := int64(0)
-	if tm.From != nil {
-		uid = tm.From.ID
-	}
-	switch {
-	case uid != 0 && a.managers[uid]:
-		m.Author.Role = bot.RoleManager
-	case uid != 0 && m.Chat.Kind == bot.ChatGroup && !m.Author.IsBot && a.isAdmin(ctx, tm.Chat.ID, uid):
+	// Role: what Telegram says of the author in this chat, a chat
+	// administrator. The engine decides whether it counts (only in a home
+	// chat, and only there); managers from config are the engine's too.
+	if tm.From != nil && tm.SenderChat == nil && m.Chat.Kind == bot.ChatGroup && !m.Author.IsBot && a.isAdmin(ctx, tm.Chat.ID, tm.From.ID) {
 		m.Author.Role = bot.RoleManager
 	}
 	return m, ""

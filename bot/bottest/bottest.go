@@ -164,8 +164,14 @@ func (s *MemStore) Touch(_ context.Context, m *bot.Message, lang string) error {
 	if !ok {
 		p = bot.Profile{User: k, FirstSeen: m.Time}
 	}
-	if m.Author.Name != "" && !slices.Contains(p.Names, m.Author.Name) {
+	if m.Author.Name != "" {
+		if i := slices.Index(p.Names, m.Author.Name); i >= 0 {
+			p.Names = slices.Delete(p.Names, i, i+1)
+		}
 		p.Names = append(p.Names, m.Author.Name)
+	}
+	if m.Author.Handle != "" {
+		p.Handle = m.Author.Handle
 	}
 	p.LastSeen, p.Lang = m.Time, lang
 	p.Messages++
@@ -202,15 +208,39 @@ func (s *MemStore) AddTopics(_ context.Context, user string, topics []string) er
 	return nil
 }
 
+// FindUsers implements bot.Directory.
+func (s *MemStore) FindUsers(_ context.Context, platform, name string, limit int) ([]bot.Profile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []bot.Profile
+	for k, p := range s.profiles {
+		if pl, _, ok := bot.SplitUserKey(k); !ok || pl != platform || len(out) >= limit {
+			continue
+		}
+		cur := ""
+		if n := len(p.Names); n > 0 {
+			cur = p.Names[n-1]
+		}
+		if strings.EqualFold(cur, name) || (p.Handle != "" && strings.EqualFold(p.Handle, name)) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b bot.Profile) int { return strings.Compare(a.User, b.User) })
+	return out, nil
+}
+
 // Forget implements bot.Privacy.
-func (s *MemStore) Forget(_ context.Context, user string) (int, error) {
+func (s *MemStore) Forget(_ context.Context, req bot.ForgetRequest) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for c, ts := range s.convs {
+		if !req.Scope.Covers(c) {
+			continue
+		}
 		kept := ts[:0]
 		for _, t := range ts {
-			if t.User == user {
+			if t.User == req.User {
 				n++
 				continue
 			}
@@ -219,13 +249,13 @@ func (s *MemStore) Forget(_ context.Context, user string) (int, error) {
 		s.convs[c] = kept
 	}
 	for c, sum := range s.summaries {
-		if slices.Contains(sum.Users, user) {
+		if req.Scope.Covers(c) && slices.Contains(sum.Users, req.User) {
 			delete(s.summaries, c)
 			n++
 		}
 	}
-	if _, ok := s.profiles[user]; ok {
-		delete(s.profiles, user)
+	if _, ok := s.profiles[req.User]; ok && req.Scope.All() {
+		delete(s.profiles, req.User)
 		n++
 	}
 	return n, nil
@@ -239,8 +269,13 @@ func (s *MemStore) Export(_ context.Context, user string) (bot.UserData, error) 
 	if p, ok := s.profiles[user]; ok {
 		d.Profile = &p
 	}
-	for c, ts := range s.convs {
-		for _, t := range ts {
+	convs := make([]string, 0, len(s.convs))
+	for c := range s.convs {
+		convs = append(convs, c)
+	}
+	slices.Sort(convs)
+	for _, c := range convs {
+		for _, t := range s.convs[c] {
 			if t.User == user {
 				d.Messages = append(d.Messages, bot.ExportedTurn{Conversation: c, Turn: t})
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
@@ -33,11 +34,14 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	if g.dataDir != "" {
 		cfg.DataDir = g.dataDir
 	}
+	// From here on the secrets are known: every error shown and every
+	// log line is redacted of them.
+	env.redactor().Add(cfg.Secrets()...)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if warnings := configs.UnknownEnv(env.environ); len(warnings) > 0 {
-		log := newLogger(cfg, env.stderr)
+		log := newLogger(cfg, env.stderr, env.redactor())
 		for _, w := range warnings {
 			log.Warn(w)
 		}
@@ -45,12 +49,16 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(cfg *configs.Config, w io.Writer) *slog.Logger {
+// newLogger builds the logger every part logs through: whatever the level
+// and format, the redaction step (the configured secrets, bot tokens,
+// Authorization values) stands in front of the handler.
+func newLogger(cfg *configs.Config, w io.Writer, red *bot.Redactor) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Log.Format == configs.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(red.Handler(h))
 }
 
 // openStore opens the bbolt file in the data directory, creating the
@@ -78,7 +86,7 @@ func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, *memor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, newLogger(cfg, env.stderr), st, nil
+	return cfg, newLogger(cfg, env.stderr, env.redactor()), st, nil
 }
 
 // noArgs rejects positional arguments a subcommand doesn't take.
@@ -130,26 +138,35 @@ func engineConfig(cfg *configs.Config) bot.Config {
 	for _, id := range cfg.Telegram.ManagerIDs {
 		managers = append(managers, bot.UserKey("telegram", id))
 	}
+	var managersChats []string
+	for _, chans := range []map[string]string{cfg.Moderation.ManagersChannel, cfg.Analytics.ManagersChannel} {
+		for platform, id := range chans {
+			managersChats = append(managersChats, bot.ChatKey(platform, id))
+		}
+	}
 	return bot.Config{
-		BotName:         cfg.Persona.BotName,
-		Persona:         persona(cfg),
-		Workers:         e.Workers,
-		QueueSize:       e.QueueSize,
-		OpenChats:       e.OpenChats,
-		Owners:          r.Owners,
-		Managers:        managers,
-		ManagerRoles:    append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
-		OwnerRoles:      r.OwnerRoles,
-		RatePerMinute:   e.RatePerMinute,
-		RateBurst:       e.RateBurst,
-		UserDailyTokens: e.UserDailyTokens,
-		ChatDailyTokens: e.ChatDailyTokens,
-		WindowTokens:    e.WindowTokens,
-		SummaryEvery:    e.SummaryEvery,
-		KBPassages:      e.KBPassages,
-		MinRelevance:    minRelevance(cfg.KB.MinRelevance),
-		LLMTimeout:      e.LLMTimeout,
-		ReplyMaxTokens:  e.ReplyMaxTokens,
+		HomeChats:        r.HomeChats,
+		ManagersChats:    managersChats,
+		TrustedPlatforms: []string{console.Name},
+		BotName:          cfg.Persona.BotName,
+		Persona:          persona(cfg),
+		Workers:          e.Workers,
+		QueueSize:        e.QueueSize,
+		OpenChats:        e.OpenChats,
+		Owners:           r.Owners,
+		Managers:         managers,
+		ManagerRoles:     append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
+		OwnerRoles:       r.OwnerRoles,
+		RatePerMinute:    e.RatePerMinute,
+		RateBurst:        e.RateBurst,
+		UserDailyTokens:  e.UserDailyTokens,
+		ChatDailyTokens:  e.ChatDailyTokens,
+		WindowTokens:     e.WindowTokens,
+		SummaryEvery:     e.SummaryEvery,
+		KBPassages:       e.KBPassages,
+		MinRelevance:     minRelevance(cfg.KB.MinRelevance),
+		LLMTimeout:       e.LLMTimeout,
+		ReplyMaxTokens:   e.ReplyMaxTokens,
 	}
 }
 
@@ -200,6 +217,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	}
 	opts := []bot.Option{
 		bot.WithKV(st),
+		bot.WithRedactor(bot.NewRedactor(cfg.Secrets()...)),
 		bot.WithLogger(log.With("component", "engine")),
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),

@@ -61,7 +61,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Logger = slog.New(env.redactor().Handler(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)

@@ -123,7 +123,7 @@ func evalAnswers(ctx context.Context, env *cliEnv, g *globalFlags, dataset strin
 		return err
 	}
 	defer st.Close()
-	log := newLogger(cfg, env.stderr)
+	log := newLogger(cfg, env.stderr, env.redactor())
 	a, err := newApp(cfg, log, st)
 	if err != nil {
 		return err

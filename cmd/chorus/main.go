@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
 )
 
@@ -51,6 +52,17 @@ type cliEnv struct {
 	stdout, stderr io.Writer
 	environ        []string
 	getenv         func(string) string
+	// red redacts secrets from errors shown and lines logged; the
+	// configuration adds its secrets once loaded.
+	red *bot.Redactor
+}
+
+// redactor returns the environment's redaction step.
+func (env *cliEnv) redactor() *bot.Redactor {
+	if env.red == nil {
+		env.red = bot.NewRedactor()
+	}
+	return env.red
 }
 
 func commands() []command {
@@ -108,10 +120,10 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(env.stderr, "chorus %s: %v\nRun 'chorus help %s' for its flags.\n", c.name, err, c.name)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\nRun 'chorus help %s' for its flags.\n", c.name, env.redactor().RedactError(err), c.name)
 			return 2
 		default:
-			fmt.Fprintf(env.stderr, "chorus %s: %v\n", c.name, err)
+			fmt.Fprintf(env.stderr, "chorus %s: %s\n", c.name, env.redactor().RedactError(err))
 			return 1
 		}
 	}

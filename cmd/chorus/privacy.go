@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
 )
 
-// withUser parses --user PLATFORM:ID, opens the store and runs fn on it:
-// the shape of export and forget.
-func withUser(name string, env *cliEnv, args []string, fn func(st *memory.Store, user string) error) error {
+// withUser parses --user PLATFORM:ID, opens the store, wires the engine and
+// its plug-ins over it (so that export and forget reach what every part
+// keeps, and a forget a crash interrupted is finished first) and runs fn.
+func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn func(a *app, user string) error) error {
 	fs, g := newFlagSet(name, env)
 	user := fs.String("user", "", "the user, as PLATFORM:ID (telegram:42, discord:1234, console:owner)")
 	pos, err := parseArgs(fs, args)
@@ -24,17 +28,31 @@ func withUser(name string, env *cliEnv, args []string, fn func(st *memory.Store,
 	if _, _, ok := bot.SplitUserKey(*user); !ok {
 		return fmt.Errorf("%w: --user must be PLATFORM:ID, got %q", errUsage, *user)
 	}
-	_, _, st, err := openAll(g, env)
+	cfg, log, st, err := openAll(g, env)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(st, *user)
+	a, err := newPrivacyApp(cfg, log, st)
+	if err != nil {
+		return err
+	}
+	if err := a.engine.Start(ctx); err != nil {
+		return err
+	}
+	defer a.engine.Close()
+	return fn(a, *user)
+}
+
+// newPrivacyApp is the binary's wiring with the offline model: export and
+// forget never call a model.
+func newPrivacyApp(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*app, error) {
+	return newAppWith(cfg, log, st, llm.NewOffline(), "offline")
 }
 
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
-	return withUser("export", env, args, func(st *memory.Store, user string) error {
-		data, err := st.Export(ctx, user)
+	return withUser(ctx, "export", env, args, func(a *app, user string) error {
+		data, err := a.engine.Export(ctx, user)
 		if err != nil {
 			return err
 		}
@@ -45,15 +63,12 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func runForget(ctx context.Context, env *cliEnv, args []string) error {
-	return withUser("forget", env, args, func(st *memory.Store, user string) error {
-		n, err := st.Forget(ctx, user)
+	return withUser(ctx, "forget", env, args, func(a *app, user string) error {
+		n, ref, err := a.engine.Forget(ctx, bot.ForgetRequest{User: user, Scope: bot.ViewAll()}, "cli")
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (it finishes when chorus next starts on this data directory)", err)
 		}
-		if err := st.Audit(ctx, bot.AuditEntry{User: user, Actor: "cli", Kind: "forget", Note: fmt.Sprintf("%d records", n)}); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.stdout, "forgot %s: %d records deleted\n", user, n)
+		fmt.Fprintf(env.stdout, "forgot %s: %d records deleted or anonymised (reference %s)\n", user, n, ref)
 		return nil
 	})
 }

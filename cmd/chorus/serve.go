@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,10 +149,24 @@ func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.O
 	var checks []metrics.ServerOption
 	if cfg.Telegram.Enabled() {
 		t := cfg.Telegram
+		// The command menus follow the roles: managers' commands for the
+		// administrators of the home chats and in the private chats of the
+		// managers named in config.
+		managerIDs, homeIDs := slices.Clone(t.ManagerIDs), []string(nil)
+		for _, k := range slices.Concat(cfg.Roles.Managers, cfg.Roles.Owners) {
+			if id, ok := strings.CutPrefix(k, "telegram:"); ok {
+				managerIDs = append(managerIDs, id)
+			}
+		}
+		for _, k := range cfg.Roles.HomeChats {
+			if id, ok := strings.CutPrefix(k, "telegram:"); ok {
+				homeIDs = append(homeIDs, id)
+			}
+		}
 		ad, err := telegram.New(telegram.Config{
 			Token: t.Token, APIURL: t.APIURL, Mode: telegram.Mode(t.Mode), PollTimeout: t.PollTimeout,
 			Webhook:      telegram.Webhook{Listen: t.Webhook.Listen, PublicURL: t.Webhook.PublicURL, Secret: t.Webhook.Secret},
-			ChannelPosts: t.ChannelPosts, ManagerIDs: t.ManagerIDs,
+			ChannelPosts: t.ChannelPosts, ManagerIDs: managerIDs, HomeChatIDs: homeIDs,
 		}, a.engine, telegram.WithLogger(log.With("adapter", "telegram")), telegram.WithObserver(obs),
 			telegram.WithCommands(a.engine.Commands))
 		if err != nil {
@@ -164,7 +180,7 @@ func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.O
 		d := cfg.Discord
 		ad, err := discord.New(discord.Config{
 			Token: d.Token, APIURL: d.APIURL, GatewayURL: d.GatewayURL, GuildIDs: d.GuildIDs,
-			ShardID: d.ShardID, ShardCount: d.ShardCount, ManagerRoleIDs: d.ManagerRoleIDs,
+			ShardID: d.ShardID, ShardCount: d.ShardCount,
 		}, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
 			discord.WithCommands(a.engine.Commands))
 		if err != nil {
