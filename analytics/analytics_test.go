@@ -347,7 +347,7 @@ func TestTrendsChineseLabels(t *testing.T) {
 		}
 	}
 	r.clk.set(now)
-	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5)
+	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
 	}
