@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/configs"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -188,4 +192,47 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 		t.Fatalf("serve did not stop on SIGTERM:\n%s", serveErr.String())
 	}
 	wantSources("after serve")
+}
+
+// The config's default floor is the engine's, calibrated once.
+func TestDefaultRelevanceFloor(t *testing.T) {
+	if got := configs.Default().KB.MinRelevance; got != bot.DefaultMinRelevance {
+		t.Errorf("kb.min_relevance defaults to %v, the engine to %v", got, bot.DefaultMinRelevance)
+	}
+}
+
+// TestEvalAnswersShippedFile runs `chorus eval answers` on the shipped
+// file as the README shows it: every question is asked, the figures are
+// the offline provider's on the example knowledge base, and they do not
+// fall below what this version measured (78.6% right, 95.5% "I don't
+// know", all of those in /gaps) by more than a question or two.
+func TestEvalAnswersShippedFile(t *testing.T) {
+	ds, err := filepath.Abs("../../testdata/eval/answers.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := chorus(t, []string{"CHORUS_DATA_DIR=" + t.TempDir()}, "", "eval", "answers", "--dataset", ds, "--json")
+	var rep struct {
+		N, Answerable, Unanswerable int
+		Right                       float64 `json:"answerable_right"`
+		DontKnow                    float64 `json:"unanswerable_dont_know"`
+		Gaps                        float64 `json:"dont_know_in_gaps"`
+		Results                     []struct {
+			Question, Answer string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("eval answers --json: %v\n%s", err, out)
+	}
+	if rep.N != 64 || rep.Answerable != 42 || rep.Unanswerable != 22 || len(rep.Results) != 64 {
+		t.Fatalf("report counts %d/%d/%d, %d results", rep.N, rep.Answerable, rep.Unanswerable, len(rep.Results))
+	}
+	if rep.Right < 0.74 || rep.DontKnow < 0.9 || rep.Gaps < 0.9 {
+		t.Errorf("answerable right %.3f, unanswerable \"don't know\" %.3f, in /gaps %.3f: below what this version measured", rep.Right, rep.DontKnow, rep.Gaps)
+	}
+	for _, r := range rep.Results {
+		if strings.Contains(r.Answer, "[[") || strings.Contains(r.Answer, "|") || strings.Contains(r.Answer, "**") {
+			t.Errorf("%q: the answer shows markup or the marker: %q", r.Question, r.Answer)
+		}
+	}
 }
