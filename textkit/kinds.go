@@ -92,7 +92,7 @@ func Kinds(s string) Kind {
 var topicKinds = map[string]Kind{
 	"time": KindDuration | KindTime, "times": KindDuration | KindTime, "hours": KindDuration | KindTime,
 	"schedule": KindTime, "deadline": KindTime, "cutoff": KindTime, "date": KindTime, "dates": KindTime,
-	"duration": KindDuration, "delay": KindDuration,
+	"duration": KindDuration, "delay": KindDuration, "window": KindDuration, "period": KindDuration,
 	"cost": KindPrice, "costs": KindPrice, "price": KindPrice, "prices": KindPrice, "pricing": KindPrice,
 	"fee": KindPrice, "fees": KindPrice, "postage": KindPrice, "billing": KindPrice, "charge": KindPrice, "charges": KindPrice,
 	"address": KindPlace, "location": KindPlace,
