@@ -12,7 +12,7 @@ that thats the their theirs them themselves then there theres these they theyd t
 through to too under until up very was wasnt we wed well were weve werent what whats when whens where wheres which
 while who whos whom why whys will with wont would wouldnt you youd youll youre youve your yours yourself yourselves
 u ur pls plz please hi hello hey hiya yo thanks thank thx ty ok okay yes yeah yep yup nope lol lmao omg haha hahaha
-hmm uh um oh ah just any anyone anybody someone somebody something anything everything nothing nobody noone none
+hmm uh um oh ah us just any anyone anybody someone somebody something anything everything nothing nobody noone none
 via amp rt`)
 
 // enFiller are English content words too general to name a topic: they
