@@ -431,8 +431,10 @@ func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []f
 		own := holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds})
 		// A sentence stating the kind of fact asked for, in a section
 		// about the question ("2 to 5 business days" under "Shipping
-		// times"), answers it too.
-		kind := query.Wants&c.unit.Kinds != 0 && holdsOne(query, textkit.Unit{Heading: c.unit.Heading, Title: c.unit.Title})
+		// times") or after a sentence about it ("From $15 per bag." after
+		// the plan), answers it too.
+		kind := query.Wants&c.unit.Kinds != 0 &&
+			holdsOne(query, textkit.Unit{Heading: c.unit.Heading, Title: c.unit.Title, Before: c.unit.Before})
 		if c.answers = own || kind; c.answers {
 			c.score = query.Match(c.unit, w, nil).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
 		}
