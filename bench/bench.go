@@ -24,6 +24,7 @@ import (
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/moderation/replycheck"
 )
 
 // Path is the way synthetic messages reach the engine.
@@ -589,7 +590,11 @@ func partsEngine(st *memory.Store, llm bot.LLM, rec *recorder, cfg Config, log *
 		if err != nil {
 			return nil, nil, err
 		}
-		opts = append(opts, bot.WithInspector(mod), bot.WithOutputFilter(mod))
+		checks, err := replycheck.New(replycheck.Config{}, replycheck.WithRules(mod))
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, bot.WithInspector(mod), bot.WithOutputChecker(checks))
 	}
 	var background func(context.Context) error
 	if !cfg.NoAnalytics {
