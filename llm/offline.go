@@ -210,33 +210,41 @@ func names(p bot.Persona) (botName, brand string) {
 type phrasebook struct {
 	thanks, bye, praise, insult, complaint, identity string
 	unknown, unknownNext, help                       string
-	from                                             string // %s: the source's title
+	// complaintNext follows a complaint the knowledge base says nothing
+	// about: asking the follower to "ask another way" would read as
+	// brushing them off.
+	complaintNext, complaintHelp string
+	from                         string // %s: the source's title
 }
 
 var phrases = map[string]phrasebook{
 	"en": {
-		thanks:      "You're welcome! If there's anything else about %[2]s, just ask.",
-		bye:         "Bye for now! I'm here whenever you need me.",
-		praise:      "Thank you, that's lovely to hear! I'll make sure the %[2]s team knows.",
-		insult:      "I'm sorry I haven't been more help. I'm here for questions about %[2]s: try asking another way, or type /help.",
-		complaint:   "I'm sorry to hear that, and thank you for telling us.",
-		identity:    "I'm %[1]s, %[2]s's assistant: I answer questions about %[2]s from what the team has told me. I'm an AI, not a person.",
-		unknown:     "Sorry, I don't know that one: it isn't in what %[2]s has told me.",
-		unknownNext: "You could ask another way, or reach the team:",
-		help:        "You could ask another way, or type /help to see what I can do.",
-		from:        " (from %s)",
+		thanks:        "You're welcome! If there's anything else about %[2]s, just ask.",
+		bye:           "Bye for now! I'm here whenever you need me.",
+		praise:        "Thank you, that's lovely to hear! I'll make sure the %[2]s team knows.",
+		insult:        "I'm sorry I haven't been more help. I'm here for questions about %[2]s: try asking another way, or type /help.",
+		complaint:     "I'm sorry to hear that, and thank you for telling us.",
+		identity:      "I'm %[1]s, %[2]s's assistant: I answer questions about %[2]s from what the team has told me. I'm an AI, not a person.",
+		unknown:       "Sorry, I don't know that one: it isn't in what %[2]s has told me.",
+		unknownNext:   "You could ask another way, or reach the team:",
+		help:          "You could ask another way, or type /help to see what I can do.",
+		complaintNext: "Tell me what happened and I'll point you to the right help, or reach the team directly:",
+		complaintHelp: "Tell me what happened (an order, a delivery, a product) and I'll point you to the right help.",
+		from:          " (from %s)",
 	},
 	"zh": {
-		thanks:      "不客气！还有关于%[2]s的问题，随时问我。",
-		bye:         "再见！有需要随时找我。",
-		praise:      "谢谢你的喜欢！我会转告%[2]s团队的。",
-		insult:      "抱歉没能帮上忙。我可以回答关于%[2]s的问题，可以换个说法再问，或输入 /help 看看我能做什么。",
-		complaint:   "很抱歉给你带来不好的体验，谢谢你告诉我们。",
-		identity:    "我是%[1]s，%[2]s的助手，根据%[2]s提供的资料回答问题。我是 AI，不是真人。",
-		unknown:     "抱歉，这个问题我不知道：%[2]s给我的资料里没有提到。",
-		unknownNext: "可以换个说法再问，或者联系团队：",
-		help:        "可以换个说法再问，或输入 /help 看看我能做什么。",
-		from:        "（来源：%s）",
+		thanks:        "不客气！还有关于%[2]s的问题，随时问我。",
+		bye:           "再见！有需要随时找我。",
+		praise:        "谢谢你的喜欢！我会转告%[2]s团队的。",
+		insult:        "抱歉没能帮上忙。我可以回答关于%[2]s的问题，可以换个说法再问，或输入 /help 看看我能做什么。",
+		complaint:     "很抱歉给你带来不好的体验，谢谢你告诉我们。",
+		identity:      "我是%[1]s，%[2]s的助手，根据%[2]s提供的资料回答问题。我是 AI，不是真人。",
+		unknown:       "抱歉，这个问题我不知道：%[2]s给我的资料里没有提到。",
+		unknownNext:   "可以换个说法再问，或者联系团队：",
+		help:          "可以换个说法再问，或输入 /help 看看我能做什么。",
+		complaintNext: "告诉我发生了什么，我来帮你找到合适的帮助，也可以直接联系团队：",
+		complaintHelp: "告诉我发生了什么（订单、配送还是产品），我来帮你找到合适的帮助。",
+		from:          "（来源：%s）",
 	},
 }
 
@@ -284,9 +292,9 @@ func (o *Offline) chat(req bot.Request) string {
 			return reply + sep(lang) + render(lang, picks)
 		}
 		if c := contactSentence(req.Contact); c != "" {
-			return reply + sep(lang) + say(pb.unknownNext) + sep(lang) + c
+			return reply + sep(lang) + say(pb.complaintNext) + sep(lang) + c
 		}
-		return reply + sep(lang) + say(pb.help)
+		return reply + sep(lang) + say(pb.complaintHelp)
 	}
 	picks := bestSentences(q, req.Passages)
 	if len(picks) == 0 {
