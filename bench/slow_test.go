@@ -97,7 +97,13 @@ func TestSlowConsumer(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// A reply is reported before its worker hands the conversation back:
+	// wait for the last worker's bookkeeping.
 	q, inflight := eng.QueueDepth()
+	for (inflight != 1 || q != 10) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		q, inflight = eng.QueueDepth()
+	}
 	if inflight != 1 || q != 10 {
 		t.Errorf("queue %d, in flight %d: want the slow conversation's 10 messages, one in flight", q, inflight)
 	}

@@ -73,6 +73,22 @@ func (s *Set) Digest(in bot.DigestInput) ([]bot.ChatMessage, error) {
 // Post assembles the prompt of /post's drafts.
 func (s *Set) Post(in bot.PostInput) ([]bot.ChatMessage, error) { return s.Messages(NamePost, in) }
 
+// TranslateData is what translate.tmpl turns into a translation request.
+type TranslateData struct {
+	// Lang is the language to translate into: "zh" (Simplified Chinese)
+	// or "en".
+	Lang string
+	// Text is the question to translate.
+	Text string
+}
+
+// Translate assembles the prompt that translates text, a question, into
+// lang ("en", "zh") for a knowledge-base search in the other language: the
+// llm.TranslatePrompt of the translator.
+func (s *Set) Translate(text, lang string) ([]bot.ChatMessage, error) {
+	return s.Messages(NameTranslate, TranslateData{Lang: lang, Text: text})
+}
+
 // samples are the data each template is tried on by New, so that an
 // override naming a field that doesn't exist fails at startup rather than
 // on the first message. Every field is set, so that the branches guarded
@@ -94,6 +110,7 @@ var samples = map[string]any{
 		Mood: "m", Partials: []string{"p"}, Transcript: "Ann: t"},
 	NamePost: bot.PostInput{Persona: samplePersona, Lang: "en", Platform: "Telegram", Limit: 100, Formatting: true, Drafts: 3,
 		Brief: "b", Passages: []bot.Passage{{Source: "a.md", Heading: "H", Text: "t"}}, Previous: []string{"d"}},
+	NameTranslate:  TranslateData{Lang: "zh", Text: "how long does shipping take?"},
 }
 
 var samplePersona = bot.Persona{Brand: "Brand", BotName: "Bot", Voice: "v", Do: []string{"do"}, Dont: []string{"dont"}}

@@ -1,9 +1,10 @@
 // Package prompts holds every LLM prompt of Chorus as a template: the answer
 // (system.tmpl), conversation summaries, the note that asks again for an
 // answer whose draft was blocked, moderation's second opinion, sentiment
-// batches, the digest's map and reduce steps and social post drafts. Each
-// has a golden file in testdata; the binary and every package's tests use
-// the same templates (Default).
+// batches, the digest's map and reduce steps, social post drafts and the
+// translation of a question for a knowledge-base search in the other
+// language. Each has a golden file in testdata; the binary and every
+// package's tests use the same templates (Default).
 //
 // Templates are text/template files embedded in the binary. A deployment
 // can replace any of them by putting a file of the same name (system.tmpl,
@@ -55,6 +56,7 @@ const (
 	NameDigestPart = "digest_part.tmpl"
 	NameDigest     = "digest.tmpl"
 	NamePost       = "post.tmpl"
+	NameTranslate  = "translate.tmpl"
 )
 
 // userBlock is the name of the optional block rendered as the user message.

@@ -225,6 +225,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 		bot.WithAuditor(st),
 		bot.WithPrompts(set),
 	}
+	opts = append(opts, translatorOptions(set, model)...)
 	opts = append(opts, plug.options()...)
 	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
 	if err != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 
+	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/prompts"
 )
 
@@ -15,4 +17,13 @@ func loadPrompts(cfg *configs.Config) (*prompts.Set, error) {
 		return nil, fmt.Errorf("prompts: %w", err)
 	}
 	return set, nil
+}
+
+// translatorOptions are, with a real model, the translator that lets a
+// question find passages written in the other language.
+func translatorOptions(set *prompts.Set, model bot.LLM) []bot.Option {
+	if _, offline := model.(*llm.Offline); offline || model == nil {
+		return nil
+	}
+	return []bot.Option{bot.WithTranslator(llm.NewTranslator(model, set.Translate))}
 }
