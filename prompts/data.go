@@ -110,7 +110,7 @@ var samples = map[string]any{
 		Mood: "m", Partials: []string{"p"}, Transcript: "Ann: t"},
 	NamePost: bot.PostInput{Persona: samplePersona, Lang: "en", Platform: "Telegram", Limit: 100, Formatting: true, Drafts: 3,
 		Brief: "b", Passages: []bot.Passage{{Source: "a.md", Heading: "H", Text: "t"}}, Previous: []string{"d"}},
-	NameTranslate:  TranslateData{Lang: "zh", Text: "how long does shipping take?"},
+	NameTranslate: TranslateData{Lang: "zh", Text: "how long does shipping take?"},
 }
 
 var samplePersona = bot.Persona{Brand: "Brand", BotName: "Bot", Voice: "v", Do: []string{"do"}, Dont: []string{"dont"}}
