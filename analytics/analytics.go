@@ -62,7 +62,7 @@ func New(kv bot.KV, cfg Config, opts ...Option) (*Analytics, error) {
 		return nil, errors.New("analytics: New: nil kv")
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("analytics: config: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	a := &Analytics{

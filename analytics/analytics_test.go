@@ -63,7 +63,7 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	r.a = a
 	// tg:boss manages the community; c1 is a home chat, where the
 	// platform's administrators (role set on the message) manage it.
-	e, err := bot.New(bot.Config{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
+	e, err := bot.New(bot.Config{Roles: bot.Roles{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
 		bot.WithObserver(bot.ObserverFunc(func(ev bot.Event) {
 			if ev.Kind == bot.EventScored || ev.Kind == bot.EventAlert {
 				r.mu.Lock()

@@ -1,10 +1,12 @@
 package analytics
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // Mode selects how messages are scored.
@@ -25,48 +27,57 @@ type Competitor struct {
 	Aliases []string `yaml:"aliases" json:"aliases,omitempty"`
 }
 
-// Config is how analytics behaves. Zero fields take the defaults named on
-// them.
+// Config is how analytics behaves: the "analytics" section of the
+// configuration (the fields with a yaml tag) and a few settings made in
+// code. Zero fields take the defaults named on them; DefaultConfig is
+// what Chorus ships.
 type Config struct {
 	// SentimentMode is "offline" (default) or "llm".
-	SentimentMode Mode
+	SentimentMode Mode `yaml:"sentiment_mode" empty:"default"`
 	// ManagersChannel maps a platform name to the chat id where alerts go.
 	// An alert about a chat goes to its own platform's channel, or to the
 	// first configured one when its platform has none.
-	ManagersChannel map[string]string
+	ManagersChannel map[string]string `yaml:"managers_channel" platform:"keys"`
 	// Competitors are watched in every message.
-	Competitors []Competitor
+	Competitors []Competitor `yaml:"competitors"`
 	// AlertMinMessages is the least number of messages in the window
 	// before a chat can alert (default 12).
-	AlertMinMessages int
+	AlertMinMessages int `yaml:"alert_min_messages"`
 	// AlertFactor is how many times its baseline the negative share must
 	// reach (default 2).
-	AlertFactor float64
+	AlertFactor float64 `yaml:"alert_factor"`
 	// AlertMinRise is the least absolute rise of the negative share over
 	// the baseline (default 0.2), so that a quiet chat at 2% can't alert
 	// at 5%.
-	AlertMinRise float64
+	AlertMinRise float64 `yaml:"alert_min_rise"`
 	// AlertWindow is the sliding window the current share is measured
 	// over (default 1h).
-	AlertWindow time.Duration
+	AlertWindow time.Duration `yaml:"alert_window"`
 	// BaselineHalfLife is the half-life of the exponentially weighted
 	// baseline built from messages that left the window (default 24h).
-	BaselineHalfLife time.Duration
-	// FlushEvery is how often Run writes rollups (default 30s).
-	FlushEvery time.Duration
+	BaselineHalfLife time.Duration `yaml:"baseline_half_life"`
+	// FlushEvery is how often Run writes rollups (default 30s); a crash
+	// loses at most this much.
+	FlushEvery time.Duration `yaml:"flush_every"`
 	// LLMBatch is the most messages per LLM call (default 16).
-	LLMBatch int
+	LLMBatch int `yaml:"-"`
 	// LLMBatchWait is how long a message waits for others to fill a
 	// batch (default 1s).
-	LLMBatchWait time.Duration
+	LLMBatchWait time.Duration `yaml:"-"`
 	// LLMTimeout bounds one batch call (default 20s).
-	LLMTimeout time.Duration
+	LLMTimeout time.Duration `yaml:"-"`
 	// NeutralBand is the half-width around 0.5 of the Chinese two-class
 	// probability that counts as neutral (default 0.15).
-	NeutralBand float64
+	NeutralBand float64 `yaml:"-"`
 	// BrandAnswerWindow is how long after a manager's post a follower's
 	// message in the same chat counts as an answer (default 1h).
-	BrandAnswerWindow time.Duration
+	BrandAnswerWindow time.Duration `yaml:"-"`
+}
+
+// DefaultConfig is the "analytics" section as Chorus ships it.
+func DefaultConfig() Config {
+	return Config{SentimentMode: ModeOffline, AlertMinMessages: 12, AlertFactor: 2, AlertMinRise: 0.2,
+		AlertWindow: time.Hour, BaselineHalfLife: 24 * time.Hour, FlushEvery: 30 * time.Second}
 }
 
 func (c Config) withDefaults() Config {
@@ -109,25 +120,49 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate names the first bad field.
+// Validate checks the config and names every bad field by its YAML path
+// in the "analytics" section (by its Go name for the fields set in code).
 func (c Config) Validate() error {
-	switch c.SentimentMode {
-	case "", ModeOffline, ModeLLM:
-	default:
-		return fmt.Errorf("analytics: config: SentimentMode %q: want offline or llm", c.SentimentMode)
+	var p bot.Problems
+	if c.SentimentMode != "" {
+		bot.OneOf(&p, "sentiment_mode", c.SentimentMode, ModeOffline, ModeLLM)
+	}
+	p.ChatIDs("managers_channel", c.ManagersChannel)
+	if c.AlertMinMessages < 0 {
+		p.Add("alert_min_messages", "must be at least 1, got %d", c.AlertMinMessages)
 	}
 	if c.AlertFactor != 0 && c.AlertFactor < 1 {
-		return errors.New("analytics: config: AlertFactor must be at least 1")
+		p.Add("alert_factor", "must be at least 1, got %g", c.AlertFactor)
 	}
-	if c.NeutralBand < 0 || c.NeutralBand >= 0.5 {
-		return errors.New("analytics: config: NeutralBand must be in [0, 0.5)")
+	if c.AlertMinRise < 0 || c.AlertMinRise > 1 {
+		p.Add("alert_min_rise", "must be between 0 and 1, got %g", c.AlertMinRise)
 	}
-	for i, comp := range c.Competitors {
-		if comp.Name == "" {
-			return fmt.Errorf("analytics: config: Competitors[%d].Name is empty", i)
+	for _, d := range []struct {
+		path string
+		v    time.Duration
+	}{{"alert_window", c.AlertWindow}, {"baseline_half_life", c.BaselineHalfLife}, {"flush_every", c.FlushEvery}} {
+		if d.v < 0 {
+			p.Add(d.path, "must be a positive duration such as \"1h\", got %s", d.v)
 		}
 	}
-	return nil
+	seen := map[string]int{}
+	for i, comp := range c.Competitors {
+		path := fmt.Sprintf("competitors[%d]", i)
+		name := strings.ToLower(strings.TrimSpace(comp.Name))
+		if name == "" {
+			p.Add(path+".name", "must not be empty")
+			continue
+		}
+		if j, dup := seen[name]; dup {
+			p.Add(path+".name", "%q is already analytics.competitors[%d]; merge their aliases", comp.Name, j)
+		}
+		seen[name] = i
+		p.NotBlank(path+".aliases", comp.Aliases)
+	}
+	if c.NeutralBand < 0 || c.NeutralBand >= 0.5 {
+		p.Add("NeutralBand", "must be in [0, 0.5), got %g", c.NeutralBand)
+	}
+	return p.Err()
 }
 
 // Option configures Analytics.

@@ -13,8 +13,7 @@ import (
 )
 
 func TestAuthorityOf(t *testing.T) {
-	e, err := bot.New(bot.Config{Managers: []string{"telegram:1"}, Owners: []string{"telegram:2"}, ManagerRoles: []string{"r-mod"},
-		HomeChats: []string{"telegram:-100", "discord:g1"}, TrustedPlatforms: []string{"console"}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
+	e, err := bot.New(bot.Config{TrustedPlatforms: []string{"console"}, Roles: bot.Roles{Managers: []string{"telegram:1"}, Owners: []string{"telegram:2"}, ManagerRoles: []string{"r-mod"}, HomeChats: []string{"telegram:-100", "discord:g1"}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -270,7 +270,7 @@ func TestDailyBudget(t *testing.T) {
 func TestCommandRoles(t *testing.T) {
 	var audited []bot.AuditEntry
 	var mu sync.Mutex
-	r := newRig(t, bot.Config{Managers: []string{"test:boss"}}, bot.WithAuditor(auditFunc(func(a bot.AuditEntry) {
+	r := newRig(t, bot.Config{Roles: bot.Roles{Managers: []string{"test:boss"}}}, bot.WithAuditor(auditFunc(func(a bot.AuditEntry) {
 		mu.Lock()
 		audited = append(audited, a)
 		mu.Unlock()

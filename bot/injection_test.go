@@ -55,7 +55,7 @@ func newInjectionRig(t *testing.T) *injectionRig {
 	}
 	t.Cleanup(func() { st.Close() })
 	r := &injectionRig{store: st, plat: bottest.NewPlatform("telegram", bot.Limits{MaxLen: 4096}), llm: &bottest.LLM{Reply: naiveModel}}
-	r.eng, err = bot.New(bot.Config{BotName: "chorusbot", Owners: []string{bot.UserKey("telegram", owner)}, OpenChats: []string{"telegram/" + group}},
+	r.eng, err = bot.New(bot.Config{BotName: "chorusbot", OpenChats: []string{"telegram/" + group}, Roles: bot.Roles{Owners: []string{bot.UserKey("telegram", owner)}}},
 		st, r.llm, bot.WithKV(st), bot.WithAuditor(st), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)

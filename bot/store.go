@@ -164,13 +164,18 @@ type Knowledge interface {
 	Search(ctx context.Context, query string, k int) ([]Passage, error)
 }
 
-// Persona is the brand's voice.
+// Persona is the brand's voice, in every prompt and in the offline
+// provider's phrasing: the "persona" section of the configuration.
 type Persona struct {
-	Brand   string   `json:"brand" yaml:"brand"`
-	BotName string   `json:"bot_name" yaml:"bot_name"`
-	Voice   string   `json:"voice" yaml:"voice"`
-	Do      []string `json:"do,omitempty" yaml:"do"`
-	Dont    []string `json:"dont,omitempty" yaml:"dont"`
+	// Brand is the brand's name as followers know it.
+	Brand string `json:"brand" yaml:"brand" empty:"default"`
+	// BotName is the assistant's name (and its handle for /cmd@name).
+	BotName string `json:"bot_name" yaml:"bot_name" empty:"default"`
+	// Voice describes the tone in a few words.
+	Voice string `json:"voice" yaml:"voice"`
+	// Do and Dont are short rules of conduct added to the prompt.
+	Do   []string `json:"do,omitempty" yaml:"do"`
+	Dont []string `json:"dont,omitempty" yaml:"dont"`
 }
 
 // KV is a small durable key-value space for the parts that plug into the

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -12,84 +13,25 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultDataDir is where state lives when nothing else is said.
-const DefaultDataDir = "./chorus-data"
+// ExampleYAML is configs/chorus.example.yaml: every field with its
+// default and a comment. cmd/chorus tests that it loads to exactly the
+// defaults and documents every field.
+//
+//go:embed chorus.example.yaml
+var ExampleYAML []byte
 
-// Config is the whole configuration of the chorus binary. Each section is
-// declared, defaulted and validated in its own file.
-type Config struct {
-	// DataDir holds the bbolt file and other state.
-	DataDir    string           `yaml:"data_dir"`
-	Log        LogConfig        `yaml:"log"`
-	Persona    PersonaConfig    `yaml:"persona"`
-	Engine     EngineConfig     `yaml:"engine"`
-	Roles      RolesConfig      `yaml:"roles"`
-	LLM        LLMConfig        `yaml:"llm"`
-	KB         KBConfig         `yaml:"kb"`
-	Prompts    PromptsConfig    `yaml:"prompts"`
-	Retention  RetentionConfig  `yaml:"retention"`
-	Telegram   TelegramConfig   `yaml:"telegram"`
-	Discord    DiscordConfig    `yaml:"discord"`
-	Admin      AdminConfig      `yaml:"admin"`
-	Moderation ModerationConfig `yaml:"moderation"`
-	Analytics  AnalyticsConfig  `yaml:"analytics"`
-	Announce   AnnounceConfig   `yaml:"announce"`
-}
-
-// Default returns the built-in configuration: offline LLM, console only,
-// state under ./chorus-data. It is valid as it is.
-func Default() *Config {
-	return &Config{
-		DataDir:    DefaultDataDir,
-		Log:        defaultLog(),
-		Persona:    defaultPersona(),
-		Engine:     defaultEngine(),
-		Roles:      defaultRoles(),
-		LLM:        defaultLLM(),
-		KB:         defaultKB(),
-		Prompts:    defaultPrompts(),
-		Retention:  defaultRetention(),
-		Telegram:   defaultTelegram(),
-		Discord:    defaultDiscord(),
-		Admin:      defaultAdmin(),
-		Moderation: defaultModeration(),
-		Analytics:  defaultAnalytics(),
-		Announce:   defaultAnnounce(),
-	}
-}
-
-// fill restores defaults for fields left empty where empty is not a
-// meaningful choice (an API URL, a mode), so that "api_url:" in a file
-// means the default rather than an invalid config.
-func (c *Config) fill() {
-	if strings.TrimSpace(c.DataDir) == "" {
-		c.DataDir = DefaultDataDir
-	}
-	c.Log.fill()
-	c.Persona.fill()
-	c.LLM.fill()
-	c.Telegram.fill()
-	c.Discord.fill()
-	c.Analytics.fill()
-}
-
-// Load reads the YAML file at path (the built-in defaults when path is
-// empty), applies the process environment and reads secret files. The
-// caller calls Validate on the result.
-func Load(path string) (*Config, error) {
-	return LoadFrom(path, os.Environ())
-}
-
-// LoadFrom is Load with the environment given as "KEY=value" strings, for
-// tests and for callers that sandbox the environment.
-func LoadFrom(path string, environ []string) (*Config, error) {
-	cfg := Default()
+// Load reads the YAML file at path onto defaults() (the defaults alone
+// when path is empty), applies the environment ("KEY=value" strings, as
+// os.Environ returns) and reads secret files. The caller validates the
+// result (Validate).
+func Load[T any](path string, environ []string, defaults func() *T) (*T, error) {
+	cfg := defaults()
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("configs: read %s: %w", path, err)
 		}
-		cfg, err = LoadBytes(data)
+		cfg, err = LoadBytes(data, defaults)
 		if err != nil {
 			return nil, fmt.Errorf("%w (in %s)", err, path)
 		}
@@ -98,31 +40,31 @@ func LoadFrom(path string, environ []string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.readSecretFiles(fromEnv); err != nil {
+	if err := readSecretFiles(cfg, fromEnv); err != nil {
 		return nil, err
 	}
-	cfg.fill()
+	fill(reflect.ValueOf(cfg).Elem(), reflect.ValueOf(defaults()).Elem())
 	return cfg, nil
 }
 
-// LoadBytes decodes YAML onto the defaults. It reads no environment and no
+// LoadBytes decodes YAML onto defaults(). It reads no environment and no
 // files, so it is safe on untrusted input; unknown keys and values of the
 // wrong type are errors naming the YAML path and line.
-func LoadBytes(data []byte) (*Config, error) {
-	cfg := Default()
+func LoadBytes[T any](data []byte, defaults func() *T) (*T, error) {
+	cfg := defaults()
 	if len(bytes.TrimSpace(data)) == 0 {
 		return cfg, nil
 	}
 	if err := decodeStrict(data, cfg); err != nil {
 		return nil, err
 	}
-	cfg.fill()
+	fill(reflect.ValueOf(cfg).Elem(), reflect.ValueOf(defaults()).Elem())
 	return cfg, nil
 }
 
 // decodeStrict decodes one YAML document into cfg with unknown keys
 // rejected, and rewrites yaml's line-numbered errors to name fields.
-func decodeStrict(data []byte, cfg *Config) (err error) {
+func decodeStrict(data []byte, cfg any) (err error) {
 	defer func() {
 		// yaml.v3 has panicked on hostile input before; config files are
 		// outside input, so a panic there must become an error.
@@ -138,7 +80,7 @@ func decodeStrict(data []byte, cfg *Config) (err error) {
 		}
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return explainTypeError(data, te)
+			return explainTypeError(data, te, reflect.TypeOf(cfg).Elem())
 		}
 		return fmt.Errorf("configs: parse: %w", err)
 	}
@@ -149,36 +91,30 @@ func decodeStrict(data []byte, cfg *Config) (err error) {
 	return nil
 }
 
-// Validate checks every field and returns all problems joined, each a
-// *FieldError naming the field by its YAML path; nil when the config is
-// usable.
-func (c *Config) Validate() error {
-	var p problems
-	if strings.TrimSpace(c.DataDir) == "" {
-		p.add("data_dir", "must not be empty")
+// fill restores the default of every string field tagged empty:"default"
+// left blank, so that "api_url:" in a file means the default rather than
+// an invalid config.
+func fill(v, def reflect.Value) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		switch fv := v.Field(i); {
+		case fv.Kind() == reflect.Struct:
+			fill(fv, def.Field(i))
+		case f.Tag.Get("empty") == "default" && fv.Kind() == reflect.String && strings.TrimSpace(fv.String()) == "":
+			fv.Set(def.Field(i))
+		}
 	}
-	c.Log.validate(&p)
-	c.Persona.validate(&p)
-	c.Engine.validate(&p)
-	c.Roles.validate(&p)
-	c.LLM.validate(&p)
-	c.KB.validate(&p)
-	c.Prompts.validate(&p)
-	c.Retention.validate(&p)
-	c.Telegram.validate(&p)
-	c.Discord.validate(&p)
-	c.Admin.validate(&p)
-	c.Moderation.validate(&p)
-	c.Analytics.validate(&p)
-	c.Announce.validate(&p)
-	return p.err()
 }
 
-// Clone returns a deep copy, so that callers may change one without the
-// other seeing it.
-func (c *Config) Clone() *Config {
-	v := deepCopy(reflect.ValueOf(c).Elem())
-	out := v.Interface().(Config)
+// Clone returns a deep copy of cfg, so that callers may change one without
+// the other seeing it.
+func Clone[T any](cfg *T) *T {
+	v := deepCopy(reflect.ValueOf(cfg).Elem())
+	out := v.Interface().(T)
 	return &out
 }
 

@@ -14,10 +14,6 @@ import (
 // EnvPrefix starts every environment override.
 const EnvPrefix = "CHORUS_"
 
-// OpenAIKeyEnv is read for llm.api_key when no key is configured any other
-// way, so a shell set up for OpenAI tools works as it is.
-const OpenAIKeyEnv = "OPENAI_API_KEY"
-
 // EnvVar is one environment override: its variable name and the YAML path
 // of the field it sets.
 type EnvVar struct {
@@ -25,12 +21,13 @@ type EnvVar struct {
 	Path string
 }
 
-// EnvVars lists every supported CHORUS_* variable, sorted by name. Maps
-// and lists of structures (llm.prices, analytics.competitors, ...) have
-// none: set them in the file.
-func EnvVars() []EnvVar {
+// EnvVars lists every CHORUS_* variable of the configuration cfg (a
+// pointer to the root struct), sorted by name. Maps and lists of
+// structures (llm.prices, analytics.competitors, ...) have none: set them
+// in the file.
+func EnvVars(cfg any) []EnvVar {
 	var out []EnvVar
-	for _, f := range envFields(reflect.ValueOf(Default()).Elem(), nil) {
+	for _, f := range envFields(reflect.ValueOf(cfg).Elem(), nil) {
 		out = append(out, EnvVar{Name: f.name, Path: f.path})
 	}
 	slices.SortFunc(out, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
@@ -40,6 +37,9 @@ func EnvVars() []EnvVar {
 type envField struct {
 	name, path string
 	v          reflect.Value
+	// alt is another variable read when nothing else set the field (the
+	// field's env tag), and file the path of its secret file field.
+	alt, file string
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
@@ -61,11 +61,16 @@ func envFields(v reflect.Value, path []string) []envField {
 		case fv.Kind() == reflect.Struct:
 			out = append(out, envFields(fv, p)...)
 		case isEnvScalar(fv.Type()) || (fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String):
-			out = append(out, envField{
+			ef := envField{
 				name: EnvPrefix + strings.ToUpper(strings.Join(p, "_")),
 				path: strings.Join(p, "."),
 				v:    fv,
-			})
+				alt:  sf.Tag.Get("env"),
+			}
+			if file := sf.Tag.Get("secret"); file != "" {
+				ef.file = strings.Join(append(slices.Clip(path), file), ".")
+			}
+			out = append(out, ef)
 		}
 	}
 	return out
@@ -81,17 +86,19 @@ func isEnvScalar(t reflect.Type) bool {
 }
 
 // LoadEnv applies CHORUS_* overrides from environ ("KEY=value" strings, as
-// os.Environ returns) to cfg, and OPENAI_API_KEY when no API key is
-// configured. An empty value counts as unset, so that a blank variable in
-// a compose file does not wipe a setting. A value that doesn't parse is an
-// error naming the variable; all such errors are returned together.
-func LoadEnv(cfg *Config, environ []string) error {
+// os.Environ returns) to cfg (a pointer to the root struct), and each
+// field's env tag variable when nothing configured the field (no value,
+// no secret file). An empty value counts as unset, so that a blank
+// variable in a compose file does not wipe a setting. A value that doesn't
+// parse is an error naming the variable; all such errors are returned
+// together.
+func LoadEnv(cfg any, environ []string) error {
 	_, err := applyEnv(cfg, environ)
 	return err
 }
 
 // applyEnv is LoadEnv, also returning the YAML paths it set.
-func applyEnv(cfg *Config, environ []string) (map[string]bool, error) {
+func applyEnv(cfg any, environ []string) (map[string]bool, error) {
 	env := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -101,7 +108,10 @@ func applyEnv(cfg *Config, environ []string) (map[string]bool, error) {
 	}
 	set := map[string]bool{}
 	var errs []error
-	for _, f := range envFields(reflect.ValueOf(cfg).Elem(), nil) {
+	fields := envFields(reflect.ValueOf(cfg).Elem(), nil)
+	byPath := make(map[string]envField, len(fields))
+	for _, f := range fields {
+		byPath[f.path] = f
 		raw, ok := env[f.name]
 		if !ok {
 			continue
@@ -112,9 +122,16 @@ func applyEnv(cfg *Config, environ []string) (map[string]bool, error) {
 		}
 		set[f.path] = true
 	}
-	if key := env[OpenAIKeyEnv]; key != "" && cfg.LLM.APIKey == "" && cfg.LLM.APIKeyFile == "" {
-		cfg.LLM.APIKey = strings.TrimSpace(key)
-		set["llm.api_key"] = true
+	for _, f := range fields {
+		raw := env[f.alt]
+		if f.alt == "" || raw == "" || !f.v.IsZero() || (f.file != "" && !byPath[f.file].v.IsZero()) {
+			continue
+		}
+		if err := setFromString(f.v, raw); err != nil {
+			errs = append(errs, fmt.Errorf("configs: %s (sets %s): %w", f.alt, f.path, err))
+			continue
+		}
+		set[f.path] = true
 	}
 	return set, errors.Join(errs...)
 }
@@ -185,11 +202,11 @@ var nonSettingEnv = map[string]bool{
 }
 
 // UnknownEnv returns one warning for each CHORUS_* variable in environ that
-// sets nothing (a typo such as CHORUS_ENGIN_WORKERS would otherwise be
+// sets nothing in the configuration cfg (a pointer to the root struct) (a typo such as CHORUS_ENGIN_WORKERS would otherwise be
 // ignored without a word), naming the closest known variable when one is
 // close. The warnings are sorted by variable.
-func UnknownEnv(environ []string) []string {
-	known := EnvVars()
+func UnknownEnv(environ []string, cfg any) []string {
+	known := EnvVars(cfg)
 	isKnown := make(map[string]bool, len(known))
 	for _, k := range known {
 		isKnown[k.Name] = true

@@ -3,149 +3,118 @@ package configs
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
+	"reflect"
 	"strings"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // Redaction replaces secrets in Redacted.
-const Redaction = "[redacted]"
+const Redaction = bot.Redaction
 
-// secret ties a secret field to its *_file field.
-type secret struct {
-	path, filePath string
-	value, file    *string
+// tagged is a string field found by its struct tag, with its YAML path.
+type tagged struct {
+	path string
+	v    reflect.Value
+	// value is the tag's value; file the secret's file field, when any.
+	value string
+	file  *tagged
 }
 
-func (c *Config) secrets() []secret {
-	return []secret{
-		{"llm.api_key", "llm.api_key_file", &c.LLM.APIKey, &c.LLM.APIKeyFile},
-		{"telegram.token", "telegram.token_file", &c.Telegram.Token, &c.Telegram.TokenFile},
-		{"telegram.webhook.secret", "telegram.webhook.secret_file", &c.Telegram.Webhook.Secret, &c.Telegram.Webhook.SecretFile},
-		{"discord.token", "discord.token_file", &c.Discord.Token, &c.Discord.TokenFile},
-	}
-}
-
-// readSecretFiles fills each secret from its *_file field. A secret set
-// from the environment wins over its file; one set in YAML as well as its
-// file is ambiguous and an error.
-func (c *Config) readSecretFiles(fromEnv map[string]bool) error {
-	var errs []error
-	for _, s := range c.secrets() {
-		if *s.file == "" || fromEnv[s.path] {
+// taggedFields walks v by yaml tag and returns the string fields that
+// carry tag.
+func taggedFields(v reflect.Value, path, tag string) []tagged {
+	var out []tagged
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
-		if *s.value != "" {
-			errs = append(errs, fmt.Errorf("configs: %s and %s are both set; keep one", s.path, s.filePath))
+		p := joinPath(path, name)
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct {
+			out = append(out, taggedFields(fv, p, tag)...)
 			continue
 		}
-		data, err := os.ReadFile(*s.file)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("configs: %s: read secret: %w", s.filePath, err))
+		tv, ok := sf.Tag.Lookup(tag)
+		if !ok || fv.Kind() != reflect.String {
 			continue
 		}
-		v := strings.TrimSpace(string(data))
-		if v == "" {
-			errs = append(errs, fmt.Errorf("configs: %s: %s is empty", s.filePath, *s.file))
-			continue
-		}
-		*s.value = v
-	}
-	return errors.Join(errs...)
-}
-
-// Secrets returns the values of the secrets that are set (tokens, keys,
-// the webhook secret, passwords and secret query parameters in URLs), for
-// the redaction in front of the logs.
-func (c *Config) Secrets() []string {
-	var out []string
-	for _, s := range c.secrets() {
-		if *s.value != "" {
-			out = append(out, *s.value)
-		}
-	}
-	for _, raw := range []string{c.LLM.BaseURL, c.Telegram.APIURL, c.Telegram.Webhook.PublicURL, c.Discord.APIURL, c.Discord.GatewayURL} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
-		}
-		if u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				out = append(out, p)
+		f := tagged{path: p, v: fv, value: tv}
+		if tag == "secret" && tv != "" {
+			if ff, ok := fieldByTag(t, tv); ok && ff.Type.Kind() == reflect.String {
+				file := tagged{path: joinPath(path, tv), v: v.FieldByIndex(ff.Index)}
+				f.file = &file
 			}
 		}
-		for k, vs := range u.Query() {
-			if secretParam(k) {
-				out = append(out, vs...)
-			}
-		}
+		out = append(out, f)
 	}
 	return out
 }
 
-// secretParam reports whether a URL query parameter holds a secret
-// (?api-key=, ?token=, ...).
-func secretParam(k string) bool {
-	k = strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
-	switch k {
-	case "apikey", "key", "token", "accesstoken", "secret", "password", "passwd", "sig", "signature", "auth", "code":
-		return true
+// readSecretFiles fills each secret from its file field. A secret set
+// from the environment wins over its file; one set in YAML as well as its
+// file is ambiguous and an error.
+func readSecretFiles(cfg any, fromEnv map[string]bool) error {
+	var errs []error
+	for _, s := range taggedFields(reflect.ValueOf(cfg).Elem(), "", "secret") {
+		if s.file == nil || s.file.v.String() == "" || fromEnv[s.path] {
+			continue
+		}
+		if s.v.String() != "" {
+			errs = append(errs, fmt.Errorf("configs: %s and %s are both set; keep one", s.path, s.file.path))
+			continue
+		}
+		name := s.file.v.String()
+		data, err := os.ReadFile(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("configs: %s: read secret: %w", s.file.path, err))
+			continue
+		}
+		v := strings.TrimSpace(string(data))
+		if v == "" {
+			errs = append(errs, fmt.Errorf("configs: %s: %s is empty", s.file.path, name))
+			continue
+		}
+		s.v.SetString(v)
 	}
-	return false
+	return errors.Join(errs...)
 }
 
-// Redacted returns a copy fit to print: every secret that is set becomes
-// "[redacted]" and passwords in URLs are hidden.
-func (c *Config) Redacted() *Config {
-	r := c.Clone()
-	for _, s := range r.secrets() {
-		if *s.value != "" {
-			*s.value = Redaction
+// Secrets returns the values of the secrets of cfg (a pointer to the root
+// struct) that are set: the fields tagged secret, and the passwords and
+// secret query parameters of the URLs tagged redact:"url". The redaction
+// in front of the logs replaces them.
+func Secrets(cfg any) []string {
+	v := reflect.ValueOf(cfg).Elem()
+	var out []string
+	for _, s := range taggedFields(v, "", "secret") {
+		if s.v.String() != "" {
+			out = append(out, s.v.String())
 		}
 	}
-	r.LLM.BaseURL = redactURL(r.LLM.BaseURL)
-	r.Telegram.APIURL = redactURL(r.Telegram.APIURL)
-	r.Telegram.Webhook.PublicURL = redactURL(r.Telegram.Webhook.PublicURL)
-	r.Discord.APIURL = redactURL(r.Discord.APIURL)
-	r.Discord.GatewayURL = redactURL(r.Discord.GatewayURL)
+	for _, u := range taggedFields(v, "", "redact") {
+		out = append(out, bot.URLSecrets(u.v.String())...)
+	}
+	return out
+}
+
+// Redacted returns a copy of cfg fit to print: every secret that is set
+// becomes "[redacted]", and the passwords and secret parameters of URLs
+// are hidden.
+func Redacted[T any](cfg *T) *T {
+	r := Clone(cfg)
+	v := reflect.ValueOf(r).Elem()
+	for _, s := range taggedFields(v, "", "secret") {
+		if s.v.String() != "" {
+			s.v.SetString(Redaction)
+		}
+	}
+	for _, u := range taggedFields(v, "", "redact") {
+		u.v.SetString(bot.RedactURL(u.v.String()))
+	}
 	return r
-}
-
-// redactURL hides the user info of a URL ("https://u:p@host" becomes
-// "https://[redacted]@host") and the values of secret query parameters
-// ("?api-key=[redacted]"); other values are returned as they are.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if strings.Contains(raw, "@") || strings.Contains(raw, "?") {
-			return Redaction
-		}
-		return raw
-	}
-	changed := false
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			if secretParam(k) {
-				q[k] = []string{Redaction}
-				changed = true
-			}
-		}
-		if changed {
-			u.RawQuery = strings.ReplaceAll(q.Encode(), url.QueryEscape(Redaction), Redaction)
-		}
-	}
-	if u.User == nil {
-		if !changed {
-			return raw
-		}
-		return u.String()
-	}
-	u.User = nil
-	s := u.String()
-	scheme := u.Scheme + "://"
-	if strings.HasPrefix(s, scheme) {
-		return scheme + Redaction + "@" + strings.TrimPrefix(s, scheme)
-	}
-	return Redaction
 }

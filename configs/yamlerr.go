@@ -30,11 +30,11 @@ var (
 // explainTypeError rewrites yaml.v3's "line N: ..." errors so that each
 // names the field by its YAML path, and for an unknown key lists the keys
 // its section has.
-func explainTypeError(data []byte, te *yaml.TypeError) error {
+func explainTypeError(data []byte, te *yaml.TypeError, root reflect.Type) error {
 	lines := map[int][]keyAt{}
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) == nil {
-		indexNode(&root, "", lines, 0)
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil {
+		indexNode(&doc, "", lines, 0)
 	}
 	var errs []error
 	for _, msg := range te.Errors {
@@ -44,12 +44,12 @@ func explainTypeError(data []byte, te *yaml.TypeError) error {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		errs = append(errs, explainLine(line, m[2], lines[line]))
+		errs = append(errs, explainLine(root, line, m[2], lines[line]))
 	}
 	return errors.Join(errs...)
 }
 
-func explainLine(line int, msg string, keys []keyAt) error {
+func explainLine(root reflect.Type, line int, msg string, keys []keyAt) error {
 	if m := unknownRE.FindStringSubmatch(msg); m != nil {
 		path := m[1]
 		for _, k := range keys {
@@ -59,7 +59,7 @@ func explainLine(line int, msg string, keys []keyAt) error {
 			}
 		}
 		parent, _ := splitPath(path)
-		allowed := keysOf(parent)
+		allowed := keysOf(root, parent)
 		where := "the top level"
 		if parent != "" {
 			where = parent
@@ -89,7 +89,7 @@ func explainLine(line int, msg string, keys []keyAt) error {
 		default:
 			got = strconv.Quote(m[2])
 		}
-		return fmt.Errorf("configs: %s (line %d): wrong type: want %s, got %s", path, line, describeType(m[3]), got)
+		return fmt.Errorf("configs: %s (line %d): wrong type: want %s, got %s", path, line, describeType(root, m[3]), got)
 	}
 	return fmt.Errorf("configs: line %d: %s", line, msg)
 }
@@ -125,8 +125,8 @@ func matchValue(keys []keyAt, tag, quoted string) (keyAt, bool) {
 	return keys[len(keys)-1], true
 }
 
-func describeType(name string) string {
-	t, ok := configTypes()[name]
+func describeType(root reflect.Type, name string) string {
+	t, ok := configTypes(root)[name]
 	if !ok {
 		return name
 	}
@@ -151,9 +151,14 @@ func describeType(name string) string {
 	return name
 }
 
+var typesCache sync.Map // reflect.Type (a root) -> map[string]reflect.Type
+
 // configTypes maps the names yaml uses in its errors ("int",
-// "configs.TelegramMode", "[]string") to the types found in Config.
-var configTypes = sync.OnceValue(func() map[string]reflect.Type {
+// "telegram.Mode", "[]string") to the types found in the root struct.
+func configTypes(root reflect.Type) map[string]reflect.Type {
+	if m, ok := typesCache.Load(root); ok {
+		return m.(map[string]reflect.Type)
+	}
 	m := map[string]reflect.Type{}
 	var walk func(reflect.Type)
 	walk = func(t reflect.Type) {
@@ -170,9 +175,10 @@ var configTypes = sync.OnceValue(func() map[string]reflect.Type {
 			walk(t.Elem())
 		}
 	}
-	walk(reflect.TypeFor[Config]())
+	walk(root)
+	typesCache.Store(root, m)
 	return m
-})
+}
 
 // indexNode records every key of the document by line. Aliases are not
 // followed, so a hostile file cannot make this expensive.
@@ -229,10 +235,10 @@ func splitPath(p string) (parent, last string) {
 
 var indexRE = regexp.MustCompile(`\[\d+\]`)
 
-// keysOf lists the YAML keys of the structure at path in Config, or nil
-// when path does not lead to a structure.
-func keysOf(path string) []string {
-	t := reflect.TypeFor[Config]()
+// keysOf lists the YAML keys of the structure at path in the root struct,
+// or nil when path does not lead to a structure.
+func keysOf(root reflect.Type, path string) []string {
+	t := root
 	if path != "" {
 		for seg := range strings.SplitSeq(indexRE.ReplaceAllString(path, ".[]"), ".") {
 			for t.Kind() == reflect.Slice || t.Kind() == reflect.Map {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 const (
 	DefaultBaseURL    = "https://api.openai.com/v1"
 	DefaultTimeout    = 60 * time.Second
-	DefaultMaxRetries = 4
 	DefaultMinBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff = 20 * time.Second
 	// MaxRetryAfter is the longest Retry-After the client waits for; a
@@ -37,34 +37,138 @@ const (
 	opStream   = "stream"
 )
 
-// Config configures a Client.
+// Config is the "llm" section of the configuration, and configures a
+// Client: any OpenAI-compatible endpoint. With neither BaseURL nor APIKey
+// set the binary answers with the offline provider instead (Offline).
 type Config struct {
 	// BaseURL is the API root, e.g. "https://api.openai.com/v1" or
 	// "http://127.0.0.1:11434/v1" (Ollama). Empty means OpenAI's.
-	BaseURL string `yaml:"base_url"`
-	// APIKey is sent as a bearer token. It may be empty: local servers
-	// need none, and then no Authorization header is sent.
-	APIKey string `yaml:"-"`
+	BaseURL string `yaml:"base_url" redact:"url"`
+	// APIKey is sent as a bearer token; secret. It may be empty: local
+	// servers need none, and then no Authorization header is sent.
+	APIKey     string `yaml:"api_key" secret:"api_key_file" env:"OPENAI_API_KEY"`
+	APIKeyFile string `yaml:"api_key_file"`
 	// Model is the model name; required.
-	Model string `yaml:"model"`
+	Model string `yaml:"model" empty:"default"`
 	// Timeout bounds one attempt: the whole of a Complete, and for a
 	// Stream the wait for the first chunk and every gap between chunks.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxRetries is how many times a failed attempt is retried (so at
-	// most MaxRetries+1 requests). Zero means DefaultMaxRetries; negative
-	// means never retry.
+	// MaxRetries is how many times a 429, 5xx or timeout is retried (so
+	// at most MaxRetries+1 requests); 0 never retries.
 	MaxRetries int `yaml:"max_retries"`
+	// Temperature is used when a Request sets none; zero leaves it to
+	// the server.
+	Temperature float64 `yaml:"temperature"`
+	// MaskPII masks e-mail addresses, phone numbers, card numbers, IBANs
+	// and MaskPatterns before text leaves the machine (and puts them back
+	// in the reply).
+	MaskPII bool `yaml:"mask_pii"`
+	// MaskLoopback keeps masking on for a loopback BaseURL; false lets a
+	// model on this machine see the text as written.
+	MaskLoopback bool `yaml:"mask_loopback"`
+	// MaskPatterns are extra regular expressions (Go syntax) to mask, by
+	// placeholder name ("ORDER": `#\d{6}` masks as [ORDER_1]).
+	MaskPatterns map[string]string `yaml:"mask_patterns"`
+	// Prices per model, in currency units per million tokens, for cost
+	// accounting.
+	Prices Prices `yaml:"prices"`
+
 	// MinBackoff and MaxBackoff bound the exponential back-off between
 	// attempts (full jitter: a random wait in [0, min(Max, Min*2^n)]).
 	// A Retry-After header from the server takes precedence.
-	MinBackoff time.Duration `yaml:"min_backoff"`
-	MaxBackoff time.Duration `yaml:"max_backoff"`
-	// Temperature is used when a Request sets none; zero leaves it to
-	// the server.
-	Temperature float32 `yaml:"temperature"`
-	// Mask configures privacy masking of personal data.
-	Mask MaskConfig `yaml:"mask"`
+	MinBackoff time.Duration `yaml:"-"`
+	MaxBackoff time.Duration `yaml:"-"`
+}
+
+// DefaultConfig is the "llm" section as Chorus ships it: the offline
+// provider until a base URL or key is set, then gpt-4o-mini with three
+// retries and personal data masked.
+func DefaultConfig() Config {
+	return Config{
+		Model:        "gpt-4o-mini",
+		Timeout:      30 * time.Second,
+		MaxRetries:   3,
+		Temperature:  0.3,
+		MaskPII:      true,
+		MaskLoopback: true,
+		Prices: Prices{
+			"gpt-4o-mini": {PromptPer1M: 0.15, CompletionPer1M: 0.60},
+			"gpt-4o":      {PromptPer1M: 2.50, CompletionPer1M: 10.00},
+		},
+	}
+}
+
+var maskName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// Validate checks the "llm" section.
+func (c Config) Validate() error {
+	var p bot.Problems
+	if c.BaseURL != "" {
+		p.URL("base_url", c.BaseURL, "http", "https")
+	}
+	if strings.ContainsAny(c.APIKey, " \t\r\n") {
+		p.Add("api_key", "must not contain spaces or line breaks (value not shown)")
+	}
+	p.NonNegative("timeout", c.Timeout)
+	if c.MaxRetries < 0 || c.MaxRetries > 10 {
+		p.Add("max_retries", "must be from 0 to 10, got %d", c.MaxRetries)
+	}
+	if c.Temperature < 0 || c.Temperature > 2 || c.Temperature != c.Temperature {
+		p.Add("temperature", "must be from 0 to 2, got %v", c.Temperature)
+	}
+	for _, name := range bot.SortedKeys(c.MaskPatterns) {
+		path := "mask_patterns." + name
+		if !maskName.MatchString(name) {
+			p.Add(path, "name must be a letter followed by letters, digits or _ (it becomes the placeholder), got %q", name)
+		}
+		re, err := regexp.Compile(c.MaskPatterns[name])
+		if err != nil {
+			p.Add(path, "must be a valid regular expression (Go RE2 syntax): %v", err)
+			continue
+		}
+		if re.MatchString("") {
+			p.Add(path, "must not match the empty string, got %q", c.MaskPatterns[name])
+		}
+	}
+	for _, model := range bot.SortedKeys(c.Prices) {
+		pr := c.Prices[model]
+		p.NonNegative(fmt.Sprintf("prices.%s.prompt_per_1m", model), pr.PromptPer1M)
+		p.NonNegative(fmt.Sprintf("prices.%s.completion_per_1m", model), pr.CompletionPer1M)
+	}
+	return p.Err()
+}
+
+// Offline reports whether the offline provider answers: no base URL and no
+// API key.
+func (c Config) Offline() bool { return c.BaseURL == "" && c.APIKey == "" }
+
+// Endpoint is the base URL to call: BaseURL, or DefaultBaseURL when only
+// an API key is set.
+func (c Config) Endpoint() string {
+	if c.BaseURL != "" {
+		return c.BaseURL
+	}
+	return DefaultBaseURL
+}
+
+// Loopback reports whether BaseURL points at this machine (localhost or a
+// loopback address).
+func (c Config) Loopback() bool {
+	if c.BaseURL == "" {
+		return false
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return false
+	}
+	return isLoopback(u.Hostname())
+}
+
+// ShouldMask reports whether personal data is masked before it is sent:
+// MaskPII, unless the endpoint is loopback and MaskLoopback is off.
+func (c Config) ShouldMask() bool {
+	return c.MaskPII && (c.MaskLoopback || !c.Loopback())
 }
 
 // Option customises a Client, mostly for tests.
@@ -118,12 +222,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	switch {
-	case cfg.MaxRetries == 0:
-		cfg.MaxRetries = DefaultMaxRetries
-	case cfg.MaxRetries < 0:
-		cfg.MaxRetries = 0
-	}
+	cfg.MaxRetries = max(cfg.MaxRetries, 0)
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = DefaultMinBackoff
 	}
@@ -140,8 +239,8 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Mask.Enabled && !(cfg.Mask.SkipLoopback && isLoopback(u.Hostname())) {
-		m, err := NewMasker(cfg.Mask.Patterns)
+	if cfg.ShouldMask() {
+		m, err := NewMasker(cfg.MaskPatterns)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +288,7 @@ func (c *Client) build(req bot.Request, m *Masker, stream bool) openai.ChatCompl
 		Model:       c.cfg.Model,
 		Messages:    msgs,
 		MaxTokens:   req.MaxTokens,
-		Temperature: c.cfg.Temperature,
+		Temperature: float32(c.cfg.Temperature),
 		Stream:      stream,
 	}
 	if req.Temperature != 0 {

@@ -86,6 +86,9 @@ func newTestClient(t *testing.T, f *fakeOpenAI, cfg Config, opts ...Option) (*Cl
 	if cfg.Model == "" {
 		cfg.Model = "gpt-test"
 	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 4 // retried unless a test says otherwise (-1: never)
+	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = 10 * time.Millisecond
 		cfg.MaxBackoff = 40 * time.Millisecond
@@ -518,7 +521,7 @@ func TestMaskingOnTheWire(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
 			f := newFake(t, echoPlaceholders(stream))
-			c, _ := newTestClient(t, f, Config{Mask: DefaultMaskConfig()})
+			c, _ := newTestClient(t, f, Config{MaskPII: true, MaskLoopback: true})
 			var got string
 			if stream {
 				s, err := c.Stream(context.Background(), chatReq(user))
@@ -550,9 +553,9 @@ func TestMaskingOnTheWire(t *testing.T) {
 	}
 	t.Run("loopback opt-out", func(t *testing.T) {
 		f := newFake(t, completion("ok"))
-		c, _ := newTestClient(t, f, Config{Mask: MaskConfig{Enabled: true, SkipLoopback: true}})
+		c, _ := newTestClient(t, f, Config{MaskPII: true, MaskLoopback: false})
 		if c.Masking() {
-			t.Error("masking on against 127.0.0.1 with SkipLoopback")
+			t.Error("masking on against 127.0.0.1 without MaskLoopback")
 		}
 		if _, err := c.Complete(context.Background(), chatReq(user)); err != nil {
 			t.Fatal(err)
@@ -570,7 +573,7 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"no model", Config{BaseURL: "http://127.0.0.1:1/v1"}},
 		{"bad scheme", Config{BaseURL: "ftp://x/v1", Model: "m"}},
-		{"bad pattern", Config{BaseURL: "http://127.0.0.1:1/v1", Model: "m", Mask: MaskConfig{Enabled: true, Patterns: map[string]string{"order": "("}}}},
+		{"bad pattern", Config{BaseURL: "http://127.0.0.1:1/v1", Model: "m", MaskPII: true, MaskLoopback: true, MaskPatterns: map[string]string{"order": "("}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -590,7 +593,7 @@ func BenchmarkStream(b *testing.B) {
 	defer f.srv.Close()
 	for _, mask := range []bool{false, true} {
 		b.Run(fmt.Sprintf("mask=%v", mask), func(b *testing.B) {
-			c, err := New(Config{BaseURL: f.srv.URL + "/v1", Model: "m", Mask: MaskConfig{Enabled: mask}}, WithHTTPClient(f.srv.Client()))
+			c, err := New(Config{BaseURL: f.srv.URL + "/v1", Model: "m", MaskPII: mask, MaskLoopback: true}, WithHTTPClient(f.srv.Client()))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -652,7 +655,7 @@ func TestStreamWithoutUsageEstimates(t *testing.T) {
 // own placeholders: each user gets their own address back.
 func TestConcurrentMasking(t *testing.T) {
 	f := newFake(t, echoPlaceholders(false))
-	c, _ := newTestClient(t, f, Config{Mask: DefaultMaskConfig()})
+	c, _ := newTestClient(t, f, Config{MaskPII: true, MaskLoopback: true})
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Add(1)
@@ -673,6 +676,32 @@ func TestConcurrentMasking(t *testing.T) {
 	for i := range f.requests() {
 		if strings.Contains(f.body(i), "@example.com") {
 			t.Errorf("request %d leaked an address: %s", i, f.body(i))
+		}
+	}
+}
+
+// TestConfigHelpers (moved from configs with the "llm" section): which
+// provider answers, where, and whether text is masked.
+func TestConfigHelpers(t *testing.T) {
+	tests := []struct {
+		base, key         string
+		offline, loopback bool
+		maskPII, maskLoop bool
+		shouldMask        bool
+		endpoint          string
+	}{
+		{"", "", true, false, true, true, true, DefaultBaseURL},
+		{"", "sk-1", false, false, true, true, true, DefaultBaseURL},
+		{"http://localhost:11434/v1", "", false, true, true, false, false, "http://localhost:11434/v1"},
+		{"http://127.0.0.1:8080/v1", "", false, true, true, true, true, "http://127.0.0.1:8080/v1"},
+		{"http://[::1]:8080/v1", "", false, true, true, false, false, "http://[::1]:8080/v1"},
+		{"https://llm.example.com/v1", "", false, false, true, false, true, "https://llm.example.com/v1"},
+		{"https://llm.example.com/v1", "k", false, false, false, true, false, "https://llm.example.com/v1"},
+	}
+	for _, tt := range tests {
+		c := Config{BaseURL: tt.base, APIKey: tt.key, MaskPII: tt.maskPII, MaskLoopback: tt.maskLoop}
+		if c.Offline() != tt.offline || c.Loopback() != tt.loopback || c.ShouldMask() != tt.shouldMask || c.Endpoint() != tt.endpoint {
+			t.Errorf("%+v: Offline=%v Loopback=%v ShouldMask=%v Endpoint=%q", tt, c.Offline(), c.Loopback(), c.ShouldMask(), c.Endpoint())
 		}
 	}
 }

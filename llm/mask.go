@@ -7,23 +7,6 @@ import (
 	"github.com/chorusbot/chorus/bot"
 )
 
-// MaskConfig configures privacy masking.
-type MaskConfig struct {
-	// Enabled turns masking on. The zero value is off; DefaultMaskConfig
-	// and the shipped configuration turn it on.
-	Enabled bool `yaml:"enabled"`
-	// SkipLoopback turns masking off when the base URL's host is a
-	// loopback address (a model on this machine sees nothing new).
-	SkipLoopback bool `yaml:"skip_loopback"`
-	// Patterns are extra regular expressions (Go syntax) to mask, by name;
-	// the name, upper-cased, labels the placeholder ("order" masks as
-	// [ORDER_1]).
-	Patterns map[string]string `yaml:"patterns"`
-}
-
-// DefaultMaskConfig is masking on, loopback included.
-func DefaultMaskConfig() MaskConfig { return MaskConfig{Enabled: true} }
-
 // Masker replaces personal data with placeholders and puts it back. The
 // detectors live in bot (bot.Masker), so that the reports and the audit log
 // mask quotes exactly as the model's requests are masked.

@@ -23,43 +23,44 @@ const (
 )
 
 // Config is how the tools behave. Zero fields take the defaults named on
-// them.
+// them. Its one field in the configuration file is Channels: the
+// "announce" section.
 type Config struct {
 	// DigestHours is the span /digest covers without an argument
 	// (default 24).
-	DigestHours int
+	DigestHours int `yaml:"-"`
 	// DigestReadTokens bounds how much history /digest reads, in tokens
 	// (default 60000); older turns in the span are left out.
-	DigestReadTokens int
+	DigestReadTokens int `yaml:"-"`
 	// DigestChunkTokens is the size of one map step of the map-reduce
 	// digest, in tokens as the engine counts them (default 3000).
-	DigestChunkTokens int
+	DigestChunkTokens int `yaml:"-"`
 	// DigestParallel bounds concurrent LLM calls of the map step
 	// (default 4).
-	DigestParallel int
+	DigestParallel int `yaml:"-"`
 	// GapSimilarity is the least token Jaccard similarity for two
 	// questions to be grouped (default 0.3).
-	GapSimilarity float64
+	GapSimilarity float64 `yaml:"-"`
 	// GapMaxQuestions bounds how many recorded questions /gaps reads,
 	// the most recent kept (default 2000).
-	GapMaxQuestions int
+	GapMaxQuestions int `yaml:"-"`
 	// GapBatch is how many questions Observe buffers before Run writes
 	// them as one KV record (default 32).
-	GapBatch int
+	GapBatch int `yaml:"-"`
 	// FlushEvery is how often Run writes buffered questions (default 30s).
-	FlushEvery time.Duration
+	FlushEvery time.Duration `yaml:"-"`
 	// PostPassages is how many knowledge-base passages ground a post
 	// (default 3).
-	PostPassages int
+	PostPassages int `yaml:"-"`
 	// PostLimits overrides or adds platform character limits for /post
 	// ("x": 280).
-	PostLimits map[string]int
+	PostLimits map[string]int `yaml:"-"`
 	// Channels are the announcement chat ids per platform name
 	// ("telegram": ["@brand_news"]).
-	Channels map[string][]string
+	Channels map[string][]string `yaml:"channels" platform:"keys"`
 	// AnnounceTTL is how long an /announce preview can be confirmed
 	// (default 10 minutes).
-	AnnounceTTL time.Duration
+	AnnounceTTL time.Duration `yaml:"-"`
 }
 
 func (c Config) defaults() Config {
@@ -96,29 +97,32 @@ func (c Config) defaults() Config {
 	return c
 }
 
-// Validate reports the first bad field.
+// Validate checks the config: the "announce" section (Channels) by its
+// YAML path, the fields set in code by their Go names.
 func (c Config) Validate() error {
-	switch {
-	case c.DigestHours < 0 || c.DigestHours > maxDigestHours:
-		return fmt.Errorf("manage: config: DigestHours %d out of range 1..%d", c.DigestHours, maxDigestHours)
-	case c.DigestChunkTokens < 0 || (c.DigestChunkTokens > 0 && c.DigestChunkTokens < 100):
-		return fmt.Errorf("manage: config: DigestChunkTokens %d too small (at least 100)", c.DigestChunkTokens)
-	case c.GapSimilarity < 0 || c.GapSimilarity > 1:
-		return fmt.Errorf("manage: config: GapSimilarity %v out of range 0..1", c.GapSimilarity)
+	var p bot.Problems
+	if c.DigestHours < 0 || c.DigestHours > maxDigestHours {
+		p.Add("DigestHours", "%d out of range 1..%d", c.DigestHours, maxDigestHours)
 	}
-	for p, n := range c.PostLimits {
-		if n < 20 {
-			return fmt.Errorf("manage: config: PostLimits[%q] %d too small (at least 20)", p, n)
+	if c.DigestChunkTokens < 0 || (c.DigestChunkTokens > 0 && c.DigestChunkTokens < 100) {
+		p.Add("DigestChunkTokens", "%d too small (at least 100)", c.DigestChunkTokens)
+	}
+	if c.GapSimilarity < 0 || c.GapSimilarity > 1 {
+		p.Add("GapSimilarity", "%v out of range 0..1", c.GapSimilarity)
+	}
+	for _, k := range bot.SortedKeys(c.PostLimits) {
+		if n := c.PostLimits[k]; n < 20 {
+			p.Add("PostLimits."+k, "%d too small (at least 20)", n)
 		}
 	}
-	for p, ids := range c.Channels {
-		for _, id := range ids {
+	for _, k := range bot.SortedKeys(c.Channels) {
+		for i, id := range c.Channels[k] {
 			if id == "" {
-				return fmt.Errorf("manage: config: Channels[%q] has an empty chat id", p)
+				p.Add(fmt.Sprintf("channels.%s[%d]", k, i), "must be a chat id, got an empty string")
 			}
 		}
 	}
-	return nil
+	return p.Err()
 }
 
 // Option configures Tools.
@@ -187,7 +191,7 @@ type Tools struct {
 // New returns the tools. It does no I/O.
 func New(cfg Config, opts ...Option) (*Tools, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("manage: config: %w", err)
 	}
 	t := &Tools{
 		cfg:      cfg.defaults(),

@@ -600,7 +600,7 @@ func TestChineseReplies(t *testing.T) {
 }
 
 func TestRegisterWithoutKV(t *testing.T) {
-	e, err := bot.New(bot.Config{Owners: []string{"tg:" + owner}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
+	e, err := bot.New(bot.Config{Roles: bot.Roles{Owners: []string{"tg:" + owner}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

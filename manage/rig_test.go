@@ -115,8 +115,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if o.llm != nil {
 		model = o.llm
 	}
-	cfg := bot.Config{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, Persona: o.persona,
-		HomeChats: []string{"tg:home"}}
+	cfg := bot.Config{Persona: o.persona, Roles: bot.Roles{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, HomeChats: []string{"tg:home"}}}
 	e, err := bot.New(cfg, r.store, model, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorusbot/chorus/bot"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -224,4 +225,24 @@ func (s *Server) Addr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bound
+}
+
+// AdminConfig is the "admin" section of the configuration: the HTTP
+// server for /metrics, /healthz and /readyz.
+type AdminConfig struct {
+	// Listen is host:port; empty disables the server. Bind to loopback
+	// unless a proxy or firewall guards it.
+	Listen string `yaml:"listen"`
+}
+
+// DefaultAdmin is the "admin" section as Chorus ships it: DefaultAddr.
+func DefaultAdmin() AdminConfig { return AdminConfig{Listen: DefaultAddr} }
+
+// Validate checks the "admin" section.
+func (c AdminConfig) Validate() error {
+	var p bot.Problems
+	if c.Listen != "" {
+		p.Listen("listen", c.Listen)
+	}
+	return p.Err()
 }

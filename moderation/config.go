@@ -2,8 +2,10 @@ package moderation
 
 import (
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 // Action is what the policy does about a message.
@@ -74,42 +76,46 @@ var Actions = []Action{ActionLog, ActionWarn, ActionDelete, ActionTimeout, Actio
 // Step is one rung of the policy ladder: once a user's strikes (after
 // counting this violation) reach Strikes, Action is taken.
 type Step struct {
-	Strikes float64 `yaml:"strikes" json:"strikes"`
-	Action  Action  `yaml:"action" json:"action"`
+	Strikes float64 `json:"strikes"`
+	Action  Action  `json:"action"`
 	// Minutes is the timeout length for ActionTimeout.
-	Minutes int `yaml:"minutes" json:"minutes,omitempty"`
+	Minutes int `json:"minutes,omitempty"`
 }
+
+// DefaultLadder is the ladder of a config that names none: 1 warn,
+// 2 delete, 3 timeout 10 min, 5 timeout 60 min, 8 ban.
+var DefaultLadder = []Step{{1, ActionWarn, 0}, {2, ActionDelete, 0}, {3, ActionTimeout, 10}, {5, ActionTimeout, 60}, {8, ActionBan, 0}}
 
 // Policy turns findings into actions.
 type Policy struct {
-	// Ladder is sorted by Strikes; the highest rung reached applies.
-	// Default: 1 warn, 2 delete, 3 timeout 10 min, 5 timeout 60 min, 8 ban.
-	Ladder []Step `yaml:"ladder"`
-	// HalfLife is how fast strikes decay (default 72h).
-	HalfLife time.Duration `yaml:"half_life"`
+	// Ladder is sorted by Strikes; the highest rung reached applies
+	// (default: Config.Ladder parsed, or DefaultLadder).
+	Ladder []Step
 	// LogBelow is the severity below which a finding is only logged,
 	// without a strike (default 0.4).
-	LogBelow float64 `yaml:"log_below"`
+	LogBelow float64
 	// DeleteFrom is the severity from which the message is deleted
 	// whatever the ladder says (default 0.8).
-	DeleteFrom float64 `yaml:"delete_from"`
+	DeleteFrom float64
 }
 
 // ChannelOverride changes moderation in one chat.
 type ChannelOverride struct {
 	// Disabled turns moderation off there.
-	Disabled bool `yaml:"disabled"`
+	Disabled bool
 	// DryRun logs without acting there.
-	DryRun bool `yaml:"dry_run"`
+	DryRun bool
 	// MaxAction caps the action taken there (e.g. "warn" in a lively
 	// off-topic channel).
-	MaxAction Action `yaml:"max_action"`
+	MaxAction Action
 	// Ignore lists categories not acted on there ("caps", "link").
-	Ignore []Category `yaml:"ignore"`
+	Ignore []Category
 }
 
-// Config is the moderation section of the configuration. The zero value of
-// a field takes the default named on it.
+// Config is how moderation behaves: the "moderation" section of the
+// configuration (the fields with a yaml tag) and a few settings made in
+// code. The zero value of a field takes the default named on it;
+// DefaultConfig is what Chorus ships.
 type Config struct {
 	Enabled bool `yaml:"enabled"`
 	// DryRun logs what would be done without doing it; /mod dryrun
@@ -150,25 +156,26 @@ type Config struct {
 	// classifier probability from ClassifierAskAt (or the model's own
 	// threshold, if higher) up to ClassifierActAt.
 	LLMSecondOpinion bool `yaml:"llm_second_opinion"`
-	// ClassifierAskAt is the least probability for which the LLM is asked
-	// (default 0.7): the shipped models put many plain questions just
-	// above their thresholds, and each question asked costs a model call.
-	ClassifierAskAt float64 `yaml:"classifier_ask_at"`
 	// ClassifierActAt is the probability from which a classifier alone
 	// (no rule, no LLM) acts; between the model's threshold and this, the
 	// message goes to the LLM when there is one and is let through
 	// otherwise (default 0.9). Spam must also carry a link, handle or
 	// number.
 	ClassifierActAt float64 `yaml:"classifier_act_at"`
-	Policy          Policy  `yaml:"policy"`
-	// ChannelOverrides are keyed by conversation key ("telegram/-100123")
-	// or chat id.
-	ChannelOverrides map[string]ChannelOverride `yaml:"channel_overrides"`
-	// ManagersChannel maps a platform name to the chat id where actions
-	// and appeals are announced.
-	ManagersChannel map[string]string `yaml:"managers_channel"`
+	// ClassifierAskAt is the least probability for which the LLM is asked
+	// (default 0.7): the shipped models put many plain questions just
+	// above their thresholds, and each question asked costs a model call.
+	ClassifierAskAt float64 `yaml:"classifier_ask_at"`
+	// Ladder maps strikes to actions, "STRIKES:ACTION[:MINUTES]" such as
+	// "3:timeout:10" (ParseLadder); empty keeps DefaultLadder.
+	Ladder []string `yaml:"ladder"`
+	// StrikeHalfLife is how fast strikes decay (default 72h).
+	StrikeHalfLife time.Duration `yaml:"strike_half_life"`
 	// ModerateManagers removes the exemption of managers and owners.
 	ModerateManagers bool `yaml:"moderate_managers"`
+	// ManagersChannel maps a platform name to the chat id where actions
+	// and appeals are announced.
+	ManagersChannel map[string]string `yaml:"managers_channel" platform:"keys"`
 	// SpamDelete makes a spam verdict (spam, blocked links, invites,
 	// shorteners, a new member's link) in a group delete the message and
 	// warn from the first strike, rather than only warn.
@@ -176,19 +183,134 @@ type Config struct {
 	// NoticeEvery is the least time between two notices about one user
 	// in one chat (default 1 minute).
 	NoticeEvery time.Duration `yaml:"notice_every"`
+	// Replies are the checks on every sentence of the bot's own answers
+	// (package moderation/replycheck).
+	Replies ReplyChecks `yaml:"replies"`
+
+	// Policy is the ladder parsed and the severity thresholds; a Policy
+	// set in code wins over Ladder.
+	Policy Policy `yaml:"-"`
+	// ChannelOverrides are keyed by conversation key ("telegram/-100123")
+	// or chat id.
+	ChannelOverrides map[string]ChannelOverride `yaml:"-"`
 	// EpisodeGap ends an episode: an action on a user is taken once per
 	// episode, which lasts while findings of one category about them in a
 	// chat come less than this apart (default 10 minutes).
-	EpisodeGap time.Duration `yaml:"episode_gap"`
+	EpisodeGap time.Duration `yaml:"-"`
+}
+
+// ReplyChecks is "moderation.replies": the checks every sentence of the
+// bot's answers passes before anyone sees it. Package
+// moderation/replycheck takes it as its Config; the checks run whether or
+// not community moderation is enabled. Zero thresholds take replycheck's
+// defaults.
+type ReplyChecks struct {
+	// Enabled runs the checks.
+	Enabled bool `yaml:"enabled"`
+	// Allow lists what an answer may contain though nothing given to the
+	// model for the answer holds it: the brand's own domains and links
+	// ("lumen.coffee" allows every link to it and its subdomains),
+	// handles ("@lumencoffee"), e-mail addresses, phone numbers, promo
+	// codes ("WELCOME10").
+	Allow []string `yaml:"allow"`
+	// OffensiveAt and HateAt are the probabilities of the shipped
+	// offensive and hate classifiers from which a sentence of the bot's
+	// is abuse. The classifiers were trained on tweets and comments and
+	// score polite brand sentences anywhere up to 0.8: the word lists and
+	// patterns carry these checks, the classifiers only add what they are
+	// surest of, and only on sentences of four words or more.
+	OffensiveAt float64 `yaml:"offensive_at"`
+	HateAt      float64 `yaml:"hate_at"`
+	// GroupHateAt is the hate probability from which a sentence that
+	// names a protected group is a generalisation though no pattern
+	// matched.
+	GroupHateAt float64 `yaml:"group_hate_at"`
+	// CompetitorNegativeAt is the polarity (-1..1) at or below which a
+	// sentence naming a competitor is negative.
+	CompetitorNegativeAt float64 `yaml:"competitor_negative_at"`
+}
+
+// Validate checks the "moderation.replies" section.
+func (c ReplyChecks) Validate() error {
+	var p bot.Problems
+	for _, f := range []struct {
+		path string
+		v    float64
+	}{{"offensive_at", c.OffensiveAt}, {"hate_at", c.HateAt}, {"group_hate_at", c.GroupHateAt}} {
+		if f.v < 0 || f.v > 1 {
+			p.Add(f.path, "must be above 0 and at most 1, got %g", f.v)
+		}
+	}
+	if c.CompetitorNegativeAt < -1 || c.CompetitorNegativeAt >= 0 && c.CompetitorNegativeAt != 0 {
+		p.Add("competitor_negative_at", "must be from -1 up to (not including) 0, got %g", c.CompetitorNegativeAt)
+	}
+	p.NotBlank("allow", c.Allow)
+	return p.Err()
+}
+
+// DefaultConfig is the "moderation" section as Chorus ships it: the
+// classifiers with the LLM's second opinion, invites blocked, floods and
+// repeats watched, spam deleted in groups, the reply checks on.
+func DefaultConfig() Config {
+	return Config{
+		Enabled: true, LLMSecondOpinion: true, Classifiers: true,
+		BlockInvites: true, NewMemberMinutes: 10, MaxMentions: 5, CapsRatio: 0.7,
+		FloodMessages: 6, FloodWindow: 10 * time.Second, RepeatWindow: 2 * time.Minute,
+		StrikeHalfLife: 72 * time.Hour, ClassifierActAt: 0.9, ClassifierAskAt: 0.7,
+		SpamDelete: true, NoticeEvery: time.Minute,
+		Replies: ReplyChecks{Enabled: true, OffensiveAt: 0.95, HateAt: 0.95, GroupHateAt: 0.6, CompetitorNegativeAt: -0.4},
+	}
+}
+
+// ParseLadder parses ladder steps "STRIKES:ACTION[:MINUTES]"; an error
+// names the step by its path ("ladder[2]").
+func ParseLadder(ladder []string) ([]Step, error) {
+	var out []Step
+	for i, s := range ladder {
+		path := fmt.Sprintf("ladder[%d]", i)
+		parts := strings.Split(s, ":")
+		var st Step
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, &bot.FieldError{Path: path, Msg: fmt.Sprintf("want STRIKES:ACTION[:MINUTES], got %q", s)}
+		}
+		if _, err := fmt.Sscan(parts[0], &st.Strikes); err != nil || st.Strikes <= 0 {
+			return nil, &bot.FieldError{Path: path, Msg: fmt.Sprintf("strikes must be a positive number, got %q", parts[0])}
+		}
+		a, ok := ParseAction(parts[1])
+		if !ok {
+			names := make([]string, len(Actions))
+			for j, x := range Actions {
+				names[j] = string(x)
+			}
+			return nil, &bot.FieldError{Path: path, Msg: fmt.Sprintf("action must be one of %s, got %q", strings.Join(names, ", "), parts[1])}
+		}
+		st.Action = a
+		if len(parts) == 3 {
+			if _, err := fmt.Sscan(parts[2], &st.Minutes); err != nil || st.Minutes <= 0 {
+				return nil, &bot.FieldError{Path: path, Msg: fmt.Sprintf("minutes must be a positive whole number, got %q", parts[2])}
+			}
+		}
+		if st.Action == ActionTimeout && st.Minutes == 0 {
+			return nil, &bot.FieldError{Path: path, Msg: "a timeout needs minutes, e.g. \"3:timeout:10\""}
+		}
+		if len(out) > 0 && st.Strikes < out[len(out)-1].Strikes {
+			return nil, &bot.FieldError{Path: path, Msg: "steps must be sorted by strikes"}
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // withDefaults fills zero fields.
 func (c Config) withDefaults() Config {
 	if len(c.Policy.Ladder) == 0 {
-		c.Policy.Ladder = []Step{{1, ActionWarn, 0}, {2, ActionDelete, 0}, {3, ActionTimeout, 10}, {5, ActionTimeout, 60}, {8, ActionBan, 0}}
+		c.Policy.Ladder, _ = ParseLadder(c.Ladder) // Validate reported a bad one
+		if len(c.Policy.Ladder) == 0 {
+			c.Policy.Ladder = DefaultLadder
+		}
 	}
-	if c.Policy.HalfLife <= 0 {
-		c.Policy.HalfLife = 72 * time.Hour
+	if c.StrikeHalfLife <= 0 {
+		c.StrikeHalfLife = 72 * time.Hour
 	}
 	if c.Policy.LogBelow <= 0 {
 		c.Policy.LogBelow = 0.4
@@ -214,33 +336,68 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first bad field.
+// Validate checks the config and names every bad field by its YAML path
+// in the "moderation" section (by its Go name for the fields set in code).
 func (c Config) Validate() error {
-	for i, r := range c.Regexes {
-		if _, err := regexp.Compile(r); err != nil {
-			return fmt.Errorf("moderation: regexes[%d]: %w", i, err)
-		}
+	var p bot.Problems
+	p.NotBlank("words", c.Words)
+	p.Regexps("regexes", c.Regexes)
+	if c.NewMemberMinutes < 0 {
+		p.Add("new_member_minutes", "must be 0 (off) or more, got %d", c.NewMemberMinutes)
+	}
+	if c.MaxMentions < 0 {
+		p.Add("max_mentions", "must be 0 (off) or more, got %d", c.MaxMentions)
+	}
+	if c.CapsRatio < 0 || c.CapsRatio > 1 {
+		p.Add("caps_ratio", "must be between 0 (off) and 1, got %g", c.CapsRatio)
+	}
+	act, ask := c.ClassifierActAt, c.ClassifierAskAt
+	if act < 0 || act > 1 {
+		p.Add("classifier_act_at", "must be above 0 and at most 1, got %g", act)
+	}
+	if act == 0 {
+		act = 0.9
+	}
+	if ask < 0 || ask > act {
+		p.Add("classifier_ask_at", "must be above 0 and at most classifier_act_at (%g), got %g", act, ask)
+	}
+	if c.FloodMessages < 0 {
+		p.Add("flood_messages", "must be 0 (off) or more, got %d", c.FloodMessages)
+	}
+	if c.FloodWindow < 0 || c.RepeatWindow < 0 || c.StrikeHalfLife < 0 {
+		p.Add("", "flood_window, repeat_window and strike_half_life must not be negative")
+	}
+	if _, err := ParseLadder(c.Ladder); err != nil {
+		path, msg := err.(*bot.FieldError).Field()
+		p.Add(path, "%s", msg)
 	}
 	for i, s := range c.Policy.Ladder {
 		if _, ok := ParseAction(string(s.Action)); !ok {
-			return fmt.Errorf("moderation: policy.ladder[%d].action %q: want log, warn, delete, timeout or ban", i, s.Action)
+			p.Add(fmt.Sprintf("Policy.Ladder[%d].Action", i), "%q: want log, warn, delete, timeout or ban", s.Action)
 		}
 		if s.Action == ActionTimeout && s.Minutes <= 0 {
-			return fmt.Errorf("moderation: policy.ladder[%d].minutes: a timeout needs minutes > 0", i)
+			p.Add(fmt.Sprintf("Policy.Ladder[%d].Minutes", i), "a timeout needs minutes > 0")
 		}
 		if i > 0 && s.Strikes < c.Policy.Ladder[i-1].Strikes {
-			return fmt.Errorf("moderation: policy.ladder[%d].strikes: not sorted", i)
+			p.Add(fmt.Sprintf("Policy.Ladder[%d].Strikes", i), "not sorted")
 		}
 	}
-	if c.CapsRatio < 0 || c.CapsRatio > 1 {
-		return fmt.Errorf("moderation: caps_ratio %v: want 0..1", c.CapsRatio)
+	if c.NoticeEvery < 0 {
+		p.Add("notice_every", "must not be negative, got %s", c.NoticeEvery)
 	}
-	for k, o := range c.ChannelOverrides {
-		if o.MaxAction != "" {
+	p.ChatIDs("managers_channel", c.ManagersChannel)
+	for _, k := range bot.SortedKeys(c.ChannelOverrides) {
+		if o := c.ChannelOverrides[k]; o.MaxAction != "" {
 			if _, ok := ParseAction(string(o.MaxAction)); !ok {
-				return fmt.Errorf("moderation: channel_overrides[%s].max_action %q", k, o.MaxAction)
+				p.Add("ChannelOverrides."+k+".MaxAction", "%q: want log, warn, delete, timeout or ban", o.MaxAction)
 			}
 		}
 	}
-	return nil
+	if err := c.Replies.Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			path, msg := e.(*bot.FieldError).Field()
+			p.Add("replies."+path, "%s", msg)
+		}
+	}
+	return p.Err()
 }

@@ -112,7 +112,7 @@ func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
 		return nil, errors.New("moderation: New: nil kv")
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("moderation: config: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	r, err := newRules(cfg)
@@ -324,7 +324,7 @@ func (m *Moderator) decay(r strikeRecord, now time.Time) float64 {
 	if dt <= 0 {
 		return r.Strikes
 	}
-	return r.Strikes * math.Pow(0.5, dt.Hours()/m.cfg.Policy.HalfLife.Hours())
+	return r.Strikes * math.Pow(0.5, dt.Hours()/m.cfg.StrikeHalfLife.Hours())
 }
 
 // Strikes returns user's current (decayed) strikes.

@@ -100,7 +100,7 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 		t.Fatal(err)
 	}
 	r.m = m
-	e, err := bot.New(bot.Config{Managers: []string{"tg:boss"}, Workers: 2}, bottest.NewMemStore(), r.llm,
+	e, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"tg:boss"}}}, bottest.NewMemStore(), r.llm,
 		bot.WithInspector(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestRepeatAndFlood(t *testing.T) {
 }
 
 func TestPolicyLadderAndDecay(t *testing.T) {
-	r := newRig(t, Config{Words: []string{"darn"}, Policy: Policy{HalfLife: time.Hour,
+	r := newRig(t, Config{Words: []string{"darn"}, StrikeHalfLife: time.Hour, Policy: Policy{
 		Ladder: []Step{{1, ActionWarn, 0}, {2, ActionDelete, 0}, {3, ActionTimeout, 10}, {4, ActionBan, 0}}}})
 	want := []Action{ActionWarn, ActionDelete, ActionTimeout, ActionBan}
 	for i, a := range want {

@@ -266,3 +266,19 @@ func clip(n int, s string) string {
 	r := []rune(s)
 	return string(r[:n]) + "…"
 }
+
+// Config is the "prompts" section of the configuration.
+type Config struct {
+	// Dir, when set, holds templates that replace the built-in ones of the
+	// same file name (system.tmpl, summary.tmpl, ...: see Names).
+	Dir string `yaml:"dir"`
+}
+
+// Validate checks the "prompts" section.
+func (c Config) Validate() error {
+	var p bot.Problems
+	if c.Dir != "" && strings.TrimSpace(c.Dir) == "" {
+		p.Add("dir", "must be a directory path or empty, got only spaces")
+	}
+	return p.Err()
+}

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	guild   = "g1"
+	guild   = "811"
 	chanA   = "c1"
 	chanB   = "c2"
 	thread  = "t1"
@@ -86,7 +86,7 @@ func start(t testing.TB, su setup) *harness {
 	for _, id := range su.managerIDs {
 		managers = append(managers, "discord:"+id)
 	}
-	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"discord:" + guild}, Managers: managers}, bottest.NewMemStore(), su.llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, su.engineOpts...)...)
+	eng, err := bot.New(bot.Config{Workers: 4, Roles: bot.Roles{HomeChats: []string{"discord:" + guild}, Managers: managers}}, bottest.NewMemStore(), su.llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, su.engineOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,46 +79,58 @@ const (
 	SkipOther    = "other"
 )
 
-// Webhook configures webhook mode.
+// Webhook configures webhook mode: "telegram.webhook".
 type Webhook struct {
 	// Listen is the address the webhook server binds ("127.0.0.1:8443").
-	Listen string
+	Listen string `yaml:"listen"`
 	// PublicURL is the HTTPS URL Telegram posts to; its path is the path
-	// served. When set, Run registers it with setWebhook.
-	PublicURL string
+	// served. Run registers it with setWebhook.
+	PublicURL string `yaml:"public_url" redact:"url"`
 	// Secret is the secret_token given to setWebhook; requests without it
-	// in X-Telegram-Bot-Api-Secret-Token get 401. Required.
-	Secret string
+	// in X-Telegram-Bot-Api-Secret-Token get 401. Required; secret.
+	Secret     string `yaml:"secret" secret:"secret_file"`
+	SecretFile string `yaml:"secret_file"`
 }
 
-// Config configures the adapter.
+// Config is the "telegram" section of the configuration. The adapter runs
+// when Token is set (from CHORUS_TELEGRAM_TOKEN, TokenFile or the file).
 type Config struct {
-	// Token is the bot token from BotFather. Required.
-	Token string
+	// Token is the bot token from @BotFather; secret.
+	Token     string `yaml:"token" secret:"token_file"`
+	TokenFile string `yaml:"token_file"`
 	// APIURL is the Bot API base URL (default DefaultAPIURL), for a
 	// self-hosted Bot API server and for tests.
-	APIURL string
+	APIURL string `yaml:"api_url" empty:"default" redact:"url"`
 	// Mode is polling (default) or webhook.
-	Mode Mode
+	Mode Mode `yaml:"mode" empty:"default"`
 	// PollTimeout is the long-poll wait (default 30s, at least 2s).
-	PollTimeout time.Duration
+	PollTimeout time.Duration `yaml:"poll_timeout"`
 	// Webhook configures webhook mode.
-	Webhook Webhook
+	Webhook Webhook `yaml:"webhook"`
 	// ChannelPosts makes channel posts messages (ChatChannel); they are
 	// ignored otherwise.
-	ChannelPosts bool
-	// ManagerIDs are Telegram user ids of the managers named in config:
-	// their private chats get the managers' command menu. (The engine
-	// decides who is a manager; this is only the menu.)
-	ManagerIDs []string
-	// HomeChatIDs are the brand's home chats: their administrators get the
-	// managers' command menu there. The administrators of other chats are
-	// followers, and see the followers' menu.
-	HomeChatIDs []string
+	ChannelPosts bool `yaml:"channel_posts"`
+	// ManagerIDs are Telegram user ids given the manager role in every
+	// chat; their private chats get the managers' command menu.
+	ManagerIDs []string `yaml:"manager_ids"`
+	// HomeChatIDs are the brand's home chats (roles.home_chats): their
+	// administrators get the managers' command menu there. The
+	// administrators of other chats are followers, and see the
+	// followers' menu.
+	HomeChatIDs []string `yaml:"-"`
 	// AdminCacheTTL is how long a chat's administrator list is kept
 	// (default 10m).
-	AdminCacheTTL time.Duration
+	AdminCacheTTL time.Duration `yaml:"-"`
 }
+
+// DefaultConfig is the "telegram" section as Chorus ships it: no token
+// (the adapter off), long polling of the public Bot API.
+func DefaultConfig() Config {
+	return Config{APIURL: DefaultAPIURL, Mode: ModePolling, PollTimeout: DefaultPollTimeout}
+}
+
+// Enabled reports whether the adapter should run: a token is set.
+func (c Config) Enabled() bool { return c.Token != "" }
 
 func (c Config) withDefaults() Config {
 	if c.APIURL == "" {
@@ -138,42 +150,49 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first bad field.
+var (
+	tokenRE  = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
+	secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+)
+
+// Validate checks the "telegram" section: a zero field means its default,
+// an empty token that the adapter is off.
 func (c Config) Validate() error {
-	if strings.TrimSpace(c.Token) == "" {
-		return errors.New("telegram: config: token is required")
+	var p bot.Problems
+	if c.Token != "" && !tokenRE.MatchString(c.Token) {
+		p.Add("token", "must look like 123456:ABC-xyz as @BotFather gives it (value not shown)")
 	}
-	if u, err := url.Parse(c.APIURL); c.APIURL != "" && (err != nil || u.Scheme == "" || u.Host == "") {
-		return fmt.Errorf("telegram: config: api_url %q is not an absolute URL", c.APIURL)
+	if c.APIURL != "" {
+		p.URL("api_url", c.APIURL, "http", "https")
 	}
-	switch c.Mode {
-	case "", ModePolling:
-	case ModeWebhook:
-		if c.Webhook.Listen == "" {
-			return errors.New("telegram: config: webhook.listen is required in webhook mode")
-		}
-		if c.Webhook.Secret == "" {
-			return errors.New("telegram: config: webhook.secret is required in webhook mode")
-		}
-		if c.Webhook.PublicURL != "" {
-			if u, err := url.Parse(c.Webhook.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
-				return fmt.Errorf("telegram: config: webhook.public_url %q is not an absolute URL", c.Webhook.PublicURL)
-			}
-		}
-	default:
-		return fmt.Errorf("telegram: config: mode %q is not polling or webhook", c.Mode)
+	if c.Mode != "" {
+		bot.OneOf(&p, "mode", c.Mode, ModePolling, ModeWebhook)
 	}
-	for _, id := range c.ManagerIDs {
-		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-			return fmt.Errorf("telegram: config: manager id %q is not a number", id)
+	p.NonNegative("poll_timeout", c.PollTimeout)
+	p.IDs("manager_ids", c.ManagerIDs, "Telegram user id")
+	p.IDs("HomeChatIDs", c.HomeChatIDs, "Telegram chat id")
+	w := c.Webhook
+	if c.Mode == ModeWebhook {
+		if w.Listen == "" {
+			p.Add("webhook.listen", "is required in webhook mode (host:port to bind, such as \":8443\")")
+		}
+		if w.PublicURL == "" {
+			p.Add("webhook.public_url", "is required in webhook mode (the https URL Telegram posts to)")
+		}
+		if w.Secret == "" {
+			p.Add("webhook.secret", "is required in webhook mode so forged updates are refused (set CHORUS_TELEGRAM_WEBHOOK_SECRET or telegram.webhook.secret_file)")
 		}
 	}
-	for _, id := range c.HomeChatIDs {
-		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-			return fmt.Errorf("telegram: config: home chat id %q is not a number", id)
-		}
+	if w.Listen != "" {
+		p.Listen("webhook.listen", w.Listen)
 	}
-	return nil
+	if w.PublicURL != "" {
+		p.URL("webhook.public_url", w.PublicURL, "https")
+	}
+	if w.Secret != "" && !secretRE.MatchString(w.Secret) {
+		p.Add("webhook.secret", "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (value not shown)")
+	}
+	return p.Err()
 }
 
 // Option configures an Adapter.
@@ -244,8 +263,11 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 	if h == nil {
 		return nil, errors.New("telegram: New: nil handler")
 	}
+	if strings.TrimSpace(cfg.Token) == "" {
+		return nil, errors.New("telegram: config: token is required")
+	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telegram: config: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	a := &Adapter{

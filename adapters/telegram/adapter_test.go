@@ -71,7 +71,7 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
 	// The test group is a home chat, so its administrators manage it.
-	eng, err := bot.New(bot.Config{Workers: 4, HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}, h.store, llm, bot.WithPrompts(prompts.Default()))
+	eng, err := bot.New(bot.Config{Workers: 4, Roles: bot.Roles{HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}}, h.store, llm, bot.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,16 +601,21 @@ func TestConfigValidate(t *testing.T) {
 		{"no token", Config{}, false},
 		{"bad mode", Config{Token: "1:a", Mode: "push"}, false},
 		{"webhook without secret", Config{Token: "1:a", Mode: ModeWebhook, Webhook: Webhook{Listen: ":8443"}}, false},
-		{"webhook", Config{Token: "1:a", Mode: ModeWebhook, Webhook: Webhook{Listen: ":8443", Secret: "s"}}, true},
+		{"webhook", Config{Token: "1:a", Mode: ModeWebhook, Webhook: Webhook{Listen: ":8443", PublicURL: "https://bot.example/tg", Secret: "s"}}, true},
 		{"bad manager", Config{Token: "1:a", ManagerIDs: []string{"ann"}}, false},
 		{"bad api url", Config{Token: "1:a", APIURL: "api.telegram.org"}, false},
 	}
+	noop := bot.HandlerFunc(func(context.Context, bot.Message) error { return nil })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.cfg.Validate(); (err == nil) != tt.ok {
-				t.Errorf("Validate() = %v, want ok=%v", err, tt.ok)
+			if _, err := New(tt.cfg, noop); (err == nil) != tt.ok {
+				t.Errorf("New() = %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+	// Without a token the section is valid: the adapter is off.
+	if err := (Config{}).Validate(); err != nil || (Config{}).Enabled() {
+		t.Errorf("empty section: Validate() = %v, Enabled() = %v", err, (Config{}).Enabled())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/chorusbot/chorus/adapters/console"
+	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
@@ -26,8 +27,8 @@ const dbFile = "chorus.db"
 // present, or the defaults; applies the environment (secret files
 // included, with or without a file) and --data-dir; validates it; and
 // warns on stderr about CHORUS_* variables that set nothing.
-func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
-	cfg, err := configs.LoadFrom(configs.ResolvePath(g.config), env.environ)
+func loadConfig(g *globalFlags, env *cliEnv) (*Config, error) {
+	cfg, err := loadConfigFile(configs.ResolvePath(g.config), env.environ)
 	if err != nil {
 		return nil, err
 	}
@@ -36,11 +37,11 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 	}
 	// From here on the secrets are known: every error shown and every
 	// log line is redacted of them.
-	env.redactor().Add(cfg.Secrets()...)
-	if err := cfg.Validate(); err != nil {
+	env.redactor().Add(cfg.secrets()...)
+	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	if warnings := configs.UnknownEnv(env.environ); len(warnings) > 0 {
+	if warnings := configs.UnknownEnv(env.environ, cfg); len(warnings) > 0 {
 		log := newLogger(cfg, env.stderr, env.redactor())
 		for _, w := range warnings {
 			log.Warn(w)
@@ -52,10 +53,10 @@ func loadConfig(g *globalFlags, env *cliEnv) (*configs.Config, error) {
 // newLogger builds the logger every part logs through: whatever the level
 // and format, the redaction step (the configured secrets, bot tokens,
 // Authorization values) stands in front of the handler.
-func newLogger(cfg *configs.Config, w io.Writer, red *bot.Redactor) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+func newLogger(cfg *Config, w io.Writer, red *bot.Redactor) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.slogLevel()}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if cfg.Log.Format == configs.LogJSON {
+	if cfg.Log.Format == logJSON {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(red.Handler(h))
@@ -63,7 +64,7 @@ func newLogger(cfg *configs.Config, w io.Writer, red *bot.Redactor) *slog.Logger
 
 // openStore opens the bbolt file in the data directory, creating the
 // directory.
-func openStore(cfg *configs.Config) (*memory.Store, error) {
+func openStore(cfg *Config) (*memory.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -77,7 +78,7 @@ func openStore(cfg *configs.Config) (*memory.Store, error) {
 
 // openAll loads the configuration and opens the store: the start of every
 // subcommand that touches state. The caller closes the store.
-func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, *memory.Store, error) {
+func openAll(g *globalFlags, env *cliEnv) (*Config, *slog.Logger, *memory.Store, error) {
 	cfg, err := loadConfig(g, env)
 	if err != nil {
 		return nil, nil, nil, err
@@ -99,90 +100,41 @@ func noArgs(pos []string) error {
 
 // newLLM returns the configured model: an OpenAI-compatible client when a
 // base URL or key is set, otherwise the offline provider.
-func newLLM(cfg *configs.Config, log *slog.Logger) (bot.LLM, string, error) {
+func newLLM(cfg *Config, log *slog.Logger) (bot.LLM, string, error) {
 	if cfg.LLM.Offline() {
 		return llm.NewOffline(), "offline", nil
 	}
-	retries := cfg.LLM.MaxRetries
-	if retries == 0 {
-		retries = -1 // the config's 0 means "don't retry"; llm's 0 means its default
-	}
-	c, err := llm.New(llm.Config{
-		BaseURL:     cfg.LLM.BaseURL,
-		APIKey:      cfg.LLM.APIKey,
-		Model:       cfg.LLM.Model,
-		Timeout:     cfg.LLM.Timeout,
-		MaxRetries:  retries,
-		Temperature: float32(cfg.LLM.Temperature),
-		Mask: llm.MaskConfig{
-			Enabled:      cfg.LLM.MaskPII,
-			SkipLoopback: !cfg.LLM.MaskLoopback,
-			Patterns:     cfg.LLM.MaskPatterns,
-		},
-	}, llm.WithLogger(log.With("component", "llm")))
+	c, err := llm.New(cfg.LLM, llm.WithLogger(log.With("component", "llm")))
 	if err != nil {
 		return nil, "", err
 	}
 	return c, cfg.LLM.Model, nil
 }
 
-func persona(cfg *configs.Config) bot.Persona {
-	p := cfg.Persona
-	return bot.Persona{Brand: p.Brand, BotName: p.BotName, Voice: p.Voice, Do: p.Do, Dont: p.Dont}
-}
-
-func engineConfig(cfg *configs.Config) bot.Config {
+// engineConfig is the engine section with what the engine takes from the
+// other sections: the persona, the roles (those the platforms' sections
+// grant included), the managers' channels, the relevance floor.
+func engineConfig(cfg *Config) bot.Config {
 	e := cfg.Engine
-	r := cfg.Roles
-	managers := append([]string(nil), r.Managers...)
+	e.BotName, e.Persona = cfg.Persona.BotName, cfg.Persona
+	e.Roles = cfg.Roles
 	for _, id := range cfg.Telegram.ManagerIDs {
-		managers = append(managers, bot.UserKey("telegram", id))
+		e.Managers = append(e.Managers, bot.UserKey(telegram.PlatformName, id))
 	}
-	var managersChats []string
+	e.ManagerRoles = append(e.ManagerRoles, cfg.Discord.ManagerRoleIDs...)
 	for _, chans := range []map[string]string{cfg.Moderation.ManagersChannel, cfg.Analytics.ManagersChannel} {
 		for platform, id := range chans {
-			managersChats = append(managersChats, bot.ChatKey(platform, id))
+			e.ManagersChats = append(e.ManagersChats, bot.ChatKey(platform, id))
 		}
 	}
-	return bot.Config{
-		HomeChats:        r.HomeChats,
-		ManagersChats:    managersChats,
-		TrustedPlatforms: []string{console.Name},
-		BotName:          cfg.Persona.BotName,
-		Persona:          persona(cfg),
-		Workers:          e.Workers,
-		QueueSize:        e.QueueSize,
-		OpenChats:        e.OpenChats,
-		Owners:           r.Owners,
-		Managers:         managers,
-		ManagerRoles:     append(append([]string(nil), r.ManagerRoles...), cfg.Discord.ManagerRoleIDs...),
-		OwnerRoles:       r.OwnerRoles,
-		RatePerMinute:    e.RatePerMinute,
-		RateBurst:        e.RateBurst,
-		UserDailyTokens:  e.UserDailyTokens,
-		ChatDailyTokens:  e.ChatDailyTokens,
-		WindowTokens:     e.WindowTokens,
-		SummaryEvery:     e.SummaryEvery,
-		KBPassages:       e.KBPassages,
-		MinRelevance:     minRelevance(cfg.KB.MinRelevance),
-		LLMTimeout:       e.LLMTimeout,
-		ReplyMaxTokens:   e.ReplyMaxTokens,
-		ReplyMaxMessages: e.ReplyMaxMessages,
-	}
-}
-
-// minRelevance maps the config's floor to the engine's, where 0 means
-// the default: a configured 0 keeps every passage.
-func minRelevance(v float64) float64 {
-	if v == 0 {
-		return -1
-	}
-	return v
+	e.TrustedPlatforms = []string{console.Name}
+	e.MinRelevance = cfg.KB.engineFloor()
+	return e
 }
 
 // app is a wired Chorus: config, store, model and engine.
 type app struct {
-	cfg    *configs.Config
+	cfg    *Config
 	log    *slog.Logger
 	store  *memory.Store
 	llm    bot.LLM
@@ -193,7 +145,7 @@ type app struct {
 
 // newApp wires the engine and its plug-ins over an open store, with the
 // configured model. extra options come after the defaults.
-func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
+func newApp(cfg *Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
 	model, modelName, err := newLLM(cfg, log)
 	if err != nil {
 		return nil, err
@@ -203,7 +155,7 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
-func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+func newAppWith(cfg *Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
 	set, err := loadPrompts(cfg)
 	if err != nil {
 		return nil, err
@@ -218,7 +170,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model b
 	}
 	opts := []bot.Option{
 		bot.WithKV(st),
-		bot.WithRedactor(bot.NewRedactor(cfg.Secrets()...)),
+		bot.WithRedactor(bot.NewRedactor(cfg.secrets()...)),
 		bot.WithLogger(log.With("component", "engine")),
 		bot.WithKnowledge(st.KB()),
 		bot.WithTokenCounter(tokens),

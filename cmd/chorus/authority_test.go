@@ -15,7 +15,6 @@ import (
 	"github.com/chorusbot/chorus/adapters/discord/discordtest"
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
-	"github.com/chorusbot/chorus/configs"
 )
 
 // platformRig is the binary's wiring with the real Telegram or Discord
@@ -27,7 +26,7 @@ type platformRig struct {
 	received atomic.Int64
 }
 
-func startPlatformRig(t *testing.T, cfg *configs.Config) *platformRig {
+func startPlatformRig(t *testing.T, cfg *Config) *platformRig {
 	t.Helper()
 	st, a := wireOffline(t, cfg)
 	r := &platformRig{t: t, a: a}

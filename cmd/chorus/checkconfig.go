@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/chorusbot/chorus/configs"
 )
 
 func runCheckConfig(_ context.Context, env *cliEnv, args []string) error {
@@ -16,7 +18,7 @@ func runCheckConfig(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := yaml.Marshal(cfg.Redacted())
+	out, err := yaml.Marshal(configs.Redacted(cfg))
 	if err != nil {
 		return err
 	}

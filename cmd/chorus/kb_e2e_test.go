@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
-	"github.com/chorusbot/chorus/configs"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -196,7 +195,7 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 
 // The config's default floor is the engine's, calibrated once.
 func TestDefaultRelevanceFloor(t *testing.T) {
-	if got := configs.Default().KB.MinRelevance; got != bot.DefaultMinRelevance {
+	if got := defaultConfig().KB.MinRelevance; got != bot.DefaultMinRelevance {
 		t.Errorf("kb.min_relevance defaults to %v, the engine to %v", got, bot.DefaultMinRelevance)
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
-	"github.com/chorusbot/chorus/configs"
 )
 
 // sseModel is an OpenAI-compatible server that streams pieces as real
@@ -62,7 +61,7 @@ func sseModel(t *testing.T, pieces []string) *httptest.Server {
 func TestNoAnswerMarkerNeverShown(t *testing.T) {
 	ctx := context.Background()
 	model := sseModel(t, []string{"[[no", "-ans", "wer]", "] Sorry, ", "the facts I have ", "don't cover that. ", "Try ", "/help."})
-	cfg := configs.Default()
+	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.LLM.BaseURL, cfg.LLM.Model = model.URL+"/v1", "m"
 	cfg.KB.Dir = repoKnowledge(t)

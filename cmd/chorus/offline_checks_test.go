@@ -13,7 +13,6 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
-	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
 )
 
@@ -43,7 +42,7 @@ func questions(t *testing.T) []string {
 // knowledge base, so none may be blocked: the count is the offline
 // provider's false positives.
 func TestOfflineAnswersPassTheChecks(t *testing.T) {
-	cfg := configs.Default()
+	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.KB.Dir = repoKnowledge(t)
 	cfg.Engine.RatePerMinute, cfg.Engine.UserDailyTokens, cfg.Engine.ChatDailyTokens = 0, 0, 0

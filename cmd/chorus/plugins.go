@@ -8,7 +8,6 @@ import (
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
-	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -33,60 +32,26 @@ func (a auditReader) AuditLog(ctx context.Context, user string, limit int) ([]bo
 	return a.st.AuditLog(ctx, memory.AuditQuery{User: user, Limit: limit})
 }
 
-func moderationConfig(c configs.ModerationConfig) (moderation.Config, error) {
-	mc := moderation.Config{
-		Enabled: c.Enabled, DryRun: c.DryRun, Words: c.Words, Regexes: c.Regexes,
-		AllowedDomains: c.AllowedDomains, BlockedDomains: c.BlockedDomains,
-		BlockInvites: c.BlockInvites, BlockShorteners: c.BlockShorteners,
-		NewMemberMinutes: c.NewMemberMinutes, MaxMentions: c.MaxMentions, CapsRatio: c.CapsRatio,
-		FloodMessages: c.FloodMessages, FloodWindow: c.FloodWindow, RepeatWindow: c.RepeatWindow,
-		Classifiers: c.Classifiers, LLMSecondOpinion: c.LLMSecondOpinion, ClassifierActAt: c.ClassifierActAt, ClassifierAskAt: c.ClassifierAskAt,
-		ManagersChannel: c.ManagersChannel, ModerateManagers: c.ModerateManagers,
-		SpamDelete: c.SpamDelete, NoticeEvery: c.NoticeEvery,
-	}
-	mc.Policy.HalfLife = c.StrikeHalfLife
-	steps, err := c.ParseLadder()
-	if err != nil {
-		return mc, err
-	}
-	for _, s := range steps {
-		mc.Policy.Ladder = append(mc.Policy.Ladder, moderation.Step{Strikes: s.Strikes, Action: moderation.Action(s.Action), Minutes: s.Minutes})
-	}
-	return mc, mc.Validate()
-}
-
 // newPlugins builds the plug-ins over the store.
-func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store, set *prompts.Set) (*plugins, error) {
+func newPlugins(cfg *Config, log *slog.Logger, st *memory.Store, set *prompts.Set) (*plugins, error) {
 	p := &plugins{}
 	if cfg.Moderation.Enabled {
-		mc, err := moderationConfig(cfg.Moderation)
-		if err != nil {
-			return nil, fmt.Errorf("moderation config: %w", err)
-		}
-		p.mod, err = moderation.New(mc, st, moderation.WithLogger(log.With("component", "moderation")), moderation.WithAuditReader(auditReader{st}),
+		var err error
+		p.mod, err = moderation.New(cfg.Moderation, st, moderation.WithLogger(log.With("component", "moderation")), moderation.WithAuditReader(auditReader{st}),
 			moderation.WithPrompts(set))
 		if err != nil {
 			return nil, err
 		}
 	}
-	ac := cfg.Analytics
-	acfg := analytics.Config{
-		SentimentMode: analytics.Mode(ac.SentimentMode), ManagersChannel: ac.ManagersChannel,
-		AlertMinMessages: ac.AlertMinMessages, AlertFactor: ac.AlertFactor, AlertMinRise: ac.AlertMinRise,
-		AlertWindow: ac.AlertWindow, BaselineHalfLife: ac.BaselineHalfLife, FlushEvery: ac.FlushEvery,
-	}
-	for _, c := range ac.Competitors {
-		acfg.Competitors = append(acfg.Competitors, analytics.Competitor{Name: c.Name, Aliases: c.Aliases})
-	}
 	var err error
-	p.ana, err = analytics.New(st, acfg, analytics.WithLogger(log.With("component", "analytics")), analytics.WithPrompts(set))
+	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithPrompts(set))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
 	// The digest's mood uses the classifier analytics already loaded.
 	clf := p.ana.Classifier()
 	if rc := cfg.Moderation.Replies; rc.Enabled {
-		p.checks, err = newReplyChecks(rc, ac.Competitors, p.mod, clf)
+		p.checks, err = newReplyChecks(rc, cfg.Analytics.Competitors, p.mod, clf)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +60,7 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store, set *pr
 	if p.checks != nil {
 		manOpts = append(manOpts, manage.WithChecks(p.checks))
 	}
-	p.man, err = manage.New(manage.Config{Channels: cfg.Announce.Channels}, manOpts...)
+	p.man, err = manage.New(cfg.Announce, manOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("manage: %w", err)
 	}
@@ -105,17 +70,15 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store, set *pr
 // newReplyChecks builds the checks of the bot's own words: the
 // moderator's rules when moderation runs, analytics' competitors and its
 // sentiment classifier for the competitor check.
-func newReplyChecks(rc configs.ReplyChecksConfig, comps []configs.Competitor, mod *moderation.Moderator, clf analytics.Classifier) (*replycheck.Checker, error) {
-	cfg := replycheck.Config{Allow: rc.Allow, OffensiveAt: rc.OffensiveAt, HateAt: rc.HateAt, GroupHateAt: rc.GroupHateAt,
-		NegativeAt: rc.CompetitorNegativeAt}
-	for _, c := range comps {
-		cfg.Competitors = append(cfg.Competitors, replycheck.Competitor{Name: c.Name, Aliases: c.Aliases})
-	}
+func newReplyChecks(rc moderation.ReplyChecks, comps []analytics.Competitor, mod *moderation.Moderator, clf analytics.Classifier) (*replycheck.Checker, error) {
 	opts := []replycheck.Option{replycheck.WithPolarity(replycheck.PolarityFunc(func(s string) float64 { return clf.Classify(s).Score }))}
+	for _, c := range comps {
+		opts = append(opts, replycheck.WithCompetitors(replycheck.Competitor{Name: c.Name, Aliases: c.Aliases}))
+	}
 	if mod != nil {
 		opts = append(opts, replycheck.WithRules(mod))
 	}
-	c, err := replycheck.New(cfg, opts...)
+	c, err := replycheck.New(rc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("moderation.replies: %w", err)
 	}

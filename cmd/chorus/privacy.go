@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/chorusbot/chorus/bot"
-	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
 )
@@ -46,7 +45,7 @@ func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn f
 
 // newPrivacyApp is the binary's wiring with the offline model: export and
 // forget never call a model.
-func newPrivacyApp(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*app, error) {
+func newPrivacyApp(cfg *Config, log *slog.Logger, st *memory.Store) (*app, error) {
 	return newAppWith(cfg, log, st, llm.NewOffline(), "offline")
 }
 

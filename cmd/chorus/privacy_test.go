@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
-	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
 )
@@ -56,31 +56,31 @@ func dmWith(u bot.User) bot.Chat { return bot.Chat{ID: u.ID, Kind: bot.ChatDM} }
 type privacyRig struct {
 	t   *testing.T
 	dir string
-	cfg *configs.Config
+	cfg *Config
 	st  *memory.Store
 	a   *app
 	p   *bottest.Platform
 	n   atomic.Int64
 }
 
-func privacyConfig(dir string) *configs.Config {
-	cfg := configs.Default()
+func privacyConfig(dir string) *Config {
+	cfg := defaultConfig()
 	cfg.DataDir = dir
 	cfg.Roles.Managers = []string{"telegram:" + bossID}
 	cfg.Roles.HomeChats = []string{"telegram:" + chatA, "telegram:" + chatB}
 	cfg.Moderation.Words = []string{"darn"}
 	cfg.Moderation.ManagersChannel = map[string]string{"telegram": chatMgrs}
 	cfg.Analytics.ManagersChannel = map[string]string{"telegram": chatMgrs}
-	cfg.Analytics.Competitors = []configs.Competitor{{Name: "Zorbco"}}
+	cfg.Analytics.Competitors = []analytics.Competitor{{Name: "Zorbco"}}
 	cfg.KB.Dir = dir + "/no-kb" // the built-in example knowledge base
 	return cfg
 }
 
 // wireOffline validates cfg, opens its store and wires the binary's app
 // over it with the offline model; the caller closes both.
-func wireOffline(t *testing.T, cfg *configs.Config) (*memory.Store, *app) {
+func wireOffline(t *testing.T, cfg *Config) (*memory.Store, *app) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
 	st, err := openStore(cfg)

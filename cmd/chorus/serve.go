@@ -14,7 +14,6 @@ import (
 	"github.com/chorusbot/chorus/adapters/discord"
 	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/bot"
-	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/metrics"
 )
 
@@ -146,30 +145,26 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 // platformComponents builds the enabled platform adapters, or the console
 // when none is.
-func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
+func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
 	var comps []component
 	var checks []metrics.ServerOption
 	if cfg.Telegram.Enabled() {
-		t := cfg.Telegram
 		// The command menus follow the roles: managers' commands for the
 		// administrators of the home chats and in the private chats of the
 		// managers named in config.
-		managerIDs, homeIDs := slices.Clone(t.ManagerIDs), []string(nil)
+		tc := cfg.Telegram
+		tc.ManagerIDs = slices.Clone(tc.ManagerIDs)
 		for _, k := range slices.Concat(cfg.Roles.Managers, cfg.Roles.Owners) {
-			if id, ok := strings.CutPrefix(k, "telegram:"); ok {
-				managerIDs = append(managerIDs, id)
+			if id, ok := strings.CutPrefix(k, telegram.PlatformName+":"); ok {
+				tc.ManagerIDs = append(tc.ManagerIDs, id)
 			}
 		}
 		for _, k := range cfg.Roles.HomeChats {
-			if id, ok := strings.CutPrefix(k, "telegram:"); ok {
-				homeIDs = append(homeIDs, id)
+			if id, ok := strings.CutPrefix(k, telegram.PlatformName+":"); ok {
+				tc.HomeChatIDs = append(tc.HomeChatIDs, id)
 			}
 		}
-		ad, err := telegram.New(telegram.Config{
-			Token: t.Token, APIURL: t.APIURL, Mode: telegram.Mode(t.Mode), PollTimeout: t.PollTimeout,
-			Webhook:      telegram.Webhook{Listen: t.Webhook.Listen, PublicURL: t.Webhook.PublicURL, Secret: t.Webhook.Secret},
-			ChannelPosts: t.ChannelPosts, ManagerIDs: managerIDs, HomeChatIDs: homeIDs,
-		}, a.engine, telegram.WithLogger(log.With("adapter", "telegram")), telegram.WithObserver(obs),
+		ad, err := telegram.New(tc, a.engine, telegram.WithLogger(log.With("adapter", "telegram")), telegram.WithObserver(obs),
 			telegram.WithCommands(a.engine.Commands))
 		if err != nil {
 			return nil, nil, err
@@ -179,11 +174,7 @@ func platformComponents(cfg *configs.Config, log *slog.Logger, a *app, obs bot.O
 		checks = append(checks, metrics.WithCheck("telegram", connectedCheck(ad.Connected)))
 	}
 	if cfg.Discord.Enabled() {
-		d := cfg.Discord
-		ad, err := discord.New(discord.Config{
-			Token: d.Token, APIURL: d.APIURL, GatewayURL: d.GatewayURL, GuildIDs: d.GuildIDs,
-			ShardID: d.ShardID, ShardCount: d.ShardCount,
-		}, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
+		ad, err := discord.New(cfg.Discord, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
 			discord.WithCommands(a.engine.Commands))
 		if err != nil {
 			return nil, nil, err

@@ -37,40 +37,14 @@ type Competitor struct {
 	Aliases []string
 }
 
-// Config is how the checks behave. Zero fields take the defaults named on
-// them.
-type Config struct {
-	// Allow lists what a reply may contain though nothing given to the
-	// model for the answer holds it: the brand's own domains and links
-	// ("lumen.coffee" allows every link to it and its subdomains),
-	// handles ("@lumencoffee"), e-mail addresses, phone numbers, promo
-	// codes ("WELCOME10").
-	Allow []string
-	// Competitors are named in analytics' config; a sentence naming one
-	// is blocked when negative, or always when the persona's "don't"
-	// rules forbid discussing competitors.
-	Competitors []Competitor
-	// OffensiveAt and HateAt are the probabilities of the shipped
-	// offensive and hate classifiers from which a sentence of the bot's
-	// is abuse (default 0.95 each). The classifiers were trained on
-	// tweets and comments and score polite brand sentences anywhere up to
-	// 0.8 ("Hello!" scores 0.80 hate, "Write to wholesale@…" 0.71
-	// offensive, over the good answers of this package's tests): the
-	// word lists and patterns carry these checks, the classifiers only
-	// add what they are surest of, and only on sentences of four words
-	// or more.
-	OffensiveAt float64
-	HateAt      float64
-	// GroupHateAt is the hate probability from which a sentence that
-	// names a protected group is a generalisation though no pattern
-	// matched (default 0.6).
-	GroupHateAt float64
-	// NegativeAt is the polarity at or below which a sentence naming a
-	// competitor is negative (default -0.4).
-	NegativeAt float64
-}
+// Config is how the checks behave: the "moderation.replies" section,
+// declared by package moderation. Zero thresholds take the defaults named
+// on them (withDefaults).
+type Config = moderation.ReplyChecks
 
-func (c Config) withDefaults() Config {
+// withDefaults fills zero thresholds: offensive 0.9, hate 0.8, a group
+// named 0.5, a competitor negative at -0.4.
+func withDefaults(c Config) Config {
 	if c.OffensiveAt <= 0 {
 		c.OffensiveAt = 0.9
 	}
@@ -80,36 +54,17 @@ func (c Config) withDefaults() Config {
 	if c.GroupHateAt <= 0 {
 		c.GroupHateAt = 0.5
 	}
-	if c.NegativeAt == 0 {
-		c.NegativeAt = -0.4
+	if c.CompetitorNegativeAt == 0 {
+		c.CompetitorNegativeAt = -0.4
 	}
 	return c
 }
 
-// Validate names the first bad field.
-func (c Config) Validate() error {
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"OffensiveAt", c.OffensiveAt}, {"HateAt", c.HateAt}, {"GroupHateAt", c.GroupHateAt}} {
-		if p.v < 0 || p.v > 1 {
-			return fmt.Errorf("replycheck: config: %s %v: want 0..1", p.name, p.v)
-		}
-	}
-	if c.NegativeAt < -1 || c.NegativeAt > 1 {
-		return fmt.Errorf("replycheck: config: NegativeAt %v: want -1..1", c.NegativeAt)
-	}
-	for i, comp := range c.Competitors {
-		if strings.TrimSpace(comp.Name) == "" {
-			return fmt.Errorf("replycheck: config: Competitors[%d].Name is empty", i)
-		}
-	}
-	for i, a := range c.Allow {
-		if strings.TrimSpace(a) == "" {
-			return fmt.Errorf("replycheck: config: Allow[%d] is empty", i)
-		}
-	}
-	return nil
+// WithCompetitors names the brands analytics watches (analytics.competitors):
+// a sentence naming one is blocked when negative, or always when the
+// persona's "don't" rules forbid discussing competitors.
+func WithCompetitors(cs ...Competitor) Option {
+	return func(c *Checker) { c.competitors = append(c.competitors, cs...) }
 }
 
 // Option configures a Checker.
@@ -136,12 +91,13 @@ func WithClassifier(task moderation.Task, prob func(text string) float64) Option
 // ungrounded specifics (see Specifics). It implements bot.OutputChecker
 // and is safe for concurrent use.
 type Checker struct {
-	cfg      Config
-	rules    Rules
-	polarity Polarity
-	cls      map[moderation.Task]func(string) float64
-	abuse    *moderation.WordList
-	dehuman  *moderation.WordList
+	cfg         Config
+	competitors []Competitor
+	rules       Rules
+	polarity    Polarity
+	cls         map[moderation.Task]func(string) float64
+	abuse       *moderation.WordList
+	dehuman     *moderation.WordList
 	// groups and frameNouns find, in one pass, whether the slower
 	// patterns can match at all.
 	groups     *moderation.WordList
@@ -162,9 +118,9 @@ var _ bot.OutputChecker = (*Checker)(nil)
 // runs the other checks. It does no I/O.
 func New(cfg Config, opts ...Option) (*Checker, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("replycheck: config: %w", err)
 	}
-	c := &Checker{cfg: cfg.withDefaults(), cls: map[moderation.Task]func(string) float64{}}
+	c := &Checker{cfg: withDefaults(cfg), cls: map[moderation.Task]func(string) float64{}}
 	for _, task := range []moderation.Task{moderation.TaskOffensive, moderation.TaskHate} {
 		m, err := moderation.Model(task)
 		switch {
@@ -178,13 +134,18 @@ func New(cfg Config, opts ...Option) (*Checker, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	for i, comp := range c.competitors {
+		if strings.TrimSpace(comp.Name) == "" {
+			return nil, fmt.Errorf("replycheck: competitor %d has no name", i)
+		}
+	}
 	c.abuse = moderation.NewWordList(abuseWords)
 	c.dehuman = moderation.NewWordList(dehumanisingWords)
 	c.groups = moderation.NewWordList(append(append(append([]string(nil), groupNouns...), groupAdjectives...), groupZH...))
 	c.frameNouns = moderation.NewWordList(dehumanisingFrameNouns)
 	var names []string
 	c.compName = map[string]string{}
-	for _, comp := range cfg.Competitors {
+	for _, comp := range c.competitors {
 		for _, n := range append([]string{comp.Name}, comp.Aliases...) {
 			if n = strings.TrimSpace(n); n != "" {
 				names = append(names, n)
@@ -320,7 +281,7 @@ func (c *Checker) checkCompetitor(s, norm string, g *bot.Grounding) bot.Violatio
 			Detail: name + " named with " + strconvQuote(m), Masked: bot.MaskPII(s)}
 	}
 	if c.polarity != nil {
-		if p := c.polarity.Polarity(s); p <= c.cfg.NegativeAt {
+		if p := c.polarity.Polarity(s); p <= c.cfg.CompetitorNegativeAt {
 			return bot.Violation{Check: bot.CheckCompetitor, Reason: fmt.Sprintf(reasonCompetitorBad, name),
 				Detail: fmt.Sprintf("%s named, sentiment %.2f", name, p), Masked: bot.MaskPII(s)}
 		}

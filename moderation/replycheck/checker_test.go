@@ -13,6 +13,7 @@ import (
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
+	"gopkg.in/yaml.v3"
 )
 
 func TestNormalizeNumbers(t *testing.T) {
@@ -237,9 +238,8 @@ func TestChecks(t *testing.T) {
 	open := bot.Persona{Brand: "Lumen Coffee"}
 	kb := []bot.Passage{{Source: "returns.md", Text: "Tell us within 30 days of delivery. Email hello@lumen.coffee or see https://lumen.coffee/help."}}
 	c := newChecker(t, Config{
-		Allow:       []string{"lumen.coffee", "@lumencoffee", "WELCOME10"},
-		Competitors: []Competitor{{Name: "Bean There", Aliases: []string{"beanthere", "豆在"}}},
-	}, WithRules(rulesFunc(func(_ context.Context, s string) (string, string) {
+		Allow: []string{"lumen.coffee", "@lumencoffee", "WELCOME10"},
+	}, WithCompetitors(Competitor{Name: "Bean There", Aliases: []string{"beanthere", "豆在"}}), WithRules(rulesFunc(func(_ context.Context, s string) (string, string) {
 		if strings.Contains(s, "darn") {
 			return "words", "darn"
 		}
@@ -336,10 +336,13 @@ func TestShippedModelsBackTheLists(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, cfg := range []Config{{HateAt: 2}, {NegativeAt: -3}, {Competitors: []Competitor{{Name: " "}}}, {Allow: []string{""}}} {
+	for _, cfg := range []Config{{HateAt: 2}, {CompetitorNegativeAt: -3}, {Allow: []string{""}}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
+	}
+	if _, err := New(Config{}, WithCompetitors(Competitor{Name: " "})); err == nil {
+		t.Errorf("a competitor without a name was accepted")
 	}
 }
 
@@ -390,9 +393,16 @@ func exampleKB(t testing.TB) bot.Knowledge {
 	return st.KB()
 }
 
+// defaultPersona is the persona Chorus ships, as the example
+// configuration (which holds exactly the defaults) gives it.
 func defaultPersona() bot.Persona {
-	p := configs.Default().Persona
-	return bot.Persona{Brand: p.Brand, BotName: p.BotName, Voice: p.Voice, Do: p.Do, Dont: p.Dont}
+	var cfg struct {
+		Persona bot.Persona `yaml:"persona"`
+	}
+	if err := yaml.Unmarshal(configs.ExampleYAML, &cfg); err != nil {
+		panic(err)
+	}
+	return cfg.Persona
 }
 
 // TestGoodAnswersPass is the false-positive count: every good answer
@@ -410,7 +420,7 @@ func TestGoodAnswersPass(t *testing.T) {
 	if len(all) < 300 {
 		t.Fatalf("only %d good answers, want at least 300", len(all))
 	}
-	c, err := New(Config{Competitors: []Competitor{{Name: "Bean There"}}})
+	c, err := New(Config{}, WithCompetitors(Competitor{Name: "Bean There"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +477,7 @@ func TestGoodAnswersPass(t *testing.T) {
 // a fresh Grounding per reply, its passages' specifics cached across
 // replies as in the engine.
 func BenchmarkCheckReply80Words(b *testing.B) {
-	c, err := New(Config{Competitors: []Competitor{{Name: "Bean There"}}})
+	c, err := New(Config{}, WithCompetitors(Competitor{Name: "Bean There"}))
 	if err != nil {
 		b.Fatal(err)
 	}

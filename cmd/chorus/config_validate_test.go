@@ -1,9 +1,14 @@
-package configs
+package main
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chorusbot/chorus/adapters/telegram"
+	"github.com/chorusbot/chorus/analytics"
+	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
 )
 
 func TestValidateRules(t *testing.T) {
@@ -44,7 +49,7 @@ func TestValidateRules(t *testing.T) {
 		{"mask pattern bad regexp", func(c *Config) { c.LLM.MaskPatterns = map[string]string{"ORDER": "#(\\d"} }, "llm.mask_patterns.ORDER", "valid regular expression"},
 		{"mask pattern empty match", func(c *Config) { c.LLM.MaskPatterns = map[string]string{"ORDER": "\\d*"} }, "llm.mask_patterns.ORDER", "empty string"},
 		{"mask pattern bad name", func(c *Config) { c.LLM.MaskPatterns = map[string]string{"order id": "#\\d+"} }, "llm.mask_patterns.order id", "placeholder"},
-		{"negative price", func(c *Config) { c.LLM.Prices = map[string]Price{"m": {PromptPer1M: -1}} }, "llm.prices.m.prompt_per_1m", "0 or more"},
+		{"negative price", func(c *Config) { c.LLM.Prices = llm.Prices{"m": {PromptPer1M: -1}} }, "llm.prices.m.prompt_per_1m", "0 or more"},
 		{"kb dir empty", func(c *Config) { c.KB.Dir = "" }, "kb.dir", "must name a directory"},
 		{"prompts dir blank", func(c *Config) { c.Prompts.Dir = "  " }, "prompts.dir", "only spaces"},
 		{"retention days", func(c *Config) { c.Retention.Days = -1 }, "retention.days", "0 or more"},
@@ -54,9 +59,9 @@ func TestValidateRules(t *testing.T) {
 		{"telegram token shape", func(c *Config) { c.Telegram.Token = "not-a-token" }, "telegram.token", "123456:ABC"},
 		{"telegram poll_timeout", func(c *Config) { c.Telegram.PollTimeout = -time.Second }, "telegram.poll_timeout", "0 or more"},
 		{"telegram manager ids", func(c *Config) { c.Telegram.ManagerIDs = []string{"@alice"} }, "telegram.manager_ids[0]", "numeric Telegram user id"},
-		{"webhook needs listen", func(c *Config) { c.Telegram.Mode = TelegramWebhook }, "telegram.webhook.listen", "required in webhook mode"},
-		{"webhook needs public_url", func(c *Config) { c.Telegram.Mode = TelegramWebhook }, "telegram.webhook.public_url", "required in webhook mode"},
-		{"webhook needs secret", func(c *Config) { c.Telegram.Mode = TelegramWebhook }, "telegram.webhook.secret", "required in webhook mode"},
+		{"webhook needs listen", func(c *Config) { c.Telegram.Mode = telegram.ModeWebhook }, "telegram.webhook.listen", "required in webhook mode"},
+		{"webhook needs public_url", func(c *Config) { c.Telegram.Mode = telegram.ModeWebhook }, "telegram.webhook.public_url", "required in webhook mode"},
+		{"webhook needs secret", func(c *Config) { c.Telegram.Mode = telegram.ModeWebhook }, "telegram.webhook.secret", "required in webhook mode"},
 		{"webhook listen shape", func(c *Config) { c.Telegram.Webhook.Listen = "8443" }, "telegram.webhook.listen", "host:port"},
 		{"webhook public_url https", func(c *Config) { c.Telegram.Webhook.PublicURL = "http://example.com/hook" }, "telegram.webhook.public_url", "scheme https"},
 		{"webhook secret charset", func(c *Config) { c.Telegram.Webhook.Secret = "has space" }, "telegram.webhook.secret", "A-Z"},
@@ -64,10 +69,10 @@ func TestValidateRules(t *testing.T) {
 		{"discord gateway scheme", func(c *Config) { c.Discord.GatewayURL = "https://gateway.discord.gg" }, "discord.gateway_url", "ws or wss"},
 		{"discord guild ids", func(c *Config) { c.Discord.GuildIDs = []string{"my-guild"} }, "discord.guild_ids[0]", "numeric guild id"},
 		{"discord manager role ids", func(c *Config) { c.Discord.ManagerRoleIDs = []string{"x"} }, "discord.manager_role_ids[0]", "numeric role id"},
-		{"discord shard_count", func(c *Config) { c.Discord.ShardCount = 0 }, "discord.shard_count", "1 or more"},
+		{"discord shard_count", func(c *Config) { c.Discord.ShardCount = -1 }, "discord.shard_count", "1 or more"},
 		{"discord shard_id too big", func(c *Config) { c.Discord.ShardID, c.Discord.ShardCount = 2, 2 }, "discord.shard_id", "0..1), got 2"},
 		{"discord shard_id negative", func(c *Config) { c.Discord.ShardID = -1 }, "discord.shard_id", "got -1"},
-		{"discord token space", func(c *Config) { c.Discord.Token = "Bot abc" }, "discord.token", "spaces"},
+		{"discord token space", func(c *Config) { c.Discord.Token = "abc def" }, "discord.token", "spaces"},
 		{"admin listen", func(c *Config) { c.Admin.Listen = "localhost" }, "admin.listen", "host:port"},
 		{"admin listen port", func(c *Config) { c.Admin.Listen = "127.0.0.1:99999" }, "admin.listen", "0 to 65535"},
 		{"moderation empty word", func(c *Config) { c.Moderation.Words = []string{"spam", " "} }, "moderation.words[1]", "must not be empty"},
@@ -76,22 +81,22 @@ func TestValidateRules(t *testing.T) {
 		{"moderation channel empty", func(c *Config) { c.Moderation.ManagersChannel = map[string]string{"telegram": ""} }, "moderation.managers_channel.telegram", "chat id"},
 		{"sentiment mode", func(c *Config) { c.Analytics.SentimentMode = "vader" }, "analytics.sentiment_mode", `must be "offline" or "llm", got "vader"`},
 		{"analytics channel platform", func(c *Config) { c.Analytics.ManagersChannel = map[string]string{"irc": "#x"} }, "analytics.managers_channel.irc", "unknown platform"},
-		{"competitor name", func(c *Config) { c.Analytics.Competitors = []Competitor{{Name: ""}} }, "analytics.competitors[0].name", "must not be empty"},
-		{"competitor duplicate", func(c *Config) { c.Analytics.Competitors = []Competitor{{Name: "A"}, {Name: "a"}} }, "analytics.competitors[1].name", "already analytics.competitors[0]"},
-		{"competitor alias", func(c *Config) { c.Analytics.Competitors = []Competitor{{Name: "A", Aliases: []string{""}}} }, "analytics.competitors[0].aliases[0]", "must not be empty"},
+		{"competitor name", func(c *Config) { c.Analytics.Competitors = []analytics.Competitor{{Name: ""}} }, "analytics.competitors[0].name", "must not be empty"},
+		{"competitor duplicate", func(c *Config) { c.Analytics.Competitors = []analytics.Competitor{{Name: "A"}, {Name: "a"}} }, "analytics.competitors[1].name", "already analytics.competitors[0]"},
+		{"competitor alias", func(c *Config) { c.Analytics.Competitors = []analytics.Competitor{{Name: "A", Aliases: []string{""}}} }, "analytics.competitors[0].aliases[0]", "must not be empty"},
 		{"announce platform", func(c *Config) { c.Announce.Channels = map[string][]string{"matrix": {"!r"}} }, "announce.channels.matrix", "unknown platform"},
 		{"announce empty id", func(c *Config) { c.Announce.Channels = map[string][]string{"discord": {""}} }, "announce.channels.discord[0]", "chat id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := Default()
+			c := defaultConfig()
 			tt.mutate(c)
-			err := c.Validate()
+			err := c.validate()
 			if err == nil {
 				t.Fatal("Validate() = nil")
 			}
-			var found *FieldError
-			for _, fe := range FieldErrors(err) {
+			var found *configs.FieldError
+			for _, fe := range configs.FieldErrors(err) {
 				if fe.Path == tt.path {
 					found = fe
 				}
@@ -110,39 +115,39 @@ func TestValidateRules(t *testing.T) {
 }
 
 func TestValidateAcceptsGoodValues(t *testing.T) {
-	c := Default()
+	c := defaultConfig()
 	c.LLM.BaseURL = "http://127.0.0.1:11434/v1"
 	c.LLM.MaskPatterns = map[string]string{"ORDER": `#\d{6}`}
 	c.Roles.Owners = []string{"telegram:42", "console:owner"}
 	c.Roles.ManagerRoles = []string{"112233445566778899"}
 	c.Telegram.Token = "123456:ABC-def_ghi"
-	c.Telegram.Mode = TelegramWebhook
-	c.Telegram.Webhook = WebhookConfig{Listen: ":8443", PublicURL: "https://bot.example.com/tg", Secret: "s3cr3t_-"}
+	c.Telegram.Mode = telegram.ModeWebhook
+	c.Telegram.Webhook = telegram.Webhook{Listen: ":8443", PublicURL: "https://bot.example.com/tg", Secret: "s3cr3t_-"}
 	c.Telegram.ManagerIDs = []string{"42", "-100123"}
 	c.Discord.Token = "abc.def.ghi"
 	c.Discord.ShardID, c.Discord.ShardCount = 1, 2
 	c.Admin.Listen = "[::1]:9464"
 	c.Moderation.ManagersChannel = map[string]string{"telegram": "-100123"}
-	c.Analytics.Competitors = []Competitor{{Name: "Bean There", Aliases: []string{"beanthere"}}}
+	c.Analytics.Competitors = []analytics.Competitor{{Name: "Bean There", Aliases: []string{"beanthere"}}}
 	c.Announce.Channels = map[string][]string{"discord": {"998877"}}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(); err != nil {
 		t.Fatalf("Validate() = %v", err)
 	}
 	c.Admin.Listen = ""
 	c.Retention.Days, c.Retention.Interval = 0, 0
 	c.Engine.RatePerMinute, c.Engine.RateBurst = 0, 0
 	c.KB.IngestOnStart, c.KB.Dir = false, ""
-	if err := c.Validate(); err != nil {
+	if err := c.validate(); err != nil {
 		t.Fatalf("Validate() with features off = %v", err)
 	}
 }
 
 func TestValidateReportsAllProblems(t *testing.T) {
-	c := Default()
+	c := defaultConfig()
 	c.Log.Level = "loud"
 	c.Telegram.Mode = "poll"
-	c.Discord.ShardCount = 0
-	fes := FieldErrors(c.Validate())
+	c.Discord.ShardCount = -1
+	fes := configs.FieldErrors(c.validate())
 	var paths []string
 	for _, fe := range fes {
 		paths = append(paths, fe.Path)
@@ -158,44 +163,20 @@ func TestValidateReportsAllProblems(t *testing.T) {
 // TestValidateHidesSecrets checks that a malformed secret is reported
 // without its value.
 func TestValidateHidesSecrets(t *testing.T) {
-	c := Default()
+	c := defaultConfig()
 	c.Telegram.Token = "SECRET-VALUE-1"
 	c.Telegram.Webhook.Secret = "SECRET VALUE 2"
 	c.LLM.APIKey = "SECRET VALUE 3"
 	c.Discord.Token = "SECRET VALUE 4"
 	c.LLM.BaseURL = "ftp://user:SECRET5@host"
-	err := c.Validate()
+	err := c.validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
-	if len(FieldErrors(err)) != 5 {
+	if len(configs.FieldErrors(err)) != 5 {
 		t.Errorf("want 5 problems, got %v", err)
 	}
 	if strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("error reveals a secret: %v", err)
-	}
-}
-
-func TestLLMHelpers(t *testing.T) {
-	tests := []struct {
-		base, key         string
-		offline, loopback bool
-		maskPII, maskLoop bool
-		shouldMask        bool
-		endpoint          string
-	}{
-		{"", "", true, false, true, true, true, DefaultOpenAIURL},
-		{"", "sk-1", false, false, true, true, true, DefaultOpenAIURL},
-		{"http://localhost:11434/v1", "", false, true, true, false, false, "http://localhost:11434/v1"},
-		{"http://127.0.0.1:8080/v1", "", false, true, true, true, true, "http://127.0.0.1:8080/v1"},
-		{"http://[::1]:8080/v1", "", false, true, true, false, false, "http://[::1]:8080/v1"},
-		{"https://llm.example.com/v1", "", false, false, true, false, true, "https://llm.example.com/v1"},
-		{"https://llm.example.com/v1", "k", false, false, false, true, false, "https://llm.example.com/v1"},
-	}
-	for _, tt := range tests {
-		c := LLMConfig{BaseURL: tt.base, APIKey: tt.key, MaskPII: tt.maskPII, MaskLoopback: tt.maskLoop}
-		if c.Offline() != tt.offline || c.Loopback() != tt.loopback || c.ShouldMask() != tt.shouldMask || c.Endpoint() != tt.endpoint {
-			t.Errorf("%+v: Offline=%v Loopback=%v ShouldMask=%v Endpoint=%q", tt, c.Offline(), c.Loopback(), c.ShouldMask(), c.Endpoint())
-		}
 	}
 }

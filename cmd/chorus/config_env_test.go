@@ -1,4 +1,4 @@
-package configs
+package main
 
 import (
 	"os"
@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/chorusbot/chorus/analytics"
+	"github.com/chorusbot/chorus/configs"
 )
 
 func TestLoadEnvOverrides(t *testing.T) {
-	cfg := Default()
-	err := LoadEnv(cfg, []string{
+	cfg := defaultConfig()
+	err := configs.LoadEnv(cfg, []string{
 		"CHORUS_LLM_BASE_URL=http://127.0.0.1:11434/v1",
 		"CHORUS_LLM_API_KEY=sk-env",
 		"CHORUS_LLM_MODEL=llama3.1",
@@ -57,8 +60,8 @@ func TestLoadEnvOverrides(t *testing.T) {
 		{"admin.listen", cfg.Admin.Listen, ":9000"},
 		{"llm.mask_pii", cfg.LLM.MaskPII, false},
 		{"roles.owners", cfg.Roles.Owners, []string{"telegram:42", "discord:7"}},
-		{"log.level", cfg.Log.Level, LogDebug},
-		{"analytics.sentiment_mode", cfg.Analytics.SentimentMode, SentimentLLM},
+		{"log.level", cfg.Log.Level, logDebug},
+		{"analytics.sentiment_mode", cfg.Analytics.SentimentMode, analytics.ModeLLM},
 		{"discord.shard_count", cfg.Discord.ShardCount, 4},
 	}
 	for _, c := range checks {
@@ -66,7 +69,7 @@ func TestLoadEnvOverrides(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		t.Errorf("Validate() after env = %v", err)
 	}
 }
@@ -85,9 +88,9 @@ func TestLoadEnvErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
-			err := LoadEnv(Default(), []string{tt.env})
+			err := configs.LoadEnv(defaultConfig(), []string{tt.env})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("LoadEnv(%s) = %v, want it to mention %q", tt.env, err, tt.want)
+				t.Errorf("configs.LoadEnv(%s) = %v, want it to mention %q", tt.env, err, tt.want)
 			}
 			if err != nil && !strings.HasPrefix(err.Error(), "configs: ") {
 				t.Errorf("error %q lacks the package prefix", err)
@@ -95,16 +98,16 @@ func TestLoadEnvErrors(t *testing.T) {
 		})
 	}
 	// All bad variables are reported at once.
-	err := LoadEnv(Default(), []string{"CHORUS_ENGINE_WORKERS=x", "CHORUS_RETENTION_DAYS=y"})
+	err := configs.LoadEnv(defaultConfig(), []string{"CHORUS_ENGINE_WORKERS=x", "CHORUS_RETENTION_DAYS=y"})
 	if err == nil || !strings.Contains(err.Error(), "CHORUS_ENGINE_WORKERS") || !strings.Contains(err.Error(), "CHORUS_RETENTION_DAYS") {
 		t.Errorf("LoadEnv with two bad variables = %v", err)
 	}
 }
 
 func TestLoadEnvEmptyIsUnset(t *testing.T) {
-	cfg := Default()
+	cfg := defaultConfig()
 	cfg.Telegram.Token = "1:yaml"
-	if err := LoadEnv(cfg, []string{"CHORUS_TELEGRAM_TOKEN=", "CHORUS_ENGINE_WORKERS="}); err != nil {
+	if err := configs.LoadEnv(cfg, []string{"CHORUS_TELEGRAM_TOKEN=", "CHORUS_ENGINE_WORKERS="}); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Telegram.Token != "1:yaml" || cfg.Engine.Workers != 0 {
@@ -127,9 +130,9 @@ func TestOpenAIKeyFallback(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Default()
+			cfg := defaultConfig()
 			cfg.LLM.APIKey, cfg.LLM.APIKeyFile = tt.yamlKey, tt.keyFile
-			if err := LoadEnv(cfg, tt.env); err != nil {
+			if err := configs.LoadEnv(cfg, tt.env); err != nil {
 				t.Fatal(err)
 			}
 			if cfg.LLM.APIKey != tt.want {
@@ -140,7 +143,7 @@ func TestOpenAIKeyFallback(t *testing.T) {
 }
 
 func TestEnvVars(t *testing.T) {
-	vars := EnvVars()
+	vars := configs.EnvVars(defaultConfig())
 	byName := map[string]string{}
 	for _, v := range vars {
 		if prev, dup := byName[v.Name]; dup {
@@ -199,19 +202,19 @@ telegram:
 discord:
   token_file: `+dc+`
 `)
-	cfg, err := LoadFrom(cfgPath, nil)
+	cfg, err := loadConfigFile(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Telegram.Token != "123:abc-DEF" || cfg.Discord.Token != "discord-token" || cfg.LLM.APIKey != "sk-file" || cfg.Telegram.Webhook.Secret != "hook_secret" {
 		t.Errorf("secrets not read and trimmed: %q %q %q %q", cfg.Telegram.Token, cfg.Discord.Token, cfg.LLM.APIKey, cfg.Telegram.Webhook.Secret)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		t.Error(err)
 	}
 
 	// The environment wins over the file.
-	cfg, err = LoadFrom(cfgPath, []string{"CHORUS_TELEGRAM_TOKEN=9:env"})
+	cfg, err = loadConfigFile(cfgPath, []string{"CHORUS_TELEGRAM_TOKEN=9:env"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +222,7 @@ discord:
 		t.Errorf("env token = %q, want 9:env", cfg.Telegram.Token)
 	}
 	// A *_FILE variable works like the field.
-	cfg, err = LoadFrom("", []string{"CHORUS_DISCORD_TOKEN_FILE=" + dc})
+	cfg, err = loadConfigFile("", []string{"CHORUS_DISCORD_TOKEN_FILE=" + dc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +249,7 @@ func TestSecretFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeFile(t, dir, "c.yaml", tt.yaml)
-			_, err := LoadFrom(p, nil)
+			_, err := loadConfigFile(p, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("LoadFrom = %v, want %q", err, tt.want)
 			}
@@ -255,20 +258,20 @@ func TestSecretFileErrors(t *testing.T) {
 }
 
 func TestRedacted(t *testing.T) {
-	c := Default()
+	c := defaultConfig()
 	c.LLM.APIKey = "sk-SECRET1"
 	c.LLM.BaseURL = "https://user:SECRET2@llm.example.com/v1"
 	c.Telegram.Token = "1:SECRET3"
 	c.Telegram.Webhook.Secret = "SECRET4"
 	c.Discord.Token = "SECRET5"
-	r := c.Redacted()
+	r := configs.Redacted(c)
 	out := mustYAML(t, r)
 	if strings.Contains(out, "SECRET") {
 		t.Fatalf("redacted config reveals a secret:\n%s", out)
 	}
 	for _, got := range []string{r.LLM.APIKey, r.Telegram.Token, r.Telegram.Webhook.Secret, r.Discord.Token} {
-		if got != Redaction {
-			t.Errorf("secret shown as %q, want %q", got, Redaction)
+		if got != configs.Redaction {
+			t.Errorf("secret shown as %q, want %q", got, configs.Redaction)
 		}
 	}
 	if r.LLM.BaseURL != "https://[redacted]@llm.example.com/v1" {
@@ -278,54 +281,54 @@ func TestRedacted(t *testing.T) {
 		t.Errorf("Redacted changed the original")
 	}
 	// Unset secrets stay empty, so check-config shows what is missing.
-	if d := Default().Redacted(); d.Telegram.Token != "" || d.LLM.APIKey != "" {
+	if d := configs.Redacted(defaultConfig()); d.Telegram.Token != "" || d.LLM.APIKey != "" {
 		t.Errorf("unset secrets shown as set: %+v", d.Telegram)
 	}
 }
 
 func TestHomeChatsFromEnvAndValidated(t *testing.T) {
-	c, err := LoadFrom("", []string{"CHORUS_ROLES_HOME_CHATS=telegram:-1001234, discord:81234"})
+	c, err := loadConfigFile("", []string{"CHORUS_ROLES_HOME_CHATS=telegram:-1001234, discord:81234"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Roles.HomeChats; len(got) != 2 || got[0] != "telegram:-1001234" || got[1] != "discord:81234" {
 		t.Fatalf("home chats = %q", got)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"telegram:@brand", "slack:1", "discord:", "-1001234"} {
-		c := Default()
+		c := defaultConfig()
 		c.Roles.HomeChats = []string{bad}
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "roles.home_chats[0]") {
+		if err := c.validate(); err == nil || !strings.Contains(err.Error(), "roles.home_chats[0]") {
 			t.Errorf("home chat %q: %v", bad, err)
 		}
 	}
 }
 
 func TestRedactedHidesQuerySecrets(t *testing.T) {
-	c := Default()
+	c := defaultConfig()
 	c.LLM.BaseURL = "https://gw.example.com/openai/v1?api-version=2024-02-01&api-key=supersecret123"
-	out, err := yaml.Marshal(c.Redacted())
+	out, err := yaml.Marshal(configs.Redacted(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(out), "supersecret123") || !strings.Contains(string(out), "api-version=2024-02-01") {
 		t.Errorf("redacted config:\n%s", out)
 	}
-	if !slices.Contains(c.Secrets(), "supersecret123") {
-		t.Errorf("Secrets() = %q lacks the query key", c.Secrets())
+	if !slices.Contains(c.secrets(), "supersecret123") {
+		t.Errorf("Secrets() = %q lacks the query key", c.secrets())
 	}
 }
 
 func TestUnknownEnv(t *testing.T) {
-	got := UnknownEnv([]string{
+	got := configs.UnknownEnv([]string{
 		"CHORUS_ENGIN_WORKERS=16",   // a typo: named with the closest variable
 		"CHORUS_ENGINE_WORKERS=16",  // known
 		"CHORUS_TRAIN=1",            // a test switch, not a setting
 		"CHORUS_COMPLETELY_OFF=yes", // nothing close
 		"HOME=/root",                // not ours
-	})
+	}, defaultConfig())
 	if len(got) != 2 {
 		t.Fatalf("UnknownEnv = %q, want two warnings", got)
 	}

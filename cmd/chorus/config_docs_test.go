@@ -1,4 +1,4 @@
-package configs
+package main
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chorusbot/chorus/configs"
 )
 
 // yamlBlock finds the ```yaml fenced blocks of a Markdown file.
@@ -15,11 +17,11 @@ var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\\n(.*?)^```")
 // strictly, so that one copied as it is never stops serve with an unknown
 // key.
 func TestDocSnippetsLoad(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = append(files, filepath.Join("..", "README.md"))
+	files = append(files, filepath.Join("..", "..", "README.md"))
 	n := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -28,7 +30,7 @@ func TestDocSnippetsLoad(t *testing.T) {
 		}
 		for i, m := range yamlBlock.FindAllSubmatch(data, -1) {
 			n++
-			if _, err := LoadBytes(m[1]); err != nil {
+			if _, err := configs.LoadBytes(m[1], defaultConfig); err != nil {
 				t.Errorf("%s, YAML snippet %d does not load: %v\n%s", f, i+1, err, strings.TrimSpace(string(m[1])))
 			}
 		}

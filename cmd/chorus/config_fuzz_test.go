@@ -1,10 +1,12 @@
-package configs
+package main
 
 import (
 	"os"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/chorusbot/chorus/configs"
 )
 
 // FuzzLoad checks that loading a config from any bytes never panics, and
@@ -16,20 +18,20 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("telegram:\n  mdoe: poll\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := LoadBytes(data)
+		cfg, err := configs.LoadBytes(data, defaultConfig)
 		if err != nil {
 			if cfg != nil {
 				t.Fatalf("LoadBytes returned a config with error %v", err)
 			}
 			return
 		}
-		_ = cfg.Validate()
-		r := cfg.Redacted()
+		_ = cfg.validate()
+		r := configs.Redacted(cfg)
 		out, err := yaml.Marshal(r)
 		if err != nil {
 			t.Fatalf("marshal loaded config: %v", err)
 		}
-		if _, err := LoadBytes(out); err != nil {
+		if _, err := configs.LoadBytes(out, defaultConfig); err != nil {
 			t.Fatalf("printed config does not load: %v\n%s", err, out)
 		}
 	})
