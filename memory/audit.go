@@ -5,24 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/chorusbot/chorus/bot"
 )
 
-// AuditQuery filters AuditLog. Empty fields match everything.
-type AuditQuery struct {
-	// User keeps entries about this user key.
-	User string
-	// Kind keeps entries of this kind ("moderation", "command", ...).
-	Kind string
-	// Since keeps entries at or after this time.
-	Since time.Time
-	// Limit bounds the result (default 100, at most 10,000).
-	Limit int
-}
+// AuditQuery filters AuditLog; it is bot.AuditQuery, named here for the
+// callers that had it from this package.
+type AuditQuery = bot.AuditQuery
 
 // Audit implements bot.Auditor. Entries are keyed by time, then by a
 // sequence number so entries at the same instant are all kept. An entry

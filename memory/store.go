@@ -70,9 +70,10 @@ type Store struct {
 }
 
 var (
-	_ bot.Store   = (*Store)(nil)
-	_ bot.KV      = (*Store)(nil)
-	_ bot.Auditor = (*Store)(nil)
+	_ bot.Store    = (*Store)(nil)
+	_ bot.KV       = (*Store)(nil)
+	_ bot.Auditor  = (*Store)(nil)
+	_ bot.AuditLog = (*Store)(nil)
 )
 
 type options struct {
