@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/chorusbot/chorus/memory/pgstore"
 )
 
 // DefaultDataDir is where state lives when nothing else is said.
@@ -34,6 +36,8 @@ type Config struct {
 	Moderation ModerationConfig `yaml:"moderation"`
 	Analytics  AnalyticsConfig  `yaml:"analytics"`
 	Announce   AnnounceConfig   `yaml:"announce"`
+	// Store is where state lives: bbolt in DataDir, or PostgreSQL.
+	Store pgstore.Config `yaml:"store"`
 }
 
 // Default returns the built-in configuration: offline LLM, console only,
@@ -55,6 +59,7 @@ func Default() *Config {
 		Moderation: defaultModeration(),
 		Analytics:  defaultAnalytics(),
 		Announce:   defaultAnnounce(),
+		Store:      pgstore.DefaultConfig(),
 	}
 }
 
@@ -171,6 +176,10 @@ func (c *Config) Validate() error {
 	c.Moderation.validate(&p)
 	c.Analytics.validate(&p)
 	c.Announce.validate(&p)
+	if err := c.Store.Validate(); err != nil {
+		path, msg, _ := strings.Cut(err.Error(), ": ")
+		p.add(path, "%s", msg)
+	}
 	return p.err()
 }
 

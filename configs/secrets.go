@@ -23,6 +23,7 @@ func (c *Config) secrets() []secret {
 		{"telegram.token", "telegram.token_file", &c.Telegram.Token, &c.Telegram.TokenFile},
 		{"telegram.webhook.secret", "telegram.webhook.secret_file", &c.Telegram.Webhook.Secret, &c.Telegram.Webhook.SecretFile},
 		{"discord.token", "discord.token_file", &c.Discord.Token, &c.Discord.TokenFile},
+		{"store.dsn", "store.dsn_file", &c.Store.DSN, &c.Store.DSNFile},
 	}
 }
 
@@ -64,6 +65,7 @@ func (c *Config) Secrets() []string {
 			out = append(out, *s.value)
 		}
 	}
+	out = append(out, c.Store.Secrets()...)
 	for _, raw := range []string{c.LLM.BaseURL, c.Telegram.APIURL, c.Telegram.Webhook.PublicURL, c.Discord.APIURL, c.Discord.GatewayURL} {
 		u, err := url.Parse(raw)
 		if err != nil {

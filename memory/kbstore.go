@@ -191,3 +191,22 @@ func (b boltKB) RemoveKBDoc(ctx context.Context, source, path string) error {
 		return tx.Bucket(bKBDocs).Delete(sk)
 	})
 }
+
+var _ KBStore = (*Store)(nil)
+
+// LoadKB implements KBStore: the documents in the file, as the knowledge
+// base reads them (chorus migrate-store copies them through it).
+func (s *Store) LoadKB(ctx context.Context, want func(Doc) bool, fn func(Doc, []TextChunk) error) error {
+	return s.kb.st.LoadKB(ctx, want, fn)
+}
+
+// PutKBDoc implements KBStore. It writes around the store's own KB: call
+// KB().Refresh after.
+func (s *Store) PutKBDoc(ctx context.Context, d Doc, chunks []TextChunk) error {
+	return s.kb.st.PutKBDoc(ctx, d, chunks)
+}
+
+// RemoveKBDoc implements KBStore, around the store's own KB as PutKBDoc.
+func (s *Store) RemoveKBDoc(ctx context.Context, source, path string) error {
+	return s.kb.st.RemoveKBDoc(ctx, source, path)
+}

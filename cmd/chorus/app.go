@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 )
 
 // dbFile is the bbolt file's name inside the data directory.
@@ -61,9 +63,18 @@ func newLogger(cfg *configs.Config, w io.Writer, red *bot.Redactor) *slog.Logger
 	return slog.New(red.Handler(h))
 }
 
-// openStore opens the bbolt file in the data directory, creating the
-// directory.
-func openStore(cfg *configs.Config) (*memory.Store, error) {
+// openStore opens the configured store: the bbolt file in the data
+// directory (creating the directory), or PostgreSQL (store.driver),
+// migrating its schema when it lacks this binary's migrations.
+func openStore(cfg *configs.Config, log *slog.Logger) (memory.Backend, error) {
+	if cfg.Store.Postgres() {
+		// Bounded: a server that can't be reached is an error, and the
+		// migrations of another replica starting are waited for.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return pgstore.Open(ctx, cfg.Store.DSN, pgstore.WithRetention(cfg.Retention.Days),
+			pgstore.WithLogger(log.With("component", "store")))
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -77,16 +88,17 @@ func openStore(cfg *configs.Config) (*memory.Store, error) {
 
 // openAll loads the configuration and opens the store: the start of every
 // subcommand that touches state. The caller closes the store.
-func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, *memory.Store, error) {
+func openAll(g *globalFlags, env *cliEnv) (*configs.Config, *slog.Logger, memory.Backend, error) {
 	cfg, err := loadConfig(g, env)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(cfg)
+	log := newLogger(cfg, env.stderr, env.redactor())
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, newLogger(cfg, env.stderr, env.redactor()), st, nil
+	return cfg, log, st, nil
 }
 
 // noArgs rejects positional arguments a subcommand doesn't take.
@@ -183,7 +195,7 @@ func minRelevance(v float64) float64 {
 type app struct {
 	cfg    *configs.Config
 	log    *slog.Logger
-	store  *memory.Store
+	store  memory.Backend
 	llm    bot.LLM
 	model  string
 	engine *bot.Engine
@@ -192,7 +204,7 @@ type app struct {
 
 // newApp wires the engine and its plug-ins over an open store, with the
 // configured model. extra options come after the defaults.
-func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
+func newApp(cfg *configs.Config, log *slog.Logger, st memory.Backend, extra ...bot.Option) (*app, error) {
 	model, modelName, err := newLLM(cfg, log)
 	if err != nil {
 		return nil, err
@@ -202,7 +214,7 @@ func newApp(cfg *configs.Config, log *slog.Logger, st *memory.Store, extra ...bo
 
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
-func newAppWith(cfg *configs.Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+func newAppWith(cfg *configs.Config, log *slog.Logger, st memory.Backend, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
 	plug, err := newPlugins(cfg, log, st)
 	if err != nil {
 		return nil, err

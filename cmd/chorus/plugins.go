@@ -24,7 +24,7 @@ type plugins struct {
 }
 
 // auditReader lets moderation read the audit log of the memory store.
-type auditReader struct{ st *memory.Store }
+type auditReader struct{ st memory.Backend }
 
 func (a auditReader) AuditLog(ctx context.Context, user string, limit int) ([]bot.AuditEntry, error) {
 	return a.st.AuditLog(ctx, memory.AuditQuery{User: user, Limit: limit})
@@ -52,7 +52,7 @@ func moderationConfig(c configs.ModerationConfig) (moderation.Config, error) {
 }
 
 // newPlugins builds the plug-ins over the store.
-func newPlugins(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*plugins, error) {
+func newPlugins(cfg *configs.Config, log *slog.Logger, st memory.Backend) (*plugins, error) {
 	p := &plugins{}
 	if cfg.Moderation.Enabled {
 		mc, err := moderationConfig(cfg.Moderation)

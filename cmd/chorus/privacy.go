@@ -46,7 +46,7 @@ func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn f
 
 // newPrivacyApp is the binary's wiring with the offline model: export and
 // forget never call a model.
-func newPrivacyApp(cfg *configs.Config, log *slog.Logger, st *memory.Store) (*app, error) {
+func newPrivacyApp(cfg *configs.Config, log *slog.Logger, st memory.Backend) (*app, error) {
 	return newAppWith(cfg, log, st, llm.NewOffline(), "offline")
 }
 

@@ -2,54 +2,22 @@ package pgstore_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/storetest"
 	"github.com/chorusbot/chorus/memory/pgstore"
+	"github.com/chorusbot/chorus/memory/pgstore/pgtest"
 )
 
-// DSNEnv names the test server. CI (.ci/run) starts PostgreSQL and sets
-// it, and there a missing server fails the tests; elsewhere they skip.
-const DSNEnv = "CHORUS_TEST_PG_DSN"
+func testDSN(t testing.TB) string { return pgtest.DSN(t) }
 
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(DSNEnv)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set in CI: .ci/run must start PostgreSQL and export it", DSNEnv)
-		}
-		t.Skipf("%s is not set: the PostgreSQL store is tested against a real server "+
-			"(e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", DSNEnv, DSNEnv)
-	}
-	return dsn
-}
+func dropSchema(t testing.TB, dsn, schema string) { pgtest.Drop(t, dsn, schema) }
 
-// dropSchema removes a test's schema when it ends.
-func dropSchema(t testing.TB, dsn, schema string) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-}
+func schemaName(t testing.TB) string { return pgtest.Name(t) }
 
 // openSchema opens a store on schema, dropped when t ends.
 func openSchema(t testing.TB, schema string, opts ...pgstore.Option) *pgstore.Store {
@@ -62,14 +30,6 @@ func openSchema(t testing.TB, schema string, opts ...pgstore.Option) *pgstore.St
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-func schemaName(t testing.TB) string {
-	n := strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
-	if len(n) > 40 {
-		n = n[:40]
-	}
-	return fmt.Sprintf("t_%s_%d", n, rand.Uint32())
 }
 
 // TestConformance runs the store conformance suite on PostgreSQL, each

@@ -137,59 +137,13 @@ func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
 // A server that can't be reached fails within the connect timeout with an
 // error naming the host. Close releases the pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now, connectTimeout: 5 * time.Second, maxConns: 16, migrate: true, log: slog.New(slog.DiscardHandler)}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	s, o, err := connect(ctx, dsn, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: store.dsn does not parse: %w", err)
-	}
-	host := Where(cfg.ConnConfig.Config)
-	if cfg.ConnConfig.ConnectTimeout == 0 || !strings.Contains(dsn, "connect_timeout") {
-		cfg.ConnConfig.ConnectTimeout = o.connectTimeout
-	}
-	if !strings.Contains(dsn, "pool_max_conns") {
-		cfg.MaxConns = o.maxConns
-	}
-	if o.schema != "" {
-		if !validSchema(o.schema) {
-			return nil, fmt.Errorf("pgstore: schema %q: want letters, digits and underscores, starting with a letter", o.schema)
-		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = o.schema
-	}
-	st := &counter{}
-	cfg.ConnConfig.Tracer = st
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: connect to %s: %w", host, err)
-	}
-	s := &Store{pool: pool, host: host, now: o.now, retention: o.retention, dedupTTL: 30 * 24 * time.Hour, log: o.log, stats: st}
-	if o.retention > 0 {
-		s.dedupTTL = o.retention
-	}
-	fail := func(err error) (*Store, error) {
-		pool.Close()
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, o.connectTimeout+time.Second)
-	err = pool.Ping(pctx)
-	cancel()
-	if err != nil {
-		return fail(fmt.Errorf("pgstore: connect to %s: %w", host, err))
-	}
-	if o.schema != "" {
-		// Replicas creating it together race on the catalogue's unique
-		// index; the loser finds it made.
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.schema}.Sanitize()); err != nil {
-			var exists bool
-			if qerr := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", o.schema).Scan(&exists); qerr != nil || !exists {
-				return fail(fmt.Errorf("pgstore: create schema %s: %w", o.schema, err))
-			}
-		}
-	}
-	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
-		return fail(fmt.Errorf("pgstore: %s: no schema to keep the tables in (is search_path empty?): %w", host, err))
+	fail := func(err error) (*Store, error) {
+		s.pool.Close()
+		return nil, err
 	}
 	if o.migrate {
 		if _, err := s.Migrate(ctx); err != nil {
@@ -208,6 +162,66 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.listening.Add(1)
 	go s.listen(lctx)
 	return s, nil
+}
+
+// connect opens the pool, checks the server answers and makes the
+// schema; the store it returns has no knowledge base and no listener.
+func connect(ctx context.Context, dsn string, opts []Option) (*Store, options, error) {
+	o := options{now: time.Now, connectTimeout: 5 * time.Second, maxConns: 16, migrate: true, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, o, fmt.Errorf("pgstore: store.dsn does not parse: %w", err)
+	}
+	host := Where(cfg.ConnConfig.Config)
+	if cfg.ConnConfig.ConnectTimeout == 0 || !strings.Contains(dsn, "connect_timeout") {
+		cfg.ConnConfig.ConnectTimeout = o.connectTimeout
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = o.maxConns
+	}
+	if o.schema != "" {
+		if !validSchema(o.schema) {
+			return nil, o, fmt.Errorf("pgstore: schema %q: want letters, digits and underscores, starting with a letter", o.schema)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = o.schema
+	}
+	st := &counter{}
+	cfg.ConnConfig.Tracer = st
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, o, fmt.Errorf("pgstore: connect to %s: %w", host, err)
+	}
+	s := &Store{pool: pool, host: host, now: o.now, retention: o.retention, dedupTTL: 30 * 24 * time.Hour, log: o.log, stats: st}
+	if o.retention > 0 {
+		s.dedupTTL = o.retention
+	}
+	fail := func(err error) (*Store, options, error) {
+		pool.Close()
+		return nil, o, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, o.connectTimeout+time.Second)
+	err = pool.Ping(pctx)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("pgstore: connect to %s: %w", host, err))
+	}
+	if o.schema != "" {
+		// Replicas creating it together race on the catalogue's unique
+		// index; the loser finds it made.
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.schema}.Sanitize()); err != nil {
+			var exists bool
+			if qerr := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", o.schema).Scan(&exists); qerr != nil || !exists {
+				return fail(fmt.Errorf("pgstore: create schema %s: %w", o.schema, err))
+			}
+		}
+	}
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+		return fail(fmt.Errorf("pgstore: %s: search_path names no schema that exists (create it first: CREATE SCHEMA name): %w", host, err))
+	}
+	return s, o, nil
 }
 
 // Where names the server a connection config reaches, for errors and
@@ -313,6 +327,22 @@ func (s *Store) Close() error {
 
 // Schema is the schema the tables live in.
 func (s *Store) Schema() string { return s.schema }
+
+// Migrate connects to dsn and applies the migrations the database lacks,
+// alone (chorus migrate): it returns the versions it applied and the
+// schema version after.
+func Migrate(ctx context.Context, dsn string, opts ...Option) (applied []int64, version int64, err error) {
+	s, _, err := connect(ctx, dsn, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer s.pool.Close()
+	if applied, err = s.Migrate(ctx); err != nil {
+		return nil, 0, err
+	}
+	version, _, err = s.Version(ctx)
+	return applied, version, err
+}
 
 // Where names the server: host:port/database.
 func (s *Store) Where() string { return s.host }
