@@ -188,6 +188,9 @@ func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 		if err != nil {
 			return err
 		}
+		if p, _, _ := bot.SplitUserKey(user); p == "forgotten" {
+			return nil // the stand-in for a forgotten user names nobody to export to
+		}
 		rows, err = tx.Query(ctx, `SELECT body FROM audit
 			WHERE (usr <> '' AND chorus_key(usr) = chorus_key($1::bytea)) OR (actor <> '' AND chorus_key(actor) = chorus_key($1::bytea))
 			ORDER BY at_ns, id`, u)
