@@ -84,3 +84,65 @@ func TestChatOnPostgres(t *testing.T) {
 		t.Errorf("the DSN's password was printed:\n%s", shown.String())
 	}
 }
+
+// TestMigrateStoreCommand moves a bbolt deployment with the binary: a dry
+// run writes nothing, the copy is resumable and idempotent, and every
+// user's export (their messages, profile, audit entries and what each
+// plug-in keeps) is the same on postgres as it was on bbolt.
+func TestMigrateStoreCommand(t *testing.T) {
+	pg, _ := pgEnv(t)
+	data := t.TempDir()
+	// A zone other than UTC: profile times come back from PostgreSQL in
+	// UTC, the same instants.
+	bolt := []string{"CHORUS_DATA_DIR=" + data, "CHORUS_KB_DIR=" + repoKnowledge(t), "CHORUS_LOG_LEVEL=warn", "TZ=Asia/Tokyo"}
+	chorus(t, bolt, "How long does shipping to Canada take?\nCan I pause my subscription?\n", "chat", "--user", "ann")
+	chorus(t, bolt, "Do you ship to Japan?\n", "chat", "--user", "bob")
+	users := []string{"console:ann", "console:bob"}
+	export := func(env []string, user string) bot.UserData {
+		out, _ := chorus(t, env, "", "export", "--user", user)
+		var d bot.UserData
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatalf("export %s: %v\n%s", user, err, out)
+		}
+		if d.Profile != nil {
+			d.Profile.FirstSeen, d.Profile.LastSeen = d.Profile.FirstSeen.UTC(), d.Profile.LastSeen.UTC()
+		}
+		return d
+	}
+	before := map[string]bot.UserData{}
+	for _, u := range users {
+		before[u] = export(bolt, u)
+		if len(before[u].Messages) == 0 {
+			t.Fatalf("%s has no messages on bbolt", u)
+		}
+	}
+	withDSN := append(append([]string{}, bolt...), pg[1]) // CHORUS_STORE_DSN, driver still bbolt
+	out, _ := chorus(t, withDSN, "", "migrate-store", "--to", "postgres", "--dry-run")
+	if !strings.Contains(out, "nothing written") || !strings.Contains(out, "conversations") {
+		t.Errorf("dry run:\n%s", out)
+	}
+	onPG := append(append([]string{}, bolt...), pg[0], pg[1])
+	if d := export(onPG, "console:ann"); len(d.Messages) != 0 {
+		t.Fatalf("the dry run wrote: %+v", d)
+	}
+	out, _ = chorus(t, withDSN, "", "migrate-store", "--to", "postgres", "--batch", "2")
+	if !strings.Contains(out, "done") {
+		t.Errorf("migrate-store:\n%s", out)
+	}
+	out, _ = chorus(t, withDSN, "", "migrate-store", "--to", "postgres")
+	if strings.Contains(out, "copied now, 0 before") && !strings.Contains(out, "0 in the file: 0 copied now, 0 before") {
+		t.Errorf("a second run copied again:\n%s", out)
+	}
+	for _, u := range users {
+		a, _ := json.Marshal(before[u])
+		b, _ := json.Marshal(export(onPG, u))
+		if string(a) != string(b) {
+			t.Errorf("export of %s differs:\nbbolt:    %s\npostgres: %s", u, a, b)
+		}
+	}
+	// The deployment goes on on postgres: ann's history is there.
+	chorus(t, onPG, "And to Mexico?\n", "chat", "--user", "ann")
+	if d := export(onPG, "console:ann"); len(d.Messages) != len(before["console:ann"].Messages)+2 {
+		t.Errorf("after the move ann has %d messages, want %d", len(d.Messages), len(before["console:ann"].Messages)+2)
+	}
+}

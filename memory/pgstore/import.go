@@ -148,9 +148,22 @@ func (s *Store) countSource(ctx context.Context, src *memory.Store, c *ImportCou
 // importKind copies one kind after last, a batch per transaction.
 func (s *Store) importKind(ctx context.Context, src *memory.Store, kind string, last []byte, opt ImportOptions, c *ImportCount, batches *int) error {
 	if kind == "kb" {
-		// A document is put whole, replacing what is there: copying one
-		// twice is harmless, so the knowledge base keeps no position.
-		return src.LoadKB(ctx, nil, func(d memory.Doc, chunks []memory.TextChunk) error {
+		// A document is put whole, replacing what is there, so the
+		// knowledge base keeps no position: one already here with the
+		// same content counts as copied before.
+		have := map[string]string{}
+		docs, err := s.kb.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			have[d.Source+"\x00"+d.Path] = d.Hash
+		}
+		return src.LoadKB(ctx, func(d memory.Doc) bool { return have[d.Source+"\x00"+d.Path] != d.Hash }, func(d memory.Doc, chunks []memory.TextChunk) error {
+			if have[d.Source+"\x00"+d.Path] == d.Hash {
+				c.Before++
+				return nil
+			}
 			if err := s.PutKBDoc(ctx, d, chunks); err != nil {
 				return fmt.Errorf("pgstore: import kb %s: %w", d.Path, err)
 			}
