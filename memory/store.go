@@ -332,3 +332,11 @@ func clone(b []byte) []byte {
 	}
 	return append([]byte(nil), b...)
 }
+
+// Commits returns how many write transactions the file has committed
+// (its transaction id), for chorus bench: each is one disk sync.
+func (s *Store) Commits() uint64 {
+	var id int
+	_ = s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+	return uint64(id)
+}

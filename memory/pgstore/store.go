@@ -481,3 +481,20 @@ func fromNS(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// DropSchema drops schema and everything in it: chorus bench's scratch
+// schema when the run ends.
+func DropSchema(ctx context.Context, dsn, schema string) error {
+	if !validSchema(schema) {
+		return fmt.Errorf("pgstore: drop schema %q: not a schema name", schema)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("pgstore: drop schema %s: %w", schema, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("pgstore: drop schema %s: %w", schema, err)
+	}
+	return nil
+}
