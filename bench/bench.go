@@ -25,6 +25,7 @@ import (
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/moderation/replycheck"
 )
 
 // Path is the way synthetic messages reach the engine.
@@ -653,7 +654,11 @@ func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log 
 		if err != nil {
 			return nil, nil, err
 		}
-		opts = append(opts, bot.WithInspector(mod), bot.WithOutputFilter(mod))
+		checks, err := replycheck.New(replycheck.Config{}, replycheck.WithRules(mod))
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, bot.WithInspector(mod), bot.WithOutputChecker(checks))
 	}
 	var background func(context.Context) error
 	if !cfg.NoAnalytics {

@@ -65,9 +65,10 @@ func (f *FakeLLM) tokens() int {
 	return f.Tokens
 }
 
-// replyWords are the tokens of a reply; plain words so that moderation's
-// output filter passes them.
-var replyWords = strings.Fields("thanks for asking our beans ship within two days and the grinder works with every brew method you like")
+// replyWords are the tokens of a reply: plain sentences with no specific
+// (no price, no duration), so that the output checks pass them as they
+// would a grounded answer, a sentence of about twelve tokens at a time.
+var replyWords = strings.Fields("Thanks for asking. Our beans ship soon after roasting, fresh and whole. The grinder works with every brew method you like.")
 
 // Complete implements bot.LLM (summaries): it waits as long as a stream
 // of the same length would, then answers at once.

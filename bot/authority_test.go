@@ -110,6 +110,7 @@ func TestResolveTarget(t *testing.T) {
 		{arg: "test:1", want: "test:1"},
 		{arg: "test:77", want: "test:77"}, // a well-formed id of a running platform
 		{arg: "@alice", want: "test:1"},
+		{arg: "@\u2060alice", want: "test:1"}, // copied back from a message that escaped it
 		{arg: "ALICE", want: "test:1"},
 		{arg: "Alice Smith", want: "test:1"},
 		{arg: "alice smith", want: "test:1"},

@@ -137,7 +137,7 @@ func (e *Engine) registerBuiltins() {
 			var b strings.Builder
 			if env.msg.Command != nil && env.msg.Command.Name == "start" {
 				p := e.Persona()
-				b.WriteString(env.T("greeting", "name", env.msg.Author.Name, "bot", p.BotName, "brand", p.Brand) + "\n\n")
+				b.WriteString(env.T("greeting", "name", OneLine(env.msg.Author.Name), "bot", p.BotName, "brand", p.Brand) + "\n\n")
 			}
 			b.WriteString(env.T("help_header"))
 			for _, c := range e.Commands(env.Role) {

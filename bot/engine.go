@@ -86,6 +86,9 @@ type Config struct {
 	// HandlerTimeout bounds the handling of one message, LLM included
 	// (default 2×LLMTimeout).
 	HandlerTimeout time.Duration
+	// ReplyMaxMessages caps an answer at this many platform messages
+	// (default 4); a longer one ends with a short note.
+	ReplyMaxMessages int
 }
 
 // Defaults fills unset fields.
@@ -116,6 +119,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.HandlerTimeout <= 0 {
 		c.HandlerTimeout = 2 * c.LLMTimeout
+	}
+	if c.ReplyMaxMessages <= 0 {
+		c.ReplyMaxMessages = 4
 	}
 	if c.Persona.Brand == "" {
 		c.Persona.Brand = "Chorus"
@@ -194,8 +200,9 @@ func WithInspector(i Inspector) Option {
 	return func(e *Engine) { e.inspectors = append(e.inspectors, i) }
 }
 
-// WithOutputFilter sets the filter for the bot's own replies.
-func WithOutputFilter(f OutputFilter) Option { return func(e *Engine) { e.outFilter = f } }
+// WithOutputChecker sets the checks every sentence of the bot's answers
+// passes before it is shown (see StreamWriter).
+func WithOutputChecker(c OutputChecker) Option { return func(e *Engine) { e.checker = c } }
 
 // WithObserver adds an event observer.
 func WithObserver(o Observer) Option { return func(e *Engine) { e.Events.Add(o) } }
@@ -238,7 +245,7 @@ type Engine struct {
 	persona   Persona
 
 	inspectors []Inspector
-	outFilter  OutputFilter
+	checker    OutputChecker
 
 	// Events fans engine events out to observers.
 	Events Observers

@@ -47,6 +47,10 @@ const (
 	// Passage.Relevance). Emitted after each answer from the LLM, so that
 	// knowledge gaps can be found.
 	EventQuestion
+	// EventOutputBlocked: Platform, Chat, User, Label (the bot.Check that
+	// fired), Action ("reask" or "fallback"). A sentence of the bot's own
+	// reply failed an output check and was never shown.
+	EventOutputBlocked
 )
 
 // Outcomes used in events.
@@ -59,6 +63,9 @@ const (
 	OutcomeCut      = "cut"
 	OutcomeTimeout  = "timeout"
 	OutcomeNotFound = "unknown"
+	// OutcomeBlocked: a reply whose sentence failed the output checks
+	// twice ended with the catalogue's fallback.
+	OutcomeBlocked = "blocked"
 )
 
 // Event is one thing the engine (or an adapter, or a plug-in) did. Fields not

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,9 +32,34 @@ type Env struct {
 	done bool
 }
 
-// T translates a catalogue key into the user's language.
+// T translates a catalogue key into the user's language. The values of
+// args are data (names, counts, what a user wrote): they are escaped for
+// the platform's markup, so that a display name like
+// "[Claim refund](https://evil.example)" shows as written and links
+// nowhere. A caller that means to pass markup uses Engine.Catalog.T.
 func (env *Env) T(key string, args ...any) string {
+	if m := env.markup(); m != MarkupPlain {
+		esc := make([]any, len(args))
+		for i, a := range args {
+			esc[i] = a
+			if s, ok := a.(string); ok && i%2 == 1 {
+				esc[i] = Escape(m, s)
+			}
+		}
+		args = esc
+	}
 	return env.Engine.Catalog.T(env.Lang, key, args...)
+}
+
+// Esc escapes s (a name, a quote of what a user wrote) for the markup of
+// the platform the message came from.
+func (env *Env) Esc(s string) string { return Escape(env.markup(), s) }
+
+func (env *Env) markup() Markup {
+	if env.Platform == nil {
+		return MarkupPlain
+	}
+	return env.Platform.Limits().Markup
 }
 
 // Reply sends text in the message's chat (in its thread), as a reply to it.
@@ -224,44 +250,72 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	defer stopTyping()
 	go e.keepTyping(typingCtx, env.Platform, m.Chat)
 
-	req, ret, err := e.buildRequest(ctx, env, query)
+	req, g, ret, err := e.buildRequest(ctx, env, query)
 	if err != nil {
 		return err
 	}
 	lctx, cancel := context.WithTimeout(ctx, e.cfg.LLMTimeout)
 	defer cancel()
-	start := e.now()
 	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
-	if e.outFilter != nil {
-		w.Filter = func(s string) string {
-			out, err := e.outFilter.FilterReply(ctx, m, s)
-			if err != nil {
-				return env.T("apology")
-			}
-			return out
-		}
-	}
+	w.Gate = e.gate(g)
+	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
 	w.OnFirst = func() {
 		stopTyping()
 		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
-	text, usage, model, outcome, noAnswer, streamErr := e.stream(lctx, req, w)
-	llmOutcome := outcome
-	e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
-		Duration: e.now().Sub(start), Usage: usage})
-	if usage.Total() > 0 {
-		e.budgets.add("u:"+uk, usage.Total(), now)
-		e.budgets.add("c:"+conv, usage.Total(), now)
+	var (
+		outcome  string
+		noAnswer bool
+		req0     = req
+	)
+	// One attempt, and when a sentence is blocked one more with the
+	// reason; then the fallback.
+	for attempt := 0; ; attempt++ {
+		start := e.now()
+		_, usage, model, llmOutcome, said, streamErr := e.stream(lctx, req, w)
+		noAnswer = said
+		e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
+			Duration: e.now().Sub(start), Usage: usage})
+		if usage.Total() > 0 {
+			e.budgets.add("u:"+uk, usage.Total(), now)
+			e.budgets.add("c:"+conv, usage.Total(), now)
+		}
+		outcome = llmOutcome
+		if outcome == OutcomeOK || outcome == OutcomeCut {
+			w.End(lctx)
+		}
+		v, sentence, blocked := w.Blocked()
+		if !blocked {
+			if outcome != OutcomeOK && outcome != OutcomeCut {
+				e.log.Warn("llm failed", "platform", m.Platform, "err", streamErr)
+			}
+			break
+		}
+		last := attempt > 0 || lctx.Err() != nil
+		e.outputBlocked(ctx, m, v, sentence, last)
+		if last {
+			w.Append(env.T("output_fallback"))
+			outcome = OutcomeBlocked
+			break
+		}
+		req = Reask(req0, v.Reason)
+		w.Restart()
 	}
-	switch outcome {
-	case OutcomeOK:
-	case OutcomeCut:
-		text = strings.TrimRight(text, " \n") + "\n\n" + env.T("cut")
-		w.Set(text)
+	switch {
+	case outcome == OutcomeBlocked:
+	case w.Capped():
+		w.Append(w.CapNote)
+		outcome = OutcomeCut
+	case outcome == OutcomeOK:
+	case outcome == OutcomeCut:
+		w.Append(env.T("cut"))
+	case strings.TrimSpace(w.Text()) != "":
+		// The model failed after a first attempt was blocked and
+		// some of it had passed: end as a blocked reply would.
+		w.Append(env.T("output_fallback"))
+		outcome = OutcomeBlocked
 	default:
-		e.log.Warn("llm failed", "platform", m.Platform, "err", streamErr)
-		text = env.T("apology")
-		w.Set(text)
+		w.Set(env.T("apology"))
 		outcome = OutcomeApology
 	}
 	// The final text must reach the user even when the answer's own
@@ -303,8 +357,64 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	return nil
 }
 
-// stream runs the LLM and feeds w. outcome is OutcomeOK, OutcomeCut (some
-// text then failure), OutcomeTimeout or OutcomeError (nothing usable).
+// gate is the check every sentence of an answer grounded in g passes
+// before it is shown: pings the user did not write are removed, then the
+// output checker judges it.
+func (e *Engine) gate(g *Grounding) func(ctx context.Context, s string) (string, Violation) {
+	return func(ctx context.Context, s string) (string, Violation) {
+		s = StripPings(s, g.Query)
+		if e.checker == nil {
+			return s, Violation{}
+		}
+		return s, e.checker.CheckSentence(ctx, s, g)
+	}
+}
+
+// outputBlocked audits and counts a blocked sentence. The sentence is kept
+// in the audit log, masked, for managers to review.
+func (e *Engine) outputBlocked(ctx context.Context, m *Message, v Violation, sentence string, final bool) {
+	action := "reask"
+	if final {
+		action = "fallback"
+	}
+	kept := v.Masked
+	if kept == "" {
+		kept = MaskPII(sentence)
+	}
+	e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: "output-checks",
+		Kind: AuditOutputBlocked, Rule: string(v.Check.Known()), Action: action, Excerpt: Excerpt(kept, 300), Note: v.Detail})
+	e.Events.Emit(Event{Kind: EventOutputBlocked, Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(),
+		Label: string(v.Check.Known()), Action: action})
+}
+
+// AuditOutputBlocked is the audit kind of a blocked sentence of the bot's.
+const AuditOutputBlocked = "output-blocked"
+
+// Reask returns req asking the model once more, told why its draft was
+// not sent. The note goes into the first system message, which every chat
+// template accepts, rather than as a message of its own.
+func Reask(req Request, reason string) Request {
+	if reason == "" {
+		reason = "part of your draft broke the rules of this chat"
+	}
+	note := "A draft of your answer to the last message was not sent: " + reason +
+		". Write the whole answer again, keeping only to the facts given here, without naming that anything was blocked."
+	msgs := slices.Clone(req.Messages)
+	i := slices.IndexFunc(msgs, func(c ChatMessage) bool { return c.Role == RoleSystem })
+	if i < 0 {
+		msgs = append([]ChatMessage{{Role: RoleSystem, Content: note}}, msgs...)
+	} else {
+		msgs[i].Content = strings.TrimRight(msgs[i].Content, "\n") + "\n\n" + note
+	}
+	req.Messages = msgs
+	req.Reask = reason
+	return req
+}
+
+// stream runs the LLM and feeds w until the model ends or w stops (a
+// blocked sentence, the cap). outcome is OutcomeOK (the model ended, or
+// the writer stopped it), OutcomeCut (some text then failure),
+// OutcomeTimeout or OutcomeError (nothing usable).
 //
 // NoAnswerMarker is taken out of the text before w sees it; noAnswer
 // reports whether the model wrote it.
@@ -329,14 +439,13 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 		if rerr != nil {
 			write(mf.Flush())
 		}
-		if rerr == io.EOF {
+		if rerr == io.EOF || (rerr == nil && w.Stopped()) {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
-			text, _ = StripNoAnswer(b.String()) // tidy the space the marker left
-			if mf.found {
-				w.Set(text)
-			}
+			// What is shown is what passed the checks, the marker taken
+			// out on the way: it is never replaced with unchecked text.
+			text, _ = StripNoAnswer(b.String())
 			return text, s.Usage(), model, OutcomeOK, mf.found, nil
 		}
 		if rerr != nil {
@@ -371,7 +480,8 @@ func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
 }
 
 // buildRequest gathers the prompt's parts and assembles it.
-func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, retrieval, error) {
+// The grounding returned is what the prompt holds, for the output checks.
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, *Grounding, retrieval, error) {
 	m := env.msg
 	conv := m.ConversationKey()
 	persona := e.Persona()
@@ -385,7 +495,7 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	}
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil {
-		return Request{}, ret, fmt.Errorf("bot: load window: %w", err)
+		return Request{}, nil, ret, fmt.Errorf("bot: load window: %w", err)
 	}
 	// The window ends with the message being answered; the prompt puts
 	// the question last on its own, so drop it from the window.
@@ -398,10 +508,12 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	}
 	msgs, err := e.prompter(in)
 	if err != nil {
-		return Request{}, ret, fmt.Errorf("bot: assemble prompt: %w", err)
+		return Request{}, nil, ret, fmt.Errorf("bot: assemble prompt: %w", err)
 	}
+	g := &Grounding{Query: query, Lang: env.Lang, Persona: persona, Passages: append(slices.Clip(in.Passages), contact...),
+		Window: win, Summary: in.Summary}
 	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
-		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, ret, nil
+		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, g, ret, nil
 }
 
 // maybeFold folds turns that fell out of the window into the summary once

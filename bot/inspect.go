@@ -30,10 +30,3 @@ type InspectorFunc func(ctx context.Context, m *Message, env *Env) (Verdict, err
 func (f InspectorFunc) Inspect(ctx context.Context, m *Message, env *Env) (Verdict, error) {
 	return f(ctx, m, env)
 }
-
-// OutputFilter checks the bot's own reply before it is sent (output
-// moderation). It returns the text to send, possibly changed, or an error to
-// send the catalogue's refusal instead.
-type OutputFilter interface {
-	FilterReply(ctx context.Context, m *Message, reply string) (string, error)
-}

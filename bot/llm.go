@@ -66,6 +66,9 @@ type Request struct {
 	Summary string `json:"summary,omitempty"`
 	// Persona is the brand's persona for phrasing.
 	Persona Persona `json:"persona,omitempty"`
+	// Reask, when set, says why the model's previous draft of this answer
+	// was not shown (see Reask); Messages carry it too.
+	Reask string `json:"reask,omitempty"`
 }
 
 // Usage is token accounting for one call.

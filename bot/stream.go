@@ -4,38 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // maxRateWaits bounds how many rate-limit waits one final send or edit
 // accepts before giving up.
 const maxRateWaits = 8
 
-// StreamWriter shows a reply growing: it sends the first piece, then edits
-// the message as text arrives, no faster than the platform's EditEvery and
-// only when the text changed, and starts a new message when the text passes
-// the platform's length limit. A 429 while streaming postpones the next
-// edit by its retry-after; Finish waits it out so the final text arrives.
-// It is not safe for concurrent use.
+// StreamWriter shows a reply growing, a checked sentence at a time: text
+// from the model waits in a buffer until it makes a complete sentence (or
+// a clause at HardSentenceRunes), the sentence goes through Gate, and only
+// what passed is ever sent or edited in. The first sentence that fails
+// stops the writer (Stopped, Blocked): nothing after it is shown, and the
+// caller may Restart with another attempt or Append a fallback.
+//
+// Visible text is sent, then edited as sentences pass, no faster than the
+// platform's EditEvery and only when it changed; past the platform's
+// length limit it continues in a new message, and past MaxMessages
+// messages the reply stops (Capped). A 429 while streaming postpones the
+// next edit by its retry-after; Finish waits it out so the final text
+// arrives. It is not safe for concurrent use.
 type StreamWriter struct {
 	p    Platform
 	lim  Limits
 	tmpl Out
-	// Filter, when set, turns the accumulated text into what is shown
-	// (output moderation, markup fixes). It must be pure.
-	Filter func(string) string
+	// Gate, when set, judges each complete sentence before it is shown:
+	// it returns the sentence as it may be shown (pings removed) and a
+	// violation that stops the reply.
+	Gate func(ctx context.Context, sentence string) (string, Violation)
 	// OnFirst is called once, when the first piece becomes visible.
 	OnFirst func()
+	// MaxMessages caps the reply at this many platform messages (0: no
+	// cap); CapNote, which ends a capped reply, fits within them.
+	MaxMessages int
+	CapNote     string
 
-	text     []byte
+	pending  string          // received, not yet a whole sentence
+	approved strings.Builder // what passed, this attempt
+	runes    int             // runes in approved
+	prev     string          // what passed in the attempt before Restart
+	blocked  Violation
+	blockedS string
+	capped   bool
+	suffix   string
 	override *string
-	// memo caches Filter's result for the text it was last given: Text is
-	// asked for at every flush and Filter (output moderation) is costly.
-	memoIn, memoOut string
-	ids             []string
-	shown           []string
-	next            time.Time
+
+	ids   []string
+	shown []string
+	next  time.Time
 	// retryAt is when the platform's last retry-after ends; the final
 	// flush waits for it (but not for the ordinary edit pace).
 	retryAt time.Time
@@ -49,15 +68,35 @@ func NewStreamWriter(p Platform, tmpl Out) *StreamWriter {
 	return &StreamWriter{p: p, lim: p.Limits(), tmpl: tmpl, now: time.Now}
 }
 
-// Write adds delta and, when streaming and the pace allows, updates the
-// visible message. Errors other than rate limits are kept for Finish.
+// Write adds delta; every sentence it completes is checked, and, when
+// streaming and the pace allows, the visible message is updated. Once the
+// writer has stopped, Write ignores its input. Errors other than rate
+// limits are kept for Finish.
 func (w *StreamWriter) Write(ctx context.Context, delta string) {
-	w.text = append(w.text, delta...)
-	if w.OnFirst != nil && len(w.text) > 0 && !w.lim.Stream {
+	if w.Stopped() {
+		return
+	}
+	w.pending += delta
+	w.drain(ctx, false)
+	w.show(ctx)
+}
+
+// End tells the writer the model has finished: what is left in the
+// buffer is checked as the last sentence.
+func (w *StreamWriter) End(ctx context.Context) {
+	if w.Stopped() {
+		return
+	}
+	w.drain(ctx, true)
+	w.show(ctx)
+}
+
+func (w *StreamWriter) show(ctx context.Context) {
+	if w.OnFirst != nil && w.approved.Len() > 0 && !w.lim.Stream {
 		w.first.Do(w.OnFirst)
 	}
-	if !w.lim.Stream || w.now().Before(w.next) {
-		return
+	if !w.lim.Stream || w.now().Before(w.next) || w.Text() == "" {
+		return // nothing to show yet must not start the edit pace
 	}
 	if err := w.flush(ctx, false); err != nil {
 		var rl *RateLimitError
@@ -70,22 +109,119 @@ func (w *StreamWriter) Write(ctx context.Context, delta string) {
 	w.next = w.now().Add(w.lim.EditEvery)
 }
 
-// Set replaces the whole text (an apology, a cut marker).
+// drain checks the complete sentences in the buffer, and with final the
+// rest of it too.
+func (w *StreamWriter) drain(ctx context.Context, final bool) {
+	for w.pending != "" && !w.Stopped() {
+		n := SentenceEnd(w.pending, HardSentenceRunes)
+		if n <= 0 {
+			if !final {
+				return
+			}
+			n = len(w.pending)
+		}
+		s := w.pending[:n]
+		w.pending = w.pending[n:]
+		w.accept(ctx, s)
+	}
+}
+
+// accept checks one sentence and adds it to what is shown, or stops.
+func (w *StreamWriter) accept(ctx context.Context, s string) {
+	shown := s
+	if strings.TrimSpace(s) != "" && w.Gate != nil {
+		var v Violation
+		shown, v = w.Gate(ctx, s)
+		if v.Blocked() {
+			w.blocked, w.blockedS, w.pending = v, s, ""
+			return
+		}
+	}
+	if w.overCap(shown) {
+		w.capped, w.pending = true, ""
+		return
+	}
+	w.approved.WriteString(shown)
+	w.runes += utf8.RuneCountInString(shown)
+}
+
+// capRunesPerMessage bounds a message where the platform sets no limit.
+const capRunesPerMessage = 4000
+
+// overCap reports whether adding add would take the reply, with its cap
+// note, past MaxMessages messages.
+func (w *StreamWriter) overCap(add string) bool {
+	if w.MaxMessages <= 0 {
+		return false
+	}
+	per := w.lim.MaxLen
+	if per <= 0 {
+		per = capRunesPerMessage
+	}
+	total := w.runes + utf8.RuneCountInString(add) + utf8.RuneCountInString(w.CapNote) + 2
+	switch {
+	case total > w.MaxMessages*per:
+		return true
+	case w.lim.MaxLen <= 0 || total <= w.MaxMessages*per/2:
+		// SplitText cuts each piece in the second half of its window, so
+		// this much always fits.
+		return false
+	}
+	return len(SplitText(w.approved.String()+add+"\n\n"+w.CapNote, w.lim.MaxLen)) > w.MaxMessages
+}
+
+// Stopped reports whether a sentence was blocked or the cap reached:
+// the caller stops reading the model.
+func (w *StreamWriter) Stopped() bool { return w.blocked.Blocked() || w.capped }
+
+// Blocked returns the violation that stopped this attempt and the
+// sentence it was found in; ok is false when nothing was blocked.
+func (w *StreamWriter) Blocked() (v Violation, sentence string, ok bool) {
+	return w.blocked, w.blockedS, w.blocked.Blocked()
+}
+
+// Capped reports whether the reply reached MaxMessages.
+func (w *StreamWriter) Capped() bool { return w.capped }
+
+// Restart begins another attempt: what passed so far stays visible until
+// the new attempt has text of its own, which then replaces it.
+func (w *StreamWriter) Restart() {
+	w.prev = w.body()
+	w.approved.Reset()
+	w.runes = 0
+	w.pending, w.blocked, w.blockedS, w.capped = "", Violation{}, "", false
+}
+
+// Append ends the reply with note (a fallback, a cut marker, the cap
+// note) after what passed.
+func (w *StreamWriter) Append(note string) { w.suffix = note }
+
+// Set replaces the whole text (an apology).
 func (w *StreamWriter) Set(text string) { w.override = &text }
 
-// Text is the full text as shown (after Filter).
+// body is what passed: this attempt's text, or the last attempt's while
+// this one has none.
+func (w *StreamWriter) body() string {
+	if w.approved.Len() > 0 {
+		return w.approved.String()
+	}
+	return w.prev
+}
+
+// Text is the full text as shown: only what passed the checks, then the
+// appended note.
 func (w *StreamWriter) Text() string {
-	s := string(w.text)
 	if w.override != nil {
-		s = *w.override
+		return *w.override
 	}
-	if w.Filter != nil {
-		if s != w.memoIn || w.memoOut == "" && s != "" {
-			w.memoIn, w.memoOut = s, w.Filter(s)
-		}
-		s = w.memoOut
+	body := strings.TrimRight(w.body(), " \t\n")
+	switch {
+	case w.suffix == "":
+		return body
+	case strings.TrimSpace(body) == "":
+		return w.suffix
 	}
-	return s
+	return body + "\n\n" + w.suffix
 }
 
 // LastID is the id of the last message sent, empty before any.
@@ -102,7 +238,7 @@ func (w *StreamWriter) IDs() []string { return w.ids }
 // Finish shows the final text, waiting out rate limits: first any
 // retry-after a streamed edit was told, then any the final ones are.
 func (w *StreamWriter) Finish(ctx context.Context) error {
-	if w.Text() == "" {
+	if w.Text() == "" && len(w.ids) == 0 {
 		return nil
 	}
 	if d := w.retryAt.Sub(w.now()); d > 0 {
@@ -115,10 +251,13 @@ func (w *StreamWriter) Finish(ctx context.Context) error {
 
 func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 	text := w.Text()
-	if text == "" {
+	if text == "" && !final {
 		return nil
 	}
-	pieces := SplitText(text, w.lim.MaxLen)
+	var pieces []string
+	if text != "" {
+		pieces = SplitText(text, w.lim.MaxLen)
+	}
 	for i, piece := range pieces {
 		out := w.tmpl
 		out.Text = piece
@@ -148,6 +287,20 @@ func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 		if w.OnFirst != nil {
 			w.first.Do(w.OnFirst)
 		}
+	}
+	if final && len(w.ids) > len(pieces) {
+		// A later attempt is shorter than what an earlier one showed:
+		// the messages past its end go.
+		for i := len(pieces); i < len(w.ids); i++ {
+			if err := w.p.Delete(ctx, w.tmpl.Chat, w.ids[i]); err != nil {
+				out := w.tmpl
+				out.Text, out.ReplyTo, out.Final = "…", "", true
+				if err := w.retry(ctx, true, func() error { return w.p.Edit(ctx, out, w.ids[i]) }); err != nil {
+					return fmt.Errorf("bot: clear reply: %w", err)
+				}
+			}
+		}
+		w.ids, w.shown = w.ids[:len(pieces)], w.shown[:len(pieces)]
 	}
 	return nil
 }

@@ -54,7 +54,9 @@ var reDiscordMention = regexp.MustCompile(`^<@!?([0-9]{5,25})>$`)
 // reply, a *TargetError when no known user, or several, match. Only the
 // caller decides that no argument means "myself" (/forget alone).
 func (e *Engine) ResolveTarget(ctx context.Context, m *Message, arg string) (Target, error) {
-	arg = strings.TrimSpace(arg)
+	// EscapeMarkdown puts a word joiner after the '@' of a name the bot
+	// repeats; a manager copying the name back means the name.
+	arg = strings.TrimSpace(strings.ReplaceAll(arg, "\u2060", ""))
 	self := func(t Target) Target {
 		t.Self = t.Key == m.UserKey()
 		return t

@@ -40,22 +40,26 @@ type EngineConfig struct {
 	LLMTimeout time.Duration `yaml:"llm_timeout"`
 	// DrainTimeout is how long shutdown waits for in-flight messages.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// ReplyMaxMessages caps one answer at this many platform messages; a
+	// longer one ends with a short note.
+	ReplyMaxMessages int `yaml:"reply_max_messages"`
 }
 
 func defaultEngine() EngineConfig {
 	return EngineConfig{
-		Workers:         0,
-		QueueSize:       4096,
-		RatePerMinute:   20,
-		RateBurst:       5,
-		UserDailyTokens: 50000,
-		ChatDailyTokens: 500000,
-		WindowTokens:    1500,
-		SummaryEvery:    8,
-		KBPassages:      3,
-		ReplyMaxTokens:  800,
-		LLMTimeout:      60 * time.Second,
-		DrainTimeout:    15 * time.Second,
+		Workers:          0,
+		QueueSize:        4096,
+		RatePerMinute:    20,
+		RateBurst:        5,
+		UserDailyTokens:  50000,
+		ChatDailyTokens:  500000,
+		WindowTokens:     1500,
+		SummaryEvery:     8,
+		KBPassages:       3,
+		ReplyMaxTokens:   800,
+		LLMTimeout:       60 * time.Second,
+		DrainTimeout:     15 * time.Second,
+		ReplyMaxMessages: 4,
 	}
 }
 
@@ -75,6 +79,9 @@ func (c *EngineConfig) validate(p *problems) {
 	nonNegInt(p, "engine.reply_max_tokens", c.ReplyMaxTokens)
 	nonNegDuration(p, "engine.llm_timeout", c.LLMTimeout)
 	nonNegDuration(p, "engine.drain_timeout", c.DrainTimeout)
+	if c.ReplyMaxMessages < 1 {
+		p.add("engine.reply_max_messages", "must be 1 or more, got %d", c.ReplyMaxMessages)
+	}
 	for i, k := range c.OpenChats {
 		if strings.TrimSpace(k) == "" {
 			p.add(fmt.Sprintf("engine.open_chats[%d]", i), "must be a conversation key such as \"telegram/-100123\" or a chat id, got an empty string")

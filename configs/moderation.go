@@ -63,6 +63,38 @@ type ModerationConfig struct {
 	// ManagersChannel is where managers are notified, by platform
 	// ("telegram": "-100123").
 	ManagersChannel map[string]string `yaml:"managers_channel"`
+	// SpamDelete deletes (and warns about) a spam verdict in a group from
+	// the first strike, instead of only warning.
+	SpamDelete bool `yaml:"spam_delete"`
+	// NoticeEvery is the least time between two moderation notices about
+	// one user in one chat.
+	NoticeEvery time.Duration `yaml:"notice_every"`
+	// Replies are the checks on every sentence of the bot's own answers.
+	Replies ReplyChecksConfig `yaml:"replies"`
+}
+
+// ReplyChecksConfig is "moderation.replies": the checks every sentence
+// of the bot's answers passes before anyone sees it (package
+// moderation/replycheck). They run whether or not community moderation is
+// enabled.
+type ReplyChecksConfig struct {
+	// Enabled runs the checks.
+	Enabled bool `yaml:"enabled"`
+	// Allow lists what an answer may contain though the knowledge base,
+	// persona and conversation don't: the brand's own domains, links,
+	// handles, e-mail addresses, phone numbers and promo codes.
+	Allow []string `yaml:"allow"`
+	// OffensiveAt and HateAt are the probabilities of the shipped
+	// offensive and hate classifiers from which a sentence of the bot's
+	// is blocked as abuse.
+	OffensiveAt float64 `yaml:"offensive_at"`
+	HateAt      float64 `yaml:"hate_at"`
+	// GroupHateAt is the hate probability from which a sentence naming a
+	// protected group is blocked as a generalisation.
+	GroupHateAt float64 `yaml:"group_hate_at"`
+	// CompetitorNegativeAt is the sentiment score (-1..1) at or below
+	// which a sentence naming a competitor is negative.
+	CompetitorNegativeAt float64 `yaml:"competitor_negative_at"`
 }
 
 func defaultModeration() ModerationConfig {
@@ -71,6 +103,8 @@ func defaultModeration() ModerationConfig {
 		BlockInvites: true, NewMemberMinutes: 10, MaxMentions: 5, CapsRatio: 0.7,
 		FloodMessages: 6, FloodWindow: 10 * time.Second, RepeatWindow: 2 * time.Minute,
 		StrikeHalfLife: 72 * time.Hour, ClassifierActAt: 0.9, ClassifierAskAt: 0.7,
+		SpamDelete: true, NoticeEvery: time.Minute,
+		Replies: ReplyChecksConfig{Enabled: true, OffensiveAt: 0.95, HateAt: 0.95, GroupHateAt: 0.6, CompetitorNegativeAt: -0.4},
 	}
 }
 
@@ -151,6 +185,26 @@ func (c *ModerationConfig) validate(p *problems) {
 	if _, err := c.ParseLadder(); err != nil {
 		path, msg, _ := strings.Cut(err.Error(), ": ")
 		p.add(path, "%s", msg)
+	}
+	if c.NoticeEvery < 0 {
+		p.add("moderation.notice_every", "must not be negative, got %s", c.NoticeEvery)
+	}
+	r := c.Replies
+	for _, f := range []struct {
+		path string
+		v    float64
+	}{{"offensive_at", r.OffensiveAt}, {"hate_at", r.HateAt}, {"group_hate_at", r.GroupHateAt}} {
+		if f.v <= 0 || f.v > 1 {
+			p.add("moderation.replies."+f.path, "must be above 0 and at most 1, got %g", f.v)
+		}
+	}
+	if r.CompetitorNegativeAt < -1 || r.CompetitorNegativeAt >= 0 {
+		p.add("moderation.replies.competitor_negative_at", "must be from -1 up to (not including) 0, got %g", r.CompetitorNegativeAt)
+	}
+	for i, a := range r.Allow {
+		if strings.TrimSpace(a) == "" {
+			p.add(fmt.Sprintf("moderation.replies.allow[%d]", i), "must not be empty")
+		}
 	}
 	checkPlatformKeys(p, "moderation.managers_channel", c.ManagersChannel)
 	for _, k := range sortedKeys(c.ManagersChannel) {

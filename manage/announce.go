@@ -82,8 +82,34 @@ func (t *Tools) cmdAnnounce(ctx context.Context, env *bot.Env, c *bot.Command) e
 		}
 		dests = append(dests, d)
 	}
-	return env.Reply(ctx, env.T("manage.announce_preview", "count", len(chs), "channels", strings.Join(dests, ", "),
-		"minutes", int(t.cfg.AnnounceTTL.Minutes()), "code", code)+"\n\n"+text)
+	preview := env.T("manage.announce_preview", "count", len(chs), "channels", strings.Join(dests, ", "),
+		"minutes", int(t.cfg.AnnounceTTL.Minutes()), "code", code) + "\n\n" + text
+	if flags := t.checkAnnouncement(ctx, env, text); len(flags) > 0 {
+		warn := "\n\n" + env.T("manage.announce_warning")
+		for _, f := range flags {
+			warn += "\n• " + env.T("manage.announce_flag", "check", string(f.Check), "detail", f.Detail)
+		}
+		preview += warn
+	}
+	return env.Reply(ctx, preview)
+}
+
+// checkAnnouncement runs the output checks on an announcement, grounded
+// in the knowledge base and the persona: what the owner writes is not its
+// own proof that a price or a date is right.
+func (t *Tools) checkAnnouncement(ctx context.Context, env *bot.Env, text string) []bot.Flag {
+	if t.checks == nil {
+		return nil
+	}
+	g := &bot.Grounding{Lang: env.Lang, Persona: t.e.Persona()}
+	if kb := t.e.Knowledge(); kb != nil {
+		ps, err := kb.Search(ctx, text, t.cfg.PostPassages)
+		if err != nil {
+			t.e.Logger().Warn("manage: announce: knowledge search failed", "err", err)
+		}
+		g.Passages = ps
+	}
+	return bot.CheckText(ctx, t.checks, text, g)
 }
 
 // newCode is six random digits.

@@ -39,6 +39,7 @@ var catalogEN = map[string]string{
 	"manage.post_show_usage":  "Usage: /post show ID (see /post list).",
 	"manage.post_not_found":   "There is no draft {id}. See /post list.",
 	"manage.post_show":        "Draft {id} for {platform}, {date} UTC, on: {brief}",
+	"manage.post_flagged":     "⚠ Flagged by the output checks, check before posting ({check}): {detail}",
 
 	"manage.gaps_usage":   "Usage: /gaps [period] — for example /gaps 7d, /gaps 24h or /gaps 2w (at most {max} days).",
 	"manage.gaps_none":    "No unanswered questions in the last {period}: the knowledge base covered everything asked.",
@@ -65,6 +66,8 @@ var catalogEN = map[string]string{
 	"manage.announce_bad_code":      "That code doesn't match the announcement waiting for confirmation.",
 	"manage.announce_expired":       "That preview has expired. Send /announce TEXT again.",
 	"manage.announce_report":        "Announcement sent to {sent} of {total} channels:",
+	"manage.announce_warning":       "⚠ Before you confirm: the output checks flagged this announcement.",
+	"manage.announce_flag":          "{check}: {detail}",
 }
 
 var catalogZH = map[string]string{
@@ -103,6 +106,7 @@ var catalogZH = map[string]string{
 	"manage.post_show_usage":  "用法：/post show ID（见 /post list）。",
 	"manage.post_not_found":   "没有草稿 {id}。请查看 /post list。",
 	"manage.post_show":        "草稿 {id}，平台 {platform}，{date} UTC，主题：{brief}",
+	"manage.post_flagged":     "⚠ 输出检查标记了这份草稿，发布前请核实（{check}）：{detail}",
 
 	"manage.gaps_usage":   "用法：/gaps [时间段]，例如 /gaps 7d、/gaps 24h 或 /gaps 2w（最多 {max} 天）。",
 	"manage.gaps_none":    "最近 {period} 没有未解答的问题：知识库覆盖了所有提问。",
@@ -129,4 +133,6 @@ var catalogZH = map[string]string{
 	"manage.announce_bad_code":      "验证码与等待确认的公告不符。",
 	"manage.announce_expired":       "预览已过期。请重新发送 /announce 内容。",
 	"manage.announce_report":        "公告已发送到 {total} 个频道中的 {sent} 个：",
+	"manage.announce_warning":       "⚠ 确认之前请注意：输出检查标记了这条公告。",
+	"manage.announce_flag":          "{check}：{detail}",
 }

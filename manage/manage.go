@@ -130,15 +130,21 @@ type Option func(*Tools)
 // this way.
 func WithMood(mood func(texts []string) string) Option { return func(t *Tools) { t.mood = mood } }
 
+// WithChecks runs the checks of the bot's own words on /post drafts (a
+// flagged draft is shown with the reason, not dropped) and on /announce
+// texts (a warning in the preview, before confirmation).
+func WithChecks(c bot.OutputChecker) Option { return func(t *Tools) { t.checks = c } }
+
 // WithClock replaces the engine's clock, for tests.
 func WithClock(now func() time.Time) Option { return func(t *Tools) { t.now = now } }
 
 // Tools are the community managers' commands. Create them with New, then
 // Register them on an engine. Tools are safe for concurrent use.
 type Tools struct {
-	cfg  Config
-	mood func([]string) string
-	now  func() time.Time
+	cfg    Config
+	mood   func([]string) string
+	now    func() time.Time
+	checks bot.OutputChecker
 
 	// e and kv are set by Register before reg, and read by commands
 	// (which run after Register) directly; Observe, Run and Flush, which

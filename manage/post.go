@@ -66,6 +66,8 @@ func (t *Tools) target(key string) (Target, bool) {
 type variant struct {
 	Text    string
 	Trimmed bool
+	// Flags are what the output checks found in it, for the manager.
+	Flags []bot.Flag
 }
 
 // postSession is a manager's last /post: what /post again and /post keep
@@ -86,6 +88,9 @@ type Draft struct {
 	Author   string    `json:"author"`
 	Sources  []string  `json:"sources,omitempty"`
 	Created  time.Time `json:"created"`
+	// Flags are the output checks' findings on the draft ("ungrounded:
+	// promo code ..."), kept so that /post show repeats them.
+	Flags []string `json:"flags,omitempty"`
 }
 
 func (t *Tools) cmdPost(ctx context.Context, env *bot.Env, c *bot.Command) error {
@@ -166,9 +171,11 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 			s.Sources = append(s.Sources, p.Source)
 		}
 	}
+	g := &bot.Grounding{Query: brief, Lang: env.Lang, Persona: p, Passages: passages}
 	for _, tx := range texts {
 		v := variant{Text: tx}
 		v.Text, v.Trimmed = trimToLimit(tx, tg.Limit)
+		v.Flags = bot.CheckText(ctx, t.checks, v.Text, g)
 		s.Variants = append(s.Variants, v)
 	}
 	t.pmu.Lock()
@@ -188,6 +195,9 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 			b.WriteString(env.T("manage.post_len_trimmed", "n", n, "limit", tg.Limit))
 		} else {
 			b.WriteString(env.T("manage.post_len", "n", n, "limit", tg.Limit))
+		}
+		for _, f := range v.Flags {
+			b.WriteString("\n" + env.T("manage.post_flagged", "check", string(f.Check), "detail", f.Detail))
 		}
 		for _, h := range hashtags(v.Text) {
 			if !slices.Contains(tags, h) {
@@ -428,6 +438,9 @@ func (t *Tools) keep(ctx context.Context, env *bot.Env, arg string) error {
 	}
 	now := t.now()
 	d := Draft{Platform: s.Target.Key, Brief: s.Brief, Text: s.Variants[n-1].Text, Author: env.Message().UserKey(), Sources: s.Sources, Created: now}
+	for _, f := range s.Variants[n-1].Flags {
+		d.Flags = append(d.Flags, string(f.Check)+": "+f.Detail)
+	}
 	base := "d" + strconv.FormatInt(now.UnixMilli(), 36)
 	d.ID = base
 	for i := 2; i < 100; i++ {
@@ -491,6 +504,11 @@ func (t *Tools) showDraft(ctx context.Context, env *bot.Env, id string) error {
 	if err := json.Unmarshal(v, &d); err != nil {
 		return fmt.Errorf("manage: post show: %w", err)
 	}
-	return env.Reply(ctx, env.T("manage.post_show", "id", d.ID, "platform", d.Platform, "brief", d.Brief,
-		"date", d.Created.UTC().Format("2006-01-02 15:04"))+"\n\n"+d.Text)
+	text := env.T("manage.post_show", "id", d.ID, "platform", d.Platform, "brief", d.Brief,
+		"date", d.Created.UTC().Format("2006-01-02 15:04")) + "\n\n" + d.Text
+	for _, f := range d.Flags {
+		check, detail, _ := strings.Cut(f, ": ")
+		text += "\n" + env.T("manage.post_flagged", "check", check, "detail", detail)
+	}
+	return env.Reply(ctx, text)
 }

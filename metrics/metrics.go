@@ -56,7 +56,7 @@ const NegativeLabel = "negative"
 
 var (
 	chatKinds   = []string{string(bot.ChatDM), string(bot.ChatGroup), string(bot.ChatChannel)}
-	outcomes    = []string{bot.OutcomeOK, bot.OutcomeError, bot.OutcomeApology, bot.OutcomeRefused, bot.OutcomeLimited, bot.OutcomeCut, bot.OutcomeTimeout, bot.OutcomeNotFound}
+	outcomes    = []string{bot.OutcomeOK, bot.OutcomeError, bot.OutcomeApology, bot.OutcomeRefused, bot.OutcomeLimited, bot.OutcomeCut, bot.OutcomeTimeout, bot.OutcomeNotFound, bot.OutcomeBlocked}
 	purposes    = []string{string(bot.PurposeChat), string(bot.PurposeSummary), string(bot.PurposeModeration), string(bot.PurposeSentiment), string(bot.PurposeDigest), string(bot.PurposePost)}
 	rateReasons = []string{"rate", "budget"}
 )
@@ -235,6 +235,7 @@ type Metrics struct {
 
 	verdicts  *prometheus.CounterVec
 	modAction *prometheus.CounterVec
+	blocked   *prometheus.CounterVec
 	sentiment *prometheus.CounterVec
 	alertsRun *prometheus.CounterVec
 
@@ -314,6 +315,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 
 	m.verdicts = counter("moderation_verdicts_total", "Moderation verdicts, by category.", "category")
 	m.modAction = counter("moderation_actions_total", "Moderation actions taken, by action.", "action")
+	m.blocked = counter("output_blocked_total", "Sentences of the bot's own replies blocked by an output check before anyone saw them, by check.", "check")
 	m.sentiment = counter("sentiment_messages_total", "Messages scored for sentiment, by label.", "label")
 	m.alertsRun = counter("alerts_total", "Early-warning alerts raised, by kind.", "kind")
 
@@ -332,7 +334,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
 		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
-		m.verdicts, m.modAction, m.sentiment, m.alertsRun,
+		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun,
 		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects,
 		buildInfo, &windowCollector{m: m},
 	}
@@ -347,6 +349,9 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		for _, k := range chatKinds {
 			m.received.WithLabelValues(p, k)
 		}
+	}
+	for _, c := range bot.Checks {
+		m.blocked.WithLabelValues(string(c))
 	}
 	return m, nil
 }
@@ -394,6 +399,8 @@ func (m *Metrics) Observe(e bot.Event) {
 		if e.Action != "" {
 			m.modAction.WithLabelValues(m.actions.get(e.Action)).Inc()
 		}
+	case bot.EventOutputBlocked:
+		m.blocked.WithLabelValues(string(bot.Check(e.Label).Known())).Inc()
 	case bot.EventScored:
 		label := m.labels.get(e.Label)
 		m.sentiment.WithLabelValues(label).Inc()

@@ -591,3 +591,24 @@ func BenchmarkScrapeActiveUsers(b *testing.B) {
 		}
 	}
 }
+
+// TestOutputBlocked: chorus_output_blocked_total has a zero series for
+// every check from the start, counts blocked sentences by check, and puts
+// an unknown check name under "other".
+func TestOutputBlocked(t *testing.T) {
+	m, reg := newTest(t)
+	for _, c := range bot.Checks {
+		if got := value(t, reg, "chorus_output_blocked_total", map[string]string{"check": string(c)}); got != 0 {
+			t.Errorf("check %s starts at %v", c, got)
+		}
+	}
+	m.Observe(bot.Event{Kind: bot.EventOutputBlocked, Label: string(bot.CheckUngrounded), Action: "reask"})
+	m.Observe(bot.Event{Kind: bot.EventOutputBlocked, Label: string(bot.CheckUngrounded), Action: "fallback"})
+	m.Observe(bot.Event{Kind: bot.EventOutputBlocked, Label: "made-up"})
+	if got := value(t, reg, "chorus_output_blocked_total", map[string]string{"check": "ungrounded"}); got != 2 {
+		t.Errorf("ungrounded = %v, want 2", got)
+	}
+	if got := value(t, reg, "chorus_output_blocked_total", map[string]string{"check": "other"}); got != 1 {
+		t.Errorf("other = %v, want 1", got)
+	}
+}

@@ -49,12 +49,8 @@ var catalogZH = map[string]string{
 }
 
 // Register adds the moderation commands to e (/mod for managers, /appeal
-// for everyone) and the moderator's messages to its catalogue, and lets
-// the output filter audit through e.
+// for everyone) and the moderator's messages to its catalogue.
 func Register(e *bot.Engine, m *Moderator) error {
-	m.engMu.Lock()
-	m.engine = e
-	m.engMu.Unlock()
 	e.Catalog.Add("en", catalogEN)
 	e.Catalog.Add("zh", catalogZH)
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
@@ -244,11 +240,12 @@ func (m *Moderator) logCommand(ctx context.Context, env *bot.Env, user string) e
 				actor = env.T("mod.a_manager")
 			}
 		}
-		fmt.Fprintf(&b, "%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, who, a.Rule, actor)
+		line := fmt.Sprintf("%s %s %s %s %s %s", a.Time.UTC().Format("2006-01-02 15:04"), a.Kind, a.Action, who, a.Rule, actor)
 		if a.Excerpt != "" {
-			fmt.Fprintf(&b, " %q", bot.MaskPII(a.Excerpt))
+			line += fmt.Sprintf(" %q", bot.MaskPII(a.Excerpt))
 		}
-		b.WriteString("\n")
+		// Names, rules and excerpts are what users (and models) wrote.
+		b.WriteString(env.Esc(line) + "\n")
 	}
 	if n == 0 {
 		return env.Reply(ctx, env.T("mod.log_empty"))

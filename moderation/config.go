@@ -159,6 +159,17 @@ type Config struct {
 	ManagersChannel map[string]string `yaml:"managers_channel"`
 	// ModerateManagers removes the exemption of managers and owners.
 	ModerateManagers bool `yaml:"moderate_managers"`
+	// SpamDelete makes a spam verdict (spam, blocked links, invites,
+	// shorteners, a new member's link) in a group delete the message and
+	// warn from the first strike, rather than only warn.
+	SpamDelete bool `yaml:"spam_delete"`
+	// NoticeEvery is the least time between two notices about one user
+	// in one chat (default 1 minute).
+	NoticeEvery time.Duration `yaml:"notice_every"`
+	// EpisodeGap ends an episode: an action on a user is taken once per
+	// episode, which lasts while findings of one category about them in a
+	// chat come less than this apart (default 10 minutes).
+	EpisodeGap time.Duration `yaml:"episode_gap"`
 }
 
 // withDefaults fills zero fields.
@@ -180,6 +191,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ClassifierAskAt <= 0 {
 		c.ClassifierAskAt = 0.7
+	}
+	if c.NoticeEvery <= 0 {
+		c.NoticeEvery = time.Minute
+	}
+	if c.EpisodeGap <= 0 {
+		c.EpisodeGap = 10 * time.Minute
 	}
 	if c.FloodMessages > 0 && c.FloodWindow <= 0 {
 		c.FloodWindow = 10 * time.Second

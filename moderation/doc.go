@@ -10,6 +10,7 @@
 // ban) escalated by strikes that decay over time, with per-channel
 // overrides, manager exemption and a dry-run mode. Every action goes to the
 // engine's audit log and, when configured, to a managers' channel.
-// Moderator is a bot.Inspector and a bot.OutputFilter; Register adds the
-// /mod and /appeal commands.
+// Moderator is a bot.Inspector; its ReplyRules give the checks of the
+// bot's own replies (package replycheck) the community's word lists,
+// regexes and link policy. Register adds the /mod and /appeal commands.
 package moderation

@@ -44,8 +44,8 @@ func WithClassifier(task Task, prob func(text string) float64, threshold float64
 	}
 }
 
-// Moderator moderates incoming messages (bot.Inspector) and the bot's
-// replies (bot.OutputFilter). It keeps strikes, added words, the dry-run
+// Moderator moderates incoming messages (bot.Inspector) and gives the
+// checks of the bot's own replies its rules (ReplyRules). It keeps strikes, added words, the dry-run
 // switch and appeals in a bot.KV. It is safe for concurrent use.
 type Moderator struct {
 	cfg   Config
@@ -57,22 +57,19 @@ type Moderator struct {
 	cls   []classifier
 	extra []classifier
 
-	engMu  sync.RWMutex
-	engine *bot.Engine
-
 	stMu    sync.Mutex
 	loaded  bool
 	words   []string
 	dryRun  bool
 	strikes sync.Mutex // serialises strike updates (read-modify-write)
 
-	outMu   sync.Mutex
-	outSeen map[string]bool
+	epMu     sync.Mutex
+	episodes map[string]*episode
+	noticed  map[string]time.Time // last notice about a user in a chat
 }
 
 var (
-	_ bot.Inspector    = (*Moderator)(nil)
-	_ bot.OutputFilter = (*Moderator)(nil)
+	_ bot.Inspector = (*Moderator)(nil)
 )
 
 // KV bucket and keys.
@@ -99,7 +96,7 @@ func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, outSeen: map[string]bool{}}
+	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, episodes: map[string]*episode{}, noticed: map[string]time.Time{}}
 	for _, o := range opts {
 		o(m)
 	}
@@ -431,7 +428,8 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	// Only the new-member link rule needs the profile: read it only for a
 	// message with a link.
 	// A user with no profile yet is seen for the first time now.
-	if m.cfg.NewMemberMinutes > 0 && urlRE.MatchString(msg.Text) {
+	in.group = msg.Chat.Kind == bot.ChatGroup
+	if m.cfg.NewMemberMinutes > 0 && len(findLinks(msg.Text)) > 0 {
 		switch p, err := env.Engine.Store().Profile(ctx, uk); {
 		case err == nil:
 			in.firstSeen = p.FirstSeen
@@ -465,11 +463,116 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 		}
 	}
 	act, minutes := m.decide(*top, strikes, o)
-	return m.enforce(ctx, env, msg, *top, act, minutes, strikes, dry), nil
+	if m.cfg.SpamDelete && msg.Chat.Kind == bot.ChatGroup && spamLike[top.Category] && top.Severity >= m.cfg.Policy.LogBelow &&
+		act.rank() < ActionDelete.rank() && (o.MaxAction == "" || o.MaxAction.rank() >= ActionDelete.rank()) {
+		act = ActionDelete // spam stays up while only warned about
+	}
+	if act.rank() < ActionWarn.rank() {
+		return m.enforce(ctx, env, msg, *top, act, minutes, strikes, dry, true), nil
+	}
+	escalate, notice, top2 := m.episode(uk, msg.ConversationKey(), top.Category, act)
+	if !escalate {
+		return m.repeat(ctx, env, msg, *top, act, top2, dry), nil
+	}
+	return m.enforce(ctx, env, msg, *top, act, minutes, strikes, dry, notice), nil
 }
 
-// enforce carries an action out (unless dry), audits and announces it.
-func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message, f Finding, act Action, minutes int, strikes float64, dry bool) bot.Verdict {
+// spamLike are the categories of spam: the policy deletes them in groups
+// from the first strike (Config.SpamDelete).
+var spamLike = map[Category]bool{CatSpam: true, CatLink: true, CatInvite: true, CatShortener: true, CatNewLink: true}
+
+// episode is what was done lately about one user's findings of one
+// category in one chat: an action on a user is taken once per episode (a
+// stronger one may follow as strikes climb).
+type episode struct {
+	last time.Time // the last finding
+	top  Action    // the strongest action taken
+}
+
+// maxEpisodes bounds the episodes (and notice times) kept; past it, ended
+// ones are dropped.
+const maxEpisodes = 50000
+
+// episode records an action of act on user for a finding of category cat
+// in chat, and reports whether it escalates the episode (nothing as strong
+// was done in it yet), whether a notice may be sent (notices about one
+// user in one chat are spaced by Config.NoticeEvery, whatever the
+// category), and the strongest action of the episode.
+func (m *Moderator) episode(user, chat string, cat Category, act Action) (escalate, notice bool, top Action) {
+	now := m.now()
+	m.epMu.Lock()
+	defer m.epMu.Unlock()
+	key := user + "\x00" + chat + "\x00" + string(cat)
+	ep := m.episodes[key]
+	if ep == nil || now.Sub(ep.last) >= m.cfg.EpisodeGap {
+		if len(m.episodes) >= maxEpisodes {
+			for k, e := range m.episodes {
+				if now.Sub(e.last) >= m.cfg.EpisodeGap {
+					delete(m.episodes, k)
+				}
+			}
+			if len(m.episodes) >= maxEpisodes {
+				clear(m.episodes)
+			}
+		}
+		ep = &episode{}
+		m.episodes[key] = ep
+	}
+	ep.last = now
+	if act.rank() <= ep.top.rank() {
+		return false, false, ep.top
+	}
+	ep.top = act
+	who := user + "\x00" + chat
+	if last, ok := m.noticed[who]; !ok || now.Sub(last) >= m.cfg.NoticeEvery {
+		if len(m.noticed) >= maxEpisodes {
+			clear(m.noticed)
+		}
+		m.noticed[who] = now
+		notice = true
+	}
+	return true, notice, ep.top
+}
+
+// endEpisodes ends user's episodes in the chat of chat key chat (its
+// threads included), in every chat when chat is "": after a pardon, what
+// they do next is judged afresh.
+func (m *Moderator) endEpisodes(user, chat string) {
+	v := bot.ViewOfKey(chat)
+	m.epMu.Lock()
+	defer m.epMu.Unlock()
+	for k := range m.episodes {
+		u, rest, _ := strings.Cut(k, "\x00")
+		c, _, _ := strings.Cut(rest, "\x00")
+		if u == user && (chat == "" || v.Covers(c)) {
+			delete(m.episodes, k)
+		}
+	}
+}
+
+// repeat handles a finding on a user already acted on in this episode:
+// no new action on the user, no notice; the message goes when the
+// episode's action removes messages.
+func (m *Moderator) repeat(ctx context.Context, env *bot.Env, msg *bot.Message, f Finding, act, top Action, dry bool) bot.Verdict {
+	v := bot.Verdict{Category: string(f.Category), Action: string(ActionLog)}
+	if act.rank() >= ActionDelete.rank() || top.rank() >= ActionDelete.rank() {
+		v.Action = string(ActionDelete)
+		if !dry {
+			if err := env.Platform.Delete(ctx, msg.Chat, msg.ID); err != nil {
+				m.log.Warn("moderation action failed", "op", "delete", "platform", msg.Platform, "err", err)
+			} else {
+				v.Stop = true
+			}
+		}
+	}
+	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
+		User: msg.UserKey(), Category: string(f.Category), Action: v.Action, Severity: f.Severity})
+	return v
+}
+
+// enforce carries an action out (unless dry), audits and announces it; a
+// notice goes to the chat when notice is set.
+func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message, f Finding, act Action, minutes int, strikes float64, dry, notice bool) bot.Verdict {
 	v := bot.Verdict{Category: string(f.Category), Action: string(act)}
 	var notes []string
 	if dry {
@@ -497,9 +600,9 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 			do("ban", err)
 			v.Stop = v.Stop || err == nil
 		}
-		if act.rank() >= ActionWarn.rank() {
+		if act.rank() >= ActionWarn.rank() && notice {
 			key := "mod.notice." + string(act)
-			v.Notice = env.T(key, "name", msg.Author.Name, "reason", string(f.Category), "minutes", minutes)
+			v.Notice = env.T(key, "name", bot.OneLine(msg.Author.Name), "reason", string(f.Category), "minutes", minutes)
 		}
 	}
 	excerpt := bot.Excerpt(bot.MaskPII(msg.Text), 80)
@@ -544,51 +647,31 @@ func (m *Moderator) announce(ctx context.Context, e *bot.Engine, platform, text 
 	if !ok {
 		return
 	}
+	// Every part of the note is data (names, what a user wrote): none of
+	// it may become a link or a mention.
+	text = bot.Escape(p.Limits().Markup, text)
 	if _, err := bot.SendSplit(ctx, p, bot.Out{Chat: bot.Chat{ID: id, Kind: bot.ChatGroup}, Text: text}); err != nil {
 		m.log.Warn("moderation: announce to managers failed", "platform", platform, "err", err)
 	}
 }
 
-// ErrReplyBlocked is returned by FilterReply when the bot's own reply
-// breaks the rules; the engine sends its apology instead.
-var ErrReplyBlocked = errors.New("moderation: reply blocked")
-
-// FilterReply implements bot.OutputFilter: the bot's reply goes through the
-// word lists, regexes, link policy and the offensive and hate models.
-func (m *Moderator) FilterReply(ctx context.Context, msg *bot.Message, reply string) (string, error) {
+// ReplyRules runs the rules that apply to the bot's own words on text:
+// the word lists (with the words /mod words added), the regexes and the
+// link policy (blocked domains, invites, shorteners). It returns the
+// category and rule of the most severe finding, empty when none. The
+// replycheck package calls it on every sentence of the bot's answers.
+func (m *Moderator) ReplyRules(ctx context.Context, text string) (category, rule string) {
 	if !m.cfg.Enabled {
-		return reply, nil
+		return "", ""
 	}
 	if err := m.load(ctx); err != nil {
-		return reply, nil
+		m.log.Warn("moderation: load state for reply rules", "err", err)
 	}
-	in := newInput(reply)
+	in := newInput(text)
 	in.output = true
-	fs := m.check(ctx, in, nil)
-	if len(fs) == 0 || fs[0].Severity < m.cfg.Policy.LogBelow {
-		return reply, nil
+	fs := m.rules.check(in)
+	if len(fs) == 0 {
+		return "", ""
 	}
-	f := fs[0]
-	m.engMu.RLock()
-	e := m.engine
-	m.engMu.RUnlock()
-	if e != nil && msg != nil {
-		// The streaming writer calls the filter on every update: audit
-		// each reply once.
-		k := msg.ConversationKey() + "\x00" + msg.ID
-		m.outMu.Lock()
-		first := !m.outSeen[k]
-		if len(m.outSeen) > 10000 {
-			clear(m.outSeen)
-		}
-		m.outSeen[k] = true
-		m.outMu.Unlock()
-		if first {
-			e.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name, Actor: f.Decider,
-				Kind: "moderation-output", Rule: f.Rule, Severity: f.Severity, Action: string(ActionDelete), Excerpt: bot.Excerpt(bot.MaskPII(reply), 80)})
-			e.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
-				Category: string(f.Category), Action: "blocked-reply", Severity: f.Severity})
-		}
-	}
-	return "", fmt.Errorf("%w: %s %s", ErrReplyBlocked, f.Category, f.Rule)
+	return string(fs[0].Category), fs[0].Rule
 }

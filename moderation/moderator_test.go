@@ -100,7 +100,7 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	}
 	r.m = m
 	e, err := bot.New(bot.Config{Managers: []string{"tg:boss"}, Workers: 2}, bottest.NewMemStore(), r.llm,
-		bot.WithInspector(m), bot.WithOutputFilter(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now))
+		bot.WithInspector(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestRepeatAndFlood(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	msg := func(chat, text string, at time.Time) []Finding {
 		in := newInput(text)
-		in.user, in.chat, in.at = "tg:1", chat, at
+		in.user, in.chat, in.at, in.group = "tg:1", chat, at, true
 		return r.check(in)
 	}
 	if fs := msg("a", "buy my course today", t0); len(fs) != 0 {
@@ -246,6 +246,14 @@ func TestRepeatAndFlood(t *testing.T) {
 	}
 	if fs := msg("d", "later", t0.Add(2*time.Hour)); len(fs) != 0 {
 		t.Fatalf("message after the window flagged: %+v", fs)
+	}
+	// In a DM several questions in a row are a conversation, not a flood.
+	for i := range 10 {
+		in := newInput(fmt.Sprint("question ", i))
+		in.user, in.chat, in.at = "tg:1", "dm", t0.Add(3*time.Hour+time.Duration(i)*time.Second)
+		if fs := r.check(in); len(fs) != 0 {
+			t.Fatalf("DM message %d flagged: %+v", i, fs)
+		}
 	}
 }
 
@@ -333,9 +341,11 @@ func TestExemptAndOverrides(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		r.send(t, "lively", "2", "darn")
 	}
+	// Capped at warn: the user is warned once in the episode, not three
+	// times.
 	es := r.audit.kinds("moderation")
-	if len(es) != 3 || es[2].Action != string(ActionWarn) {
-		t.Errorf("capped channel: %+v", es)
+	if len(es) != 1 || es[0].Action != string(ActionWarn) || len(r.p.Replies("lively")) != 1 {
+		t.Errorf("capped channel: audit %+v, notices %q", es, r.p.Replies("lively"))
 	}
 	r.send(t, "dry", "3", "darn")
 	r.send(t, "dry", "3", "darn")
@@ -419,26 +429,21 @@ func TestCommandsAndAppeal(t *testing.T) {
 	}
 }
 
-func TestOutputFilter(t *testing.T) {
-	r := newRig(t, Config{Words: []string{"darn"}})
-	r.llm.Reply = func(req bot.Request) (string, error) { return "well darn, no idea", nil }
-	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: "dm1", Kind: bot.ChatDM}, ID: "q1", Author: bot.User{ID: "9", Name: "N"}, Text: "question?"}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.e.Handle(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	r.e.WaitIdle(ctx)
-	for _, s := range r.p.Replies("dm1") {
-		if strings.Contains(s, "darn") {
-			t.Fatalf("blocked reply reached the user: %q", s)
+// TestReplyRules: the rules that bind the bot's own words (listed words,
+// including those added at run time, and blocked domains) fire on text,
+// and plain text with an allowed link passes.
+func TestReplyRules(t *testing.T) {
+	r := newRig(t, Config{Words: []string{"darn"}, BlockedDomains: []string{"evil.example"}})
+	ctx := context.Background()
+	for _, tc := range []struct{ text, cat string }{
+		{"well darn, no idea", "words"},
+		{"see https://evil.example/deal", "link"},
+		{"Here is the answer: https://brand.com/help", ""},
+		{"Write to help@evil.example", ""}, // an e-mail address is not a link
+	} {
+		if cat, rule := r.m.ReplyRules(ctx, tc.text); cat != tc.cat {
+			t.Errorf("ReplyRules(%q) = %q %q, want %q", tc.text, cat, rule, tc.cat)
 		}
-	}
-	if es := r.audit.kinds("moderation-output"); len(es) != 1 {
-		t.Errorf("output audit %+v", es)
-	}
-	if out, err := r.m.FilterReply(ctx, &m, "Here is the answer: https://brand.com/help"); err != nil || out == "" {
-		t.Errorf("clean reply blocked: %v", err)
 	}
 }
 

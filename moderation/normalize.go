@@ -137,6 +137,11 @@ func wordish(r rune) bool {
 	return ok
 }
 
+// Squeeze is the form WordList.Match takes: Normalize's output with every
+// run of one rune squeezed to a single rune, so "heeello" and "hello"
+// meet.
+func Squeeze(normalized string) string { return squeeze1(normalized) }
+
 // squeeze1 squeezes every run of one rune to a single rune; the word
 // matcher compares patterns and text in this form, so "heeello" and
 // "hello" meet.

@@ -30,6 +30,7 @@ func (m *Moderator) strikesIn(ctx context.Context, user, chat string) (float64, 
 // when chat is "", else the strikes earned in chat (a chat key) and an
 // appeal against an action taken there.
 func (m *Moderator) pardonIn(ctx context.Context, user, chat string) error {
+	m.endEpisodes(user, chat)
 	if chat == "" {
 		for _, k := range []string{keyStrikes + user, keyAppeal + user} {
 			if err := m.kv.Delete(ctx, bucket, k); err != nil {

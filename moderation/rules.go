@@ -119,9 +119,15 @@ type link struct {
 	path string
 }
 
+// findLinks returns the links in text. The domain of an e-mail address
+// is not a link.
 func findLinks(text string) []link {
 	var out []link
-	for _, raw := range urlRE.FindAllString(text, 32) {
+	for _, ix := range urlRE.FindAllStringIndex(text, 32) {
+		raw := text[ix[0]:ix[1]]
+		if ix[0] > 0 && isEmailPart(text[ix[0]-1]) && !strings.Contains(raw, "://") {
+			continue
+		}
 		s := raw
 		if !strings.Contains(s, "://") {
 			s = "http://" + s
@@ -134,6 +140,12 @@ func findLinks(text string) []link {
 		out = append(out, link{host: h, path: u.EscapedPath()})
 	}
 	return out
+}
+
+// isEmailPart reports whether c, just before a bare domain, makes it the
+// domain of an e-mail address (or the tail of another name).
+func isEmailPart(c byte) bool {
+	return c == '@' || c == '.' || c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // inDomains reports host equal to, or a subdomain of, one of domains.
@@ -200,6 +212,10 @@ type input struct {
 	firstSeen time.Time
 	// output is set for the bot's own replies: only content rules apply.
 	output bool
+	// group is set for a message in a group chat, the only place where
+	// flooding is a thing: several questions in a row in a DM are a
+	// conversation.
+	group bool
 }
 
 func newInput(text string) input {
@@ -315,6 +331,9 @@ func newHistory() *history { return &history{users: map[string]*userHist{}} }
 
 // record notes the message and reports a cross-chat repeat and a flood.
 func (h *history) record(in input, cfg Config) (repeat, flood bool) {
+	if !in.group {
+		cfg.FloodMessages = 0
+	}
 	if cfg.RepeatWindow <= 0 && cfg.FloodMessages <= 0 {
 		return false, false
 	}

@@ -207,13 +207,13 @@ func assertNoPings(t testing.TB, fake *discordtest.Server) {
 }
 
 func TestChannelConversationStreams(t *testing.T) {
-	answer := "Chorus is a community bot. It answers questions from the knowledge base, one growing message at a time."
+	answer := "Chorus is a community bot. It answers questions from the knowledge base. It shows one growing message at a time."
 	llm := &bottest.LLM{Chunk: 6, Delay: 3 * time.Millisecond, Reply: func(bot.Request) (string, error) { return answer, nil }}
 	h := start(t, setup{llm: llm, editEvery: 15 * time.Millisecond})
 
 	// Not addressed: stored, not answered.
 	h.say(discordtest.UserMessage{ChannelID: chanA, GuildID: guild, AuthorID: "u1", Content: "anyone here?"})
-	// Mentioned: answered, streamed by edits.
+	// Mentioned: answered, streamed by edits, a checked sentence at a time.
 	q := h.say(discordtest.UserMessage{ChannelID: chanA, GuildID: guild, AuthorID: "u1",
 		Content: "<@" + h.fake.BotID() + "> what is chorus?", Mentions: []string{h.fake.BotID()}})
 	got := h.replies(chanA, 1, func(ms []discordtest.Message) bool { return ms[0].Content == answer })
@@ -316,11 +316,13 @@ func TestSlashCommandDeferredThenCompleted(t *testing.T) {
 	}
 
 	id, token, err := h.fake.Interaction(discordtest.SlashCommand{ChannelID: chanA, GuildID: guild, UserID: "u5", Name: "fan",
-		Command: "ask", Args: "what is the refund policy?", Locale: "en-US"})
+		Command: "ask", Args: "Hello there. What is the refund policy? Thanks a lot.", Locale: "en-US"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "echo: what is the refund policy?"
+	// Three sentences: the answer grows by edits, a checked sentence at a
+	// time.
+	want := "echo: Hello there. What is the refund policy? Thanks a lot."
 	got := h.replies(chanA, 1, func(ms []discordtest.Message) bool { return ms[0].Content == want })
 	if h.fake.Callbacks(id) != int(discordgo.InteractionResponseDeferredChannelMessageWithSource) {
 		t.Errorf("interaction callback type = %d, want 5 (deferred)", h.fake.Callbacks(id))
@@ -354,9 +356,9 @@ func TestSlashCommandDeferredThenCompleted(t *testing.T) {
 }
 
 func TestRateLimitedEditStillDeliversFinalText(t *testing.T) {
-	answer := "The final answer arrives whole even when Discord says slow down."
-	// EditEvery longer than the stream: the only edit is the final one,
-	// and it meets the 429.
+	answer := "The final answer arrives whole. Even when Discord says slow down."
+	// EditEvery longer than the stream: the first sentence is sent, the
+	// only edit is the final one, and it meets the 429.
 	h := start(t, setup{llm: &bottest.LLM{Chunk: 10, Reply: func(bot.Request) (string, error) { return answer, nil }}, editEvery: time.Hour})
 	h.fake.Fail(discordtest.Failure{Method: "PATCH", PathContains: "/channels/" + chanA + "/messages/", Status: 429,
 		Body: `{"message":"You are being rate limited.","retry_after":0.15,"global":false}`})
@@ -408,8 +410,12 @@ func TestNoMassMentions(t *testing.T) {
 	evil := "@everyone @here <@&" + modRole + "> <@u2> free nitro"
 	h := start(t, setup{llm: &bottest.LLM{Reply: func(bot.Request) (string, error) { return evil, nil }}})
 	h.say(discordtest.UserMessage{ChannelID: "dm-evil", AuthorID: "u1", Content: "say @everyone"})
-	got := h.replies("dm-evil", 1, func(ms []discordtest.Message) bool { return ms[0].Content == evil })
-	if got[0].Content != evil {
+	// The pings the user did not write are taken out of the text; what
+	// is left (the @everyone they asked for, a malformed mention) still
+	// pings no one, as allowed_mentions says.
+	want := bot.StripPings(evil, "say @everyone")
+	got := h.replies("dm-evil", 1, func(ms []discordtest.Message) bool { return ms[0].Content == want })
+	if got[0].Content != want || strings.Contains(want, "@here") || strings.Contains(want, "<@&") {
 		t.Fatalf("reply = %q", got[0].Content)
 	}
 	h.idle()

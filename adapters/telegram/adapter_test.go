@@ -521,6 +521,12 @@ func TestOutagesAreRetried(t *testing.T) {
 	if !slices.Contains(oc, OutcomeDisconnected+"/") || !slices.Contains(oc, OutcomeReconnect+"/") {
 		t.Errorf("connection events = %v", oc)
 	}
+	// The fake shows the message before the adapter has read the answer
+	// to its send, which is what marks it connected again: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.ad.Connected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !h.ad.Connected() {
 		t.Error("not connected after recovery")
 	}

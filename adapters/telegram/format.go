@@ -8,7 +8,8 @@ import (
 // FormatHTML turns the Markdown an LLM writes into Telegram's HTML parse
 // mode: **bold** and __bold__ become <b>, *italic* and _italic_ <i>,
 // `code` <code>, fenced blocks <pre>, [text](url) links <a href>, headings
-// bold lines and bullet lists "• " lines. Everything else is escaped, so
+// bold lines and bullet lists "• " lines; a backslash before punctuation
+// shows the punctuation as itself. Everything else is escaped, so
 // the output is always well-formed: only the tags b, i, code, pre and a,
 // balanced and properly nested, and no raw '<', '>' or '&' outside them.
 //
@@ -136,6 +137,12 @@ func inline(s string, ctx int) string {
 				i = j + 1
 				continue
 			}
+		case c == '\\' && i+1 < len(s) && isPunct(s[i+1]):
+			// A CommonMark backslash escape: the character as itself. The
+			// engine escapes names and quotes this way.
+			b.WriteString(escapeByte(s[i+1]))
+			i += 2
+			continue
 		case c == '[' && !noBracket:
 			if strings.IndexByte(s[i+1:], ']') < 0 {
 				noBracket = true
@@ -174,6 +181,11 @@ func findRun(s string, from, n int) int {
 		i += m
 	}
 	return -1
+}
+
+// isPunct reports ASCII punctuation, what a backslash may escape.
+func isPunct(c byte) bool {
+	return c >= '!' && c <= '/' || c >= ':' && c <= '@' || c >= '[' && c <= '`' || c >= '{' && c <= '~'
 }
 
 func isAlnum(c byte) bool {
@@ -220,8 +232,9 @@ const (
 	maxLinkURL  = 2048
 )
 
-// parseLink parses [text](url) at i. Only http, https, mailto and tg links
-// become links.
+// parseLink parses [text](url) at i. Only http, https and mailto links
+// become links: a tg:// link in a reply would mention (and notify) a user
+// by id.
 func parseLink(s string, i int) (text, url string, end int, ok bool) {
 	// Links are short: bounding the search keeps a line of '[' linear.
 	closeText := strings.IndexByte(s[i+1:min(len(s), i+1+maxLinkText)], ']')
@@ -242,8 +255,7 @@ func parseLink(s string, i int) (text, url string, end int, ok bool) {
 		return "", "", 0, false
 	}
 	lower := strings.ToLower(url)
-	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") &&
-		!strings.HasPrefix(lower, "mailto:") && !strings.HasPrefix(lower, "tg://") {
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "mailto:") {
 		return "", "", 0, false
 	}
 	return text, url, rest + 1 + closeURL + 1, true

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
+	"github.com/chorusbot/chorus/bot"
 )
 
 func TestFormatHTML(t *testing.T) {
@@ -34,6 +35,10 @@ func TestFormatHTML(t *testing.T) {
 		{"stars run", "***", "***"},
 		{"html injection", "<script>alert('x')</script>", "&lt;script&gt;alert('x')&lt;/script&gt;"},
 		{"chinese", "**重要**：请看_文档_", "<b>重要</b>：请看<i>文档</i>"},
+		{"backslash escapes", `\*not italic\* \_x\_ 1\<2`, "*not italic* _x_ 1&lt;2"},
+		{"escaped name is no link", `\[Claim refund\]\(https://evil.example\)`, "[Claim refund](https://evil.example)"},
+		{"backslash before a letter stays", `C:\Users`, `C:\Users`},
+		{"tg link refused", "[boss](tg://user?id=42)", "[boss](tg://user?id=42)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,8 +76,9 @@ func FuzzFormatHTML(f *testing.F) {
 		if !utf8.ValidString(out) {
 			t.Fatalf("FormatHTML(%q) = %q is not valid UTF-8", md, out)
 		}
-		// Nothing the user wrote disappears but markers and fence lines.
-		if !strings.ContainsAny(md, "*_`[]()#-+\n") && utf8.ValidString(md) {
+		// Nothing the user wrote disappears but markers, backslash
+		// escapes and fence lines.
+		if !strings.ContainsAny(md, "*_`[]()#-+\n\\") && utf8.ValidString(md) {
 			if got := plainText(out); got != md {
 				t.Fatalf("visible text of %q = %q", md, got)
 			}
@@ -88,6 +94,24 @@ func TestFormatHTMLAdversarial(t *testing.T) {
 		out := FormatHTML(in)
 		if err := telegramtest.CheckHTML(out); err != nil {
 			t.Fatalf("%q×n: %v", unit, err)
+		}
+	}
+}
+
+// TestEscapedNamesShowAsWritten: a display name escaped by the engine
+// (bot.EscapeMarkdown) comes out of the formatter as the same text, with
+// no link, tag or mention made of it.
+func TestEscapedNamesShowAsWritten(t *testing.T) {
+	for _, name := range []string{
+		"[Claim refund](https://evil.example)", "**boss**", "_x_", "`rm -rf`", "<b>hi</b>", "a\\b", "# title",
+		"- item", "1. first", "[boss](tg://user?id=42)", "~~gone~~", "||spoiler||", "@admin",
+	} {
+		html := FormatHTML(bot.EscapeMarkdown(name))
+		if strings.Contains(html, "<a ") || strings.Contains(html, "<b>") || strings.Contains(html, "<i>") || strings.Contains(html, "<code>") {
+			t.Errorf("name %q became markup: %q", name, html)
+		}
+		if got := strings.ReplaceAll(plainText(html), "\u2060", ""); got != name {
+			t.Errorf("name %q shows as %q", name, got)
 		}
 	}
 }

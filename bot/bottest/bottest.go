@@ -399,6 +399,7 @@ func (p *Platform) Delete(_ context.Context, chat bot.Chat, id string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	delete(p.texts, id)
 	p.record(Sent{Op: "delete", Out: bot.Out{Chat: chat}, ID: id})
 	return nil
 }
@@ -453,14 +454,15 @@ func (p *Platform) Text(id string) string {
 	return p.texts[id]
 }
 
-// Replies returns the current text of every message sent to chat, in order.
+// Replies returns the current text of every message sent to chat and not
+// deleted since, in order.
 func (p *Platform) Replies(chat string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for _, c := range p.calls {
-		if c.Op == "send" && c.Out.Chat.ID == chat {
-			out = append(out, p.texts[c.ID])
+		if t, ok := p.texts[c.ID]; ok && c.Op == "send" && c.Out.Chat.ID == chat {
+			out = append(out, t)
 		}
 	}
 	return out
@@ -565,3 +567,60 @@ type MemKV = bot.MemKV
 
 // NewMemKV returns an empty in-memory KV.
 func NewMemKV() *MemKV { return bot.NewMemKV() }
+
+// AuditLog is an in-memory bot.Auditor that keeps every entry.
+type AuditLog struct {
+	mu sync.Mutex
+	es []bot.AuditEntry
+}
+
+var _ bot.Auditor = (*AuditLog)(nil)
+
+// Audit implements bot.Auditor.
+func (a *AuditLog) Audit(_ context.Context, e bot.AuditEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.es = append(a.es, e)
+	return nil
+}
+
+// Entries returns the entries of kind, all of them when kind is "".
+func (a *AuditLog) Entries(kind string) []bot.AuditEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []bot.AuditEntry
+	for _, e := range a.es {
+		if kind == "" || e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// EventLog is a bot.Observer that keeps every event.
+type EventLog struct {
+	mu sync.Mutex
+	ev []bot.Event
+}
+
+var _ bot.Observer = (*EventLog)(nil)
+
+// Observe implements bot.Observer.
+func (o *EventLog) Observe(e bot.Event) {
+	o.mu.Lock()
+	o.ev = append(o.ev, e)
+	o.mu.Unlock()
+}
+
+// Of returns the events of kind k, in order.
+func (o *EventLog) Of(k bot.EventKind) []bot.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []bot.Event
+	for _, e := range o.ev {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -179,6 +179,7 @@ func engineConfig(cfg *configs.Config) bot.Config {
 		MinRelevance:     minRelevance(cfg.KB.MinRelevance),
 		LLMTimeout:       e.LLMTimeout,
 		ReplyMaxTokens:   e.ReplyMaxTokens,
+		ReplyMaxMessages: e.ReplyMaxMessages,
 	}
 }
 

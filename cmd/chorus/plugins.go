@@ -12,15 +12,17 @@ import (
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/moderation/replycheck"
 )
 
 // plugins are the parts that plug into the engine: moderation, analytics,
 // manager tools. They are built before the engine (they are its
 // inspectors and observers) and register their commands after.
 type plugins struct {
-	mod *moderation.Moderator
-	ana *analytics.Analytics
-	man *manage.Tools
+	mod    *moderation.Moderator
+	checks *replycheck.Checker
+	ana    *analytics.Analytics
+	man    *manage.Tools
 }
 
 // auditReader lets moderation read the audit log of the memory store.
@@ -39,6 +41,7 @@ func moderationConfig(c configs.ModerationConfig) (moderation.Config, error) {
 		FloodMessages: c.FloodMessages, FloodWindow: c.FloodWindow, RepeatWindow: c.RepeatWindow,
 		Classifiers: c.Classifiers, LLMSecondOpinion: c.LLMSecondOpinion, ClassifierActAt: c.ClassifierActAt, ClassifierAskAt: c.ClassifierAskAt,
 		ManagersChannel: c.ManagersChannel, ModerateManagers: c.ModerateManagers,
+		SpamDelete: c.SpamDelete, NoticeEvery: c.NoticeEvery,
 	}
 	mc.Policy.HalfLife = c.StrikeHalfLife
 	steps, err := c.ParseLadder()
@@ -80,12 +83,41 @@ func newPlugins(cfg *configs.Config, log *slog.Logger, st memory.Backend) (*plug
 	}
 	// The digest's mood uses the classifier analytics already loaded.
 	clf := p.ana.Classifier()
-	p.man, err = manage.New(manage.Config{Channels: cfg.Announce.Channels},
-		manage.WithMood(func(texts []string) string { return mood(clf, texts) }))
+	if rc := cfg.Moderation.Replies; rc.Enabled {
+		p.checks, err = newReplyChecks(rc, ac.Competitors, p.mod, clf)
+		if err != nil {
+			return nil, err
+		}
+	}
+	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) })}
+	if p.checks != nil {
+		manOpts = append(manOpts, manage.WithChecks(p.checks))
+	}
+	p.man, err = manage.New(manage.Config{Channels: cfg.Announce.Channels}, manOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("manage: %w", err)
 	}
 	return p, nil
+}
+
+// newReplyChecks builds the checks of the bot's own words: the
+// moderator's rules when moderation runs, analytics' competitors and its
+// sentiment classifier for the competitor check.
+func newReplyChecks(rc configs.ReplyChecksConfig, comps []configs.Competitor, mod *moderation.Moderator, clf analytics.Classifier) (*replycheck.Checker, error) {
+	cfg := replycheck.Config{Allow: rc.Allow, OffensiveAt: rc.OffensiveAt, HateAt: rc.HateAt, GroupHateAt: rc.GroupHateAt,
+		NegativeAt: rc.CompetitorNegativeAt}
+	for _, c := range comps {
+		cfg.Competitors = append(cfg.Competitors, replycheck.Competitor{Name: c.Name, Aliases: c.Aliases})
+	}
+	opts := []replycheck.Option{replycheck.WithPolarity(replycheck.PolarityFunc(func(s string) float64 { return clf.Classify(s).Score }))}
+	if mod != nil {
+		opts = append(opts, replycheck.WithRules(mod))
+	}
+	c, err := replycheck.New(cfg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("moderation.replies: %w", err)
+	}
+	return c, nil
 }
 
 // mood summarises the sentiment of texts for digests.
@@ -119,7 +151,10 @@ func (p *plugins) run(ctx context.Context) error {
 func (p *plugins) options() []bot.Option {
 	var opts []bot.Option
 	if p.mod != nil {
-		opts = append(opts, bot.WithInspector(p.mod), bot.WithOutputFilter(p.mod))
+		opts = append(opts, bot.WithInspector(p.mod))
+	}
+	if p.checks != nil {
+		opts = append(opts, bot.WithOutputChecker(p.checks))
 	}
 	// Analytics scores what moderation let through.
 	opts = append(opts, bot.WithInspector(p.ana), bot.WithObserver(p.ana))
