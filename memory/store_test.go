@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/storetest"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -81,32 +82,9 @@ func TestOpenTwice(t *testing.T) {
 	}
 }
 
-// seedPrivacy stores two users talking in two conversations, with
-// summaries, and returns the store.
-func seedPrivacy(t *testing.T, s *Store) {
-	ctx := context.Background()
-	add := func(conv, role, user, id, text string) {
-		if _, err := s.Append(ctx, conv, bot.Turn{Role: role, User: user, MsgID: id, Text: text, Time: t0, Tokens: 3}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	add("tg/1", bot.RoleUser, "tg:alice", "1", "alice asks about beans")
-	add("tg/1", bot.RoleAssistant, "tg:alice", "2", "answer to alice")
-	add("tg/1", bot.RoleUser, "tg:bob", "3", "bob asks about grinders")
-	add("tg/1", bot.RoleAssistant, "tg:bob", "4", "answer to bob")
-	add("tg/2", bot.RoleUser, "tg:alice", "1", "alice in dm")
-	add("tg/3", bot.RoleUser, "tg:bob", "1", "bob alone")
-	for _, u := range []string{"alice", "bob"} {
-		m := &bot.Message{Platform: "tg", Author: bot.User{ID: u, Name: u}, Time: t0}
-		if err := s.Touch(ctx, m, "en"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.SetSummary(ctx, "tg/1", bot.Summary{Text: "alice and bob talked", UpTo: 2, Users: []string{"tg:alice", "tg:bob"}})
-	s.SetSummary(ctx, "tg/2", bot.Summary{Text: "alice alone", UpTo: 1, Users: []string{"tg:alice"}})
-	s.SetSummary(ctx, "tg/3", bot.Summary{Text: "bob alone", UpTo: 1, Users: []string{"tg:bob"}})
-	s.Audit(ctx, bot.AuditEntry{Platform: "tg", User: "tg:alice", Actor: "rules", Kind: "moderation", Excerpt: "alice's bad words", Time: t0})
-}
+// seedPrivacy is the conformance suite's two users talking in three
+// conversations, with summaries and an audit entry.
+func seedPrivacy(t *testing.T, s *Store) { storetest.SeedPrivacy(t, s) }
 
 // forgetAll is a forget of everything about user.
 func forgetAll(user string) bot.ForgetRequest {

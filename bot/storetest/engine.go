@@ -247,7 +247,7 @@ func testEngineForget(t *testing.T, h *harness) {
 	defer cancel()
 	st := h.newStore(t, Options{})
 	kv(t, st.Store)
-	seedPrivacy(t, st.Store)
+	SeedPrivacy(t, st.Store)
 	engine := func(k bot.Keeper) *bot.Engine {
 		t.Helper()
 		e, err := bot.New(bot.Config{}, st.Store, &bottest.LLM{}, bot.WithKV(st.Store.(bot.KV)))

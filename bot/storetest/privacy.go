@@ -23,10 +23,12 @@ func forgetAll(user string) bot.ForgetRequest {
 	return bot.ForgetRequest{User: user, Scope: bot.ViewAll(), Ref: "r1"}
 }
 
-// seedPrivacy stores two users talking in two conversations, with
-// summaries, and (when the store keeps one) an audit entry about alice.
-// It reports whether the audit entry was written.
-func seedPrivacy(t *testing.T, s bot.Store) bool {
+// SeedPrivacy stores two users, tg:alice and tg:bob, talking in three
+// conversations (tg/1 together, tg/2 and tg/3 alone), with summaries and
+// (when the store keeps one) an audit entry about alice. It reports
+// whether the audit entry was written. Store tests of their own (what a
+// forget leaves on disk) start from it too.
+func SeedPrivacy(t *testing.T, s bot.Store) bool {
 	t.Helper()
 	ctx := context.Background()
 	add := func(conv, role, user, id, text string) {
@@ -75,7 +77,7 @@ func b2i(b bool) int {
 func testForget(t *testing.T, h *harness) {
 	ctx := context.Background()
 	s := h.newStore(t, Options{})
-	audited := seedPrivacy(t, s.Store)
+	audited := SeedPrivacy(t, s.Store)
 	n, err := s.Forget(ctx, forgetAll("tg:alice"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +145,7 @@ func testForget(t *testing.T, h *harness) {
 func testForgetScoped(t *testing.T, h *harness) {
 	ctx := context.Background()
 	s := h.newStore(t, Options{})
-	audited := seedPrivacy(t, s.Store)
+	audited := SeedPrivacy(t, s.Store)
 	if a, ok := s.Store.(bot.Auditor); ok {
 		a.Audit(ctx, bot.AuditEntry{Platform: "tg", Chat: "tg/1", User: "tg:alice", Actor: "rules", Kind: "moderation", Excerpt: "in one", Time: t0})
 		a.Audit(ctx, bot.AuditEntry{Platform: "tg", Chat: "tg/2", User: "tg:alice", Actor: "rules", Kind: "moderation", Excerpt: "in two", Time: t0})
@@ -192,7 +194,7 @@ func testForgetScoped(t *testing.T, h *harness) {
 func testExport(t *testing.T, h *harness) {
 	ctx := context.Background()
 	s := h.newStore(t, Options{})
-	audited := seedPrivacy(t, s.Store)
+	audited := SeedPrivacy(t, s.Store)
 	d, err := s.Export(ctx, "tg:alice")
 	if err != nil {
 		t.Fatal(err)
