@@ -159,7 +159,7 @@ func (c *chatState) themes(k int) []string {
 		if len(out) == k {
 			break
 		}
-		out = append(out, x.t)
+		out = append(out, termLabel(x.t))
 	}
 	return out
 }

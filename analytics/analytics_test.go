@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,16 +304,64 @@ func TestTrends(t *testing.T) {
 }
 
 func TestTermsChinese(t *testing.T) {
-	got := terms("外卖送餐太慢了，外卖送餐", nil)
-	want := map[string]bool{"外卖": true, "卖送": true, "送餐": true, "餐太": true, "太慢": true}
-	for _, g := range got {
-		if !want[g] {
-			t.Errorf("unexpected term %q in %q", g, got)
+	for _, tc := range []struct {
+		in        string
+		want, not []string
+	}{
+		{"外卖送餐太慢了，外卖送餐", []string{"外卖", "送餐", "外卖 送餐"}, []string{"卖送", "餐太", "了"}},
+		{"燕麦奶拿铁太好喝了", []string{"燕麦奶", "拿铁", "燕麦奶 拿铁"}, []string{"燕麦", "麦奶"}},
+		{"我们的咖啡怎么退货？", []string{"咖啡", "退货"}, []string{"的咖", "们的", "我们", "怎么"}},
+		{"quux quux hello @someone https://x.co/a 42 a1b2c3", []string{"quux"}, []string{"quux quux", "someone", "42", "a1b2c3", "hello"}},
+	} {
+		got := terms(tc.in, nil)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("terms(%q) = %q: no %q", tc.in, got, w)
+			}
 		}
-		delete(want, g)
+		for _, w := range tc.not {
+			if slices.Contains(got, w) {
+				t.Errorf("terms(%q) = %q: has %q", tc.in, got, w)
+			}
+		}
 	}
-	if len(want) > 0 {
-		t.Errorf("missing %v in %q", want, got)
+}
+
+// TestTrendsChineseLabels: a burst of Chinese messages trends under the
+// words people wrote, a phrase shown without a space, never character
+// pairs.
+func TestTrendsChineseLabels(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	now := t0.Add(8 * 24 * time.Hour)
+	base := []string{"今天的咖啡很好", "请问怎么订阅", "周末有活动吗"}
+	for h := 0; h < 7*24; h++ {
+		m := &bot.Message{Platform: "tg", Chat: bot.Chat{ID: "c1"}, ID: fmt.Sprint(h), Author: bot.User{ID: "u", Name: "小明"},
+			Text: base[h%3], Time: now.Add(-time.Duration(8*24-h) * time.Hour)}
+		r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
+	}
+	for i := 0; i < 12; i++ {
+		for _, text := range []string{base[i%3], "燕麦奶拿铁太好喝了！", "新出的燕麦奶拿铁有点甜"} {
+			m := &bot.Message{Platform: "tg", Chat: bot.Chat{ID: "c1"}, ID: fmt.Sprint(i), Author: bot.User{ID: fmt.Sprint(i), Name: "小红"},
+				Text: text, Time: now.Add(-time.Duration(12-i) * time.Hour)}
+			r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
+		}
+	}
+	r.clk.set(now)
+	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, tr := range ts {
+		labels = append(labels, tr.Term)
+	}
+	if len(labels) == 0 || labels[0] != "燕麦奶拿铁" {
+		t.Fatalf("trends %q, want 燕麦奶拿铁 first", labels)
+	}
+	for _, l := range labels {
+		if l == "燕麦" || l == "麦奶" || strings.Contains(l, " ") {
+			t.Errorf("trend label %q is a fragment or keeps a space", l)
+		}
 	}
 }
 

@@ -440,6 +440,7 @@ func (a *Analytics) Trends(ctx context.Context, period time.Duration, k int, v b
 		if !strings.Contains(t.Term, " ") && coveredByPhrase(t, all) {
 			continue
 		}
+		t.Term = termLabel(t.Term)
 		out = append(out, t)
 	}
 	return out, nil

@@ -12,13 +12,14 @@ type KBConfig struct {
 	IngestOnStart bool `yaml:"ingest_on_start"`
 	// MinRelevance is the relevance floor (0 to 1) under which a passage
 	// is not used to answer: below it the answer is an honest "I don't
-	// know" and the question a knowledge gap (default 0.5, calibrated
-	// with chorus eval answers on the example knowledge base).
+	// know" and the question a knowledge gap (default
+	// bot.DefaultMinRelevance, calibrated with chorus eval answers on the
+	// example knowledge base).
 	MinRelevance float64 `yaml:"min_relevance"`
 }
 
 func defaultKB() KBConfig {
-	return KBConfig{Dir: "configs/knowledge", IngestOnStart: true, MinRelevance: 0.5}
+	return KBConfig{Dir: "configs/knowledge", IngestOnStart: true, MinRelevance: 0.48}
 }
 
 func (c *KBConfig) validate(p *problems) {

@@ -210,33 +210,41 @@ func names(p bot.Persona) (botName, brand string) {
 type phrasebook struct {
 	thanks, bye, praise, insult, complaint, identity string
 	unknown, unknownNext, help                       string
-	from                                             string // %s: the source's title
+	// complaintNext follows a complaint the knowledge base says nothing
+	// about: asking the follower to "ask another way" would read as
+	// brushing them off.
+	complaintNext, complaintHelp string
+	from                         string // %s: the source's title
 }
 
 var phrases = map[string]phrasebook{
 	"en": {
-		thanks:      "You're welcome! If there's anything else about %[2]s, just ask.",
-		bye:         "Bye for now! I'm here whenever you need me.",
-		praise:      "Thank you, that's lovely to hear! I'll make sure the %[2]s team knows.",
-		insult:      "I'm sorry I haven't been more help. I'm here for questions about %[2]s: try asking another way, or type /help.",
-		complaint:   "I'm sorry to hear that, and thank you for telling us.",
-		identity:    "I'm %[1]s, %[2]s's assistant: I answer questions about %[2]s from what the team has told me. I'm an AI, not a person.",
-		unknown:     "Sorry, I don't know that one: it isn't in what %[2]s has told me.",
-		unknownNext: "You could ask another way, or reach the team:",
-		help:        "You could ask another way, or type /help to see what I can do.",
-		from:        " (from %s)",
+		thanks:        "You're welcome! If there's anything else about %[2]s, just ask.",
+		bye:           "Bye for now! I'm here whenever you need me.",
+		praise:        "Thank you, that's lovely to hear! I'll make sure the %[2]s team knows.",
+		insult:        "I'm sorry I haven't been more help. I'm here for questions about %[2]s: try asking another way, or type /help.",
+		complaint:     "I'm sorry to hear that, and thank you for telling us.",
+		identity:      "I'm %[1]s, %[2]s's assistant: I answer questions about %[2]s from what the team has told me. I'm an AI, not a person.",
+		unknown:       "Sorry, I don't know that one: it isn't in what %[2]s has told me.",
+		unknownNext:   "You could ask another way, or reach the team:",
+		help:          "You could ask another way, or type /help to see what I can do.",
+		complaintNext: "Tell me what happened and I'll point you to the right help, or reach the team directly:",
+		complaintHelp: "Tell me what happened (an order, a delivery, a product) and I'll point you to the right help.",
+		from:          " (from %s)",
 	},
 	"zh": {
-		thanks:      "不客气！还有关于%[2]s的问题，随时问我。",
-		bye:         "再见！有需要随时找我。",
-		praise:      "谢谢你的喜欢！我会转告%[2]s团队的。",
-		insult:      "抱歉没能帮上忙。我可以回答关于%[2]s的问题，可以换个说法再问，或输入 /help 看看我能做什么。",
-		complaint:   "很抱歉给你带来不好的体验，谢谢你告诉我们。",
-		identity:    "我是%[1]s，%[2]s的助手，根据%[2]s提供的资料回答问题。我是 AI，不是真人。",
-		unknown:     "抱歉，这个问题我不知道：%[2]s给我的资料里没有提到。",
-		unknownNext: "可以换个说法再问，或者联系团队：",
-		help:        "可以换个说法再问，或输入 /help 看看我能做什么。",
-		from:        "（来源：%s）",
+		thanks:        "不客气！还有关于%[2]s的问题，随时问我。",
+		bye:           "再见！有需要随时找我。",
+		praise:        "谢谢你的喜欢！我会转告%[2]s团队的。",
+		insult:        "抱歉没能帮上忙。我可以回答关于%[2]s的问题，可以换个说法再问，或输入 /help 看看我能做什么。",
+		complaint:     "很抱歉给你带来不好的体验，谢谢你告诉我们。",
+		identity:      "我是%[1]s，%[2]s的助手，根据%[2]s提供的资料回答问题。我是 AI，不是真人。",
+		unknown:       "抱歉，这个问题我不知道：%[2]s给我的资料里没有提到。",
+		unknownNext:   "可以换个说法再问，或者联系团队：",
+		help:          "可以换个说法再问，或输入 /help 看看我能做什么。",
+		complaintNext: "告诉我发生了什么，我来帮你找到合适的帮助，也可以直接联系团队：",
+		complaintHelp: "告诉我发生了什么（订单、配送还是产品），我来帮你找到合适的帮助。",
+		from:          "（来源：%s）",
 	},
 }
 
@@ -284,9 +292,9 @@ func (o *Offline) chat(req bot.Request) string {
 			return reply + sep(lang) + render(lang, picks)
 		}
 		if c := contactSentence(req.Contact); c != "" {
-			return reply + sep(lang) + say(pb.unknownNext) + sep(lang) + c
+			return reply + sep(lang) + say(pb.complaintNext) + sep(lang) + c
 		}
-		return reply + sep(lang) + say(pb.help)
+		return reply + sep(lang) + say(pb.complaintHelp)
 	}
 	picks := bestSentences(q, req.Passages)
 	if len(picks) == 0 {
@@ -378,74 +386,90 @@ type pick struct {
 	score               float64
 }
 
-// bestSentences picks the sentence of the top passages that answers q
-// best, and the one after it when it carries the answer on ("If it drains
-// faster, grind finer."), in reading order. A sentence scores the weights
-// of the question's terms it holds, a term weighing more the fewer
-// candidate sentences have it; a passage whose heading holds question
-// terms lends its sentences some of that weight, and higher-ranked
-// passages win ties.
-func bestSentences(q string, passages []bot.Passage) []pick {
-	qt := textkit.TermSet(q)
-	if len(qt) == 0 || len(passages) == 0 {
-		return nil
-	}
-	type cand struct {
-		pick
-		terms map[string]bool
-	}
-	var cands []cand
-	heads := make([]map[string]bool, 0, offlinePassages)
+// sentence is a candidate sentence of an answer, scored.
+type sentence struct {
+	pick
+	unit textkit.Unit
+	// answers is set when the sentence itself holds something of the
+	// question; score is only meaningful then.
+	answers bool
+}
+
+// rankSentences scores every sentence of the top passages against q as
+// the knowledge base matches them (textkit.Query.Match): each of the
+// question's concepts, in its own words, a synonym or (Chinese) its
+// characters, weighs more the fewer candidate sentences hold it; the
+// passage's heading and document title and the sentence before in the
+// same paragraph are context; a sentence stating the kind of fact asked
+// for (a duration for "how long") ranks higher; and higher-ranked
+// passages win ties. A sentence that holds nothing of the question itself
+// (only its context does) doesn't answer it.
+func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []float64) {
+	var cands []sentence
 	for pi, p := range passages[:min(len(passages), offlinePassages)] {
-		heads = append(heads, textkit.TermSet(p.Heading+" "+p.Title))
-		for si, s := range textkit.Sentences(p.Text) {
-			cands = append(cands, cand{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
-				title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, terms: textkit.TermSet(s)})
-		}
-	}
-	if len(cands) == 0 {
-		return nil
-	}
-	df := map[string]int{}
-	for _, c := range cands {
-		for t := range qt {
-			if c.terms[t] {
-				df[t]++
+		ctx := textkit.PassageContext(p.Heading, p.Title, p.Source)
+		si := 0
+		for _, para := range textkit.Paragraphs(p.Text) {
+			for i, s := range para {
+				var before textkit.SortedSet
+				if i > 0 {
+					before = cands[len(cands)-1].unit.Terms
+				}
+				u := ctx.Unit(textkit.IndexTermSet(s), textkit.Kinds(s), before)
+				cands = append(cands, sentence{pick: pick{text: clip(s, maxSentenceRunes), source: orDefault(p.Source, "knowledge base"),
+					title: orDefault(p.Title, strings.TrimSuffix(p.Source, path.Ext(p.Source))), passage: pi, pos: si}, unit: u})
+				si++
 			}
 		}
 	}
-	weight := func(t string) float64 {
-		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
-		if textkit.IsFillerTerm(t) {
-			w *= 0.3
+	// A concept weighs more the fewer candidates hold it in any form.
+	weights := make([]float64, len(query.Concepts))
+	for i, qc := range query.Concepts {
+		df := 0
+		for _, c := range cands {
+			if qc.Credit(textkit.Unit{Terms: c.unit.Terms}) > 0 {
+				df++
+			}
 		}
-		return w
+		weights[i] = math.Log(1 + float64(len(cands))/float64(1+df))
 	}
-	best := -1
+	w := query.Weights(func(i int, _ textkit.Concept) float64 { return weights[i] })
 	for i := range cands {
 		c := &cands[i]
-		s, h := 0.0, 0.0
-		for t := range qt {
-			if c.terms[t] {
-				s += weight(t)
-			}
-			if heads[c.passage][t] {
-				h += weight(t)
-			}
+		own := holdsOne(query, textkit.Unit{Terms: c.unit.Terms, Kinds: c.unit.Kinds})
+		// A sentence stating the kind of fact asked for, in a section
+		// about the question ("2 to 5 business days" under "Shipping
+		// times") or after a sentence about it ("From $15 per bag." after
+		// the plan), answers it too.
+		kind := query.Wants&c.unit.Kinds != 0 &&
+			holdsOne(query, textkit.Unit{Heading: c.unit.Heading, Title: c.unit.Title, Before: c.unit.Before})
+		if c.answers = own || kind; c.answers {
+			c.score = query.Match(c.unit, w, nil).Rank - 0.05*float64(c.passage) - 0.01*float64(c.pos)
 		}
-		if s == 0 {
-			c.score = 0
-			continue
-		}
-		c.score = s + 0.5*h - 0.05*float64(c.passage) - 0.01*float64(c.pos)
-		if best < 0 || c.score > cands[best].score {
+	}
+	return cands, w
+}
+
+// bestSentences picks the sentence of the top passages that answers q
+// best (rankSentences), and a second when it says the rest of the answer
+// or carries it on ("If it drains faster, grind finer."), in reading
+// order.
+func bestSentences(q string, passages []bot.Passage) []pick {
+	query := textkit.ParseQuery(q)
+	if len(query.Concepts) == 0 || len(passages) == 0 {
+		return nil
+	}
+	cands, w := rankSentences(query, passages)
+	best := -1
+	for i, c := range cands {
+		if c.answers && (best < 0 || c.score > cands[best].score) {
 			best = i
 		}
 	}
 	if best < 0 {
 		// Only the heading matched: the section's first sentence.
 		for i := range cands {
-			if cands[i].passage == 0 && len(heads[0]) > 0 && overlapAny(qt, heads[0]) {
+			if cands[i].passage == 0 && query.Match(textkit.Unit{Heading: cands[i].unit.Heading}, w, nil).Score > 0 {
 				return []pick{cands[i].pick}
 			}
 		}
@@ -455,9 +479,9 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	// A runner-up of the same passage nearly as good says the rest of
 	// the answer ("Opened bags can be exchanged." after the refund rule).
 	second := -1
-	for i := range cands {
-		if i != best && cands[i].passage == cands[best].passage && cands[i].score >= 0.75*cands[best].score &&
-			(second < 0 || cands[i].score > cands[second].score) {
+	for i, c := range cands {
+		if i != best && c.answers && c.passage == cands[best].passage && c.score >= 0.75*cands[best].score &&
+			(second < 0 || c.score > cands[second].score) {
 			second = i
 		}
 	}
@@ -473,9 +497,11 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 	return out
 }
 
-func overlapAny(a, b map[string]bool) bool {
-	for t := range a {
-		if b[t] {
+// holdsOne reports whether u holds one of q's content concepts at least
+// half-way (a character or two of a Chinese word is not enough).
+func holdsOne(q textkit.Query, u textkit.Unit) bool {
+	for _, c := range q.Concepts {
+		if !c.Filler && c.Credit(u) >= 0.5 {
 			return true
 		}
 	}

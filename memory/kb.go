@@ -33,14 +33,23 @@ const (
 // MaxDocBytes bounds a knowledge-base file; Ingest skips larger ones.
 const MaxDocBytes = 8 << 20
 
-// fillerWeight is what a filler word ("take", "long", "time") weighs in a
-// search against a content word: "how long does shipping take?" is about
-// shipping.
-const fillerWeight = 0.1
-
-// expandWeight is what a term implied by a question's phrasing
-// (textkit.Expand) weighs against one the question holds.
-const expandWeight = 0.5
+// Search weighs passages in two steps: BM25 over whole passages finds
+// the candidates, then each candidate's sentences are matched against the
+// question (textkit.Query.Match, with the section's heading and the
+// document's title as context), since an answer is a sentence, not a
+// section.
+const (
+	// searchCandidates is how many of the best BM25 passages (at least)
+	// have their sentences matched.
+	searchCandidates = 24
+	// bm25Share is how much the passage's own BM25 score adds to its best
+	// sentence's: a section about the question is the likelier home of
+	// its answer.
+	bm25Share = 0.3
+	// passageCoverage scales the share of the question the passage holds
+	// in its sentences together, when no one sentence holds as much.
+	passageCoverage = 0.8
+)
 
 // maxSearchK bounds how many passages one Search returns.
 const maxSearchK = 100
@@ -137,6 +146,18 @@ type kbPassage struct {
 	text    string
 	ord     int // position in its document
 	length  int // tokens
+	// ctx is what the heading and the document's title and name give
+	// each sentence; sents are the sentences' own terms.
+	ctx   textkit.Context
+	sents []kbSentence
+}
+
+// kbSentence is what Search matches of one sentence of a passage.
+type kbSentence struct {
+	terms textkit.SortedSet
+	kinds textkit.Kind
+	// follows is set when the sentence before is of the same paragraph.
+	follows bool
 }
 
 type posting struct {
@@ -147,6 +168,8 @@ type posting struct {
 // index is an inverted index; ids are positions in pass, and removed
 // passages leave a nil until the next compaction.
 type index struct {
+	// words holds one copy of each term string the sentences use.
+	words    map[string]string
 	pass     []*kbPassage
 	byDoc    map[string][]uint32
 	post     map[string][]posting
@@ -155,7 +178,7 @@ type index struct {
 }
 
 func newIndex() index {
-	return index{byDoc: map[string][]uint32{}, post: map[string][]posting{}}
+	return index{byDoc: map[string][]uint32{}, post: map[string][]posting{}, words: map[string]string{}}
 }
 
 // headingWeight is how many times a passage's heading and its document's
@@ -164,24 +187,48 @@ func newIndex() index {
 // shipping once.
 const headingWeight = 3
 
+// passageTerms are what BM25 counts of a passage: its text's terms, its
+// heading's headingWeight times and its document's one time fewer.
 func passageTerms(p *kbPassage) []string {
-	h := textkit.Terms(p.heading)
-	name := strings.TrimSuffix(path.Base(p.path), path.Ext(p.path))
-	doc := textkit.Terms(strings.NewReplacer("-", " ", "_", " ").Replace(name) + " " + p.title)
-	terms := textkit.Terms(p.text)
+	terms := textkit.IndexTerms(p.text)
 	for i := 0; i < headingWeight; i++ {
-		terms = append(terms, h...)
+		terms = append(terms, p.ctx.Heading...)
 	}
 	for i := 0; i < headingWeight-1; i++ {
-		terms = append(terms, doc...)
+		terms = append(terms, p.ctx.Title...)
 	}
 	return terms
+}
+
+// addSentences fills the passage's context and sentence terms, their
+// strings shared with the rest of the index (a knowledge base repeats its
+// words in thousands of sentences).
+func (ix *index) addSentences(p *kbPassage) {
+	intern := func(ts textkit.SortedSet) textkit.SortedSet {
+		for i, t := range ts {
+			if c, ok := ix.words[t]; ok {
+				ts[i] = c
+			} else {
+				ix.words[t] = t
+			}
+		}
+		return ts
+	}
+	p.ctx = textkit.PassageContext(p.heading, p.title, p.path)
+	p.ctx.Heading, p.ctx.Title = intern(p.ctx.Heading), intern(p.ctx.Title)
+	for _, para := range textkit.Paragraphs(p.text) {
+		for i, s := range para {
+			p.sents = append(p.sents, kbSentence{terms: intern(textkit.IndexTermSet(s)), kinds: textkit.Kinds(s), follows: i > 0})
+		}
+	}
+	p.sents = slices.Clip(p.sents)
 }
 
 func (ix *index) add(d Doc, chunks []TextChunk) {
 	key := docKey(d.Source, d.Path)
 	for i, c := range chunks {
 		p := &kbPassage{doc: key, path: d.Path, title: d.Title, heading: c.Heading, text: c.Text, ord: i}
+		ix.addSentences(p)
 		terms := passageTerms(p)
 		p.length = len(terms)
 		id := uint32(len(ix.pass))
@@ -762,18 +809,28 @@ func (kb *KB) Resolve(ctx context.Context, arg string) (source, docPath string, 
 
 type searchScratch struct {
 	scores  []float64
-	matched []float64
+	best    []float64 // one concept's best contribution per passage
 	touched []uint32
+	cTouch  []uint32
 }
 
-// Search implements bot.Knowledge: the k best passages for query, best
-// first, by BM25 (k1 1.2, b 0.75) over textkit's terms; ties go to the
-// earlier document and passage. Each passage's Relevance is the share of
-// the query's weight (each term weighted by its inverse document
-// frequency, a term the knowledge base never uses weighing the most) that
-// the passage holds: 1 when it holds every term, near 0 when it only
-// shares common words. It reads only the in-memory index. Passages that
-// share no term with the query are never returned.
+// Search implements bot.Knowledge: the k passages that best answer query,
+// best first. The question is read by textkit.ParseQuery: each content
+// word a concept, found in a passage in its own words, through the
+// thesaurus (textkit.SynonymCredit) or, for Chinese, by its characters
+// (textkit.CharCredit), and weighted by its inverse document frequency (a
+// word the knowledge base never uses weighing the most). BM25 (k1 1.2,
+// b 0.75) over whole passages finds the candidates; then each candidate's
+// sentences are matched with its heading and document title as context,
+// and a passage ranks by its best sentence (more when it states the kind of
+// fact asked for, a duration for "how long", or its heading names it) plus a share of
+// its BM25 score. Ties go to the earlier document and passage.
+//
+// Each passage's Relevance is the share of the question's weight its best
+// sentence holds (or, scaled by passageCoverage, the passage as a whole):
+// 1 when it holds every word, near 0 when it only shares common words.
+// It reads only the in-memory index. Passages that share no term with the
+// query are never returned.
 func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: kb search: %w", err)
@@ -782,23 +839,22 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		return nil, nil
 	}
 	k = min(k, maxSearchK)
-	terms := textkit.Terms(query)
-	slices.Sort(terms)
-	terms = slices.Compact(terms)
+	q := textkit.ParseQuery(query)
 
 	kb.mu.RLock()
 	defer kb.mu.RUnlock()
 	ix := &kb.idx
-	if ix.live == 0 || len(terms) == 0 {
+	if ix.live == 0 || len(q.Concepts) == 0 {
 		return nil, nil
 	}
 	sc, _ := kb.scratch.Get().(*searchScratch)
 	if sc == nil {
 		sc = &searchScratch{}
 	}
+	defer kb.scratch.Put(sc)
 	if len(sc.scores) < len(ix.pass) {
 		sc.scores = make([]float64, len(ix.pass))
-		sc.matched = make([]float64, len(ix.pass))
+		sc.best = make([]float64, len(ix.pass))
 	}
 	sc.touched = sc.touched[:0]
 	n := float64(ix.live)
@@ -806,63 +862,109 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 	if avgdl == 0 {
 		avgdl = 1
 	}
-	weight := 0.0
-	extra := textkit.Expand(query)
-	for i, t := range append(terms, extra...) {
-		ps := ix.post[t]
-		df := float64(len(ps))
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		if textkit.IsFillerTerm(t) {
-			idf *= fillerWeight
+	idf := func(t string) float64 {
+		df := float64(len(ix.post[t]))
+		return math.Log(1 + (n-df+0.5)/(df+0.5))
+	}
+	w := q.Weights(func(_ int, c textkit.Concept) float64 {
+		v := 0.0
+		for _, t := range c.Terms {
+			v = max(v, idf(t))
 		}
-		if i >= len(terms) {
-			idf *= expandWeight // a bonus: not counted against a passage
-		} else {
-			weight += idf
-		}
-		for _, p := range ps {
-			tf := float64(p.tf)
-			dl := float64(ix.pass[p.id].length)
-			if sc.scores[p.id] == 0 {
-				sc.touched = append(sc.touched, p.id)
+		return v
+	})
+	// BM25 with each concept counted once per passage: its best form.
+	for ci, c := range q.Concepts {
+		cw := w[ci]
+		sc.cTouch = sc.cTouch[:0]
+		form := func(t string, credit float64) {
+			for _, p := range ix.post[t] {
+				tf := float64(p.tf)
+				dl := float64(ix.pass[p.id].length)
+				v := credit * cw * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*dl/avgdl))
+				if sc.best[p.id] == 0 {
+					sc.cTouch = append(sc.cTouch, p.id)
+				}
+				sc.best[p.id] = max(sc.best[p.id], v)
 			}
-			sc.scores[p.id] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*dl/avgdl))
-			sc.matched[p.id] += idf
+		}
+		for _, t := range c.Terms {
+			form(t, 1/float64(len(c.Terms)))
+		}
+		for _, syn := range c.Synonyms {
+			for _, t := range syn {
+				form(t, textkit.SynonymCredit/float64(len(syn)))
+			}
+		}
+		// Characters are the fallback for a Chinese word the knowledge
+		// base doesn't have as a word (segmented differently).
+		if len(ix.post[c.Terms[0]]) == 0 {
+			for _, t := range c.Chars {
+				form(t, textkit.CharCredit)
+			}
+		}
+		for _, id := range sc.cTouch {
+			if sc.scores[id] == 0 {
+				sc.touched = append(sc.touched, id)
+			}
+			sc.scores[id] += sc.best[id]
+			sc.best[id] = 0
 		}
 	}
 	type hit struct {
 		id         uint32
+		bm25       float64
 		score, rel float64
 	}
-	better := func(a, b hit) bool {
+	// The best BM25 passages, best first, kept by insertion: most
+	// passages fall below the last and cost one comparison.
+	m := max(searchCandidates, 4*k)
+	cands := make([]hit, 0, m+1)
+	for _, id := range sc.touched {
+		v := sc.scores[id]
+		sc.scores[id] = 0
+		if len(cands) == m && v <= cands[m-1].bm25 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(cands, v, func(h hit, v float64) int { return cmp.Compare(v, h.bm25) })
+		cands = slices.Insert(cands, i, hit{id: id, bm25: v})
+		if len(cands) > m {
+			cands = cands[:m]
+		}
+	}
+	credits := make([]float64, len(w))
+	for i := range cands {
+		h := &cands[i]
+		p := ix.pass[h.id]
+		clear(credits)
+		best, rel := 0.0, 0.0
+		for si, s := range p.sents {
+			var before textkit.SortedSet
+			if s.follows {
+				before = p.sents[si-1].terms
+			}
+			u := p.ctx.Unit(s.terms, s.kinds, before)
+			m := q.Match(u, w, credits)
+			best = max(best, m.Rank)
+			rel = max(rel, m.Coverage)
+		}
+		h.rel = max(rel, passageCoverage*textkit.Coverage(credits, w))
+		h.score = best + bm25Share*h.bm25
+	}
+	better := func(a, b hit) int {
 		if a.score != b.score {
-			return a.score > b.score
+			return cmp.Compare(b.score, a.score)
 		}
 		pa, pb := ix.pass[a.id], ix.pass[b.id]
 		if pa.doc != pb.doc {
-			return pa.doc < pb.doc
+			return cmp.Compare(pa.doc, pb.doc)
 		}
-		return pa.ord < pb.ord
+		return cmp.Compare(pa.ord, pb.ord)
 	}
-	top := make([]hit, 0, k+1)
-	for _, id := range sc.touched {
-		h := hit{id, sc.scores[id], sc.matched[id] / weight}
-		sc.scores[id], sc.matched[id] = 0, 0
-		if len(top) == k && !better(h, top[k-1]) {
-			continue
-		}
-		i := len(top)
-		for i > 0 && better(h, top[i-1]) {
-			i--
-		}
-		top = slices.Insert(top, i, h)
-		if len(top) > k {
-			top = top[:k]
-		}
-	}
-	kb.scratch.Put(sc)
-	out := make([]bot.Passage, len(top))
-	for i, h := range top {
+	slices.SortFunc(cands, better)
+	cands = cands[:min(len(cands), k)]
+	out := make([]bot.Passage, len(cands))
+	for i, h := range cands {
 		p := ix.pass[h.id]
 		out[i] = bot.Passage{Source: p.path, Title: p.title, Heading: p.heading, Text: p.text, Score: h.score, Relevance: min(h.rel, 1)}
 	}

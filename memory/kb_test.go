@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/bot"
 )
 
 func TestChunk(t *testing.T) {
@@ -100,6 +102,13 @@ func TestKBSearchRanking(t *testing.T) {
 		{"怎么查询物流", "faq-zh.md", "如何查询物流"},
 		{"退款多久到账", "faq-zh.md", "退款多久到账"},
 		{"订阅可以暂停吗", "faq-zh.md", "订阅可以暂停吗"},
+		// Paraphrases: the thesaurus, the kind of fact asked for, the
+		// heading as context, Chinese characters.
+		{"I typed the wrong address and the parcel bounced back, can you resend it?", "shipping.md", "Lost or late parcels"},
+		{"what water temperature for pour over?", "brewing-guide.md", "Pour over (V60, Kalita, Chemex)"},
+		{"how can I reach customer support?", "about.md", "Contact"},
+		{"能寄到邮政信箱吗？", "faq-zh.md", "配送范围"},
+		{"排气阀坏了怎么办？", "faq-zh.md", "包裹破损或发错商品"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			ps, err := kb.Search(ctx, tc.query, 3)
@@ -108,6 +117,9 @@ func TestKBSearchRanking(t *testing.T) {
 			}
 			if len(ps) == 0 {
 				t.Fatal("no results")
+			}
+			if ps[0].Relevance < bot.DefaultMinRelevance {
+				t.Errorf("top relevance %.2f is under the floor %.2f", ps[0].Relevance, bot.DefaultMinRelevance)
 			}
 			if ps[0].Source != tc.source || ps[0].Heading != tc.heading {
 				t.Errorf("top = %s / %s (%.2f), want %s / %s", ps[0].Source, ps[0].Heading, ps[0].Score, tc.source, tc.heading)

@@ -57,7 +57,7 @@ const NegativeLabel = "negative"
 var (
 	chatKinds   = []string{string(bot.ChatDM), string(bot.ChatGroup), string(bot.ChatChannel)}
 	outcomes    = []string{bot.OutcomeOK, bot.OutcomeError, bot.OutcomeApology, bot.OutcomeRefused, bot.OutcomeLimited, bot.OutcomeCut, bot.OutcomeTimeout, bot.OutcomeNotFound, bot.OutcomeBlocked}
-	purposes    = []string{string(bot.PurposeChat), string(bot.PurposeSummary), string(bot.PurposeModeration), string(bot.PurposeSentiment), string(bot.PurposeDigest), string(bot.PurposePost)}
+	purposes    = []string{string(bot.PurposeChat), string(bot.PurposeSummary), string(bot.PurposeModeration), string(bot.PurposeSentiment), string(bot.PurposeDigest), string(bot.PurposePost), string(bot.PurposeTranslate)}
 	rateReasons = []string{"rate", "budget"}
 )
 

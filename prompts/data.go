@@ -15,6 +15,19 @@ type SummaryData struct {
 // Summary assembles the prompt that folds turns into a summary.
 func (s *Set) Summary(d SummaryData) ([]Message, error) { return s.Messages(NameSummary, d) }
 
+// TranslateData is what translate.tmpl turns into a translation request.
+type TranslateData struct {
+	// Lang is the language to translate into: "zh" (Simplified Chinese)
+	// or "en".
+	Lang string
+	// Text is the question to translate.
+	Text string
+}
+
+// Translate assembles the prompt that translates a question for a
+// knowledge-base search in the other language.
+func (s *Set) Translate(d TranslateData) ([]Message, error) { return s.Messages(NameTranslate, d) }
+
 // samples are the data each template is tried on by New, so that an
 // override naming a field that doesn't exist fails at startup rather than
 // on the first message. Every field is set, so that the branches guarded
@@ -26,5 +39,6 @@ var samples = map[string]any{
 		Summary: "s", Profile: &ProfileData{Names: []string{"Ann"}, Messages: 1, Topics: []string{"a.md"}, FirstSeen: "2025-01-01"},
 		Now: "2025-01-02 10:00 UTC", Contact: []Passage{{Source: "c.md", Heading: "Contact", Text: "mail us"}}, NoAnswerMarker: "[[x]]",
 	},
-	NameSummary: SummaryData{Brand: "Brand", Lang: "en", Previous: "p", Turns: []Turn{{Role: RoleUser, Name: "Ann", Text: "t"}, {Role: RoleAssistant, Text: "a"}}},
+	NameTranslate: TranslateData{Lang: "zh", Text: "how long does shipping take?"},
+	NameSummary:   SummaryData{Brand: "Brand", Lang: "en", Previous: "p", Turns: []Turn{{Role: RoleUser, Name: "Ann", Text: "t"}, {Role: RoleAssistant, Text: "a"}}},
 }

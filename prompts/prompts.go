@@ -1,6 +1,7 @@
 // Package prompts holds the LLM prompt templates of Chorus: the chat system
 // prompt, conversation summaries, moderation verdicts, sentiment batches,
-// manager digests and social post drafts.
+// manager digests, social post drafts and the translation of questions
+// for a knowledge-base search in the other language.
 //
 // Templates are text/template files embedded in the binary. A deployment
 // can replace any of them by putting a file of the same name (system.tmpl,
@@ -37,8 +38,9 @@ var builtin embed.FS
 // Template names: the file names of the built-in templates, and of the
 // files that replace them in an override directory.
 const (
-	NameSystem  = "system.tmpl"
-	NameSummary = "summary.tmpl"
+	NameSystem    = "system.tmpl"
+	NameSummary   = "summary.tmpl"
+	NameTranslate = "translate.tmpl"
 )
 
 // userBlock is the name of the optional block rendered as the user message.

@@ -21,5 +21,15 @@
 // nothing anywhere, and filler (IsFiller), words like "time" or "today"
 // that matter to a search but make poor topic labels.
 //
+// ParseQuery reads a question for a search: each content word a Concept,
+// with the words that may stand for it in an answer from a small
+// thesaurus of everyday shop paraphrases (data/thesaurus.txt: "steep" and
+// "leave", "refund" and "money back", "暂停" and "停"), its Chinese
+// characters for text segmented differently, and the kind of fact the
+// question asks for (Asks: "how long" wants a duration), which Kinds
+// finds in sentences. Query.Match scores a sentence with its section's
+// heading, its document's title and the sentence before as context; the
+// knowledge base and the offline provider rank answers with it.
+//
 // Everything here is safe for concurrent use.
 package textkit

@@ -17,11 +17,26 @@ import (
 // line ends of lists and tables.
 func Sentences(text string) []string {
 	var out []string
+	for _, p := range Paragraphs(text) {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// Paragraphs is Sentences grouped by the paragraph, list item or table
+// row they come from: a sentence's neighbours in its paragraph are what
+// it refers back to ("From $17 per 12 oz bag." after the plan it prices).
+func Paragraphs(text string) [][]string {
+	var out [][]string
 	for _, block := range blocks(text) {
+		var para []string
 		for _, s := range splitSentences(block) {
 			if s = strings.TrimSpace(s); s != "" && hasWordRune(s) {
-				out = append(out, s)
+				para = append(para, s)
 			}
+		}
+		if len(para) > 0 {
+			out = append(out, para)
 		}
 	}
 	return out

@@ -12,7 +12,8 @@ that thats the their theirs them themselves then there theres these they theyd t
 through to too under until up very was wasnt we wed well were weve werent what whats when whens where wheres which
 while who whos whom why whys will with wont would wouldnt you youd youll youre youve your yours yourself yourselves
 u ur pls plz please hi hello hey hiya yo thanks thank thx ty ok okay yes yeah yep yup nope lol lmao omg haha hahaha
-hmm uh um oh ah just any anyone anybody someone something anything everything nothing via amp rt`)
+hmm uh um oh ah us just any anyone anybody someone somebody something anything everything nothing nobody noone none
+via amp rt`)
 
 // enFiller are English content words too general to name a topic: they
 // still count in a search, but never become a trend, a digest topic or a
@@ -20,7 +21,8 @@ hmm uh um oh ah just any anyone anybody someone something anything everything no
 var enFiller = setOf(`one two three many much lot lots really still even well back way make made get got getting
 know think want need going gonna wanna today yesterday tomorrow day days time times thing things stuff something
 tell say said see look like good great nice new old first last next people guys everyone someone anyone everybody
-question questions ask asking answer help take takes long soon possible way able`)
+question questions ask asking answer help take takes long soon possible way able kind kinds type sort give gave
+given giving put use used using work works working try tried trying anymore live lives living`)
 
 // IsFiller reports whether the term of a word is too general to name a
 // topic (English filler words by their stem, Chinese by the word).

@@ -1,7 +1,6 @@
 package textkit
 
 import (
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,16 +40,18 @@ func Words(text string) []Word {
 	var out []Word
 	brk := true
 	var word strings.Builder
+	caps := 0 // capital letters in word; -1 once it has a small one
 	hanStart := -1
 	flushWord := func() {
 		if word.Len() == 0 {
 			return
 		}
-		if w, ok := latinWord(word.String(), brk); ok {
+		if w, ok := latinWord(word.String(), brk, caps >= 2); ok {
 			out = append(out, w)
 			brk = false
 		}
 		word.Reset()
+		caps = 0
 	}
 	flushHan := func(end int) {
 		if hanStart < 0 {
@@ -74,6 +75,12 @@ func Words(text string) []Word {
 			if word.Len() < MaxWordBytes {
 				word.WriteRune(unicode.ToLower(r))
 			}
+			switch {
+			case unicode.IsUpper(r) && caps >= 0:
+				caps++
+			case unicode.IsLower(r):
+				caps = -1
+			}
 		case (r == '\'' || r == '\u2019') && word.Len() > 0:
 			// inside a word: "don't" -> "dont"
 		case unicode.IsSpace(r) && r != '\n':
@@ -91,8 +98,10 @@ func Words(text string) []Word {
 }
 
 // latinWord makes a Word of a lower-cased run of letters and digits; a
-// run of combining marks alone is no word.
-func latinWord(w string, brk bool) (Word, bool) {
+// run of combining marks alone is no word. An acronym (acronym: written
+// in capitals) is never a function word: "US" is the country, "us" a
+// pronoun.
+func latinWord(w string, brk, acronym bool) (Word, bool) {
 	fold := foldAccents(w)
 	if fold == "" {
 		return Word{}, false
@@ -104,12 +113,15 @@ func latinWord(w string, brk bool) (Word, bool) {
 			break
 		}
 	}
-	wd := Word{Text: w, Term: fold, Number: number, Break: brk, Stop: enStop[fold]}
+	wd := Word{Text: w, Term: fold, Number: number, Break: brk, Stop: enStop[fold] && !(acronym && !notAcronyms[fold])}
 	if !number && !wd.Stop {
 		wd.Term = Stem(fold)
 	}
 	return wd, wd.Term != ""
 }
+
+// notAcronyms are function words often written in capitals for emphasis.
+var notAcronyms = setOf(`ok i a an no so`)
 
 // foldAccents removes combining marks: "café" -> "cafe".
 func foldAccents(w string) string {
@@ -145,7 +157,20 @@ func Stem(w string) string {
 			return w
 		}
 	}
+	if s, ok := stemExceptions[w]; ok {
+		return s
+	}
 	return english.Stem(w, false)
+}
+
+// stemExceptions keep apart words the Snowball stemmer merges with an
+// unrelated word: "customer" and "customs" both stem to "custom", and
+// "cupping" (a tasting) to "cup".
+var stemExceptions = map[string]string{
+	"customer": "customer", "customers": "customer",
+	"cupping": "cupping", "cuppings": "cupping",
+	"organization": "organization", "organizations": "organization",
+	"organisation": "organization", "organisations": "organization",
 }
 
 // Terms returns the terms of the content words of text, in order,
@@ -199,44 +224,4 @@ func Lang(s string) string {
 		return "zh"
 	}
 	return "en"
-}
-
-// intents are question phrases and the terms an answer to them usually
-// holds: "how long" is answered in days, "how much" by a cost. Expand adds
-// them to a search, so a paraphrase finds the passage that answers it.
-var intents = []struct {
-	phrases []string
-	terms   string
-}{
-	{[]string{"how long", "how many days", "how soon", "how fast", "多久", "多长时间", "几天", "多少天"}, "time day 时间 工作日"},
-	{[]string{"how much", "price", "cost", "costs", "fee", "多少钱", "价格", "费用", "收费"}, "cost price fee $ 费 运费 价格 美元"},
-	{[]string{"what time", "when", "what hours", "opening hours", "几点", "什么时候", "营业时间"}, "time hour open 时间"},
-	{[]string{"where", "哪里", "哪儿"}, "where address 地址"},
-}
-
-// Expand returns the terms a question's phrasing implies ("how long"
-// implies "time" and "day"), not already among its own terms: a search
-// counts them as a bonus, never against a passage that lacks them.
-func Expand(q string) []string {
-	l := " " + strings.ToLower(strings.Join(strings.Fields(q), " ")) + " "
-	own := TermSet(q)
-	var out []string
-	for _, in := range intents {
-		hit := false
-		for _, p := range in.phrases {
-			if HasHan(p) && strings.Contains(l, p) || strings.Contains(l, " "+p+" ") || strings.Contains(l, " "+p+"?") {
-				hit = true
-				break
-			}
-		}
-		if !hit {
-			continue
-		}
-		for _, t := range Terms(in.terms) {
-			if !own[t] && !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
 }

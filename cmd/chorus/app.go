@@ -224,7 +224,7 @@ func newAppWith(cfg *configs.Config, log *slog.Logger, st memory.Backend, model 
 	if err != nil {
 		return nil, err
 	}
-	promptOpts, err := promptOptions(cfg)
+	promptOpts, err := promptOptions(cfg, model)
 	if err != nil {
 		return nil, err
 	}

@@ -7,17 +7,30 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/prompts"
 )
 
 // promptOptions return the engine's prompt assemblers, built on the prompt
-// templates (embedded, or overridden from prompts.dir).
-func promptOptions(cfg *configs.Config) ([]bot.Option, error) {
+// templates (embedded, or overridden from prompts.dir), and, with a real
+// model, the translator that lets a question find passages written in the
+// other language.
+func promptOptions(cfg *configs.Config, model bot.LLM) ([]bot.Option, error) {
 	set, err := prompts.New(cfg.Prompts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("prompts: %w", err)
 	}
-	return []bot.Option{bot.WithPrompter(chatPrompter(set)), bot.WithSummaryPrompter(summaryPrompter(set))}, nil
+	opts := []bot.Option{bot.WithPrompter(chatPrompter(set)), bot.WithSummaryPrompter(summaryPrompter(set))}
+	if _, offline := model.(*llm.Offline); !offline && model != nil {
+		opts = append(opts, bot.WithTranslator(llm.NewTranslator(model, translatePrompt(set))))
+	}
+	return opts, nil
+}
+
+func translatePrompt(set *prompts.Set) llm.TranslatePrompt {
+	return func(text, lang string) ([]bot.ChatMessage, error) {
+		return chatMessages(set.Translate(prompts.TranslateData{Lang: lang, Text: text}))
+	}
 }
 
 func chatPrompter(set *prompts.Set) bot.Prompter {

@@ -1,0 +1,178 @@
+package textkit
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func concept(q Query, text string) (Concept, bool) {
+	for _, c := range q.Concepts {
+		if c.Text == text {
+			return c, true
+		}
+	}
+	return Concept{}, false
+}
+
+func TestParseQuery(t *testing.T) {
+	q := ParseQuery("how long should cold brew steep?")
+	if q.Wants != KindDuration {
+		t.Errorf("Wants = %b, want a duration", q.Wants)
+	}
+	steep, ok := concept(q, "steep")
+	if !ok || !slices.ContainsFunc(steep.Synonyms, func(s []string) bool { return slices.Equal(s, []string{"leav"}) }) {
+		t.Errorf("steep = %+v: no synonym leave", steep)
+	}
+	if long, _ := concept(q, "long"); !long.Filler {
+		t.Errorf("long is not filler: %+v", long)
+	}
+
+	// A thesaurus phrase is one concept; so is a capitalised name.
+	q = ParseQuery("Can I get my money back or pay with Apple Pay?")
+	if c, ok := concept(q, "money back"); !ok || !slices.Equal(c.Terms, []string{PhraseTerm("money", "back")}) {
+		t.Errorf("money back = %+v, %v; concepts %+v", c, ok, q.Concepts)
+	}
+	if c, ok := concept(q, "apple pay"); !ok || !slices.Equal(c.Terms, []string{"appl", "pay"}) {
+		t.Errorf("Apple Pay = %+v, %v", c, ok)
+	}
+
+	// Chinese: characters as a fallback, and the kind a word names.
+	q = ParseQuery("订阅能不能先停一段时间？")
+	if c, ok := concept(q, "先停"); !ok || !slices.Contains(c.Chars, CharTerm('停')) {
+		t.Errorf("先停 = %+v, %v", c, ok)
+	}
+	if c, _ := concept(ParseQuery("what does it cost?"), "cost"); c.Kind != KindPrice {
+		t.Errorf("cost names kind %b, want a price", c.Kind)
+	}
+	if q := ParseQuery("the and of"); len(q.Concepts) != 0 {
+		t.Errorf("function words made concepts: %+v", q.Concepts)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	q := ParseQuery("how long should cold brew steep?")
+	w := q.Weights(func(int, Concept) float64 { return 1 })
+	ctx := PassageContext("Cold brew", "Brewing guide", "guides/brewing-guide.md")
+	answer := "Mix 100 g of coarse coffee with cold water and leave it in the fridge for 14 to 18 hours."
+	other := "Cold brew keeps well."
+	ma := q.Match(ctx.Unit(IndexTermSet(answer), Kinds(answer), nil), w, nil)
+	mo := q.Match(ctx.Unit(IndexTermSet(other), Kinds(other), nil), w, nil)
+	if ma.Rank <= mo.Rank || ma.Coverage < 0.8 {
+		t.Errorf("the answer ranks %.2f (coverage %.2f), a sentence without it %.2f", ma.Rank, ma.Coverage, mo.Rank)
+	}
+	// Only the heading holds "brew": it counts, a little less.
+	if c, _ := concept(q, "brew"); c.Credit(ctx.Unit(IndexTermSet(answer), 0, nil)) != HeadingCredit {
+		t.Errorf("brew in the heading only has credit %.2f, want %.2f", c.Credit(ctx.Unit(IndexTermSet(answer), 0, nil)), HeadingCredit)
+	}
+	// The sentence before, in the same paragraph, is context too.
+	q = ParseQuery("how much is Roaster's Choice?")
+	w = q.Weights(func(int, Concept) float64 { return 1 })
+	plain := PassageContext("Plans", "", "subscriptions.md")
+	first, price := "Roaster's Choice: a new coffee every delivery.", "From $17 per bag."
+	mp := q.Match(plain.Unit(IndexTermSet(price), Kinds(price), IndexTermSet(first)), w, nil)
+	if mp.Score == 0 || mp.Rank <= mp.Score {
+		t.Errorf("the price after its plan: %+v, want a match with the kind's bonus", mp)
+	}
+	var best []float64
+	best = make([]float64, len(q.Concepts))
+	q.Match(plain.Unit(IndexTermSet(first), Kinds(first), nil), w, best)
+	q.Match(plain.Unit(IndexTermSet(price), Kinds(price), nil), w, best)
+	if cov := Coverage(best, w); cov < 0.9 {
+		t.Errorf("coverage of the two sentences together = %.2f", cov)
+	}
+}
+
+func TestIndexTermsPhrasesAndChars(t *testing.T) {
+	ts := IndexTermSet("You can pick up your order at the cafe.")
+	if !ts.Has(PhraseTerm("pick", "up")) || !ts.Has("pick") {
+		t.Errorf("IndexTermSet = %q: no pick up", ts)
+	}
+	if ts := IndexTermSet("Pick the coffee, then look it up."); ts.Has(PhraseTerm("pick", "up")) {
+		t.Errorf("pick and up apart made the phrase: %q", ts)
+	}
+	ts = IndexTermSet("订阅随时可以暂停")
+	if !ts.Has("暂停") || !ts.Has(CharTerm('停')) || ts.Has(CharTerm('以')) {
+		t.Errorf("IndexTermSet = %q", ts)
+	}
+}
+
+func TestKindsAndAsks(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want Kind
+	}{
+		{"Standard shipping takes 2 to 5 business days.", KindDuration},
+		{"PayPal 大约一天到账。", KindDuration},
+		{"The café is open from 7:00 to 15:00.", KindTime},
+		{"请在上午 9 点之前修改。", KindTime},
+		{"Express costs $14.95, free over $40.", KindPrice},
+		{"运费 19.95 美元。", KindPrice},
+		{"There is no fee.", KindPrice},
+		{"Dose: 18 g of coffee.", KindQuantity},
+		{"Water: 94 °C.", KindTemperature},
+		{"Choose a delivery every two weeks.", KindFrequency},
+		{"Our café at 1120 SE Division Street.", KindPlace},
+		{"See it under Account, then Wallet.", KindPlace},
+	} {
+		if got := Kinds(tc.s); got&tc.want == 0 {
+			t.Errorf("Kinds(%q) = %b, want %b among them", tc.s, got, tc.want)
+		}
+	}
+	for _, s := range []string{"Every plan comes with a bag.", "Change one thing at a time.", "Come in any time."} {
+		if k := Kinds(s); k&(KindFrequency|KindTime|KindDuration) != 0 {
+			t.Errorf("Kinds(%q) = %b: no time, duration or frequency in it", s, k)
+		}
+	}
+	for q, want := range map[string]Kind{
+		"how long does shipping take?":  KindDuration,
+		"寄到日本要几天？":                      KindDuration,
+		"how much does express cost?":   KindPrice,
+		"运费多少钱？":                        KindPrice,
+		"how much coffee for a shot?":   KindQuantity | KindPrice,
+		"what time do you open?":        KindTime,
+		"when will my refund arrive?":   KindTime | KindDuration,
+		"how often can deliveries come": KindFrequency,
+		"where is the café?":            KindPlace,
+		"do you sell tea?":              0,
+	} {
+		if got := Asks(q); got != want {
+			t.Errorf("Asks(%q) = %b, want %b", q, got, want)
+		}
+	}
+}
+
+// Every line of the thesaurus is a group of at least two entries, each a
+// word or a two-word phrase: a line that lost its words to the stop list
+// or the stemmer would silently do nothing.
+func TestThesaurusGroups(t *testing.T) {
+	thesOnce.Do(loadThesaurus)
+	lines := 0
+	for _, line := range strings.Split(thesaurusText, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			lines++
+		}
+	}
+	if len(thesGroups) != lines {
+		t.Errorf("%d thesaurus lines made %d groups", lines, len(thesGroups))
+	}
+	if got := Synonyms(Stem("refund")); !slices.ContainsFunc(got, func(s []string) bool { return slices.Equal(s, []string{PhraseTerm("money", "back")}) }) {
+		t.Errorf("Synonyms(refund) = %q", got)
+	}
+}
+
+func TestAcronymsAndStems(t *testing.T) {
+	ws := Words("Do you ship to the US? Tell us.")
+	var us []Word
+	for _, w := range ws {
+		if w.Text == "us" {
+			us = append(us, w)
+		}
+	}
+	if len(us) != 2 || us[0].Stop || !us[1].Stop {
+		t.Errorf("US and us = %+v, want the country a content word, the pronoun a function word", us)
+	}
+	if Stem("customer") == Stem("customs") || Stem("cupping") == Stem("cup") || Stem("customers") != Stem("customer") {
+		t.Errorf("stems: customer %q, customs %q, cupping %q, cup %q", Stem("customer"), Stem("customs"), Stem("cupping"), Stem("cup"))
+	}
+}
