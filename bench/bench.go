@@ -24,6 +24,7 @@ import (
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/moderation/replycheck"
 )
@@ -93,6 +94,12 @@ type Config struct {
 	BatchDelay time.Duration
 	// Logger receives the run's diagnostics (default: discard).
 	Logger *slog.Logger
+	// Store is where the engine keeps its state: "bbolt" (the default,
+	// a file in DataDir) or "postgres" (DSN, in a scratch schema made
+	// for the run and dropped after it).
+	Store string
+	// DSN is the PostgreSQL server of Store "postgres".
+	DSN string
 	// Engine, when set, builds the engine over the store and the fake
 	// model the way the binary does (cmd/chorus passes its own wiring:
 	// token counter, prompt templates, moderation, analytics, manager
@@ -100,7 +107,7 @@ type Config struct {
 	// the plug-ins' background work too. It is used unless a part is left
 	// out (NoModeration, NoAnalytics, NoKB, MemStore): then the run
 	// assembles the engine from those parts itself.
-	Engine func(st *memory.Store, llm bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error)
+	Engine func(st memory.Backend, llm bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +129,9 @@ func (c Config) withDefaults() Config {
 	if c.Path == "" {
 		c.Path = PathInProcess
 	}
+	if c.Store == "" {
+		c.Store = pgstore.DriverBBolt
+	}
 	if c.ReplyTokens <= 0 {
 		c.ReplyTokens = 40
 	}
@@ -140,6 +150,18 @@ func (c Config) Validate() error {
 	case "", PathInProcess, PathTelegram, PathDiscord:
 	default:
 		return fmt.Errorf("bench: path %q: want in-process, telegram or discord", c.Path)
+	}
+	switch c.Store {
+	case "", pgstore.DriverBBolt:
+	case pgstore.DriverPostgres:
+		if c.DSN == "" {
+			return errors.New("bench: the postgres store needs a DSN (store.dsn, CHORUS_STORE_DSN)")
+		}
+		if c.IdleConversations > 0 || c.MemStore {
+			return errors.New("bench: --idle-conversations and --mem-store are for the bbolt store")
+		}
+	default:
+		return fmt.Errorf("bench: store %q: want bbolt or postgres", c.Store)
 	}
 	switch {
 	case c.ErrorRate < 0 || c.ErrorRate > 1:
@@ -182,6 +204,10 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // Report is what a run measured.
 type Report struct {
 	Path Path `json:"path"`
+	// Store is the store the engine ran on: bbolt or postgres, with
+	// where (the file, or the server and scratch schema).
+	Store      string `json:"store"`
+	StoreWhere string `json:"store_where"`
 	// Wiring is "binary" when the engine was built as chorus serve builds
 	// it, "parts" when the run assembled it from the parts asked for.
 	Wiring        string  `json:"wiring"`
@@ -220,6 +246,13 @@ type Report struct {
 	RSS       int64   `json:"rss_bytes"`
 	HeapInUse uint64  `json:"heap_inuse_bytes"`
 	DBBytes   int64   `json:"db_bytes"`
+	// RoundTrips and Commits count the store's work during the run:
+	// network round trips to PostgreSQL (none for bbolt, which is in
+	// the process) and committed write transactions (each a disk sync).
+	RoundTrips       uint64  `json:"db_round_trips"`
+	Commits          uint64  `json:"db_commits"`
+	RoundTripsPerMsg float64 `json:"db_round_trips_per_msg"`
+	CommitsPerMsg    float64 `json:"db_commits_per_msg"`
 
 	IdleConversations int `json:"idle_conversations,omitempty"`
 	// IdleRSS is the resident memory right after opening the store that
@@ -246,7 +279,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return fmt.Sprintf("%-12s p50 %8.2f ms  p95 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (n=%d)\n", name, l.P50, l.P95, l.P99, l.Max, l.Count)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "chorus bench: path %s, %s wiring, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Path, r.Wiring, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
+	fmt.Fprintf(&b, "chorus bench: store %s (%s), path %s, %s wiring, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Store, r.StoreWhere, r.Path, r.Wiring, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
 	rate := "as fast as possible"
 	if r.TargetRate > 0 {
 		rate = fmt.Sprintf("%.0f msgs/s", r.TargetRate)
@@ -268,14 +301,39 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString(lat("first token", r.FirstToken))
 	b.WriteString(lat("reply", r.Reply))
 	b.WriteString(lat("overhead", r.Overhead))
-	fmt.Fprintf(&b, "cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, heap in use %s, bbolt %s\n",
-		r.CPUSeconds, r.CPUPerMsg, mb(r.PeakRSS), mb(r.RSS), mb(int64(r.HeapInUse)), mb(r.DBBytes))
+	fmt.Fprintf(&b, "cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, heap in use %s, %s %s\n",
+		r.CPUSeconds, r.CPUPerMsg, mb(r.PeakRSS), mb(r.RSS), mb(int64(r.HeapInUse)), r.Store, mb(r.DBBytes))
+	fmt.Fprintf(&b, "store work: %d round trips (%.2f per answered message), %d commits (%.2f per answered message)\n",
+		r.RoundTrips, r.RoundTripsPerMsg, r.Commits, r.CommitsPerMsg)
 	if r.IdleConversations > 0 {
 		pre := ""
 		if r.IdlePreloaded {
 			pre = " (preloaded by this run: run again on the same --data-dir for a clean peak)"
 		}
 		fmt.Fprintf(&b, "idle conversations %d: rss after open %s, heap %s%s\n", r.IdleConversations, mb(r.IdleRSS), mb(int64(r.IdleHeap)), pre)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteComparison writes runs side by side, one line each, with each
+// run's throughput and overhead as a ratio of the first's.
+func WriteComparison(w io.Writer, reps []*Report) error {
+	if len(reps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("store      msgs/s   ×first  overhead p50   p99 ms  ×first p50  round trips/msg  commits/msg  cpu µs/msg\n")
+	base := reps[0]
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	for _, r := range reps {
+		fmt.Fprintf(&b, "%-9s %7.0f  %7.2f  %12.2f  %7.2f  %10.2f  %15.2f  %11.2f  %10.0f\n", r.Store, r.MsgsPerSec, ratio(r.MsgsPerSec, base.MsgsPerSec),
+			r.Overhead.P50, r.Overhead.P99, ratio(r.Overhead.P50, base.Overhead.P50), r.RoundTripsPerMsg, r.CommitsPerMsg, r.CPUPerMsg)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -423,11 +481,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		runtime.GC()
 		debug.FreeOSMemory()
 	}
-	st, err := memory.Open(dbPath, mopts...)
+	st, counts, where, closeStore, err := openStore(ctx, cfg, dbPath, mopts)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	defer st.Close()
+	defer closeStore()
+	rep.Store, rep.StoreWhere = cfg.Store, where
 	if cfg.IdleConversations > 0 {
 		rep.IdleRSS, _ = memStatus()
 		var m runtime.MemStats
@@ -481,6 +540,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		go func() { defer bg.Done(); _ = background(runCtx) }()
 	}
 
+	trips0, commits0 := counts()
 	cpu0 := cpuTime()
 	start := time.Now()
 	sent, refused := produce(ctx, cfg, tg, log)
@@ -496,6 +556,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.TimedOut = ctx.Err() != nil
 	cpu := cpuTime() - cpu0
+	trips1, commits1 := counts()
+	rep.RoundTrips, rep.Commits = trips1-trips0, commits1-commits0
 
 	stopRun()
 	tg.close()
@@ -521,6 +583,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.CPUSeconds = cpu.Seconds()
 	if rep.Answered > 0 {
 		rep.CPUPerMsg = float64(cpu.Microseconds()) / float64(rep.Answered)
+		rep.RoundTripsPerMsg = float64(rep.RoundTrips) / float64(rep.Answered)
+		rep.CommitsPerMsg = float64(rep.Commits) / float64(rep.Answered)
 	}
 	rep.RSS, rep.PeakRSS = memStatus()
 	var m runtime.MemStats
@@ -581,7 +645,7 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 // partsEngine assembles the engine from the parts the run asks for, each
 // with its package's defaults; moderation runs dry, so that no synthetic
 // follower is deleted or banned.
-func partsEngine(st *memory.Store, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, func(context.Context) error, error) {
+func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, func(context.Context) error, error) {
 	opts := []bot.Option{bot.WithKV(st), bot.WithAuditor(st), bot.WithObserver(rec), bot.WithLogger(log.With("component", "engine"))}
 	if !cfg.NoKB {
 		opts = append(opts, bot.WithKnowledge(st.KB()))
@@ -612,6 +676,34 @@ func partsEngine(st *memory.Store, llm bot.LLM, rec *recorder, cfg Config, log *
 	}
 	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	return eng, background, err
+}
+
+// openStore opens the run's store and returns with it how to read its
+// round trips and commits so far, where it is, and how to close it (a
+// PostgreSQL run's scratch schema is dropped then).
+func openStore(ctx context.Context, cfg Config, dbPath string, mopts []memory.Option) (memory.Backend, func() (uint64, uint64), string, func(), error) {
+	if cfg.Store == pgstore.DriverPostgres {
+		schema := fmt.Sprintf("chorus_bench_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
+		st, err := pgstore.Open(ctx, cfg.DSN, pgstore.WithSchema(schema))
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+		counts := func() (uint64, uint64) { s := st.Stats(); return s.RoundTrips, s.Commits }
+		closeStore := func() {
+			st.Close()
+			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := pgstore.DropSchema(dctx, cfg.DSN, schema); err != nil {
+				cfg.Logger.Warn("dropping the bench's scratch schema failed", "schema", schema, "err", err)
+			}
+		}
+		return st, counts, st.Where() + " schema " + schema + " (dropped after)", closeStore, nil
+	}
+	st, err := memory.Open(dbPath, mopts...)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return st, func() (uint64, uint64) { return 0, st.Commits() }, dbPath, func() { st.Close() }, nil
 }
 
 // ModerationConfig is the moderation the bench runs: the shipped defaults

@@ -12,29 +12,15 @@ import (
 	"github.com/chorusbot/chorus/bot"
 )
 
-// AuditQuery filters AuditLog. Empty fields match everything.
-type AuditQuery struct {
-	// User keeps entries about this user key.
-	User string
-	// Kind keeps entries of this kind ("moderation", "command", ...).
-	Kind bot.AuditKind
-	// Since keeps entries at or after this time.
-	Since time.Time
-	// Limit bounds the result (default 100, at most 10,000).
-	Limit int
-}
+// AuditQuery filters AuditLog; it is bot.AuditQuery, named here for the
+// callers that had it from this package.
+type AuditQuery = bot.AuditQuery
 
 // Audit implements bot.Auditor. Entries are keyed by time, then by a
 // sequence number so entries at the same instant are all kept. An entry
 // about a user is indexed under that user for export and forget.
 func (s *Store) Audit(ctx context.Context, e bot.AuditEntry) error {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	// Excerpts are masked before they are stored, whoever calls.
-	e.Excerpt = bot.MaskPII(cleanText(e.Excerpt))
-	e.Note = cleanText(e.Note)
-	e.Name = cleanText(e.Name)
+	e = PrepareAudit(e, s.now)
 	body, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("memory: audit: %w", err)
@@ -143,8 +129,42 @@ func anonymiseAudit(tx *bolt.Tx, k []byte, req bot.ForgetRequest) (bool, error) 
 	if err := json.Unmarshal(v, &e); err != nil {
 		return false, err
 	}
-	if e.Chat != "" && !req.Scope.Covers(e.Chat) || e.Chat == "" && !req.Scope.All() {
+	if !AnonymiseAudit(&e, req) {
 		return false, nil
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return false, err
+	}
+	return true, b.Put(clone(k), body)
+}
+
+// PrepareAudit is an entry as a store keeps it: timed (now when it has no
+// time), its excerpt masked of personal data, its texts made valid UTF-8
+// of bounded length. Both stores write entries through it.
+func PrepareAudit(e bot.AuditEntry, now func() time.Time) bot.AuditEntry {
+	if e.Time.IsZero() {
+		e.Time = now()
+	}
+	// Excerpts are masked before they are stored, whoever calls.
+	e.Excerpt = bot.MaskPII(cleanText(e.Excerpt))
+	e.Note = cleanText(e.Note)
+	e.Name = cleanText(e.Name)
+	return e
+}
+
+// AuditUsers are the user keys an entry names and is found by for export
+// and forget: the user it is about, and the actor when that is a person
+// rather than "rules" or a model.
+func AuditUsers(e bot.AuditEntry) []string { return auditUsers(e) }
+
+// AnonymiseAudit rewrites e for a forget: the user's id becomes
+// req.ForgottenUser() wherever it appears, their name and the message
+// excerpt go; the action, rule and time stay for the audit. An entry
+// outside req.Scope is left alone. It reports whether e changed.
+func AnonymiseAudit(e *bot.AuditEntry, req bot.ForgetRequest) bool {
+	if e.Chat != "" && !req.Scope.Covers(e.Chat) || e.Chat == "" && !req.Scope.All() {
+		return false
 	}
 	gone := req.ForgottenUser()
 	changed := false
@@ -160,12 +180,17 @@ func anonymiseAudit(tx *bolt.Tx, k []byte, req bot.ForgetRequest) (bool, error) 
 	if changed && req.NamesUser(e.Chat) {
 		e.Chat = "" // their private chat: its id is theirs
 	}
-	if !changed {
-		return false, nil
+	return changed
+}
+
+// ExportedAudit is e as user's export shows it: other people's ids, names
+// and words left out.
+func ExportedAudit(e bot.AuditEntry, user string) bot.AuditEntry {
+	if e.User != user {
+		e.User, e.Name, e.Excerpt = "", "", ""
 	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return false, err
+	if e.Actor != user && isPersonActor(e.Actor) {
+		e.Actor = ""
 	}
-	return true, b.Put(clone(k), body)
+	return e
 }

@@ -118,12 +118,14 @@ type IngestReport struct {
 }
 
 // KB is the knowledge base: documents grouped by source, their passages
-// stored in the bbolt file, and an in-memory BM25 inverted index over
-// them, built at Open and updated on every change, so Search never touches
-// the disk. Search may run concurrently with everything; changes are
-// serialised.
+// kept by a KBStore (the bbolt file, or PostgreSQL), and an in-memory BM25
+// inverted index over them, built at start and updated on every change, so
+// Search never touches the disk. Search may run concurrently with
+// everything; changes are serialised.
 type KB struct {
-	s *Store
+	st       KBStore
+	now      func() time.Time
+	readOnly bool
 
 	wmu sync.Mutex // serialises changes (disk, then index)
 
@@ -322,7 +324,6 @@ func storedDoc(v []byte) (Doc, bool, error) {
 // documents stored before sources existed into the source legacy names
 // (LegacySource when nil). A read-only store moves them in memory only.
 func loadKB(s *Store, legacy func(path, hash string) string) (*KB, error) {
-	kb := &KB{s: s, docs: map[string]Doc{}, idx: newIndex()}
 	if legacy == nil {
 		legacy = func(string, string) string { return LegacySource }
 	}
@@ -396,40 +397,11 @@ func loadKB(s *Store, legacy func(path, hash string) string) (*KB, error) {
 	for _, o := range olds {
 		oldByKey[string(o.key)] = o.d
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
-		docs, pass := tx.Bucket(bKBDocs), tx.Bucket(bKBPass)
-		if docs == nil || pass == nil {
-			return nil
-		}
-		return docs.ForEach(func(k, v []byte) error {
-			d, ok := oldByKey[string(k)]
-			if !ok {
-				var err error
-				if d, _, err = storedDoc(v); err != nil {
-					return err
-				}
-			}
-			var chunks []TextChunk
-			if pb := pass.Bucket(k); pb != nil {
-				if err := pb.ForEach(func(_, v []byte) error {
-					var c TextChunk
-					if err := json.Unmarshal(v, &c); err != nil {
-						return err
-					}
-					chunks = append(chunks, c)
-					return nil
-				}); err != nil {
-					return err
-				}
-			}
-			kb.docs[docKey(d.Source, d.Path)] = d
-			kb.idx.add(d, chunks)
-			return nil
-		})
-	})
+	kb, err := NewKB(context.Background(), boltKB{s: s, legacy: oldByKey}, s.now)
 	if err != nil {
 		return nil, fmt.Errorf("load knowledge base: %w", err)
 	}
+	kb.readOnly = s.readOnly
 	return kb, nil
 }
 
@@ -475,7 +447,7 @@ func (kb *KB) ingest(ctx context.Context, source, name string, content []byte) (
 	if err := ctx.Err(); err != nil {
 		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
-	if kb.s.readOnly {
+	if kb.readOnly {
 		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, ErrReadOnly)
 	}
 	sum := sha256.Sum256(content)
@@ -493,36 +465,8 @@ func (kb *KB) ingest(ctx context.Context, source, name string, content []byte) (
 	if err != nil {
 		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
-	d := Doc{Source: source, Path: p, Title: ex.title, Format: ex.format, Passages: len(ex.chunks), Bytes: len(content), Hash: hash, Ingested: kb.s.now().UTC()}
-	body, err := json.Marshal(d)
-	if err != nil {
-		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
-	}
-	err = kb.s.db.Update(func(tx *bolt.Tx) error {
-		sk := nameKey(key)
-		pass := tx.Bucket(bKBPass)
-		if pass.Bucket(sk) != nil {
-			if err := pass.DeleteBucket(sk); err != nil {
-				return err
-			}
-		}
-		pb, err := pass.CreateBucket(sk)
-		if err != nil {
-			return err
-		}
-		pb.FillPercent = 0.95
-		for i, c := range ex.chunks {
-			v, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			if err := pb.Put(u64(uint64(i)), v); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bKBDocs).Put(sk, body)
-	})
-	if err != nil {
+	d := Doc{Source: source, Path: p, Title: ex.title, Format: ex.format, Passages: len(ex.chunks), Bytes: len(content), Hash: hash, Ingested: kb.now().UTC()}
+	if err := kb.st.PutKBDoc(ctx, d, ex.chunks); err != nil {
 		return Doc{}, false, fmt.Errorf("memory: kb ingest %s: %w", p, err)
 	}
 	kb.mu.Lock()
@@ -769,7 +713,7 @@ func (kb *KB) Remove(ctx context.Context, source, docPath string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: kb remove %s: %w", p, err)
 	}
-	if kb.s.readOnly {
+	if kb.readOnly {
 		return fmt.Errorf("memory: kb remove %s: %w", p, ErrReadOnly)
 	}
 	key := docKey(source, p)
@@ -781,15 +725,7 @@ func (kb *KB) Remove(ctx context.Context, source, docPath string) error {
 	if !had {
 		return fmt.Errorf("memory: kb remove %s from %s: %w", p, source, bot.ErrNotFound)
 	}
-	err := kb.s.db.Update(func(tx *bolt.Tx) error {
-		sk := nameKey(key)
-		if tx.Bucket(bKBPass).Bucket(sk) != nil {
-			if err := tx.Bucket(bKBPass).DeleteBucket(sk); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bKBDocs).Delete(sk)
-	})
+	err := kb.st.RemoveKBDoc(ctx, source, p)
 	if err != nil {
 		return fmt.Errorf("memory: kb remove %s: %w", p, err)
 	}

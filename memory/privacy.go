@@ -267,13 +267,7 @@ func (s *Store) Export(ctx context.Context, user string) (bot.UserData, error) {
 				if err := json.Unmarshal(v, &e); err != nil {
 					return err
 				}
-				if e.User != user {
-					e.User, e.Name, e.Excerpt = "", "", ""
-				}
-				if e.Actor != user && isPersonActor(e.Actor) {
-					e.Actor = ""
-				}
-				audits = append(audits, e)
+				audits = append(audits, ExportedAudit(e, user))
 			}
 			return nil
 		})

@@ -165,22 +165,36 @@ func (s *Store) pruneSummaries(ctx context.Context, before time.Time) (int, erro
 // returned only when it is not due to ctx ending; the next pass would
 // retry, so callers usually log it and call RunRetention again.
 func (s *Store) RunRetention(ctx context.Context, every time.Duration) error {
-	if every <= 0 {
-		every = time.Hour
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	return Every(ctx, every, func(ctx context.Context) error {
 		now := s.now()
 		var turnsBefore time.Time
 		if s.retention > 0 {
 			turnsBefore = now.Add(-s.retention)
 		}
 		if _, err := s.prune(ctx, turnsBefore, now.Add(-s.dedupTTL)); err != nil {
+			return fmt.Errorf("memory: retention: %w", err)
+		}
+		return nil
+	})
+}
+
+// Every runs pass at once and then every interval (an hour when not
+// positive) until ctx ends, then returns nil. A failed pass is returned,
+// unless it failed because ctx ended; the next pass would retry, so
+// callers usually log it and call Every again. Both stores' retention
+// runs this way.
+func Every(ctx context.Context, every time.Duration, pass func(context.Context) error) error {
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := pass(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("memory: retention: %w", err)
+			return err
 		}
 		select {
 		case <-ctx.Done():

@@ -70,9 +70,10 @@ type Store struct {
 }
 
 var (
-	_ bot.Store   = (*Store)(nil)
-	_ bot.KV      = (*Store)(nil)
-	_ bot.Auditor = (*Store)(nil)
+	_ bot.Store    = (*Store)(nil)
+	_ bot.KV       = (*Store)(nil)
+	_ bot.Auditor  = (*Store)(nil)
+	_ bot.AuditLog = (*Store)(nil)
 )
 
 type options struct {
@@ -330,4 +331,12 @@ func clone(b []byte) []byte {
 		return nil
 	}
 	return append([]byte(nil), b...)
+}
+
+// Commits returns how many write transactions the file has committed
+// (its transaction id), for chorus bench: each is one disk sync.
+func (s *Store) Commits() uint64 {
+	var id int
+	_ = s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+	return uint64(id)
 }

@@ -6,6 +6,7 @@ package bottest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -74,6 +75,10 @@ func (s *MemStore) Pending(context.Context) ([]bot.Message, error) {
 // Append implements bot.History. A user turn with a MsgID already stored in
 // the conversation replaces that turn's text (an edit).
 func (s *MemStore) Append(_ context.Context, conv string, t bot.Turn) (uint64, error) {
+	if conv == "" {
+		return 0, errors.New("bottest: append: empty conversation key")
+	}
+	t.Text, t.Name = strings.ToValidUTF8(t.Text, "\uFFFD"), strings.ToValidUTF8(t.Name, "\uFFFD")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ts := s.convs[conv]
@@ -164,16 +169,28 @@ func (s *MemStore) Touch(_ context.Context, m *bot.Message, lang string) error {
 	if !ok {
 		p = bot.Profile{User: k, FirstSeen: m.Time}
 	}
-	if m.Author.Name != "" {
-		if i := slices.Index(p.Names, m.Author.Name); i >= 0 {
+	if name := strings.ToValidUTF8(m.Author.Name, "\uFFFD"); name != "" {
+		if i := slices.Index(p.Names, name); i >= 0 {
 			p.Names = slices.Delete(p.Names, i, i+1)
 		}
-		p.Names = append(p.Names, m.Author.Name)
+		// The latest twenty, as the durable stores keep.
+		p.Names = append(p.Names, name)
+		if len(p.Names) > 20 {
+			p.Names = slices.Delete(p.Names, 0, len(p.Names)-20)
+		}
 	}
-	if m.Author.Handle != "" {
-		p.Handle = m.Author.Handle
+	if h := strings.TrimPrefix(m.Author.Handle, "@"); h != "" {
+		p.Handle = h
 	}
-	p.LastSeen, p.Lang = m.Time, lang
+	if m.Time.Before(p.FirstSeen) {
+		p.FirstSeen = m.Time
+	}
+	if m.Time.After(p.LastSeen) {
+		p.LastSeen = m.Time
+	}
+	if lang != "" {
+		p.Lang = lang
+	}
 	p.Messages++
 	s.profiles[k] = p
 	return nil
@@ -214,7 +231,7 @@ func (s *MemStore) FindUsers(_ context.Context, platform, name string, limit int
 	defer s.mu.Unlock()
 	var out []bot.Profile
 	for k, p := range s.profiles {
-		if pl, _, ok := bot.SplitUserKey(k); !ok || pl != platform || len(out) >= limit {
+		if pl, _, ok := bot.SplitUserKey(k); !ok || pl != platform {
 			continue
 		}
 		cur := ""
@@ -226,7 +243,7 @@ func (s *MemStore) FindUsers(_ context.Context, platform, name string, limit int
 		}
 	}
 	slices.SortFunc(out, func(a, b bot.Profile) int { return strings.Compare(a.User, b.User) })
-	return out, nil
+	return out[:min(len(out), max(limit, 0))], nil
 }
 
 // Forget implements bot.Privacy.

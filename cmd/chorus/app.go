@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/adapters/telegram"
@@ -18,6 +19,7 @@ import (
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 )
 
 // dbFile is the bbolt file's name inside the data directory.
@@ -62,9 +64,18 @@ func newLogger(cfg *Config, w io.Writer, red *bot.Redactor) *slog.Logger {
 	return slog.New(red.Handler(h))
 }
 
-// openStore opens the bbolt file in the data directory, creating the
-// directory.
-func openStore(cfg *Config) (*memory.Store, error) {
+// openStore opens the configured store: the bbolt file in the data
+// directory (creating the directory), or PostgreSQL (store.driver),
+// migrating its schema when it lacks this binary's migrations.
+func openStore(cfg *Config, log *slog.Logger) (memory.Backend, error) {
+	if cfg.Store.Postgres() {
+		// Bounded: a server that can't be reached is an error, and the
+		// migrations of another replica starting are waited for.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return pgstore.Open(ctx, cfg.Store.DSN, pgstore.WithRetention(cfg.Retention.Days),
+			pgstore.WithLogger(log.With("component", "store")))
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -78,16 +89,17 @@ func openStore(cfg *Config) (*memory.Store, error) {
 
 // openAll loads the configuration and opens the store: the start of every
 // subcommand that touches state. The caller closes the store.
-func openAll(g *globalFlags, env *cliEnv) (*Config, *slog.Logger, *memory.Store, error) {
+func openAll(g *globalFlags, env *cliEnv) (*Config, *slog.Logger, memory.Backend, error) {
 	cfg, err := loadConfig(g, env)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(cfg)
+	log := newLogger(cfg, env.stderr, env.redactor())
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, newLogger(cfg, env.stderr, env.redactor()), st, nil
+	return cfg, log, st, nil
 }
 
 // noArgs rejects positional arguments a subcommand doesn't take.
@@ -136,7 +148,7 @@ func engineConfig(cfg *Config) bot.Config {
 type app struct {
 	cfg    *Config
 	log    *slog.Logger
-	store  *memory.Store
+	store  memory.Backend
 	llm    bot.LLM
 	model  string
 	engine *bot.Engine
@@ -145,7 +157,7 @@ type app struct {
 
 // newApp wires the engine and its plug-ins over an open store, with the
 // configured model. extra options come after the defaults.
-func newApp(cfg *Config, log *slog.Logger, st *memory.Store, extra ...bot.Option) (*app, error) {
+func newApp(cfg *Config, log *slog.Logger, st memory.Backend, extra ...bot.Option) (*app, error) {
 	model, modelName, err := newLLM(cfg, log)
 	if err != nil {
 		return nil, err
@@ -155,7 +167,7 @@ func newApp(cfg *Config, log *slog.Logger, st *memory.Store, extra ...bot.Option
 
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
-func newAppWith(cfg *Config, log *slog.Logger, st *memory.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
 	set, err := loadPrompts(cfg)
 	if err != nil {
 		return nil, err

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/chorusbot/chorus/bench"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 )
 
 // runBench is `chorus bench`: a bounded load run of synthetic followers
@@ -25,6 +27,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		asJSON     bool
 		cpuProfile string
 		verbose    bool
+		stores     string
 	)
 	fs.IntVar(&cfg.Users, "users", 100, "synthetic followers")
 	fs.IntVar(&cfg.Conversations, "conversations", 0, "conversations (default --users: one DM each; fewer or more makes group chats where users mention the bot)")
@@ -45,6 +48,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.BoolVar(&cfg.NoAnalytics, "no-analytics", false, "leave sentiment and analytics out")
 	fs.BoolVar(&cfg.MemStore, "mem-store", false, "keep conversations in memory instead of bbolt, to tell the engine's cost from the disk's")
 	fs.BoolVar(&cfg.NoKB, "no-kb", false, "run without the example knowledge base")
+	fs.StringVar(&stores, "store", "bbolt", "bbolt, postgres (store.dsn, in a scratch schema dropped after), or both in turn: bbolt,postgres")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
 	fs.BoolVar(&verbose, "v", false, "log the engine's warnings to stderr")
@@ -75,14 +79,42 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	cfg.Engine = benchEngine(g, env, cfg)
-	rep, err := bench.Run(ctx, cfg)
-	if err != nil {
-		return err
+	var reps []*bench.Report
+	for _, store := range strings.Split(stores, ",") {
+		run := cfg
+		run.Store = strings.TrimSpace(store)
+		if run.Store == pgstore.DriverPostgres {
+			c, err := loadConfig(&globalFlags{config: g.config}, env)
+			if err != nil {
+				return err
+			}
+			if run.DSN = c.Store.DSN; run.DSN == "" {
+				return errNoPostgres
+			}
+		}
+		if err := run.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rep, err := bench.Run(ctx, run)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, rep)
+		if asJSON {
+			if err := rep.WriteJSON(env.stdout); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := rep.WriteText(env.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout)
 	}
-	if asJSON {
-		return rep.WriteJSON(env.stdout)
+	if len(reps) > 1 && !asJSON {
+		return bench.WriteComparison(env.stdout, reps)
 	}
-	return rep.WriteText(env.stdout)
+	return nil
 }
 
 // benchEngine builds the engine as serve does, from the configuration
@@ -90,8 +122,8 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 // changed: moderation only logs (synthetic followers must not be deleted
 // or banned), and the per-user rate limit and daily budgets are off (a
 // synthetic follower writes faster than a person).
-func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(*memory.Store, bot.LLM, ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
-	return func(st *memory.Store, model bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
+func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backend, bot.LLM, ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
+	return func(st memory.Backend, model bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
 		cfg, err := loadConfig(&globalFlags{config: g.config}, env)
 		if err != nil {
 			return nil, nil, err

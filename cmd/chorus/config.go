@@ -14,6 +14,7 @@ import (
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/metrics"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/prompts"
@@ -45,6 +46,8 @@ type Config struct {
 	Moderation moderation.Config      `yaml:"moderation"`
 	Analytics  analytics.Config       `yaml:"analytics"`
 	Announce   manage.Config          `yaml:"announce"`
+	// Store is where state lives: bbolt in DataDir, or PostgreSQL.
+	Store pgstore.Config `yaml:"store"`
 }
 
 // defaultConfig is the built-in configuration: offline model, console
@@ -64,6 +67,7 @@ func defaultConfig() *Config {
 		Admin:      metrics.DefaultAdmin(),
 		Moderation: moderation.DefaultConfig(),
 		Analytics:  analytics.DefaultConfig(),
+		Store:      pgstore.DefaultConfig(),
 	}
 }
 
@@ -101,8 +105,9 @@ func (c *Config) validate() error {
 	return errors.Join(p.Err(), configs.Validate(c, platformNames()))
 }
 
-// secrets are the values the redaction in front of the logs replaces.
-func (c *Config) secrets() []string { return configs.Secrets(c) }
+// secrets are the values the redaction in front of the logs replaces: the
+// tagged secrets, and the password inside a key=value store DSN.
+func (c *Config) secrets() []string { return append(configs.Secrets(c), c.Store.Secrets()...) }
 
 // Log levels and formats of the "log" section.
 const (

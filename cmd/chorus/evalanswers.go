@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 )
 
 // answerCase is one line of an answers dataset: a question with the facts
@@ -87,6 +89,24 @@ func loadAnswerCases(path string) ([]answerCase, error) {
 	return out, nil
 }
 
+// copyKnowledge copies the knowledge base of the configured PostgreSQL
+// store into a new bbolt file at path.
+func copyKnowledge(ctx context.Context, cfg *Config, log *slog.Logger, path string) error {
+	src, err := openStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := memory.Open(path)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	return src.(memory.KBStore).LoadKB(ctx, nil, func(d memory.Doc, chunks []memory.TextChunk) error {
+		return dst.PutKBDoc(ctx, d, chunks)
+	})
+}
+
 // evalAnswers asks every question of the dataset through the binary's own
 // wiring (engine, knowledge base, model, manager tools) on a copy of the
 // data directory, each from a follower of their own in a DM, and scores
@@ -105,7 +125,15 @@ func evalAnswers(ctx context.Context, env *cliEnv, g *globalFlags, dataset strin
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if real := filepath.Join(cfg.DataDir, dbFile); fileExists(real) {
+	log := newLogger(cfg, env.stderr, env.redactor())
+	if cfg.Store.Postgres() {
+		// The questions run on a bbolt copy of the knowledge base, so
+		// that they touch nothing of the shared database.
+		if err := copyKnowledge(ctx, cfg, log, filepath.Join(tmp, dbFile)); err != nil {
+			return err
+		}
+		cfg.Store = pgstore.DefaultConfig()
+	} else if real := filepath.Join(cfg.DataDir, dbFile); fileExists(real) {
 		src, err := memory.Open(real, memory.WithReadOnly(), memory.WithLegacyKBSource(legacyKBSource))
 		if err != nil {
 			return err
@@ -118,12 +146,11 @@ func evalAnswers(ctx context.Context, env *cliEnv, g *globalFlags, dataset strin
 	}
 	cfg.DataDir = tmp
 	cfg.Engine.RatePerMinute, cfg.Engine.RateBurst = 0, 0
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log := newLogger(cfg, env.stderr, env.redactor())
 	a, err := newApp(cfg, log, st)
 	if err != nil {
 		return err
@@ -270,7 +297,7 @@ func (p *capturePlatform) Limits() bot.Limits                          { return 
 // reply returns the answer shown in chat and whether the bot stored it as
 // an "I don't know" (bot.Turn.Unanswered), which is how the engine marks
 // one whatever the model.
-func (p *capturePlatform) reply(chat string, st *memory.Store, ctx context.Context) (string, bool) {
+func (p *capturePlatform) reply(chat string, st memory.Backend, ctx context.Context) (string, bool) {
 	p.mu.Lock()
 	text := p.replies[chat]
 	p.mu.Unlock()

@@ -76,6 +76,8 @@ func commands() []command {
 		{"eval", "score a shipped classifier on a labelled dataset: eval spam|offensive|hate|sentiment --dataset PATH", runEval},
 		{"train", "retrain the shipped classifiers: train moderation|sentiment --datasets DIR", runTrain},
 		{"check-config", "validate the configuration and print it with secrets redacted", runCheckConfig},
+		{"migrate-store", "move the bbolt data (conversations, profiles, audit, plug-in data, knowledge) into PostgreSQL: --to postgres [--dry-run]; resumable", runMigrateStore},
+		{"migrate", "apply the PostgreSQL schema migrations (store.driver: postgres), alone; serve applies them at start too", runMigrate},
 		{"version", "print the version", runVersion},
 	}
 }

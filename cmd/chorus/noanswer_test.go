@@ -66,7 +66,7 @@ func TestNoAnswerMarkerNeverShown(t *testing.T) {
 	cfg.LLM.BaseURL, cfg.LLM.Model = model.URL+"/v1", "m"
 	cfg.KB.Dir = repoKnowledge(t)
 	cfg.Engine.RatePerMinute = 0
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func TestOfflineAnswersPassTheChecks(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.KB.Dir = repoKnowledge(t)
 	cfg.Engine.RatePerMinute, cfg.Engine.UserDailyTokens, cfg.Engine.ChatDailyTokens = 0, 0, 0
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

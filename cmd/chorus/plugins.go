@@ -26,14 +26,14 @@ type plugins struct {
 }
 
 // auditReader lets moderation read the audit log of the memory store.
-type auditReader struct{ st *memory.Store }
+type auditReader struct{ st memory.Backend }
 
 func (a auditReader) AuditLog(ctx context.Context, user string, limit int) ([]bot.AuditEntry, error) {
 	return a.st.AuditLog(ctx, memory.AuditQuery{User: user, Limit: limit})
 }
 
 // newPlugins builds the plug-ins over the store.
-func newPlugins(cfg *Config, log *slog.Logger, st *memory.Store, set *prompts.Set) (*plugins, error) {
+func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, set *prompts.Set) (*plugins, error) {
 	p := &plugins{}
 	if cfg.Moderation.Enabled {
 		var err error

@@ -45,7 +45,7 @@ func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn f
 
 // newPrivacyApp is the binary's wiring with the offline model: export and
 // forget never call a model.
-func newPrivacyApp(cfg *Config, log *slog.Logger, st *memory.Store) (*app, error) {
+func newPrivacyApp(cfg *Config, log *slog.Logger, st memory.Backend) (*app, error) {
 	return newAppWith(cfg, log, st, llm.NewOffline(), "offline")
 }
 

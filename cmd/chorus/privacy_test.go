@@ -78,16 +78,17 @@ func privacyConfig(dir string) *Config {
 
 // wireOffline validates cfg, opens its store and wires the binary's app
 // over it with the offline model; the caller closes both.
-func wireOffline(t *testing.T, cfg *Config) (*memory.Store, *app) {
+func wireOffline(t *testing.T, cfg *Config) (memory.Backend, *app) {
 	t.Helper()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(cfg)
+	log := newLogger(cfg, io.Discard, bot.NewRedactor())
+	st, err := openStore(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newAppWith(cfg, newLogger(cfg, io.Discard, bot.NewRedactor()), st, llm.NewOffline(), "offline")
+	a, err := newAppWith(cfg, log, st, llm.NewOffline(), "offline")
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func newPrivacyRig(t *testing.T, dir string, extra ...bot.Keeper) *privacyRig {
 	if err := a.engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r := &privacyRig{t: t, dir: dir, cfg: cfg, st: st, a: a, p: p}
+	r := &privacyRig{t: t, dir: dir, cfg: cfg, st: st.(*memory.Store), a: a, p: p}
 	r.n.Store(time.Now().UnixNano() % 1e12) // message ids differ across restarts
 	t.Cleanup(r.close)
 	return r

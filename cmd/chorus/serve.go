@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/chorusbot/chorus/adapters/discord"
 	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/metrics"
 )
 
@@ -86,7 +89,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
-		metrics.WithCheck("bbolt", st.Healthy),
+		metrics.WithCheck(storeCheck(cfg), st.Healthy),
 		metrics.WithCheck("llm", health.check),
 	}
 	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env)
@@ -107,7 +110,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := a.engine.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("chorus serving", "version", version, "model", a.model, "data_dir", cfg.DataDir)
+	log.Info("chorus serving", "version", version, "model", a.model, "data_dir", cfg.DataDir, "store", storeWhere(cfg, st))
 	runCtx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	var wg sync.WaitGroup
@@ -224,4 +227,21 @@ func retryForever(log *slog.Logger, name string, run func(context.Context) error
 			wait = min(2*wait, 2*time.Minute)
 		}
 	}
+}
+
+// storeCheck names the store's readiness check: its driver.
+func storeCheck(cfg *Config) string {
+	if cfg.Store.Postgres() {
+		return pgstore.DriverPostgres
+	}
+	return pgstore.DriverBBolt
+}
+
+// storeWhere says where state lives, for the start-up line: the bbolt
+// file, or the PostgreSQL server and schema (never the DSN).
+func storeWhere(cfg *Config, st memory.Backend) string {
+	if p, ok := st.(*pgstore.Store); ok {
+		return "postgres " + p.Where() + " schema " + p.Schema()
+	}
+	return "bbolt " + filepath.Join(cfg.DataDir, dbFile)
 }

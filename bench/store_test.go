@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chorusbot/chorus/memory/pgstore/pgtest"
+)
+
+// TestRunOnPostgres: a run on the postgres store answers everything,
+// counts round trips and commits per answered message, reports beside
+// bbolt, and drops its scratch schema.
+func TestRunOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var reps []*Report
+	for _, store := range []string{"bbolt", "postgres"} {
+		rep, err := Run(context.Background(), Config{Store: store, DSN: dsn, Users: 8, Messages: 40, Duration: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Answered != 40 || rep.Errors != 0 || rep.Store != store {
+			t.Fatalf("%s report: %+v", store, rep)
+		}
+		reps = append(reps, rep)
+	}
+	bolt, pg := reps[0], reps[1]
+	if bolt.RoundTrips != 0 || bolt.Commits == 0 {
+		t.Errorf("bbolt: %d round trips, %d commits", bolt.RoundTrips, bolt.Commits)
+	}
+	// Accept, the incoming and the outgoing records: at least three
+	// commits and more round trips (the reads) per answered message.
+	if pg.CommitsPerMsg < 3 || pg.RoundTripsPerMsg <= pg.CommitsPerMsg || pg.DBBytes == 0 {
+		t.Errorf("postgres: %.2f round trips and %.2f commits per message, %d bytes", pg.RoundTripsPerMsg, pg.CommitsPerMsg, pg.DBBytes)
+	}
+	var b bytes.Buffer
+	if err := WriteComparison(&b, reps); err != nil || !strings.Contains(b.String(), "postgres") {
+		t.Errorf("comparison: %v\n%s", err, b.String())
+	}
+	schema := pg.StoreWhere[strings.Index(pg.StoreWhere, "schema ")+7:]
+	schema = strings.Fields(schema)[0]
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left bool
+	conn.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&left)
+	if left {
+		t.Errorf("the scratch schema %s was left behind", schema)
+	}
+}
