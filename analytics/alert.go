@@ -193,9 +193,9 @@ func (c *chatState) forget(uh string) int {
 }
 
 // managersChat picks where an alert about platform goes.
-func (a *Analytics) managersChat(e *bot.Engine, platform string) (bot.Platform, string, bool) {
+func (a *Analytics) managersChat(env *bot.Env, platform string) (bot.Platform, string, bool) {
 	if id, ok := a.cfg.ManagersChannel[platform]; ok && id != "" {
-		if p, ok := e.Platform(platform); ok {
+		if p, ok := env.PlatformFor(platform); ok {
 			return p, id, true
 		}
 	}
@@ -205,7 +205,7 @@ func (a *Analytics) managersChat(e *bot.Engine, platform string) (bot.Platform, 
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		if p, ok := e.Platform(n); ok && a.cfg.ManagersChannel[n] != "" {
+		if p, ok := env.PlatformFor(n); ok && a.cfg.ManagersChannel[n] != "" {
 			return p, a.cfg.ManagersChannel[n], true
 		}
 	}
@@ -213,14 +213,14 @@ func (a *Analytics) managersChat(e *bot.Engine, platform string) (bot.Platform, 
 }
 
 // sendAlert posts al to the managers' channel and emits bot.EventAlert.
-func (a *Analytics) sendAlert(ctx context.Context, e *bot.Engine, al *Alert) {
-	e.Events.Emit(bot.Event{Kind: bot.EventAlert, Platform: al.Platform, Chat: al.Chat, Category: AlertNegativeSurge})
+func (a *Analytics) sendAlert(ctx context.Context, env *bot.Env, al *Alert) {
+	env.Emit(bot.Event{Kind: bot.EventAlert, Platform: al.Platform, Chat: al.Chat, Category: AlertNegativeSurge})
 	a.log.Info("negative surge", "platform", al.Platform, "chat", al.Chat, "share", al.Share, "baseline", al.Baseline)
-	p, chatID, ok := a.managersChat(e, al.Platform)
+	p, chatID, ok := a.managersChat(env, al.Platform)
 	if !ok {
 		return
 	}
-	text := a.alertText(e.Catalog, bot.DefaultLang, al)
+	text := a.alertText(env.Catalog(), bot.DefaultLang, al)
 	if _, err := bot.SendSplit(ctx, p, bot.Out{Chat: bot.Chat{ID: chatID, Kind: bot.ChatGroup}, Text: text, Final: true}); err != nil {
 		a.log.Warn("send alert failed", "platform", p.Name(), "err", err)
 	}

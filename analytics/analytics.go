@@ -15,16 +15,16 @@ import (
 )
 
 // Analytics scores messages, keeps rollups, warns about negative surges and
-// answers the managers' reporting commands. Create it with New, add it to
-// the engine with bot.WithInspector and bot.WithObserver (or Engine.Events.Add),
-// register its commands with Register, and run Run for periodic flushes.
-// It is safe for concurrent use.
+// answers the managers' reporting commands. Create it with New and install
+// its Plugin on the engine, which runs Run for the periodic flushes. It is
+// safe for concurrent use.
 type Analytics struct {
 	kv      bot.KV
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
 	offline Classifier
+	model   bot.LLM
 	prompts Prompts
 	comps   []competitorMatcher
 
@@ -135,21 +135,19 @@ func (a *Analytics) Inspect(ctx context.Context, m *bot.Message, env *bot.Env) (
 	if m.Author.IsBot || m.Edited || m.Command != nil || strings.TrimSpace(m.Text) == "" {
 		return bot.Verdict{}, nil
 	}
-	var llm bot.LLM
 	role := m.Author.Role
-	if env != nil && env.Engine != nil {
-		llm = env.Engine.LLM()
+	if env != nil {
 		role = env.Role
 	}
-	s := a.Score(ctx, llm, m.Text)
+	s := a.Score(ctx, a.model, m.Text)
 	conv := m.ConversationKey()
-	if env != nil && env.Engine != nil {
-		env.Engine.Events.Emit(bot.Event{Kind: bot.EventScored, Platform: m.Platform, Chat: conv,
+	if env != nil {
+		env.Emit(bot.Event{Kind: bot.EventScored, Platform: m.Platform, Chat: conv,
 			User: m.UserKey(), Label: s.Label.String(), Score: s.Score, Lang: s.Lang})
 	}
 	al := a.record(m, s, role)
-	if al != nil && env != nil && env.Engine != nil {
-		a.sendAlert(ctx, env.Engine, al)
+	if al != nil && env != nil {
+		a.sendAlert(ctx, env, al)
 	}
 	return bot.Verdict{}, nil
 }

@@ -63,7 +63,7 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	r.a = a
 	// tg:boss manages the community; c1 is a home chat, where the
 	// platform's administrators (role set on the message) manage it.
-	e, err := bot.New(bot.Config{Roles: bot.Roles{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithInspector(a), bot.WithObserver(a),
+	e, err := bot.New(bot.Config{Roles: bot.Roles{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPlugin(a.Plugin()),
 		bot.WithObserver(bot.ObserverFunc(func(ev bot.Event) {
 			if ev.Kind == bot.EventScored || ev.Kind == bot.EventAlert {
 				r.mu.Lock()
@@ -77,9 +77,6 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	r.e = e
 	r.p = bottest.NewPlatform("tg", bot.Limits{MaxLen: 4000})
 	e.AddPlatform(r.p)
-	if err := Register(e, a); err != nil {
-		t.Fatal(err)
-	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -485,12 +482,12 @@ func TestCatalogChinese(t *testing.T) {
 			t.Errorf("catalogue key %s has no Chinese text", k)
 		}
 	}
-	got := r.e.Catalog.T("zh", "analytics.stats", "users", 3)
+	got := r.e.Catalog().T("zh", "analytics.stats", "users", 3)
 	if !strings.Contains(got, "3 位活跃用户") {
 		t.Errorf("zh stats %q", got)
 	}
 	al := &Alert{Chat: "tg/c1", Share: 0.6, Baseline: 0.2, Messages: 20, Themes: []string{"退款"}, Samples: []SampleMessage{{Name: "小王", Text: "太差了"}}}
-	txt := r.a.alertText(r.e.Catalog, "zh", al)
+	txt := r.a.alertText(r.e.Catalog(), "zh", al)
 	for _, want := range []string{"负面情绪激增", "60%", "20%", "退款", "小王: 太差了"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("zh alert %q lacks %q", txt, want)

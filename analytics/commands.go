@@ -47,11 +47,12 @@ var catalogZH = map[string]string{
 	"analytics.chart_users":      "活跃用户趋势",
 }
 
-// Register adds /stats, /sentiment, /trends and /competitors (managers
-// only) and the catalogue keys they use to e.
-func Register(e *bot.Engine, a *Analytics) error {
-	e.Catalog.Add("en", catalogEN)
-	e.Catalog.Add("zh", catalogZH)
+// Plugin is what analytics adds to the engine: scoring every message (an
+// inspector), the engagement figures (an observer), /stats, /sentiment,
+// /trends and /competitors for managers with their messages, its Keeper
+// (samples and per-user records), the labels of its events, and the
+// periodic flush of its rollups.
+func (a *Analytics) Plugin() bot.Plugin {
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
 	specs := []bot.CommandSpec{
 		{Name: "stats", Usage: "[period]", Help: h("engagement figures and active users (default 24h)", "互动数据与活跃用户（默认 24 小时）"), Run: a.cmdStats},
@@ -59,16 +60,11 @@ func Register(e *bot.Engine, a *Analytics) error {
 		{Name: "trends", Usage: "[period]", Help: h("trending topics (default 24h)", "热门话题（默认 24 小时）"), Run: a.cmdTrends},
 		{Name: "competitors", Usage: "[period]", Help: h("competitor mentions and their sentiment (default 24h)", "竞品提及及其情绪（默认 24 小时）"), Run: a.cmdCompetitors},
 	}
-	if err := e.AddKeeper("analytics", a); err != nil {
-		return fmt.Errorf("analytics: %w", err)
+	for i := range specs {
+		specs[i].Role = bot.RoleManager
 	}
-	for _, s := range specs {
-		s.Role = bot.RoleManager
-		if err := e.Register(s); err != nil {
-			return fmt.Errorf("analytics: %w", err)
-		}
-	}
-	return nil
+	return bot.Plugin{Name: "analytics", Inspector: a, Observer: a, Commands: specs,
+		Catalog: map[string]map[string]string{"en": catalogEN, "zh": catalogZH}, Keeper: a, Labels: Labels(), Run: a.Run}
 }
 
 // period parses the command's argument, replying with the usage when it is

@@ -174,9 +174,9 @@ func WithLogger(l *slog.Logger) Option { return func(a *Analytics) { a.log = l }
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(a *Analytics) { a.now = now } }
 
-// WithPrompts sets the prompt of the LLM sentiment mode; without it the
-// offline classifier scores every message.
-func WithPrompts(p Prompts) Option { return func(a *Analytics) { a.prompts = p } }
+// WithModel sets the model and the prompt of the LLM sentiment mode;
+// without them the offline classifier scores every message.
+func WithModel(m bot.LLM, p Prompts) Option { return func(a *Analytics) { a.model, a.prompts = m, p } }
 
 // WithClassifier replaces the offline classifier (tests, other models).
 func WithClassifier(c Classifier) Option { return func(a *Analytics) { a.offline = c } }

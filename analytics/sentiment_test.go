@@ -47,7 +47,7 @@ func batchLLM(bad bool) *bottest.LLM {
 
 func TestLLMModeBatches(t *testing.T) {
 	llm := batchLLM(false)
-	a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 5, LLMBatchWait: time.Hour}, WithPrompts(prompts.Default()),
+	a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 5, LLMBatchWait: time.Hour}, WithModel(llm, prompts.Default()),
 		WithClassifier(kwClassifier{}))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestLLMModeFallsBack(t *testing.T) {
 		"prose":     {Reply: func(bot.Request) (string, error) { return "They all seem negative.", nil }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 1}, WithClassifier(kwClassifier{}), WithPrompts(prompts.Default()))
+			a, err := New(bottest.NewMemKV(), Config{SentimentMode: ModeLLM, LLMBatch: 1}, WithClassifier(kwClassifier{}), WithModel(llm, prompts.Default()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
@@ -103,11 +104,11 @@ type Config struct {
 	// Engine, when set, builds the engine over the store and the fake
 	// model the way the binary does (cmd/chorus passes its own wiring:
 	// token counter, prompt templates, moderation, analytics, manager
-	// tools), so that a run measures what `chorus serve` runs. It returns
-	// the plug-ins' background work too. It is used unless a part is left
+	// tools), so that a run measures what `chorus serve` runs; the engine
+	// runs the plug-ins' background work. It is used unless a part is left
 	// out (NoModeration, NoAnalytics, NoKB, MemStore): then the run
 	// assembles the engine from those parts itself.
-	Engine func(st memory.Backend, llm bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error)
+	Engine func(st memory.Backend, llm bot.LLM, opts ...bot.Option) (*bot.Engine, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -501,16 +502,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rec := newRecorder(cfg.Messages)
 	llm := &FakeLLM{TTFT: cfg.TTFT, TPS: cfg.TPS, Tokens: cfg.ReplyTokens, ErrorRate: cfg.ErrorRate, OnDone: rec.llmDone}
-	var (
-		eng        *bot.Engine
-		background func(context.Context) error
-	)
+	var eng *bot.Engine
 	if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB && !cfg.MemStore {
 		rep.Wiring = "binary"
-		eng, background, err = cfg.Engine(st, llm, bot.WithObserver(rec))
+		eng, err = cfg.Engine(st, llm, bot.WithObserver(rec))
 	} else {
 		rep.Wiring = "parts"
-		eng, background, err = partsEngine(st, llm, rec, cfg, log)
+		eng, err = partsEngine(st, llm, rec, cfg, log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -533,11 +531,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := eng.Start(ctx); err != nil {
 		tg.close()
 		return nil, fmt.Errorf("bench: %w", err)
-	}
-	var bg sync.WaitGroup
-	if background != nil {
-		bg.Add(1)
-		go func() { defer bg.Done(); _ = background(runCtx) }()
 	}
 
 	trips0, commits0 := counts()
@@ -562,7 +555,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stopRun()
 	tg.close()
 	_ = eng.Close()
-	bg.Wait()
 
 	rep.Sent = sent
 	rep.Answered = int(rec.answered.Load())
@@ -645,37 +637,34 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 // partsEngine assembles the engine from the parts the run asks for, each
 // with its package's defaults; moderation runs dry, so that no synthetic
 // follower is deleted or banned.
-func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, func(context.Context) error, error) {
+func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, error) {
 	opts := []bot.Option{bot.WithKV(st), bot.WithAuditor(st), bot.WithObserver(rec), bot.WithLogger(log.With("component", "engine"))}
 	if !cfg.NoKB {
 		opts = append(opts, bot.WithKnowledge(st.KB()))
 	}
 	if !cfg.NoModeration {
-		mod, err := moderation.New(ModerationConfig(), st)
+		mod, err := moderation.New(ModerationConfig(), st, st, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		checks, err := replycheck.New(replycheck.Config{}, replycheck.WithRules(mod))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		opts = append(opts, bot.WithInspector(mod), bot.WithOutputChecker(checks))
+		opts = append(opts, bot.WithPlugin(mod.Plugin()), bot.WithPlugin(checks.Plugin()))
 	}
-	var background func(context.Context) error
 	if !cfg.NoAnalytics {
 		an, err := analytics.New(st, analytics.Config{})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		opts = append(opts, bot.WithInspector(an), bot.WithObserver(an))
-		background = an.Run
+		opts = append(opts, bot.WithPlugin(an.Plugin()))
 	}
 	var store bot.Store = st
 	if cfg.MemStore {
 		store = bottest.NewMemStore()
 	}
-	eng, err := bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
-	return eng, background, err
+	return bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 }
 
 // openStore opens the run's store and returns with it how to read its

@@ -98,7 +98,7 @@ func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, [
 			if model == "" {
 				model = "unknown"
 			}
-			e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeTranslate, Outcome: outcome,
+			e.events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeTranslate, Outcome: outcome,
 				Duration: e.now().Sub(start), Usage: resp.Usage})
 		}
 		if err != nil {

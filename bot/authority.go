@@ -88,10 +88,6 @@ func (e *Engine) AuthorityOf(m *Message) Authority {
 	return Authority{Role: RoleFollower}
 }
 
-// RoleOf returns the role of the author of m where m was written; see
-// AuthorityOf.
-func (e *Engine) RoleOf(m *Message) Role { return e.AuthorityOf(m).Role }
-
 // View is what a room may see: which conversations a report asked in it
 // may cover and quote. The engine decides it for every message
 // (Env.View); reports keep only what it covers, so that a new report
@@ -227,7 +223,7 @@ func (env *Env) NeedCommunity(ctx context.Context, what string) (bool, error) {
 		return true, nil
 	}
 	m := env.msg
-	env.Engine.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
+	env.e.audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 		Kind: AuditRefused, Rule: what, Note: "needs a community-wide role; has " + env.Auth.String()})
 	return false, env.Reply(ctx, env.T("refused_scope", "command", strings.TrimPrefix(what, "/")))
 }

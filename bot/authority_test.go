@@ -49,9 +49,6 @@ func TestAuthorityOf(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("AuthorityOf = %+v, want %+v", got, tt.want)
 			}
-			if got.Role != e.RoleOf(&tt.m) {
-				t.Errorf("RoleOf disagrees with AuthorityOf")
-			}
 		})
 	}
 }
@@ -180,17 +177,13 @@ func TestForgetJournal(t *testing.T) {
 	first, second := &failingKeeper{}, &failingKeeper{}
 	second.fail.Store(true)
 	start := func() *bot.Engine {
-		e, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithKV(kv), bot.WithPrompts(prompts.Default()))
+		e, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithKV(kv), bot.WithPrompts(prompts.Default()),
+			bot.WithPlugin(bot.Plugin{Name: "first", Keeper: first}), bot.WithPlugin(bot.Plugin{Name: "second", Keeper: second}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.AddKeeper("first", first); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.AddKeeper("second", second); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.AddKeeper("first", first); err == nil {
+		if _, err := bot.New(bot.Config{}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()),
+			bot.WithPlugin(bot.Plugin{Name: "first", Keeper: first}), bot.WithPlugin(bot.Plugin{Name: "first", Keeper: first})); err == nil {
 			t.Error("a keeper name was added twice")
 		}
 		e.AddPlatform(bottest.NewPlatform("test", bot.Limits{MaxLen: 100}))

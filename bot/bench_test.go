@@ -111,7 +111,7 @@ func BenchmarkFirstVisibleSentence(b *testing.B) {
 	kb := knowledgeFunc(func(context.Context, string, int) ([]bot.Passage, error) {
 		return []bot.Passage{{Source: "shipping.md", Text: "Every bag is roasted, rested for a day and packed within 48 hours of your order, Monday to Friday, in Portland.", Relevance: 1}}, nil
 	})
-	e, _ := bot.New(bot.Config{}, bottest.NewMemStore(), llm, bot.WithOutputChecker(checks), bot.WithKnowledge(kb), bot.WithPrompts(prompts.Default()))
+	e, _ := bot.New(bot.Config{}, bottest.NewMemStore(), llm, bot.WithPlugin(bot.Plugin{Name: "checks", Checker: checks}), bot.WithKnowledge(kb), bot.WithPrompts(prompts.Default()))
 	e.AddPlatform(plat)
 	_ = e.Start(context.Background())
 	defer e.Close()

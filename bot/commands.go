@@ -90,7 +90,7 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 	cmd := m.Command
 	spec, ok := e.Command(cmd.Name)
 	if !ok {
-		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: "unknown", Outcome: OutcomeNotFound})
+		e.events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: "unknown", Outcome: OutcomeNotFound})
 		if !e.shouldAnswer(m) && !m.Mentioned {
 			// In a busy group a stray /word for another bot isn't ours to
 			// answer.
@@ -99,14 +99,14 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 		return env.Reply(ctx, env.T("unknown_command", "command", cmd.Name))
 	}
 	if env.Role < spec.Role {
-		e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
-		e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
+		e.events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
+		e.audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 			Kind: AuditRefused, Rule: "/" + spec.Name, Note: "needs " + spec.Role.String()})
 		return env.Reply(ctx, env.T("refused_role", "command", spec.Name, "role", env.T("role."+spec.Role.String())))
 	}
 	if spec.Community {
 		if ok, err := env.NeedCommunity(ctx, "/"+spec.Name); !ok {
-			e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
+			e.events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: OutcomeRefused})
 			return err
 		}
 	}
@@ -119,14 +119,14 @@ func (e *Engine) runCommand(ctx context.Context, env *Env, m *Message) error {
 			e.log.Warn("send error reply failed", "err", rerr)
 		}
 	}
-	e.Events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: outcome})
+	e.events.Emit(Event{Kind: EventCommand, Platform: m.Platform, Command: spec.Name, Outcome: outcome})
 	return nil
 }
 
 func (e *Engine) registerBuiltins() {
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
-	e.Catalog.Add("en", map[string]string{"role.follower": "follower", "role.manager": "manager", "role.owner": "owner"})
-	e.Catalog.Add("zh", map[string]string{"role.follower": "关注者", "role.manager": "管理员", "role.owner": "所有者"})
+	e.catalog.Add("en", map[string]string{"role.follower": "follower", "role.manager": "manager", "role.owner": "owner"})
+	e.catalog.Add("zh", map[string]string{"role.follower": "关注者", "role.manager": "管理员", "role.owner": "所有者"})
 	must := func(err error) {
 		if err != nil {
 			panic(err)
@@ -155,7 +155,7 @@ func (e *Engine) registerBuiltins() {
 			if c.Args == "" {
 				return env.Reply(ctx, env.T("ask_usage"))
 			}
-			return e.Answer(ctx, env, c.Args)
+			return e.answer(ctx, env, c.Args)
 		}}))
 	must(e.Register(CommandSpec{Name: "forget", Usage: "[USER] [confirm]", PrivateArgs: true,
 		Help: h("delete everything I hold about you", "删除我保存的关于你的一切"), Run: e.cmdForget}))
@@ -296,7 +296,7 @@ func (e *Engine) cmdExport(ctx context.Context, env *Env, c *Command) error {
 
 // Labels returns what the engine's parts may put in the events they emit:
 // the platforms added, every command name registered (aliases included),
-// and what was declared with WithLabels. Metrics label by these values and
+// and what the plug-ins declare (Plugin.Labels). Metrics label by these values and
 // create their series at zero.
 func (e *Engine) Labels() Labels {
 	var l Labels

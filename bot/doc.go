@@ -1,18 +1,32 @@
-// Package bot is the core of Chorus: the normalised message that every
+// Package bot is the kernel of Chorus: the normalised message every
 // platform adapter produces, the small interfaces the engine consumes
-// (Platform, LLM, Store, Knowledge, Inspector, Observer), the engine events,
-// and the dialogue engine itself.
+// (Platform, LLM, Store, Knowledge, Prompts, Inspector, Observer,
+// OutputChecker, Keeper), the typed vocabulary of events and audit entries,
+// the contract of a plug-in (Plugin) and the dialogue engine itself.
 //
-// Dependencies point inward: adapters, memory, moderation, llm, analytics and
-// metrics import bot; bot imports only the standard library. Everything that
-// touches a network, a disk or a model lives behind an interface declared
-// here, so that tests can swap in real in-memory implementations.
+// Dependencies point inward: adapters, memory, moderation, llm, analytics,
+// manage, prompts and metrics import bot; bot imports only the standard
+// library. Everything that touches a network, a disk or a model lives
+// behind an interface declared here, so that tests can swap in real
+// in-memory implementations (package bottest).
 //
-// A message flows through Engine.Handle: it is deduplicated and written to the
-// durable inbox (Store.Accept), queued on its conversation (one conversation is
-// handled strictly in order, different conversations in parallel on a bounded
-// pool), inspected (moderation, sentiment), and, when the reply policy says so,
-// answered by a command or by the LLM with a prompt assembled from the
-// persona, knowledge-base passages, the conversation summary and the recent
-// window. Events describing each step go to observers.
+// A plug-in (moderation, analytics, the managers' tools) gets what it needs
+// through its own constructor and declares what it adds as a Plugin value:
+// an inspector, an output checker, an observer, commands, catalogue
+// messages, a Keeper of user data, its label values, work at start and in
+// the background. The engine installs each once, when it is built
+// (WithPlugin). While a message is handled the plug-in reaches the engine
+// only through the narrow Env it is handed; it never holds the engine.
+//
+// Data flows one way, adapter -> engine -> plug-in -> engine -> adapter: an
+// adapter turns a platform event into a Message and hands it to
+// Engine.Handle, which drops a redelivery, writes it to the durable inbox
+// (Store.Accept) and queues it on its conversation (one conversation is
+// handled strictly in order, different conversations in parallel on a
+// bounded pool). On its turn the plug-ins' inspectors look at it
+// (moderation, sentiment); then, when the reply policy says so, it is
+// answered by a command or by the LLM with a prompt (Prompts) assembled
+// from the persona, knowledge-base passages, the conversation summary and
+// the recent window, every sentence checked before the adapter shows it.
+// Events describing each step go to observers (metrics, analytics).
 package bot

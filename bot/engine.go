@@ -77,36 +77,29 @@ func WithPrompts(p Prompts) Option { return func(e *Engine) { e.prompts = p } }
 // WithTokenCounter sets the token counter (default: ApproxTokens).
 func WithTokenCounter(t TokenCounter) Option { return func(e *Engine) { e.tokens = t } }
 
-// WithInspector adds an inspector; inspectors run in the order added.
-func WithInspector(i Inspector) Option {
-	return func(e *Engine) { e.inspectors = append(e.inspectors, i) }
-}
-
-// WithOutputChecker sets the checks every sentence of the bot's answers
-// passes before it is shown (see StreamWriter).
-func WithOutputChecker(c OutputChecker) Option { return func(e *Engine) { e.checker = c } }
-
-// WithObserver adds an event observer.
-func WithObserver(o Observer) Option { return func(e *Engine) { e.Events.Add(o) } }
+// WithObserver adds an event observer (the metrics, a health check); a
+// plug-in declares its own (Plugin.Observer).
+func WithObserver(o Observer) Option { return func(e *Engine) { e.events.Add(o) } }
 
 // WithAuditor sets the audit log.
 func WithAuditor(a Auditor) Option { return func(e *Engine) { e.auditor = a } }
 
 // WithCatalog sets the message catalogue (default: NewCatalog()).
-func WithCatalog(c *Catalog) Option { return func(e *Engine) { e.Catalog = c } }
+func WithCatalog(c *Catalog) Option { return func(e *Engine) { e.catalog = c } }
 
-// WithKV sets the key-value space the plug-ins keep their state in.
+// WithKV sets the durable key-value space the forget journal is kept in
+// (default: in memory, lost on a crash).
 func WithKV(kv KV) Option { return func(e *Engine) { e.kv = kv } }
+
+// WithPersonas sets the holder of the persona in force, which the
+// managers' tools change at run time (default: one holding
+// Config.Persona).
+func WithPersonas(p *Personas) Option { return func(e *Engine) { e.personas = p } }
 
 // WithRedactor sets the redaction applied to error texts the engine
 // shows or records (audit notes); the default redacts the shapes of
 // secrets only.
 func WithRedactor(r *Redactor) Option { return func(e *Engine) { e.redactor = r } }
-
-// WithLabels declares values a part puts in the events it emits
-// (moderation's categories and actions, sentiment labels, alert kinds):
-// Engine.Labels returns them for the metrics.
-func WithLabels(l Labels) Option { return func(e *Engine) { e.labels = e.labels.Merge(l) } }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
@@ -126,16 +119,20 @@ type Engine struct {
 	auditor    Auditor
 	kv         KV
 
-	personaMu sync.RWMutex
-	persona   Persona
+	personas *Personas
 
+	plugins    []Plugin
 	inspectors []Inspector
 	checker    OutputChecker
+	// bg is the plug-ins' background work, under bgCtx.
+	bg     sync.WaitGroup
+	bgCtx  context.Context
+	bgStop context.CancelFunc
 
-	// Events fans engine events out to observers.
-	Events Observers
-	// Catalog holds the bot's own messages.
-	Catalog *Catalog
+	// events fans engine events out to observers.
+	events Observers
+	// catalog holds the bot's own messages.
+	catalog *Catalog
 
 	now func() time.Time
 
@@ -226,12 +223,18 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	if e.prompts == nil {
 		return nil, errors.New("bot: New: no prompts (WithPrompts; package prompts has the templates Chorus ships)")
 	}
-	if e.Catalog == nil {
-		e.Catalog = NewCatalog()
+	if e.catalog == nil {
+		e.catalog = NewCatalog()
 	}
-	e.persona = cfg.Persona
+	if e.personas == nil {
+		e.personas = NewPersonas(cfg.Persona)
+	}
 	e.base, e.cancel = context.WithCancel(context.Background())
+	e.bgCtx, e.bgStop = context.WithCancel(context.Background())
 	e.registerBuiltins()
+	if err := e.install(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -243,55 +246,12 @@ func set(xs []string) map[string]bool {
 	return m
 }
 
-// Config returns the engine's effective configuration.
-func (e *Engine) Config() Config { return e.cfg }
+// Persona returns the persona in force: the config's, or the one a
+// manager set at run time (Personas).
+func (e *Engine) Persona() Persona { return e.personas.Current() }
 
-// KV returns the plug-ins' key-value space, nil when none was set.
-func (e *Engine) KV() KV { return e.kv }
-
-// Persona returns the persona in force: the config's, or the one set at run
-// time with SetPersona.
-func (e *Engine) Persona() Persona {
-	e.personaMu.RLock()
-	defer e.personaMu.RUnlock()
-	return e.persona
-}
-
-// SetPersona replaces the persona for every later answer. Empty Brand or
-// BotName keep the current ones.
-func (e *Engine) SetPersona(p Persona) {
-	e.personaMu.Lock()
-	defer e.personaMu.Unlock()
-	if p.Brand == "" {
-		p.Brand = e.persona.Brand
-	}
-	if p.BotName == "" {
-		p.BotName = e.persona.BotName
-	}
-	e.persona = p
-}
-
-// Store returns the engine's store.
-func (e *Engine) Store() Store { return e.store }
-
-// LLM returns the engine's model.
-func (e *Engine) LLM() LLM { return e.llm }
-
-// Knowledge returns the knowledge base, nil when none.
-func (e *Engine) Knowledge() Knowledge { return e.kb }
-
-// Tokens returns the token counter.
-func (e *Engine) Tokens() TokenCounter { return e.tokens }
-
-// Redact removes secrets from text shown to a person (an error in a
-// managers' notice); see Redactor.
-func (e *Engine) Redact(s string) string { return e.redactor.Redact(s) }
-
-// Logger returns the engine's logger.
-func (e *Engine) Logger() *slog.Logger { return e.log }
-
-// Now returns the engine's clock reading.
-func (e *Engine) Now() time.Time { return e.now() }
+// Catalog returns the bot's own messages, the plug-ins' included.
+func (e *Engine) Catalog() *Catalog { return e.catalog }
 
 // AddPlatform registers a platform so that messages naming it can be
 // answered. Adding a platform with a name already added replaces it.
@@ -321,8 +281,8 @@ func (e *Engine) Platforms() []Platform {
 	return out
 }
 
-// Audit writes an audit entry if an auditor is set.
-func (e *Engine) Audit(ctx context.Context, a AuditEntry) {
+// audit writes an audit entry if an auditor is set.
+func (e *Engine) audit(ctx context.Context, a AuditEntry) {
 	if e.auditor == nil {
 		return
 	}
@@ -350,8 +310,12 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	// A forget a crash interrupted finishes before anything is replayed.
+	// A forget a crash interrupted finishes before anything is replayed,
+	// and so does what the plug-ins do at start (the persona override).
 	if err := e.resumeForgets(ctx); err != nil {
+		return err
+	}
+	if err := e.startPlugins(ctx); err != nil {
 		return err
 	}
 	pending, err := e.store.Pending(ctx)
@@ -411,7 +375,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 		return fmt.Errorf("bot: accept: %w", err)
 	}
 	if !fresh {
-		e.Events.Emit(Event{Kind: EventDuplicate, Platform: m.Platform})
+		e.events.Emit(Event{Kind: EventDuplicate, Platform: m.Platform})
 		return nil
 	}
 	return e.enqueue(ctx, queued{m: m, received: received})
@@ -444,7 +408,7 @@ func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	queuedN := len(e.slots)
 	inflight := e.inflight
 	e.qmu.Unlock()
-	e.Events.Emit(Event{Kind: EventQueue, Queued: queuedN, InFlight: inflight})
+	e.events.Emit(Event{Kind: EventQueue, Queued: queuedN, InFlight: inflight})
 	return nil
 }
 
@@ -489,7 +453,7 @@ func (e *Engine) worker() {
 		queuedN, inflight := len(e.slots), e.inflight
 		e.idle.Broadcast()
 		e.qmu.Unlock()
-		e.Events.Emit(Event{Kind: EventQueue, Queued: queuedN, InFlight: inflight})
+		e.events.Emit(Event{Kind: EventQueue, Queued: queuedN, InFlight: inflight})
 	}
 }
 
@@ -548,5 +512,7 @@ func (e *Engine) Close() error {
 	close(e.ready) // no sender remains: enqueue and workers check stopping
 	e.qmu.Unlock()
 	e.wg.Wait()
+	e.bgStop() // the plug-ins' background work ends (a last flush)
+	e.bg.Wait()
 	return nil
 }

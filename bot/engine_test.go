@@ -57,7 +57,7 @@ func TestOrderPerConversationAndParallelism(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string][]int{}
 	var active, maxActive atomic.Int32
-	r := newRig(t, bot.Config{Workers: 8, QueueSize: 256}, bot.WithInspector(bot.InspectorFunc(
+	r := newRig(t, bot.Config{Workers: 8, QueueSize: 256}, bot.WithPlugin(bot.Plugin{Name: "inspector", Inspector: bot.InspectorFunc(
 		func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
 			n := active.Add(1)
 			for {
@@ -74,7 +74,7 @@ func TestOrderPerConversationAndParallelism(t *testing.T) {
 			seen[m.Chat.ID] = append(seen[m.Chat.ID], i)
 			mu.Unlock()
 			return bot.Verdict{Stop: true}, nil
-		})))
+		})}))
 	var wg sync.WaitGroup
 	for c := 0; c < convs; c++ {
 		wg.Add(1)
@@ -110,13 +110,12 @@ func TestOrderPerConversationAndParallelism(t *testing.T) {
 }
 
 func TestDuplicateDropped(t *testing.T) {
-	r := newRig(t, bot.Config{})
 	var dups atomic.Int32
-	r.e.Events.Add(bot.ObserverFunc(func(e bot.Event) {
+	r := newRig(t, bot.Config{}, bot.WithObserver(bot.ObserverFunc(func(e bot.Event) {
 		if e.Kind == bot.EventDuplicate {
 			dups.Add(1)
 		}
-	}))
+	})))
 	for i := 0; i < 3; i++ {
 		if err := r.e.Handle(context.Background(), dm("1", "42", "hello")); err != nil {
 			t.Fatal(err)
@@ -217,12 +216,12 @@ func TestStreamCutMarked(t *testing.T) {
 
 func TestPanicRecovered(t *testing.T) {
 	var panics atomic.Int32
-	r := newRig(t, bot.Config{}, bot.WithInspector(bot.InspectorFunc(func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
+	r := newRig(t, bot.Config{}, bot.WithPlugin(bot.Plugin{Name: "inspector", Inspector: bot.InspectorFunc(func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
 		if m.Text == "boom" {
 			panic("inspector exploded")
 		}
 		return bot.Verdict{}, nil
-	})), bot.WithObserver(bot.ObserverFunc(func(e bot.Event) {
+	})}), bot.WithObserver(bot.ObserverFunc(func(e bot.Event) {
 		if e.Kind == bot.EventPanic {
 			panics.Add(1)
 		}
@@ -356,10 +355,10 @@ func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
 
 func TestBackPressure(t *testing.T) {
 	block := make(chan struct{})
-	r := newRig(t, bot.Config{Workers: 1, QueueSize: 2}, bot.WithInspector(bot.InspectorFunc(func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
+	r := newRig(t, bot.Config{Workers: 1, QueueSize: 2}, bot.WithPlugin(bot.Plugin{Name: "inspector", Inspector: bot.InspectorFunc(func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
 		<-block
 		return bot.Verdict{Stop: true}, nil
-	})))
+	})}))
 	_ = r.e.Handle(context.Background(), dm("1", "1", "a"))
 	_ = r.e.Handle(context.Background(), dm("2", "1", "b"))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

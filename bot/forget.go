@@ -15,8 +15,8 @@ import (
 
 // Keeper is a part that keeps data about users of its own: moderation's
 // strikes and appeals, analytics' quoted samples and per-user records, the
-// managers' tools' recorded questions and drafts. Each registers itself
-// with Engine.AddKeeper, so that /export and /forget reach everything.
+// managers' tools' recorded questions and drafts. A plug-in declares its
+// Keeper (Plugin.Keeper), so that /export and /forget reach everything.
 type Keeper interface {
 	// ExportUser returns what the part holds about user that is theirs
 	// (what they wrote, what was decided about them), as a value that
@@ -79,10 +79,10 @@ type namedKeeper struct {
 	k    Keeper
 }
 
-// AddKeeper registers a part's Keeper under name (its key in the
+// addKeeper registers a plug-in's Keeper under name (its key in the
 // export's Extra and its step in a forget). Keepers run in the order
 // added, before the store's own data is deleted.
-func (e *Engine) AddKeeper(name string, k Keeper) error {
+func (e *Engine) addKeeper(name string, k Keeper) error {
 	if name == "" || k == nil || name == stepStore || name == stepEngine {
 		return fmt.Errorf("bot: add keeper %q: a name (not %q or %q) and a keeper are required", name, stepStore, stepEngine)
 	}
@@ -232,7 +232,7 @@ func (e *Engine) runForget(ctx context.Context, job forgetJob) (int, error) {
 	if err := e.journal().Delete(ctx, bucketForget, job.Ref); err != nil {
 		return total, fmt.Errorf("%w: journal: %w", ErrForgetStep, err)
 	}
-	e.Audit(ctx, AuditEntry{Actor: job.Actor, Kind: AuditForget,
+	e.audit(ctx, AuditEntry{Actor: job.Actor, Kind: AuditForget,
 		Note: fmt.Sprintf("forgot %s in %s: %d records", req.ForgottenUser(), scopeName(req.Scope), total)})
 	return total, nil
 }

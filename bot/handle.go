@@ -11,10 +11,13 @@ import (
 	"time"
 )
 
-// Env is what a command or inspector can reach while one message is
-// handled.
+// Env is what a command or an inspector may reach while one message is
+// handled: the message and where it came from, who wrote it and what the
+// room may see, and a few narrow ways to act (reply, audit, emit an event,
+// reach another platform, read the persona). A plug-in never holds the
+// engine.
 type Env struct {
-	Engine   *Engine
+	e        *Engine
 	Platform Platform
 	// Lang is the language chosen for the bot's words to this user.
 	Lang string
@@ -36,7 +39,7 @@ type Env struct {
 // args are data (names, counts, what a user wrote): they are escaped for
 // the platform's markup, so that a display name like
 // "[Claim refund](https://evil.example)" shows as written and links
-// nowhere. A caller that means to pass markup uses Engine.Catalog.T.
+// nowhere. A caller that means to pass markup uses Catalog().T.
 func (env *Env) T(key string, args ...any) string {
 	if m := env.markup(); m != MarkupPlain {
 		esc := make([]any, len(args))
@@ -48,8 +51,31 @@ func (env *Env) T(key string, args ...any) string {
 		}
 		args = esc
 	}
-	return env.Engine.Catalog.T(env.Lang, key, args...)
+	return env.e.catalog.T(env.Lang, key, args...)
 }
+
+// Audit writes an entry to the audit log (its time, redaction of secrets
+// and masking of personal data are the engine's).
+func (env *Env) Audit(ctx context.Context, a AuditEntry) { env.e.audit(ctx, a) }
+
+// Emit sends an event to the engine's observers (the metrics, analytics).
+func (env *Env) Emit(ev Event) { env.e.events.Emit(ev) }
+
+// PlatformFor returns another platform the engine speaks, by name: to
+// notify the managers' channel, to post an announcement.
+func (env *Env) PlatformFor(name string) (Platform, bool) { return env.e.Platform(name) }
+
+// Persona is the persona in force.
+func (env *Env) Persona() Persona { return env.e.Persona() }
+
+// Redact removes secrets from text shown to a person (an error in a
+// managers' notice); see Redactor.
+func (env *Env) Redact(s string) string { return env.e.redactor.Redact(s) }
+
+// Catalog is the bot's own messages, unescaped, in every language (for
+// text that goes elsewhere than the message's chat: an alert to the
+// managers).
+func (env *Env) Catalog() *Catalog { return env.e.catalog }
 
 // Esc escapes s (a name, a quote of what a user wrote) for the markup of
 // the platform the message came from.
@@ -99,7 +125,7 @@ func (e *Engine) process(q queued) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("panic handling message", "platform", m.Platform, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			e.Events.Emit(Event{Kind: EventPanic, Platform: m.Platform})
+			e.events.Emit(Event{Kind: EventPanic, Platform: m.Platform})
 			// Mark it done: a message that panics would panic again on replay.
 			if err := e.store.Done(context.Background(), &m); err != nil {
 				e.log.Error("mark done after panic", "err", err)
@@ -136,10 +162,10 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if m.Command != nil {
 		langText = m.Command.Args
 	}
-	lang := DetectLang(langText, m.Author.Lang, e.Catalog)
-	env := &Env{Engine: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
+	lang := DetectLang(langText, m.Author.Lang, e.catalog)
+	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
 
-	e.Events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
+	e.events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
 
 	if m.Author.IsBot {
@@ -190,7 +216,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	if !e.shouldAnswer(m) {
 		return false, nil
 	}
-	err := e.Answer(ctx, env, m.Text)
+	err := e.answer(ctx, env, m.Text)
 	return env.done, err
 }
 
@@ -226,16 +252,16 @@ func (e *Engine) shouldAnswer(m *Message) bool {
 	return false
 }
 
-// Answer answers query for the message being handled with the LLM: rate
+// answer answers query for the message being handled with the LLM: rate
 // limits and budgets, prompt assembly, streaming to the platform, output
 // filtering, storing the reply, summary folding.
-func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
+func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	m := env.msg
 	now := e.now()
 	uk, conv := m.UserKey(), m.ConversationKey()
 	limited := func(reason LimitReason, msg string) error {
-		e.Events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Reason: reason})
-		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
+		e.events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Reason: reason})
+		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
 		return env.Reply(ctx, env.T(msg))
 	}
 	if env.Role < RoleManager {
@@ -261,7 +287,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
 	w.OnFirst = func() {
 		stopTyping()
-		e.Events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
+		e.events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
 	var (
 		outcome  Outcome
@@ -274,7 +300,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 		start := e.now()
 		_, usage, model, llmOutcome, said, streamErr := e.stream(lctx, req, w)
 		noAnswer = said
-		e.Events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
+		e.events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
 			Duration: e.now().Sub(start), Usage: usage})
 		if usage.Total() > 0 {
 			e.budgets.add("u:"+uk, usage.Total(), now)
@@ -332,7 +358,7 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	defer fcancel()
 	if err := w.Finish(fctx); err != nil {
 		outcome = OutcomeError
-		e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
+		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
 		return fmt.Errorf("bot: send reply: %w", err)
 	}
 	// The user has the whole reply now; storing it is not their wait.
@@ -350,14 +376,14 @@ func (e *Engine) Answer(ctx context.Context, env *Env, query string) error {
 	} else {
 		env.done = true
 	}
-	e.Events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
 	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
 		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
 			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
 		if unanswered {
 			q.Outcome = OutcomeUnanswered
 		}
-		e.Events.Emit(q)
+		e.events.Emit(q)
 	}
 	if outcome == OutcomeOK || outcome == OutcomeCut {
 		e.maybeFold(fctx, conv, env.Lang)
@@ -389,9 +415,9 @@ func (e *Engine) outputBlocked(ctx context.Context, m *Message, v Violation, sen
 	if kept == "" {
 		kept = MaskPII(sentence)
 	}
-	e.Audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: "output-checks",
+	e.audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: "output-checks",
 		Kind: AuditOutputBlocked, Rule: string(v.Check.Known()), Action: action, Excerpt: Excerpt(kept, 300), Note: v.Detail})
-	e.Events.Emit(Event{Kind: EventOutputBlocked, Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(),
+	e.events.Emit(Event{Kind: EventOutputBlocked, Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(),
 		Label: string(v.Check.Known()), Action: action})
 }
 
@@ -556,7 +582,7 @@ func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
 	if err != nil {
 		outcome = failOutcome(err)
 	}
-	e.Events.Emit(Event{Kind: EventLLMCall, Model: resp.Model, Purpose: PurposeSummary, Outcome: outcome, Duration: e.now().Sub(start), Usage: resp.Usage})
+	e.events.Emit(Event{Kind: EventLLMCall, Model: resp.Model, Purpose: PurposeSummary, Outcome: outcome, Duration: e.now().Sub(start), Usage: resp.Usage})
 	if err != nil {
 		e.log.Warn("summary failed", "err", err)
 		return

@@ -146,7 +146,7 @@ type outputRig struct {
 func newOutputRig(t *testing.T, cfg bot.Config, c bot.OutputChecker, lim bot.Limits) *outputRig {
 	t.Helper()
 	o := &outputRig{audit: &bottest.AuditLog{}, events: &bottest.EventLog{}}
-	o.rig = newRig(t, cfg, bot.WithOutputChecker(c), bot.WithAuditor(o.audit), bot.WithObserver(o.events))
+	o.rig = newRig(t, cfg, bot.WithPlugin(bot.Plugin{Name: "checks", Checker: c}), bot.WithAuditor(o.audit), bot.WithObserver(o.events))
 	o.plat.Lim = lim
 	o.llm.Chunk = 3
 	return o
@@ -316,7 +316,7 @@ func TestGroundingGivenToChecker(t *testing.T) {
 		return []bot.Passage{{Source: "returns.md", Text: "Returns within 30 days.", Relevance: 1}}, nil
 	})
 	r := newRig(t, bot.Config{Persona: bot.Persona{Brand: "Lumen", Dont: []string{"discuss competitors"}}},
-		bot.WithOutputChecker(c), bot.WithKnowledge(kb))
+		bot.WithPlugin(bot.Plugin{Name: "checks", Checker: c}), bot.WithKnowledge(kb))
 	e := r.e
 	_ = e.Handle(context.Background(), dm("6", "1", "refund window?"))
 	r.idle(t)

@@ -129,7 +129,7 @@ func profileName(p Profile) string {
 // No argument and no reply is refused too: the caller handles "myself"
 // before calling.
 func (env *Env) TargetOf(ctx context.Context, command, arg string) (Target, bool, error) {
-	t, err := env.Engine.ResolveTarget(ctx, env.msg, arg)
+	t, err := env.e.ResolveTarget(ctx, env.msg, arg)
 	if err != nil {
 		return Target{}, false, env.refuseTarget(ctx, command, err)
 	}

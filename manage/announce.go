@@ -77,7 +77,7 @@ func (t *Tools) cmdAnnounce(ctx context.Context, env *bot.Env, c *bot.Command) e
 	var dests []string
 	for _, ch := range chs {
 		d := ch.Platform + " " + ch.ID
-		if _, ok := t.e.Platform(ch.Platform); !ok {
+		if _, ok := env.PlatformFor(ch.Platform); !ok {
 			d += " (" + env.T("manage.announce_not_connected") + ")"
 		}
 		dests = append(dests, d)
@@ -101,11 +101,11 @@ func (t *Tools) checkAnnouncement(ctx context.Context, env *bot.Env, text string
 	if t.checks == nil {
 		return nil
 	}
-	g := &bot.Grounding{Lang: env.Lang, Persona: t.e.Persona()}
-	if kb := t.e.Knowledge(); kb != nil {
+	g := &bot.Grounding{Lang: env.Lang, Persona: env.Persona()}
+	if kb := t.kb; kb != nil {
 		ps, err := kb.Search(ctx, text, t.cfg.PostPassages)
 		if err != nil {
-			t.e.Logger().Warn("manage: announce: knowledge search failed", "err", err)
+			t.log.Warn("manage: announce: knowledge search failed", "err", err)
 		}
 		g.Passages = ps
 	}
@@ -148,12 +148,12 @@ func (t *Tools) confirmAnnounce(ctx context.Context, env *bot.Env, code string) 
 	for _, ch := range t.channels() {
 		total++
 		line := ch.Platform + " " + ch.ID + ": "
-		pl, ok := t.e.Platform(ch.Platform)
+		pl, ok := env.PlatformFor(ch.Platform)
 		if !ok {
 			line += "✗ " + env.T("manage.announce_not_connected")
 			failed = append(failed, ch.Platform+" "+ch.ID)
 		} else if _, err := bot.SendSplit(ctx, pl, bot.Out{Chat: bot.Chat{ID: ch.ID, Kind: bot.ChatChannel}, Text: p.Text, Final: true}); err != nil {
-			t.e.Logger().Warn("manage: announcement failed", "platform", ch.Platform, "chat", ch.ID, "err", err)
+			t.log.Warn("manage: announcement failed", "platform", ch.Platform, "chat", ch.ID, "err", err)
 			line += "✗ " + clip(err.Error(), 120)
 			failed = append(failed, ch.Platform+" "+ch.ID)
 		} else {
@@ -167,7 +167,7 @@ func (t *Tools) confirmAnnounce(ctx context.Context, env *bot.Env, code string) 
 	if len(failed) > 0 {
 		note += "; failed: " + strings.Join(failed, ", ")
 	}
-	t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+	env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
 		Kind: bot.AuditAnnounce, Action: "send", Excerpt: clip(p.Text, 200), Note: note})
 	return env.Reply(ctx, env.T("manage.announce_report", "sent", sent, "total", total)+b.String())
 }

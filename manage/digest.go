@@ -75,7 +75,7 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 	if !env.View.Covers(conv) {
 		return env.Reply(ctx, env.T("manage.digest_other_chat"))
 	}
-	turns, err := t.e.Store().Window(ctx, conv, t.cfg.DigestReadTokens)
+	turns, err := t.history.Window(ctx, conv, t.cfg.DigestReadTokens)
 	if err != nil {
 		return fmt.Errorf("manage: digest: read history: %w", err)
 	}
@@ -107,7 +107,7 @@ func (t *Tools) cmdDigest(ctx context.Context, env *bot.Env, c *bot.Command) err
 		t.writeMembers(&b, env, facts)
 	default:
 		if !errors.Is(werr, errOffline) {
-			env.Engine.Logger().Warn("manage: digest: model failed, sending the extractive digest", "err", werr)
+			t.log.Warn("manage: digest: model failed, sending the extractive digest", "err", werr)
 		}
 		t.writeTopics(&b, env, facts)
 		t.writeUnanswered(&b, env, facts)
@@ -346,9 +346,12 @@ var errOffline = errors.New("manage: no language model")
 // complete calls the engine's model and reports the call as an event. A
 // response of the offline provider, or an error wrapping
 // bot.ErrLLMUnavailable, becomes errOffline.
-func (t *Tools) complete(ctx context.Context, req bot.Request) (bot.Response, error) {
+func (t *Tools) complete(ctx context.Context, env *bot.Env, req bot.Request) (bot.Response, error) {
+	if t.model == nil {
+		return bot.Response{}, errOffline
+	}
 	start := time.Now()
-	resp, err := t.e.LLM().Complete(ctx, req)
+	resp, err := t.model.Complete(ctx, req)
 	outcome := bot.OutcomeOK
 	if err != nil {
 		outcome = bot.OutcomeError
@@ -356,7 +359,7 @@ func (t *Tools) complete(ctx context.Context, req bot.Request) (bot.Response, er
 			outcome = bot.OutcomeTimeout
 		}
 	}
-	t.e.Events.Emit(bot.Event{Kind: bot.EventLLMCall, Model: resp.Model, Purpose: req.Purpose, Outcome: outcome, Duration: time.Since(start), Usage: resp.Usage})
+	env.Emit(bot.Event{Kind: bot.EventLLMCall, Model: resp.Model, Purpose: req.Purpose, Outcome: outcome, Duration: time.Since(start), Usage: resp.Usage})
 	switch {
 	case errors.Is(err, bot.ErrLLMUnavailable):
 		return resp, fmt.Errorf("%w: %w", errOffline, err)
@@ -384,19 +387,19 @@ func userText(msgs []bot.ChatMessage) string {
 // summaries with the computed facts are written into one digest (reduce).
 // A short chat is one call.
 func (t *Tools) writtenDigest(ctx context.Context, env *bot.Env, f digestFacts) (string, error) {
-	chunks := t.chunkTurns(f.Turns)
+	chunks := t.chunkTurns(f.Turns, env.Persona().BotName)
 	if len(chunks) == 0 || t.prompts == nil {
 		return "", errOffline
 	}
 	if len(chunks) == 1 {
-		return t.reduce(ctx, env, f, nil, transcript(chunks[0], t.e.Persona().BotName))
+		return t.reduce(ctx, env, f, nil, transcript(chunks[0], env.Persona().BotName))
 	}
 	partials, err := t.mapChunks(ctx, env, chunks)
 	if err != nil {
 		return "", err
 	}
 	for round := 0; round < maxReduceRounds; round++ {
-		if t.tokens(strings.Join(partials, "\n")) <= t.cfg.DigestChunkTokens || len(partials) == 1 {
+		if t.count(strings.Join(partials, "\n")) <= t.cfg.DigestChunkTokens || len(partials) == 1 {
 			break
 		}
 		partials, err = t.regroup(ctx, env, partials)
@@ -407,22 +410,21 @@ func (t *Tools) writtenDigest(ctx context.Context, env *bot.Env, f digestFacts) 
 	return t.reduce(ctx, env, f, partials, "")
 }
 
-func (t *Tools) tokens(s string) int { return t.e.Tokens().Count(s) }
+func (t *Tools) count(s string) int { return t.tokens.Count(s) }
 
 // chunkTurns cuts turns into consecutive runs whose transcript lines fit
 // DigestChunkTokens less the prompt's overhead. A single line longer than
 // that is clipped.
-func (t *Tools) chunkTurns(turns []bot.Turn) [][]bot.Turn {
+func (t *Tools) chunkTurns(turns []bot.Turn, botName string) [][]bot.Turn {
 	budget := max(t.cfg.DigestChunkTokens-digestOverhead, 50)
 	var out [][]bot.Turn
 	var cur []bot.Turn
 	used := 0
-	botName := t.e.Persona().BotName
 	for _, tu := range turns {
-		n := t.tokens(line(tu, botName)) + 1
+		n := t.count(line(tu, botName)) + 1
 		if n > budget {
 			tu.Text = clip(tu.Text, budget/2)
-			n = t.tokens(line(tu, botName)) + 1
+			n = t.count(line(tu, botName)) + 1
 		}
 		if used+n > budget && len(cur) > 0 {
 			out = append(out, cur)
@@ -469,7 +471,7 @@ func (t *Tools) mapChunks(ctx context.Context, env *bot.Env, chunks [][]bot.Turn
 // summarise runs one summary call per chunk; regroup says the chunks are
 // partial summaries rather than messages.
 func (t *Tools) summarise(ctx context.Context, env *bot.Env, chunks [][]bot.Turn, regroup bool) ([]string, error) {
-	p := t.e.Persona()
+	p := env.Persona()
 	out := make([]string, len(chunks))
 	errs := make([]error, len(chunks))
 	sem := make(chan struct{}, t.cfg.DigestParallel)
@@ -500,7 +502,7 @@ func (t *Tools) summarise(ctx context.Context, env *bot.Env, chunks [][]bot.Turn
 				cancel()
 				return
 			}
-			resp, err := t.complete(mctx, bot.Request{Purpose: bot.PurposeDigest, Lang: env.Lang, Persona: p, Turns: ch, MaxTokens: 300,
+			resp, err := t.complete(mctx, env, bot.Request{Purpose: bot.PurposeDigest, Lang: env.Lang, Persona: p, Turns: ch, MaxTokens: 300,
 				Query: userText(msgs), Messages: msgs})
 			if err != nil {
 				errs[i] = err
@@ -535,7 +537,7 @@ func (t *Tools) regroup(ctx context.Context, env *bot.Env, partials []string) ([
 	var cur []bot.Turn
 	used := 0
 	for _, s := range partials {
-		n := t.tokens(s) + 1
+		n := t.count(s) + 1
 		if used+n > budget && len(cur) > 0 {
 			groups = append(groups, cur)
 			cur, used = nil, 0
@@ -561,7 +563,7 @@ func (t *Tools) regroup(ctx context.Context, env *bot.Env, partials []string) ([
 // reduce writes the digest from partial summaries (or, for a short chat,
 // the transcript itself) and the computed facts.
 func (t *Tools) reduce(ctx context.Context, env *bot.Env, f digestFacts, partials []string, transcriptText string) (string, error) {
-	p := t.e.Persona()
+	p := env.Persona()
 	in := bot.DigestInput{Persona: p, Lang: env.Lang, Hours: f.Hours, Messages: f.Messages, People: f.People, Mood: f.Mood,
 		Partials: partials, Transcript: transcriptText}
 	for _, tp := range f.Topics {
@@ -574,7 +576,7 @@ func (t *Tools) reduce(ctx context.Context, env *bot.Env, f digestFacts, partial
 	if err != nil {
 		return "", fmt.Errorf("manage: digest prompt: %w", err)
 	}
-	resp, err := t.complete(ctx, bot.Request{Purpose: bot.PurposeDigest, Lang: env.Lang, Persona: p, MaxTokens: 600, Query: userText(msgs),
+	resp, err := t.complete(ctx, env, bot.Request{Purpose: bot.PurposeDigest, Lang: env.Lang, Persona: p, MaxTokens: 600, Query: userText(msgs),
 		Messages: msgs})
 	if err != nil {
 		return "", err

@@ -5,13 +5,15 @@
 // time) and /announce (owners' announcements to every platform's channels,
 // after confirmation).
 //
-// It plugs into the engine only through package bot: commands with
-// bot.CommandSpec, state in the engine's bot.KV, knowledge gaps from
-// bot.EventQuestion events. Wire it with
+// It plugs into the engine only through package bot: its dependencies (the
+// KV its state lives in, the conversations, the knowledge base, the model
+// and its prompts, the persona in force) come through New, and what it adds
+// is declared by its Plugin:
 //
-//	t, err := manage.New(cfg)
-//	err = manage.Register(engine, t) // also adds t as an event observer
-//	go t.Run(ctx)                    // flushes recorded questions to KV
+//	t, err := manage.New(cfg, manage.Deps{KV: kv, History: store, Model: model, Prompts: set, Personas: personas})
+//	engine, err := bot.New(ecfg, store, model, bot.WithPlugin(t.Plugin()), ...)
 //
-// and call t.Flush on shutdown after the engine drained.
+// The engine applies the stored persona override when it starts, runs the
+// flush of the recorded questions while it runs, and ends it (with a last
+// flush) when it closes.
 package manage

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
@@ -78,12 +77,7 @@ func (t *Tools) Observe(ev bot.Event) {
 	if !unansweredQuestion(text, true, ev.Outcome == bot.OutcomeUnanswered) {
 		return
 	}
-	at := ev.Time
-	if t.reg.Load() != nil {
-		at = t.now() // the engine's clock, which /gaps reads by
-	} else if at.IsZero() {
-		at = time.Now()
-	}
+	at := t.now() // the engine's clock, which /gaps reads by
 	r := gapRecord{Time: at, Platform: ev.Platform, Chat: ev.Chat, Lang: ev.Lang, Text: text, Source: ev.Label, Score: ev.Score}
 	if ev.User != "" {
 		r.User = bot.UserHash(ev.User)
@@ -116,28 +110,23 @@ func (t *Tools) Run(ctx context.Context) error {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if err := t.Flush(fctx); err != nil {
-				t.logger().Warn("manage: final flush of knowledge gaps failed", "err", err)
+				t.log.Warn("manage: final flush of knowledge gaps failed", "err", err)
 			}
 			return nil
 		case <-tick.C:
 		case <-t.kick:
 		}
 		if err := t.Flush(ctx); err != nil {
-			t.logger().Warn("manage: flush of knowledge gaps failed", "err", err)
+			t.log.Warn("manage: flush of knowledge gaps failed", "err", err)
 		}
 	}
 }
 
-// Flush writes the buffered questions to the KV as one record. Before
-// Register there is nowhere to write and it does nothing. On failure the
-// questions stay buffered for the next try.
+// Flush writes the buffered questions to the KV as one record. On failure
+// the questions stay buffered for the next try.
 func (t *Tools) Flush(ctx context.Context) error {
 	t.flushMu.Lock()
 	defer t.flushMu.Unlock()
-	e := t.reg.Load()
-	if e == nil {
-		return nil
-	}
 	t.gmu.Lock()
 	batch := t.gbuf
 	t.gbuf = nil
@@ -145,7 +134,7 @@ func (t *Tools) Flush(ctx context.Context) error {
 	t.dropped = 0
 	t.gmu.Unlock()
 	if dropped > 0 {
-		e.Logger().Warn("manage: knowledge-gap buffer overflowed; questions dropped", "count", dropped)
+		t.log.Warn("manage: knowledge-gap buffer overflowed; questions dropped", "count", dropped)
 	}
 	if len(batch) == 0 {
 		return nil
@@ -173,13 +162,6 @@ func (t *Tools) Flush(ctx context.Context) error {
 		return fmt.Errorf("manage: flush gaps: %w", err)
 	}
 	return nil
-}
-
-func (t *Tools) logger() *slog.Logger {
-	if e := t.reg.Load(); e != nil {
-		return e.Logger()
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // gapKey orders batches by the time of their newest question: every
@@ -330,7 +312,7 @@ func (t *Tools) cmdGaps(ctx context.Context, env *bot.Env, c *bot.Command) error
 		return env.Reply(ctx, env.T("manage.gaps_usage", "max", maxGapDays))
 	}
 	if err := t.Flush(ctx); err != nil {
-		t.e.Logger().Warn("manage: flush of knowledge gaps failed", "err", err)
+		t.log.Warn("manage: flush of knowledge gaps failed", "err", err)
 	}
 	recs, err := t.loadGaps(ctx, t.now().Add(-d))
 	if err != nil {

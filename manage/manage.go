@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
@@ -148,11 +148,31 @@ type Prompts interface {
 	Post(in bot.PostInput) ([]bot.ChatMessage, error)
 }
 
-// WithPrompts sets the prompts; without them /digest is extractive and
-// /post says it needs a model.
-func WithPrompts(p Prompts) Option { return func(t *Tools) { t.prompts = p } }
+// Deps are what the tools work with. KV and History are required.
+type Deps struct {
+	// KV keeps the drafts, the knowledge gaps and the persona override.
+	KV bot.KV
+	// History is the conversations /digest reads.
+	History bot.History
+	// Knowledge grounds /post's drafts and /announce's checks; nil for
+	// none.
+	Knowledge bot.Knowledge
+	// Model writes digests and drafts, with Prompts; without them /digest
+	// is extractive and /post says it needs a model.
+	Model   bot.LLM
+	Prompts Prompts
+	// Tokens counts tokens as the engine does (default bot.ApproxTokens).
+	Tokens bot.TokenCounter
+	// Personas is the persona in force, which /persona changes and the
+	// override stored in KV sets at start; nil leaves /persona showing
+	// the persona without changing it.
+	Personas *bot.Personas
+	// Log is where the tools log (default: discard).
+	Log *slog.Logger
+}
 
-// WithClock replaces the engine's clock, for tests.
+// WithClock replaces time.Now, for tests (the engine's clock: /gaps reads
+// the questions by it).
 func WithClock(now func() time.Time) Option { return func(t *Tools) { t.now = now } }
 
 // Tools are the community managers' commands. Create them with New, then
@@ -164,12 +184,13 @@ type Tools struct {
 	now     func() time.Time
 	checks  bot.OutputChecker
 
-	// e and kv are set by Register before reg, and read by commands
-	// (which run after Register) directly; Observe, Run and Flush, which
-	// may run before, go through reg.
-	e   *bot.Engine
-	kv  bot.KV
-	reg atomic.Pointer[bot.Engine]
+	kv       bot.KV
+	history  bot.History
+	kb       bot.Knowledge
+	model    bot.LLM
+	tokens   bot.TokenCounter
+	personas *bot.Personas
+	log      *slog.Logger
 
 	// gaps buffer: Observe appends, flush writes.
 	gmu     sync.Mutex
@@ -188,16 +209,38 @@ type Tools struct {
 	pending map[string]pendingAnnouncement
 }
 
-// New returns the tools. It does no I/O.
-func New(cfg Config, opts ...Option) (*Tools, error) {
+// New returns the tools over their dependencies. It does no I/O (the
+// persona override is read when the engine starts: Plugin's Start).
+func New(cfg Config, d Deps, opts ...Option) (*Tools, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("manage: config: %w", err)
 	}
+	if d.KV == nil || d.History == nil {
+		return nil, errors.New("manage: New: nil KV or History")
+	}
 	t := &Tools{
 		cfg:      cfg.defaults(),
+		kv:       d.KV,
+		history:  d.History,
+		kb:       d.Knowledge,
+		model:    d.Model,
+		prompts:  d.Prompts,
+		tokens:   d.Tokens,
+		personas: d.Personas,
+		log:      d.Log,
+		now:      time.Now,
 		kick:     make(chan struct{}, 1),
 		sessions: map[string]*postSession{},
 		pending:  map[string]pendingAnnouncement{},
+	}
+	if t.model == nil {
+		t.prompts = nil
+	}
+	if t.tokens == nil {
+		t.tokens = bot.TokenCounterFunc(bot.ApproxTokens)
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
 	}
 	for _, o := range opts {
 		o(t)
@@ -205,50 +248,28 @@ func New(cfg Config, opts ...Option) (*Tools, error) {
 	return t, nil
 }
 
-// Register adds /digest, /post, /gaps, /persona and /announce and their
-// catalogue keys to e, adds t as an observer of e's events (do not add it
-// again with bot.WithObserver), and applies the persona override stored in
-// e's KV. When e has no KV the tools keep their state in memory, lost on
-// restart.
-func Register(e *bot.Engine, t *Tools) error {
-	if e == nil || t == nil {
-		return errors.New("manage: Register: nil engine or tools")
-	}
-	t.e = e
-	t.kv = e.KV()
-	if t.kv == nil {
-		e.Logger().Warn("manage: the engine has no KV; drafts, gaps and the persona override are kept in memory only")
-		t.kv = bot.NewMemKV()
-	}
-	if t.now == nil {
-		t.now = e.Now
-	}
-	e.Catalog.Add("en", catalogEN)
-	e.Catalog.Add("zh", catalogZH)
+// Plugin is what the tools add to the engine: /digest, /post, /gaps,
+// /persona and /announce with their messages, an observer recording the
+// questions answered "I don't know", their Keeper (questions, drafts,
+// sessions), the persona override applied at start, and the periodic
+// flush of the recorded questions.
+func (t *Tools) Plugin() bot.Plugin {
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
-	specs := []bot.CommandSpec{
-		{Name: "digest", Role: bot.RoleManager, Usage: "[hours] [PLATFORM/CHAT]", Help: h("what this chat discussed: topics, unanswered questions, mood, members", "本群讨论摘要：话题、未回答的问题、情绪、活跃成员"), Run: t.cmdDigest},
-		{Name: "post", Role: bot.RoleManager, Usage: "PLATFORM BRIEF | again | keep N | list | show ID", Help: h("draft a social post in the brand's voice", "以品牌口吻起草社交媒体帖子"), Run: t.cmdPost},
-		{Name: "gaps", Role: bot.RoleManager, Usage: "[period]", Help: h("questions the knowledge base could not answer (default 7d)", "知识库无法回答的问题（默认 7 天）"), Run: t.cmdGaps},
-		{Name: "persona", Role: bot.RoleManager, Usage: "show | set FIELD VALUE | reset", Help: h("show or change the bot's persona", "查看或修改机器人的人设"), Run: t.cmdPersona},
-		{Name: "announce", Role: bot.RoleOwner, Usage: "TEXT | confirm CODE | cancel", Help: h("post an announcement to every platform's channels", "向各平台的公告频道发布公告"), Run: t.cmdAnnounce},
+	return bot.Plugin{
+		Name:     "manage",
+		Observer: t,
+		Commands: []bot.CommandSpec{
+			{Name: "digest", Role: bot.RoleManager, Usage: "[hours] [PLATFORM/CHAT]", Help: h("what this chat discussed: topics, unanswered questions, mood, members", "本群讨论摘要：话题、未回答的问题、情绪、活跃成员"), Run: t.cmdDigest},
+			{Name: "post", Role: bot.RoleManager, Usage: "PLATFORM BRIEF | again | keep N | list | show ID", Help: h("draft a social post in the brand's voice", "以品牌口吻起草社交媒体帖子"), Run: t.cmdPost},
+			{Name: "gaps", Role: bot.RoleManager, Usage: "[period]", Help: h("questions the knowledge base could not answer (default 7d)", "知识库无法回答的问题（默认 7 天）"), Run: t.cmdGaps},
+			{Name: "persona", Role: bot.RoleManager, Usage: "show | set FIELD VALUE | reset", Help: h("show or change the bot's persona", "查看或修改机器人的人设"), Run: t.cmdPersona},
+			{Name: "announce", Role: bot.RoleOwner, Usage: "TEXT | confirm CODE | cancel", Help: h("post an announcement to every platform's channels", "向各平台的公告频道发布公告"), Run: t.cmdAnnounce},
+		},
+		Catalog: map[string]map[string]string{"en": catalogEN, "zh": catalogZH},
+		Keeper:  t,
+		Start:   t.loadPersona,
+		Run:     t.Run,
 	}
-	for _, s := range specs {
-		if err := e.Register(s); err != nil {
-			return fmt.Errorf("manage: %w", err)
-		}
-	}
-	if err := e.AddKeeper("manage", t); err != nil {
-		return fmt.Errorf("manage: %w", err)
-	}
-	t.reg.Store(e)
-	e.Events.Add(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := t.loadPersona(ctx); err != nil {
-		return err
-	}
-	return nil
 }
 
 // refuse answers like the engine does for a command above the asker's role
@@ -256,7 +277,7 @@ func Register(e *bot.Engine, t *Tools) error {
 // command (/persona set).
 func refuse(ctx context.Context, env *bot.Env, command string, need bot.Role) error {
 	m := env.Message()
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
+	env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: m.UserKey(),
 		Kind: bot.AuditRefused, Rule: "/" + command, Note: "needs " + need.String()})
 	return env.Reply(ctx, env.T("refused_role", "command", command, "role", env.T("role."+need.String())))
 }

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
@@ -599,16 +600,18 @@ func TestChineseReplies(t *testing.T) {
 	contains(t, r.dm(t, manager, "/post x 我们的新咖啡上市了"), "起草帖子需要语言模型", "CHORUS_LLM_API_KEY")
 }
 
-func TestRegisterWithoutKV(t *testing.T) {
-	e, err := bot.New(bot.Config{Roles: bot.Roles{Owners: []string{"tg:" + owner}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
+// TestPluginSetsThePersona: installed with nothing but its plug-in, the
+// tools' /persona changes the persona the engine answers with.
+func TestPluginSetsThePersona(t *testing.T) {
+	store := bottest.NewMemStore()
+	personas := bot.NewPersonas(bot.Persona{Brand: "B", BotName: "Bo"})
+	tools, err := manage.New(manage.Config{}, manage.Deps{KV: bot.NewMemKV(), History: store, Personas: personas})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools, err := manage.New(manage.Config{})
+	e, err := bot.New(bot.Config{Roles: bot.Roles{Owners: []string{"tg:" + owner}}}, store, &bottest.LLM{}, bot.WithPrompts(prompts.Default()),
+		bot.WithPersonas(personas), bot.WithPlugin(tools.Plugin()))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := manage.Register(e, tools); err != nil {
 		t.Fatal(err)
 	}
 	p := bottest.NewPlatform("tg", bot.Limits{})
@@ -632,6 +635,7 @@ func TestRegisterWithoutKV(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	deps := manage.Deps{KV: bot.NewMemKV(), History: bottest.NewMemStore()}
 	for _, c := range []manage.Config{
 		{DigestHours: 10000},
 		{DigestChunkTokens: 10},
@@ -639,12 +643,15 @@ func TestConfigValidate(t *testing.T) {
 		{PostLimits: map[string]int{"x": 5}},
 		{Channels: map[string][]string{"tg": {""}}},
 	} {
-		if _, err := manage.New(c); err == nil {
+		if _, err := manage.New(c, deps); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
 	}
-	if _, err := manage.New(manage.Config{}); err != nil {
+	if _, err := manage.New(manage.Config{}, deps); err != nil {
 		t.Error(err)
+	}
+	if _, err := manage.New(manage.Config{}, manage.Deps{}); err == nil {
+		t.Error("no KV and no history accepted")
 	}
 }
 

@@ -107,7 +107,9 @@ func (t *Tools) loadPersona(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.e.SetPersona(o.apply(t.e.Config().Persona))
+	if t.personas != nil {
+		t.personas.Set(o.apply(t.personas.Base()))
+	}
 	return nil
 }
 
@@ -144,9 +146,11 @@ func (t *Tools) cmdPersona(ctx context.Context, env *bot.Env, c *bot.Command) er
 		if err := t.kv.Delete(ctx, BucketPersona, personaKey); err != nil {
 			return fmt.Errorf("manage: persona reset: %w", err)
 		}
-		t.e.SetPersona(t.e.Config().Persona)
+		if t.personas != nil {
+			t.personas.Reset()
+		}
 		m := env.Message()
-		t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(), Kind: bot.AuditPersona, Action: "reset"})
+		env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(), Kind: bot.AuditPersona, Action: "reset"})
 		return env.Reply(ctx, env.T("manage.persona_reset"))
 	}
 	return env.Reply(ctx, env.T("manage.persona_usage", "fields", fieldList()))
@@ -165,7 +169,7 @@ func (t *Tools) showPersona(ctx context.Context, env *bot.Env) error {
 	if err != nil {
 		return err
 	}
-	p := t.e.Persona()
+	p := env.Persona()
 	var b strings.Builder
 	b.WriteString(env.T("manage.persona_header"))
 	for _, f := range Fields {
@@ -254,10 +258,16 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 	if err := t.kv.Put(ctx, BucketPersona, personaKey, js); err != nil {
 		return fmt.Errorf("manage: persona set: %w", err)
 	}
-	p := o.apply(t.e.Config().Persona)
-	t.e.SetPersona(p)
+	base := env.Persona()
+	if t.personas != nil {
+		base = t.personas.Base()
+	}
+	p := o.apply(base)
+	if t.personas != nil {
+		t.personas.Set(p)
+	}
 	m := env.Message()
-	t.e.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+	env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
 		Kind: bot.AuditPersona, Action: "set", Rule: string(f), Excerpt: clip(value, 120)})
 	shown := personaValue(p, f)
 	if shown == "" {

@@ -146,14 +146,14 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 		return env.Reply(ctx, env.T("manage.post_needs_llm"))
 	}
 	var passages []bot.Passage
-	if kb := t.e.Knowledge(); kb != nil {
+	if kb := t.kb; kb != nil {
 		ps, err := kb.Search(ctx, brief, t.cfg.PostPassages)
 		if err != nil {
-			t.e.Logger().Warn("manage: post: knowledge search failed", "err", err)
+			t.log.Warn("manage: post: knowledge search failed", "err", err)
 		}
 		passages = ps
 	}
-	p := t.e.Persona()
+	p := env.Persona()
 	in := bot.PostInput{Persona: p, Lang: env.Lang, Platform: tg.Name, Limit: tg.Limit, Formatting: tg.Formatting, Drafts: Variants,
 		Brief: brief, Passages: passages}
 	if prev != nil {
@@ -165,13 +165,13 @@ func (t *Tools) draft(ctx context.Context, env *bot.Env, tg Target, brief string
 	if err != nil {
 		return fmt.Errorf("manage: post prompt: %w", err)
 	}
-	resp, err := t.complete(ctx, bot.Request{Purpose: bot.PurposePost, Messages: msgs, Lang: env.Lang, Persona: p, Passages: passages,
+	resp, err := t.complete(ctx, env, bot.Request{Purpose: bot.PurposePost, Messages: msgs, Lang: env.Lang, Persona: p, Passages: passages,
 		Query: brief, Temperature: 0.9, MaxTokens: min(4000, tg.Limit*Variants/2+300)})
 	if errors.Is(err, errOffline) {
 		return env.Reply(ctx, env.T("manage.post_needs_llm"))
 	}
 	if err != nil {
-		t.e.Logger().Warn("manage: post: drafting failed", "err", err)
+		t.log.Warn("manage: post: drafting failed", "err", err)
 		return env.Reply(ctx, env.T("manage.post_failed"))
 	}
 	texts := parseVariants(resp.Text)

@@ -3,12 +3,13 @@ package manage_test
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
@@ -116,19 +117,19 @@ func newRig(t testing.TB, o rigOpts) *rig {
 		model = o.llm
 	}
 	cfg := bot.Config{Persona: o.persona, Roles: bot.Roles{Owners: []string{"tg:" + owner}, Managers: []string{"tg:" + manager, "dc:" + manager}, HomeChats: []string{"tg:home"}}}
-	e, err := bot.New(cfg, r.store, model, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
+	personas := bot.NewPersonas(cfg.Defaults().Persona)
+	tools, err := manage.New(o.cfg, manage.Deps{KV: r.kv, History: r.store, Knowledge: o.kb, Model: model, Prompts: prompts.Default(), Personas: personas},
+		append([]manage.Option{manage.WithClock(r.now)}, o.opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(opts, bot.WithPrompts(prompts.Default()), bot.WithPersonas(personas), bot.WithPlugin(tools.Plugin()))
+	e, err := bot.New(cfg, r.store, model, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.AddPlatform(r.tg)
 	e.AddPlatform(r.dc)
-	tools, err := manage.New(o.cfg, append([]manage.Option{manage.WithPrompts(prompts.Default())}, o.opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := manage.Register(e, tools); err != nil {
-		t.Fatal(err)
-	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

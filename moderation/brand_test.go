@@ -7,13 +7,14 @@ import (
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // TestShippedClassifiersLeaveCustomersAlone: with the shipped models on and
 // no LLM, the ordinary questions and complaints of a brand's community are
 // not acted on, while plain spam with a link and explicit abuse are.
 func TestShippedClassifiersLeaveCustomersAlone(t *testing.T) {
-	m, err := moderation.New(moderation.Config{Enabled: true, Classifiers: true}, bottest.NewMemKV())
+	m, err := moderation.New(moderation.Config{Enabled: true, Classifiers: true}, bottest.NewMemKV(), bottest.NewMemStore(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestShippedClassifiersLeaveCustomersAlone(t *testing.T) {
 // (nothing in it reaches a spammer); a message with a link that the model
 // finds borderline is still asked about.
 func TestSpamWithoutContactIsNotAskedAbout(t *testing.T) {
-	m, err := moderation.New(moderation.Config{Enabled: true, Classifiers: true, LLMSecondOpinion: true}, bottest.NewMemKV())
+	m, err := moderation.New(moderation.Config{Enabled: true, Classifiers: true, LLMSecondOpinion: true}, bottest.NewMemKV(), bottest.NewMemStore(), nil, moderation.WithPrompts(prompts.Default()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,24 +48,25 @@ var catalogZH = map[string]string{
 	"mod.a_manager":      "一位管理员",
 }
 
-// Register adds the moderation commands to e (/mod for managers, /appeal
-// for everyone) and the moderator's messages to its catalogue.
-func Register(e *bot.Engine, m *Moderator) error {
-	e.Catalog.Add("en", catalogEN)
-	e.Catalog.Add("zh", catalogZH)
+// Plugin is what moderation adds to the engine: the moderator as an
+// inspector, /mod for managers and /appeal for everyone with their
+// messages, its Keeper (strikes, last actions, appeals) and the labels of
+// its events.
+func (m *Moderator) Plugin() bot.Plugin {
 	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
-	if err := e.AddKeeper("moderation", m); err != nil {
-		return fmt.Errorf("moderation: register: %w", err)
+	return bot.Plugin{
+		Name:      "moderation",
+		Inspector: m,
+		Commands: []bot.CommandSpec{
+			{Name: "mod", Role: bot.RoleManager, Usage: "words|log|strikes|pardon|dryrun ...", PrivateArgs: true,
+				Help: h("moderation: word lists, log, strikes, pardons, dry-run", "管理：词表、日志、警告次数、赦免、演练模式"), Run: m.modCommand},
+			{Name: "appeal", Usage: "WHY",
+				Help: h("appeal the last moderation action on you", "对针对你的最近一次管理操作提出申诉"), Run: m.appealCommand},
+		},
+		Catalog: map[string]map[string]string{"en": catalogEN, "zh": catalogZH},
+		Keeper:  m,
+		Labels:  Labels(),
 	}
-	if err := e.Register(bot.CommandSpec{Name: "mod", Role: bot.RoleManager, Usage: "words|log|strikes|pardon|dryrun ...", PrivateArgs: true,
-		Help: h("moderation: word lists, log, strikes, pardons, dry-run", "管理：词表、日志、警告次数、赦免、演练模式"), Run: m.modCommand}); err != nil {
-		return fmt.Errorf("moderation: register: %w", err)
-	}
-	if err := e.Register(bot.CommandSpec{Name: "appeal", Usage: "WHY",
-		Help: h("appeal the last moderation action on you", "对针对你的最近一次管理操作提出申诉"), Run: m.appealCommand}); err != nil {
-		return fmt.Errorf("moderation: register: %w", err)
-	}
-	return nil
 }
 
 func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command) error {
@@ -78,7 +79,7 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 	}
 	msg := env.Message()
 	auditCmd := func(user, rule, note string) {
-		env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: user, Actor: msg.UserKey(),
+		env.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: user, Actor: msg.UserKey(),
 			Kind: bot.AuditCommand, Rule: rule, Note: note})
 	}
 	switch f[0] {
@@ -174,7 +175,7 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 			return err
 		}
 		auditCmd(t.Key, "/mod pardon", "strikes cleared, appeal closed")
-		m.announce(ctx, env.Engine, msg.Platform, fmt.Sprintf("%s pardoned %s (%s)", msg.Author.Name, t.Name, t.Key))
+		m.announce(ctx, env, msg.Platform, fmt.Sprintf("%s pardoned %s (%s)", msg.Author.Name, t.Name, t.Key))
 		if chat != "" {
 			return env.Reply(ctx, env.T("mod.pardoned_chat", "user", t.Name))
 		}
@@ -208,7 +209,7 @@ func (m *Moderator) Pardon(ctx context.Context, user string) error { return m.pa
 // logCommand is /mod log [USER]: the latest audit entries the room may
 // see, naming people as the room sees them.
 func (m *Moderator) logCommand(ctx context.Context, env *bot.Env, user string) error {
-	es, err := m.audit.AuditLog(ctx, user, 500)
+	es, err := m.audit.AuditLog(ctx, bot.AuditQuery{User: user, Limit: 500})
 	if err != nil {
 		return fmt.Errorf("moderation: read audit log: %w", err)
 	}
@@ -296,9 +297,9 @@ func (m *Moderator) appealCommand(ctx context.Context, env *bot.Env, c *bot.Comm
 	if err := m.kv.Put(ctx, bucket, keyAppeal+uk, ab); err != nil {
 		return fmt.Errorf("moderation: appeal: %w", err)
 	}
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: bot.AuditAppeal,
+	env.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: uk, Name: msg.Author.Name, Actor: uk, Kind: bot.AuditAppeal,
 		Rule: string(last.Category), Action: string(last.Action), Excerpt: bot.Excerpt(bot.MaskPII(text), 80)})
-	m.announce(ctx, env.Engine, last.Platform, fmt.Sprintf("Appeal from %s (%s) against %s for %s on %s (%q): %s — /mod pardon %s to accept",
+	m.announce(ctx, env, last.Platform, fmt.Sprintf("Appeal from %s (%s) against %s for %s on %s (%q): %s — /mod pardon %s to accept",
 		msg.Author.Name, uk, last.Action, last.Category, last.Time.UTC().Format("2006-01-02 15:04"), last.Excerpt, a.Text, uk))
 	return env.Reply(ctx, env.T("mod.appeal_sent"))
 }

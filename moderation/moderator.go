@@ -15,22 +15,14 @@ import (
 	"github.com/chorusbot/chorus/bot"
 )
 
-// AuditReader reads the audit log back, for /mod log. The memory package's
-// store implements it.
-type AuditReader interface {
-	// AuditLog returns up to limit entries about user (all users when
-	// user is ""), newest first.
-	AuditLog(ctx context.Context, user string, limit int) ([]bot.AuditEntry, error)
-}
-
 // Option configures a Moderator.
 type Option func(*Moderator)
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(m *Moderator) { m.log = l } }
 
-// WithAuditReader lets /mod log read the audit log.
-func WithAuditReader(r AuditReader) Option { return func(m *Moderator) { m.audit = r } }
+// WithAuditReader lets /mod log read the audit log (the stores keep it).
+func WithAuditReader(r bot.AuditLog) Option { return func(m *Moderator) { m.audit = r } }
 
 // Prompts renders the prompt of the LLM's second opinion; package prompts
 // implements it with the template Chorus ships.
@@ -57,15 +49,17 @@ func WithClassifier(task Task, prob func(text string) float64, threshold float64
 // checks of the bot's own replies its rules (ReplyRules). It keeps strikes, added words, the dry-run
 // switch and appeals in a bot.KV. It is safe for concurrent use.
 type Moderator struct {
-	cfg     Config
-	kv      bot.KV
-	log     *slog.Logger
-	audit   AuditReader
-	prompts Prompts
-	now     func() time.Time
-	rules   *Rules
-	cls     []classifier
-	extra   []classifier
+	cfg      Config
+	kv       bot.KV
+	profiles bot.Profiles
+	model    bot.LLM
+	log      *slog.Logger
+	audit    bot.AuditLog
+	prompts  Prompts
+	now      func() time.Time
+	rules    *Rules
+	cls      []classifier
+	extra    []classifier
 
 	stMu    sync.Mutex
 	loaded  bool
@@ -105,11 +99,13 @@ const (
 	keyAppeal  = "appeal/"
 )
 
-// New builds a moderator. kv holds its state; it does no I/O (state is
-// read from kv on first use).
-func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
-	if kv == nil {
-		return nil, errors.New("moderation: New: nil kv")
+// New builds a moderator. kv holds its state (read on first use: New
+// does no I/O); profiles say when a user was first seen (the new
+// member's link rule); model gives the second opinion on borderline
+// messages (nil: none is asked).
+func New(cfg Config, kv bot.KV, profiles bot.Profiles, model bot.LLM, opts ...Option) (*Moderator, error) {
+	if kv == nil || profiles == nil {
+		return nil, errors.New("moderation: New: nil kv or profiles")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("moderation: config: %w", err)
@@ -119,7 +115,7 @@ func New(cfg Config, kv bot.KV, opts ...Option) (*Moderator, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Moderator{cfg: cfg, kv: kv, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, episodes: map[string]*episode{}, noticed: map[string]time.Time{}}
+	m := &Moderator{cfg: cfg, kv: kv, profiles: profiles, model: model, log: slog.New(slog.DiscardHandler), now: time.Now, rules: r, episodes: map[string]*episode{}, noticed: map[string]time.Time{}}
 	for _, o := range opts {
 		o(m)
 	}
@@ -453,14 +449,14 @@ func (m *Moderator) Inspect(ctx context.Context, msg *bot.Message, env *bot.Env)
 	// A user with no profile yet is seen for the first time now.
 	in.group = msg.Chat.Kind == bot.ChatGroup
 	if m.cfg.NewMemberMinutes > 0 && len(findLinks(msg.Text)) > 0 {
-		switch p, err := env.Engine.Store().Profile(ctx, uk); {
+		switch p, err := m.profiles.Profile(ctx, uk); {
 		case err == nil:
 			in.firstSeen = p.FirstSeen
 		case errors.Is(err, bot.ErrNotFound):
 			in.firstSeen = in.at
 		}
 	}
-	fs := m.check(ctx, in, env.Engine.LLM())
+	fs := m.check(ctx, in, m.model)
 	var top *Finding
 	for i := range fs {
 		ignored := false
@@ -588,7 +584,7 @@ func (m *Moderator) repeat(ctx context.Context, env *bot.Env, msg *bot.Message, 
 			}
 		}
 	}
-	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
+	env.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 		User: msg.UserKey(), Category: string(f.Category), Action: v.Action, Severity: f.Severity})
 	return v
 }
@@ -603,7 +599,7 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 	} else {
 		do := func(op string, err error) {
 			if err != nil {
-				notes = append(notes, op+" failed: "+env.Engine.Redact(err.Error()))
+				notes = append(notes, op+" failed: "+env.Redact(err.Error()))
 				m.log.Warn("moderation action failed", "op", op, "platform", msg.Platform, "err", err)
 			}
 		}
@@ -639,9 +635,9 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 	if len(notes) > 0 {
 		note += "; " + strings.Join(notes, "; ")
 	}
-	env.Engine.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name,
+	env.Audit(ctx, bot.AuditEntry{Platform: msg.Platform, Chat: msg.ConversationKey(), User: msg.UserKey(), Name: msg.Author.Name,
 		Actor: f.Decider, Kind: bot.AuditModeration, Rule: f.Rule, Severity: f.Severity, Action: string(act), Excerpt: excerpt, Note: note})
-	env.Engine.Events.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
+	env.Emit(bot.Event{Kind: bot.EventModerated, Platform: msg.Platform, Chat: msg.ConversationKey(),
 		User: msg.UserKey(), Category: string(f.Category), Action: string(act), Severity: f.Severity})
 	if act.rank() >= ActionWarn.rank() {
 		if !dry {
@@ -654,19 +650,19 @@ func (m *Moderator) enforce(ctx context.Context, env *bot.Env, msg *bot.Message,
 		if dry {
 			prefix = "[dry-run] "
 		}
-		m.announce(ctx, env.Engine, msg.Platform, fmt.Sprintf("%s%s %s (%s) in %s: %s by %s, severity %.2f, %s — %q",
+		m.announce(ctx, env, msg.Platform, fmt.Sprintf("%s%s %s (%s) in %s: %s by %s, severity %.2f, %s — %q",
 			prefix, act, msg.Author.Name, msg.UserKey(), msg.ConversationKey(), f.Category, f.Decider, f.Severity, note, excerpt))
 	}
 	return v
 }
 
 // announce posts text in the platform's managers' channel, if configured.
-func (m *Moderator) announce(ctx context.Context, e *bot.Engine, platform, text string) {
+func (m *Moderator) announce(ctx context.Context, env *bot.Env, platform, text string) {
 	id := m.cfg.ManagersChannel[platform]
-	if id == "" || e == nil {
+	if id == "" {
 		return
 	}
-	p, ok := e.Platform(platform)
+	p, ok := env.PlatformFor(platform)
 	if !ok {
 		return
 	}

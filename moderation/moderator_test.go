@@ -15,7 +15,7 @@ import (
 	"github.com/chorusbot/chorus/bot/bottest"
 )
 
-// memAudit is an in-memory audit log (bot.Auditor and AuditReader).
+// memAudit is an in-memory audit log (bot.Auditor and bot.AuditLog).
 type memAudit struct {
 	mu sync.Mutex
 	es []bot.AuditEntry
@@ -28,7 +28,8 @@ func (a *memAudit) Audit(_ context.Context, e bot.AuditEntry) error {
 	return nil
 }
 
-func (a *memAudit) AuditLog(_ context.Context, user string, limit int) ([]bot.AuditEntry, error) {
+func (a *memAudit) AuditLog(_ context.Context, q bot.AuditQuery) ([]bot.AuditEntry, error) {
+	user, limit := q.User, q.Limit
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []bot.AuditEntry
@@ -95,17 +96,15 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 		clk: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, llm: &bottest.LLM{}}
 	cfg.Enabled = true
 	opts = append([]Option{WithClock(r.clk.now), WithAuditReader(r.audit), WithPrompts(prompts.Default())}, opts...)
-	m, err := New(cfg, r.kv, opts...)
+	store := bottest.NewMemStore()
+	m, err := New(cfg, r.kv, store, r.llm, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.m = m
-	e, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"tg:boss"}}}, bottest.NewMemStore(), r.llm,
-		bot.WithInspector(m), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
+	e, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"tg:boss"}}}, store, r.llm,
+		bot.WithPlugin(m.Plugin()), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Register(e, m); err != nil {
 		t.Fatal(err)
 	}
 	e.AddPlatform(r.p)
@@ -381,7 +380,7 @@ func TestCommandsAndAppeal(t *testing.T) {
 		t.Fatalf("added phrase not matched: %+v", es)
 	}
 	// The list survives in the KV: a new moderator over it sees it.
-	m2, _ := New(Config{Enabled: true}, r.kv)
+	m2, _ := New(Config{Enabled: true}, r.kv, bottest.NewMemStore(), nil)
 	if err := m2.load(context.Background()); err != nil || len(m2.words) != 2 {
 		t.Fatalf("persisted words %v %v", m2.words, err)
 	}
@@ -520,7 +519,7 @@ func TestConfigValidate(t *testing.T) {
 		{Policy: Policy{Ladder: []Step{{1, ActionTimeout, 0}}}},
 		{CapsRatio: 2},
 	} {
-		if _, err := New(c, bottest.NewMemKV()); err == nil {
+		if _, err := New(c, bottest.NewMemKV(), bottest.NewMemStore(), nil); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
 	}

@@ -160,7 +160,7 @@ func BenchmarkModerate(b *testing.B) {
 	for _, cls := range []bool{false, true} {
 		b.Run(fmt.Sprintf("classifiers=%v", cls), func(b *testing.B) {
 			m, err := New(Config{Enabled: true, Classifiers: cls, Words: words, BlockInvites: true, BlockShorteners: true, MaxMentions: 5, CapsRatio: 0.7,
-				FloodMessages: 10, RepeatWindow: 60e9}, bottest.NewMemKV())
+				FloodMessages: 10, RepeatWindow: 60e9}, bottest.NewMemKV(), bottest.NewMemStore(), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

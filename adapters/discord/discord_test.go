@@ -449,7 +449,7 @@ func TestModerationTimeoutDeleteBan(t *testing.T) {
 		}
 		return bot.Verdict{}, nil
 	})
-	h := start(t, setup{engineOpts: []bot.Option{bot.WithInspector(mod)}})
+	h := start(t, setup{engineOpts: []bot.Option{bot.WithPlugin(bot.Plugin{Name: "inspector", Inspector: mod})}})
 	spam := h.say(discordtest.UserMessage{ChannelID: chanA, GuildID: guild, AuthorID: "spammer", Content: "buy cheap followers"})
 	h.wait("delete and timeout", func() bool {
 		return len(h.fake.Calls("DELETE", "/channels/"+chanA+"/messages/"+spam)) == 1 &&

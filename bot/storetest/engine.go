@@ -251,11 +251,9 @@ func testEngineForget(t *testing.T, h *harness) {
 	SeedPrivacy(t, st.Store)
 	engine := func(k bot.Keeper) *bot.Engine {
 		t.Helper()
-		e, err := bot.New(bot.Config{}, st.Store, &bottest.LLM{}, bot.WithKV(st.Store.(bot.KV)), bot.WithPrompts(prompts.Default()))
+		e, err := bot.New(bot.Config{}, st.Store, &bottest.LLM{}, bot.WithKV(st.Store.(bot.KV)), bot.WithPrompts(prompts.Default()),
+			bot.WithPlugin(bot.Plugin{Name: "flaky", Keeper: k}))
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.AddKeeper("flaky", k); err != nil {
 			t.Fatal(err)
 		}
 		return e

@@ -172,11 +172,11 @@ func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	if err != nil {
 		return nil, err
 	}
-	plug, err := newPlugins(cfg, log, st, set)
+	tokens, err := llm.NewTokenCounter()
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := llm.NewTokenCounter()
+	plug, err := newPlugins(cfg, log, st, model, set, tokens)
 	if err != nil {
 		return nil, err
 	}
@@ -188,14 +188,14 @@ func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 		bot.WithTokenCounter(tokens),
 		bot.WithAuditor(st),
 		bot.WithPrompts(set),
+		bot.WithPersonas(plug.personas),
 	}
 	opts = append(opts, translatorOptions(set, model)...)
-	opts = append(opts, plug.options()...)
+	for _, p := range plug.list() {
+		opts = append(opts, bot.WithPlugin(p))
+	}
 	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
 	if err != nil {
-		return nil, err
-	}
-	if err := plug.register(e); err != nil {
 		return nil, err
 	}
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil

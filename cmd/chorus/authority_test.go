@@ -28,13 +28,13 @@ type platformRig struct {
 
 func startPlatformRig(t *testing.T, cfg *Config) *platformRig {
 	t.Helper()
-	st, a := wireOffline(t, cfg)
-	r := &platformRig{t: t, a: a}
-	a.engine.Events.Add(bot.ObserverFunc(func(e bot.Event) {
+	r := &platformRig{t: t}
+	st, a := wireOffline(t, cfg, bot.WithObserver(bot.ObserverFunc(func(e bot.Event) {
 		if e.Kind == bot.EventMessageReceived {
 			r.received.Add(1)
 		}
-	}))
+	})))
+	r.a = a
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
 	comps, _, err := platformComponents(cfg, a.log, a, bot.ObserverFunc(func(bot.Event) {}), env)
 	if err != nil {

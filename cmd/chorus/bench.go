@@ -122,11 +122,11 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 // changed: moderation only logs (synthetic followers must not be deleted
 // or banned), and the per-user rate limit and daily budgets are off (a
 // synthetic follower writes faster than a person).
-func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backend, bot.LLM, ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
-	return func(st memory.Backend, model bot.LLM, opts ...bot.Option) (*bot.Engine, func(context.Context) error, error) {
+func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backend, bot.LLM, ...bot.Option) (*bot.Engine, error) {
+	return func(st memory.Backend, model bot.LLM, opts ...bot.Option) (*bot.Engine, error) {
 		cfg, err := loadConfig(&globalFlags{config: g.config}, env)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		cfg.Moderation.DryRun = true
 		cfg.Engine.RatePerMinute, cfg.Engine.UserDailyTokens, cfg.Engine.ChatDailyTokens = 0, 0, 0
@@ -139,8 +139,8 @@ func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backe
 		}
 		a, err := newAppWith(cfg, log, st, model, "bench", opts...)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return a.engine, a.plug.run, nil
+		return a.engine, nil
 	}
 }

@@ -44,15 +44,6 @@ func runChat(ctx context.Context, env *cliEnv, args []string) error {
 	if err := a.engine.Start(ctx); err != nil {
 		return err
 	}
-	bgCtx, stopBg := context.WithCancel(context.Background())
-	bgDone := make(chan error, 1)
-	go func() { bgDone <- a.plug.run(bgCtx) }()
-	defer func() {
-		stopBg()
-		if err := <-bgDone; err != nil {
-			log.Warn("analytics flush", "err", err)
-		}
-	}()
 	runErr := con.Run(ctx)
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.Engine.DrainTimeout)
 	defer cancel()

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -15,36 +13,30 @@ import (
 	"github.com/chorusbot/chorus/prompts"
 )
 
-// plugins are the parts that plug into the engine: moderation, analytics,
-// manager tools. They are built before the engine (they are its
-// inspectors and observers) and register their commands after.
+// plugins are the parts that plug into the engine: moderation, the checks
+// of the bot's own words, analytics, the managers' tools. Each is built
+// over what it uses (the store, the model and its prompts) and declares
+// what it adds (bot.Plugin); list is the order the engine installs them.
 type plugins struct {
-	mod    *moderation.Moderator
-	checks *replycheck.Checker
-	ana    *analytics.Analytics
-	man    *manage.Tools
+	mod      *moderation.Moderator
+	checks   *replycheck.Checker
+	ana      *analytics.Analytics
+	man      *manage.Tools
+	personas *bot.Personas
 }
 
-// auditReader lets moderation read the audit log of the memory store.
-type auditReader struct{ st memory.Backend }
-
-func (a auditReader) AuditLog(ctx context.Context, user string, limit int) ([]bot.AuditEntry, error) {
-	return a.st.AuditLog(ctx, memory.AuditQuery{User: user, Limit: limit})
-}
-
-// newPlugins builds the plug-ins over the store.
-func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, set *prompts.Set) (*plugins, error) {
-	p := &plugins{}
+// newPlugins builds the plug-ins over the store and the model.
+func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM, set *prompts.Set, tokens bot.TokenCounter) (*plugins, error) {
+	p := &plugins{personas: bot.NewPersonas(cfg.Persona)}
+	var err error
 	if cfg.Moderation.Enabled {
-		var err error
-		p.mod, err = moderation.New(cfg.Moderation, st, moderation.WithLogger(log.With("component", "moderation")), moderation.WithAuditReader(auditReader{st}),
-			moderation.WithPrompts(set))
+		p.mod, err = moderation.New(cfg.Moderation, st, st, model, moderation.WithLogger(log.With("component", "moderation")),
+			moderation.WithAuditReader(st), moderation.WithPrompts(set))
 		if err != nil {
 			return nil, err
 		}
 	}
-	var err error
-	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithPrompts(set))
+	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithModel(model, set))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
@@ -56,15 +48,29 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, set *prompts.S
 			return nil, err
 		}
 	}
-	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) }), manage.WithPrompts(set)}
+	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) })}
 	if p.checks != nil {
 		manOpts = append(manOpts, manage.WithChecks(p.checks))
 	}
-	p.man, err = manage.New(cfg.Announce, manOpts...)
+	p.man, err = manage.New(cfg.Announce, manage.Deps{KV: st, History: st, Knowledge: st.KB(), Model: model, Prompts: set,
+		Tokens: tokens, Personas: p.personas, Log: log.With("component", "manage")}, manOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("manage: %w", err)
 	}
 	return p, nil
+}
+
+// list is the plug-ins in the order the engine installs them: analytics
+// after moderation, so that it scores what moderation let through.
+func (p *plugins) list() []bot.Plugin {
+	var out []bot.Plugin
+	if p.mod != nil {
+		out = append(out, p.mod.Plugin())
+	}
+	if p.checks != nil {
+		out = append(out, p.checks.Plugin())
+	}
+	return append(out, p.ana.Plugin(), p.man.Plugin())
 }
 
 // newReplyChecks builds the checks of the bot's own words: the
@@ -101,40 +107,4 @@ func mood(clf analytics.Classifier, texts []string) string {
 	return fmt.Sprintf("%.0f%% negative, %.0f%% neutral, %.0f%% positive (mean %+.2f)",
 		100*float64(counts[analytics.Negative])/n, 100*float64(counts[analytics.Neutral])/n,
 		100*float64(counts[analytics.Positive])/n, sum/n)
-}
-
-// run runs the plug-ins' background work until ctx ends: analytics
-// flushes its rollups and the manager tools their recorded questions,
-// each once more at the end.
-func (p *plugins) run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- p.man.Run(ctx) }()
-	return errors.Join(p.ana.Run(ctx), <-errc)
-}
-
-// options are the engine options of the plug-ins.
-func (p *plugins) options() []bot.Option {
-	var opts []bot.Option
-	if p.mod != nil {
-		opts = append(opts, bot.WithInspector(p.mod), bot.WithLabels(moderation.Labels()))
-	}
-	if p.checks != nil {
-		opts = append(opts, bot.WithOutputChecker(p.checks))
-	}
-	// Analytics scores what moderation let through.
-	opts = append(opts, bot.WithInspector(p.ana), bot.WithObserver(p.ana), bot.WithLabels(analytics.Labels()))
-	return opts
-}
-
-// register adds the plug-ins' commands to the engine.
-func (p *plugins) register(e *bot.Engine) error {
-	if p.mod != nil {
-		if err := moderation.Register(e, p.mod); err != nil {
-			return err
-		}
-	}
-	if err := analytics.Register(e, p.ana); err != nil {
-		return err
-	}
-	return manage.Register(e, p.man)
 }

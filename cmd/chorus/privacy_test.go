@@ -78,7 +78,7 @@ func privacyConfig(dir string) *Config {
 
 // wireOffline validates cfg, opens its store and wires the binary's app
 // over it with the offline model; the caller closes both.
-func wireOffline(t *testing.T, cfg *Config) (memory.Backend, *app) {
+func wireOffline(t *testing.T, cfg *Config, extra ...bot.Option) (memory.Backend, *app) {
 	t.Helper()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func wireOffline(t *testing.T, cfg *Config) (memory.Backend, *app) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newAppWith(cfg, log, st, llm.NewOffline(), "offline")
+	a, err := newAppWith(cfg, log, st, llm.NewOffline(), "offline", extra...)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -101,12 +101,11 @@ func wireOffline(t *testing.T, cfg *Config) (memory.Backend, *app) {
 func newPrivacyRig(t *testing.T, dir string, extra ...bot.Keeper) *privacyRig {
 	t.Helper()
 	cfg := privacyConfig(dir)
-	st, a := wireOffline(t, cfg)
+	var opts []bot.Option
 	for i, k := range extra {
-		if err := a.engine.AddKeeper(fmt.Sprint("injected", i), k); err != nil {
-			t.Fatal(err)
-		}
+		opts = append(opts, bot.WithPlugin(bot.Plugin{Name: fmt.Sprint("injected", i), Keeper: k}))
 	}
+	st, a := wireOffline(t, cfg, opts...)
 	ctx := context.Background()
 	a.ingestKB(ctx)
 	p := bottest.NewPlatform("telegram", bot.Limits{MaxLen: 4096})

@@ -100,7 +100,6 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// The platforms, commands and the plug-ins' label values are known
 	// now: their series exist at zero from the first scrape.
 	met.Declare(a.engine.Labels())
-	comps = append(comps, component{"analytics", a.plug.run})
 	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
 	if cfg.Admin.Listen != "" {
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)

@@ -452,3 +452,7 @@ func maskIn(s, w string) string {
 	}
 	return b.String()
 }
+
+// Plugin is what the checks add to the engine: the output checker every
+// sentence of the bot's words passes before it is shown.
+func (c *Checker) Plugin() bot.Plugin { return bot.Plugin{Name: "replycheck", Checker: c} }
