@@ -101,14 +101,21 @@ func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
-// startAdapter adds an adapter to the engine, runs it until ctx ends and
-// waits for it to connect to its fake. The returned close waits (boundedly)
-// for the adapter to stop, then closes the fake.
-func startAdapter(ctx context.Context, eng *bot.Engine, p bot.Platform, run func(context.Context) error, connected func() bool, closeFake func()) (func(), error) {
-	eng.AddPlatform(p)
+// startAdapter builds the adapter of a platform's section as serve does
+// (bot.AdapterConfig), adds it to the engine, hosts it until ctx ends
+// (bot.RunAdapter) and waits for it to connect to its fake. The returned
+// close waits (boundedly) for the adapter to stop, then closes the fake.
+func startAdapter(ctx context.Context, eng *bot.Engine, pc bot.AdapterConfig, cfg Config, closeFake func()) (func(), error) {
+	log := cfg.Logger.With("adapter", pc.Platform())
+	ad, err := pc.NewAdapter(eng, bot.AdapterEnv{Log: log, Commands: eng.Commands})
+	if err != nil {
+		closeFake()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	eng.AddPlatform(ad)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
-	if err := waitUntil(ctx, "the "+p.Name()+" adapter", connected); err != nil {
+	go func() { done <- bot.RunAdapter(ctx, ad, log, bot.Backoff{}) }()
+	if err := waitUntil(ctx, "the "+ad.Name()+" adapter", ad.Ready); err != nil {
 		closeFake()
 		return nil, err
 	}
@@ -123,13 +130,7 @@ func startAdapter(ctx context.Context, eng *bot.Engine, p bot.Platform, run func
 
 func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, error) {
 	fake := telegramtest.NewServer(42, botName)
-	ad, err := telegram.New(telegram.Config{Token: "42:BENCH", APIURL: fake.URL, PollTimeout: 2 * time.Second}, eng,
-		telegram.WithLogger(cfg.Logger.With("adapter", "telegram")), telegram.WithCommands(eng.Commands))
-	if err != nil {
-		fake.Close()
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	closeAll, err := startAdapter(ctx, eng, ad, ad.Run, ad.Connected, fake.Close)
+	closeAll, err := startAdapter(ctx, eng, telegram.Config{Token: "42:BENCH", APIURL: fake.URL, PollTimeout: 2 * time.Second}, cfg, fake.Close)
 	if err != nil {
 		return nil, err
 	}
@@ -172,13 +173,7 @@ func discordTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, e
 		}
 	}
 	fake.AddGuild(discordtest.Guild{ID: guild, Name: "Bench", OwnerID: "1", Channels: chans})
-	ad, err := discord.New(discord.Config{Token: "bench-token", APIURL: fake.URL, GatewayURL: fake.GatewayURL, GuildIDs: []string{guild}}, eng,
-		discord.WithLogger(cfg.Logger.With("adapter", "discord")), discord.WithCommands(eng.Commands))
-	if err != nil {
-		fake.Close()
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	closeAll, err := startAdapter(ctx, eng, ad, ad.Run, ad.Connected, fake.Close)
+	closeAll, err := startAdapter(ctx, eng, discord.Config{Token: "bench-token", APIURL: fake.URL, GatewayURL: fake.GatewayURL, GuildIDs: []string{guild}}, cfg, fake.Close)
 	if err != nil {
 		return nil, err
 	}

@@ -280,7 +280,7 @@ func TestInjectionMentionsNeutralisedOnDiscord(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
-	for !ad.Connected() {
+	for !ad.Ready() {
 		if wctx.Err() != nil {
 			t.Fatal("the adapter did not connect")
 		}

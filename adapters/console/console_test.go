@@ -3,12 +3,13 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"github.com/chorusbot/chorus/prompts"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"

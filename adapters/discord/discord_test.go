@@ -3,13 +3,14 @@ package discord_test
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -128,7 +129,7 @@ func start(t testing.TB, su setup) *harness {
 	})
 	h := &harness{t: t, fake: fake, eng: eng, ad: ad, llm: su.llm, rec: rec}
 	h.wait("connected and commands registered", func() bool { return fake.Connections() > 0 && len(fake.Commands(guild)) > 0 })
-	if !ad.Connected() {
+	if !ad.Ready() {
 		t.Fatal("Connected() is false after connecting")
 	}
 	return h
@@ -482,7 +483,7 @@ func TestGatewayDropThenResume(t *testing.T) {
 	h.wait("resumed", func() bool { return h.fake.Resumes() >= 1 && h.fake.Connections() >= 1 })
 	h.say(discordtest.UserMessage{ChannelID: "dm-r", AuthorID: "u1", Content: "after"})
 	h.replies("dm-r", 2, func(ms []discordtest.Message) bool { return ms[1].Content == "echo: after" })
-	if !h.ad.Connected() {
+	if !h.ad.Ready() {
 		t.Error("Connected() is false after the resume")
 	}
 	outs := strings.Join(h.rec.outcomes(), ",")
@@ -547,7 +548,7 @@ func TestMalformedDispatchesDoNotCrash(t *testing.T) {
 	}
 	h.say(discordtest.UserMessage{ChannelID: "dm-ok", AuthorID: "u1", Content: "still alive?"})
 	h.replies("dm-ok", 1, func(ms []discordtest.Message) bool { return ms[0].Content == "echo: still alive?" })
-	if !h.ad.Connected() {
+	if !h.ad.Ready() {
 		t.Error("disconnected by malformed input")
 	}
 }

@@ -18,6 +18,17 @@ import (
 	"github.com/chorusbot/chorus/bot"
 )
 
+// Discord's own limits.
+const (
+	// MaxMessageLen is the longest message content Discord accepts.
+	MaxMessageLen = 2000
+	// DefaultEditEvery paces edits of one message: Discord allows about
+	// five message edits per five seconds per channel.
+	DefaultEditEvery = 1200 * time.Millisecond
+	// maxTimeout is the longest timeout Discord accepts (28 days).
+	maxTimeout = 28 * 24 * time.Hour
+)
+
 // interactionTTL is how long Discord accepts follow-ups on an interaction
 // token.
 const interactionTTL = 15 * time.Minute

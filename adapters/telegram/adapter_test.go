@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chorusbot/chorus/prompts"
 
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
@@ -104,7 +105,7 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 		}
 		eng.Close()
 	})
-	if !h.fake.WaitFor(waitLong, ad.Connected) {
+	if !h.fake.WaitFor(waitLong, ad.Ready) {
 		t.Fatal("adapter never connected")
 	}
 	return h
@@ -525,10 +526,10 @@ func TestOutagesAreRetried(t *testing.T) {
 	// The fake shows the message before the adapter has read the answer
 	// to its send, which is what marks it connected again: wait for it.
 	deadline := time.Now().Add(5 * time.Second)
-	for !h.ad.Connected() && time.Now().Before(deadline) {
+	for !h.ad.Ready() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !h.ad.Connected() {
+	if !h.ad.Ready() {
 		t.Error("not connected after recovery")
 	}
 }
@@ -623,19 +624,20 @@ func TestRunRetriesGetMeAndRejectsBadToken(t *testing.T) {
 	fake := telegramtest.NewServer(botID, botName)
 	defer fake.Close()
 	noop := bot.HandlerFunc(func(context.Context, bot.Message) error { return nil })
+	fast := bot.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond}
 
 	fake.Fail(telegramtest.MethodGetMe, 2, http.StatusBadGateway, "Bad Gateway", 0)
 	ad, err := New(Config{Token: "1:a", APIURL: fake.URL, PollTimeout: 2 * time.Second}, noop, withRetryBase(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ad.Connected() {
-		t.Fatal("connected before Run")
+	if ad.Ready() {
+		t.Fatal("ready before Run")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ad.Run(ctx) }()
-	if !fake.WaitFor(waitLong, ad.Connected) {
+	go func() { done <- bot.RunAdapter(ctx, ad, nil, fast) }()
+	if !fake.WaitFor(waitLong, ad.Ready) {
 		t.Fatal("never connected after getMe failures")
 	}
 	if n := len(fake.Calls(telegramtest.MethodGetMe)); n != 3 {
@@ -646,7 +648,7 @@ func TestRunRetriesGetMeAndRejectsBadToken(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err != nil {
-		t.Errorf("Run after cancel = %v, want nil", err)
+		t.Errorf("RunAdapter after cancel = %v, want nil", err)
 	}
 
 	fake.Fail(telegramtest.MethodGetMe, 1, http.StatusUnauthorized, "Unauthorized", 0)
@@ -654,7 +656,7 @@ func TestRunRetriesGetMeAndRejectsBadToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ad.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "token rejected") {
-		t.Errorf("Run with a rejected token = %v", err)
+	if err := bot.RunAdapter(context.Background(), ad, nil, fast); !errors.Is(err, bot.ErrFatal) || !strings.Contains(err.Error(), "token rejected") {
+		t.Errorf("RunAdapter with a rejected token = %v", err)
 	}
 }

@@ -14,12 +14,35 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
+// Skip categories: the Category of a bot.AdapterSkipped event (an update
+// carried nothing Chorus reads: a photo or sticker without caption, a
+// command for another bot, a channel post when channel posts are off).
+const (
+	SkipNoText   = "no_text"
+	SkipOtherBot = "other_bot"
+	SkipChannel  = "channel"
+	SkipOther    = "other"
+)
+
 // onUpdate is the library's default handler: every update goes through it.
 func (a *Adapter) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
-	if a.polling.Load() && a.disp.send(ctx, upd) {
+	a.dispMu.RLock()
+	disp := a.disp
+	a.dispMu.RUnlock()
+	if disp != nil && disp.Send(ctx, strconv.FormatInt(updateChatID(upd), 10), upd) {
 		return
 	}
 	_ = a.handleUpdate(ctx, upd)
+}
+
+// updateChatID is the chat an update belongs to, 0 when it has none.
+func updateChatID(u *models.Update) int64 {
+	for _, m := range []*models.Message{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost} {
+		if m != nil {
+			return m.Chat.ID
+		}
+	}
+	return 0
 }
 
 // handleUpdate converts upd and hands it to the handler. A panic while

@@ -124,7 +124,7 @@ func (a *Adapter) runWebhook(ctx context.Context) error {
 // setWebhook registers the public URL, retrying with back-off until it
 // succeeds or ctx ends.
 func (a *Adapter) setWebhook(ctx context.Context) {
-	delay := a.retryBase
+	b := bot.Backoff{Min: a.retryBase, Max: time.Minute}
 	for {
 		err := a.do(ctx, "setWebhook", 1, func(ctx context.Context) error {
 			_, err := a.api.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.cfg.Webhook.PublicURL, SecretToken: a.cfg.Webhook.Secret,
@@ -136,10 +136,10 @@ func (a *Adapter) setWebhook(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		a.log.Warn("setWebhook failed, retrying", "err", err, "in", delay)
-		if bot.Sleep(ctx, jitter(delay)) != nil {
+		wait := b.Next()
+		a.log.Warn("setWebhook failed, retrying", "err", err, "in", wait)
+		if bot.Sleep(ctx, wait) != nil {
 			return
 		}
-		delay = min(delay*2, time.Minute)
 	}
 }

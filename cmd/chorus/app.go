@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
-	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
@@ -129,11 +128,7 @@ func newLLM(cfg *Config, log *slog.Logger) (bot.LLM, string, error) {
 func engineConfig(cfg *Config) bot.Config {
 	e := cfg.Engine
 	e.BotName, e.Persona = cfg.Persona.BotName, cfg.Persona
-	e.Roles = cfg.Roles
-	for _, id := range cfg.Telegram.ManagerIDs {
-		e.Managers = append(e.Managers, bot.UserKey(telegram.PlatformName, id))
-	}
-	e.ManagerRoles = append(e.ManagerRoles, cfg.Discord.ManagerRoleIDs...)
+	e.Roles = cfg.roles()
 	for _, chans := range []map[string]string{cfg.Moderation.ManagersChannel, cfg.Analytics.ManagersChannel} {
 		for platform, id := range chans {
 			e.ManagersChats = append(e.ManagersChats, bot.ChatKey(platform, id))

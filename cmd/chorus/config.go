@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/chorusbot/chorus/adapters/console"
@@ -102,7 +103,7 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		p.Add("data_dir", "must not be empty")
 	}
-	return errors.Join(p.Err(), configs.Validate(c, platformNames()))
+	return errors.Join(p.Err(), configs.Validate(c, c.platformNames()))
 }
 
 // secrets are the values the redaction in front of the logs replaces: the
@@ -188,8 +189,40 @@ func (c kbConfig) engineFloor() float64 {
 	return c.MinRelevance
 }
 
-// platformNames are the platforms this binary speaks, for the fields that
-// name one (managers_channel, announce.channels, roles).
-func platformNames() []string {
-	return []string{telegram.PlatformName, discord.PlatformName, console.Name}
+// platforms are the chat platforms this binary speaks: every section of
+// Config that is a platform's (a bot.AdapterConfig). A new platform is a
+// folder under adapters/ and one field of Config; serve runs it when its
+// section enables it, and its name is accepted wherever the configuration
+// names a platform.
+func (c *Config) platforms() []bot.AdapterConfig {
+	var out []bot.AdapterConfig
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if pc, ok := v.Field(i).Interface().(bot.AdapterConfig); ok {
+			out = append(out, pc)
+		}
+	}
+	return out
+}
+
+// platformNames are the names of the platforms, the console's included,
+// for the fields that name one (managers_channel, announce.channels,
+// roles).
+func (c *Config) platformNames() []string {
+	var out []string
+	for _, pc := range c.platforms() {
+		out = append(out, pc.Platform())
+	}
+	return append(out, console.Name)
+}
+
+// roles are the roles in force: the "roles" section and what every
+// platform's section grants (telegram.manager_ids,
+// discord.manager_role_ids). The engine decides authority with them.
+func (c *Config) roles() bot.Roles {
+	r := c.Roles
+	for _, pc := range c.platforms() {
+		r = r.Merge(pc.Grants())
+	}
+	return r
 }

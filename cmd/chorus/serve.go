@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
-	"github.com/chorusbot/chorus/adapters/discord"
-	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/memory/pgstore"
@@ -150,40 +145,19 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
 	var comps []component
 	var checks []metrics.ServerOption
-	if cfg.Telegram.Enabled() {
-		// The command menus follow the roles: managers' commands for the
-		// administrators of the home chats and in the private chats of the
-		// managers named in config.
-		tc := cfg.Telegram
-		tc.ManagerIDs = slices.Clone(tc.ManagerIDs)
-		for _, k := range slices.Concat(cfg.Roles.Managers, cfg.Roles.Owners) {
-			if id, ok := strings.CutPrefix(k, telegram.PlatformName+":"); ok {
-				tc.ManagerIDs = append(tc.ManagerIDs, id)
-			}
+	for _, pc := range cfg.platforms() {
+		if !pc.Enabled() {
+			continue
 		}
-		for _, k := range cfg.Roles.HomeChats {
-			if id, ok := strings.CutPrefix(k, telegram.PlatformName+":"); ok {
-				tc.HomeChatIDs = append(tc.HomeChatIDs, id)
-			}
-		}
-		ad, err := telegram.New(tc, a.engine, telegram.WithLogger(log.With("adapter", "telegram")), telegram.WithObserver(obs),
-			telegram.WithCommands(a.engine.Commands))
+		name := pc.Platform()
+		alog := log.With("adapter", name)
+		ad, err := pc.NewAdapter(a.engine, bot.AdapterEnv{Log: alog, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()})
 		if err != nil {
 			return nil, nil, err
 		}
 		a.engine.AddPlatform(ad)
-		comps = append(comps, component{"telegram", ad.Run})
-		checks = append(checks, metrics.WithCheck("telegram", connectedCheck(ad.Connected)))
-	}
-	if cfg.Discord.Enabled() {
-		ad, err := discord.New(cfg.Discord, a.engine, discord.WithLogger(log.With("adapter", "discord")), discord.WithObserver(obs),
-			discord.WithCommands(a.engine.Commands))
-		if err != nil {
-			return nil, nil, err
-		}
-		a.engine.AddPlatform(ad)
-		comps = append(comps, component{"discord", retryForever(log, "discord", ad.Run)})
-		checks = append(checks, metrics.WithCheck("discord", connectedCheck(ad.Connected)))
+		comps = append(comps, component{name, func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, alog, bot.Backoff{}) }})
+		checks = append(checks, metrics.WithCheck(name, readyCheck(ad.Ready)))
 	}
 	if len(comps) == 0 {
 		con, err := console.New(env.stdin, env.stdout, a.engine, console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir))
@@ -192,39 +166,18 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 		}
 		a.engine.AddPlatform(con)
 		// The console ends at end of input; serve goes on until a signal.
-		comps = append(comps, component{"console", con.Run})
+		comps = append(comps, component{console.Name, con.Run})
 		log.Info("no platform token configured: serving the console")
 	}
 	return comps, checks, nil
 }
 
-func connectedCheck(connected func() bool) func(context.Context) error {
+func readyCheck(ready func() bool) func(context.Context) error {
 	return func(context.Context) error {
-		if !connected() {
+		if !ready() {
 			return errors.New("not connected")
 		}
 		return nil
-	}
-}
-
-// retryForever reruns a component that fails (a gateway that could not be
-// reached at start) with capped exponential back-off, until ctx ends.
-func retryForever(log *slog.Logger, name string, run func(context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		wait := time.Second
-		for {
-			err := run(ctx)
-			if ctx.Err() != nil {
-				return nil
-			}
-			log.Warn("component failed; restarting", "component", name, "err", err, "in", wait)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, 2*time.Minute)
-		}
 	}
 }
 

@@ -16,6 +16,13 @@
 // Every message the adapter sends or edits carries allowed_mentions with an
 // empty parse list: whatever a reply says, it can't ping @everyone, @here or
 // a role.
+//
+// The files are those of every adapter: config.go (the "discord" section,
+// a bot.AdapterConfig), adapter.go (the gateway session and Run),
+// convert.go (gateway events become bot.Message values, handed on by a
+// bot.Dispatcher), platform.go (bot.Platform), commands.go (slash
+// commands), and discordtest, a fake REST and gateway server for tests;
+// beside them endpoints.go (discordgo's endpoint variables).
 package discord
 
 import (
@@ -38,99 +45,6 @@ import (
 // PlatformName is the platform key in bot.Message.Platform and user keys
 // ("discord:1234").
 const PlatformName = "discord"
-
-// Defaults for Config.
-const (
-	DefaultAPIURL     = "https://discord.com/api/v10"
-	DefaultGatewayURL = "wss://gateway.discord.gg"
-)
-
-// Discord's own limits.
-const (
-	// MaxMessageLen is the longest message content Discord accepts.
-	MaxMessageLen = 2000
-	// DefaultEditEvery paces edits of one message: Discord allows about
-	// five message edits per five seconds per channel.
-	DefaultEditEvery = 1200 * time.Millisecond
-	// maxTimeout is the longest timeout Discord accepts (28 days).
-	maxTimeout = 28 * 24 * time.Hour
-)
-
-// Config is the "discord" section of the configuration: how to reach
-// Discord. The adapter runs when Token is set (from CHORUS_DISCORD_TOKEN,
-// TokenFile or the file).
-type Config struct {
-	// Token is the bot token from the developer portal, with or without
-	// the "Bot " prefix; secret.
-	Token     string `yaml:"token" secret:"token_file"`
-	TokenFile string `yaml:"token_file"`
-	// APIURL is the REST base (default DefaultAPIURL); a REST proxy shared
-	// by shards, or a fake in tests.
-	APIURL string `yaml:"api_url" empty:"default" redact:"url"`
-	// GatewayURL is the websocket gateway (default DefaultGatewayURL). The
-	// adapter answers discordgo's GET /gateway itself with this URL.
-	GatewayURL string `yaml:"gateway_url" empty:"default" redact:"url"`
-	// GuildIDs, when set, registers slash commands in these guilds only
-	// (instant, for development); empty registers them globally (Discord
-	// may take up to an hour to show changes).
-	GuildIDs []string `yaml:"guild_ids"`
-	// ShardID and ShardCount split the guilds between processes; ShardCount
-	// 0 or 1 means no sharding.
-	ShardID    int `yaml:"shard_id"`
-	ShardCount int `yaml:"shard_count"`
-	// ManagerRoleIDs are Discord role ids whose members are managers in
-	// every chat.
-	ManagerRoleIDs []string `yaml:"manager_role_ids"`
-}
-
-// DefaultConfig is the "discord" section as Chorus ships it: no token
-// (the adapter off), Discord's public endpoints, one shard.
-func DefaultConfig() Config {
-	return Config{APIURL: DefaultAPIURL, GatewayURL: DefaultGatewayURL, ShardCount: 1}
-}
-
-// Enabled reports whether the adapter should run: a token is set.
-func (c Config) Enabled() bool { return c.Token != "" }
-
-// Validate checks the "discord" section: a zero field means its default,
-// an empty token that the adapter is off.
-func (c Config) Validate() error {
-	var p bot.Problems
-	if strings.ContainsAny(strings.TrimPrefix(c.Token, "Bot "), " \t\r\n") {
-		p.Add("token", "must not contain spaces or line breaks (value not shown)")
-	}
-	if c.APIURL != "" {
-		p.URL("api_url", c.APIURL, "http", "https")
-	}
-	if c.GatewayURL != "" {
-		p.URL("gateway_url", c.GatewayURL, "ws", "wss")
-	}
-	p.IDs("guild_ids", c.GuildIDs, "guild id")
-	p.IDs("manager_role_ids", c.ManagerRoleIDs, "role id")
-	if c.ShardCount < 0 {
-		p.Add("shard_count", "must be 1 or more, got %d", c.ShardCount)
-	}
-	if n := max(c.ShardCount, 1); c.ShardID < 0 || c.ShardID >= n {
-		p.Add("shard_id", "must be from 0 to discord.shard_count-1 (0..%d), got %d", n-1, c.ShardID)
-	}
-	return p.Err()
-}
-
-func (c Config) withDefaults() Config {
-	if c.APIURL == "" {
-		c.APIURL = DefaultAPIURL
-	}
-	if c.GatewayURL == "" {
-		c.GatewayURL = DefaultGatewayURL
-	}
-	if c.ShardCount < 1 {
-		c.ShardCount = 1
-	}
-	if !strings.HasPrefix(c.Token, "Bot ") {
-		c.Token = "Bot " + c.Token
-	}
-	return c
-}
 
 // Option configures an Adapter.
 type Option func(*Adapter)
@@ -192,12 +106,12 @@ type Adapter struct {
 	editEvery   time.Duration
 	dispatchers int
 
-	mu     sync.RWMutex
-	s      *discordgo.Session
-	botID  string
-	appID  string
-	queues []chan job
-	stop   <-chan struct{}
+	mu    sync.RWMutex
+	s     *discordgo.Session
+	botID string
+	appID string
+	disp  *bot.Dispatcher[job]
+	dctx  context.Context
 
 	connected atomic.Bool
 	everUp    atomic.Bool
@@ -210,7 +124,7 @@ type Adapter struct {
 	chGuild map[string]string
 }
 
-var _ bot.Platform = (*Adapter)(nil)
+var _ bot.Adapter = (*Adapter)(nil)
 
 type job struct {
 	m  bot.Message
@@ -262,8 +176,8 @@ func (a *Adapter) Limits() bot.Limits {
 	return bot.Limits{MaxLen: MaxMessageLen, EditEvery: a.editEvery, Stream: true, Markup: bot.MarkupMarkdown}
 }
 
-// Connected reports whether the gateway connection is up.
-func (a *Adapter) Connected() bool { return a.connected.Load() }
+// Ready implements bot.Adapter: the gateway connection is up.
+func (a *Adapter) Ready() bool { return a.connected.Load() }
 
 // Intents are the gateway intents the adapter asks for. MessageContent is
 // privileged; Guilds brings the roles and channels that decide who is a
@@ -314,23 +228,14 @@ func (a *Adapter) Run(ctx context.Context) error {
 
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
-	queues := make([]chan job, a.dispatchers)
-	var wg sync.WaitGroup
-	for i := range queues {
-		queues[i] = make(chan job, 64)
-		wg.Add(1)
-		go func(q chan job) {
-			defer wg.Done()
-			a.dispatch(dctx, q)
-		}(queues[i])
-	}
+	disp := bot.NewDispatcher(a.dispatchers, 64, func(j job) { a.handle(dctx, j) })
 	a.mu.Lock()
-	a.s, a.queues, a.stop = s, queues, dctx.Done()
+	a.s, a.disp, a.dctx = s, disp, dctx
 	a.mu.Unlock()
 
 	if err := s.Open(); err != nil {
 		stop()
-		wg.Wait()
+		disp.Stop()
 		return fmt.Errorf("discord: open gateway: %w", err)
 	}
 	if err := a.registerCommands(ctx); err != nil {
@@ -347,7 +252,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	s.Unlock()
 	err = s.Close()
 	stop()
-	wg.Wait()
+	disp.Stop()
 	a.connected.Store(false)
 	a.emit(bot.AdapterDisconnected)
 	if err != nil {

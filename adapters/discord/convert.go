@@ -3,7 +3,6 @@ package discord
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -76,33 +75,20 @@ func (a *Adapter) recoverEvent(kind string) {
 // stops.
 func (a *Adapter) enqueue(j job) {
 	a.mu.RLock()
-	qs, stop := a.queues, a.stop
+	disp, ctx := a.disp, a.dctx
 	a.mu.RUnlock()
-	if len(qs) == 0 {
-		return
-	}
-	h := fnv.New32a()
-	h.Write([]byte(j.m.Chat.ID))
-	select {
-	case qs[h.Sum32()%uint32(len(qs))] <- j:
-	case <-stop: // Run is stopping: the event is dropped
+	if disp != nil {
+		disp.Send(ctx, j.m.Chat.ID, j)
 	}
 }
 
-// dispatch acknowledges interactions and hands messages to the handler.
-func (a *Adapter) dispatch(ctx context.Context, q chan job) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case j := <-q:
-			a.handle(ctx, j)
-		}
-	}
-}
-
+// handle acknowledges an interaction and hands the message to the
+// handler; once Run is stopping the event is dropped.
 func (a *Adapter) handle(ctx context.Context, j job) {
 	defer a.recoverEvent("dispatch")
+	if ctx.Err() != nil {
+		return
+	}
 	if j.ix != nil {
 		if err := a.defer3s(ctx, j.ix); err != nil {
 			a.log.Warn("acknowledging interaction failed", "command", j.m.Command.Name, "err", err)

@@ -6,6 +6,12 @@
 // Each input line is one message. When stdin is piped, each reply is
 // printed in full on stdout once it is complete, and nothing else is: logs
 // and prompts go to stderr, so the output can be compared or piped on.
+//
+// Its files follow every adapter's layout where it has the part: adapter.go
+// (options, Run), convert.go (a line becomes a bot.Message), platform.go
+// (bot.Platform). It has no config section (it runs when no platform is
+// configured, or for chorus chat), no command menu and no fake: its tests
+// drive it through readers and writers.
 package console
 
 import (
@@ -14,8 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,7 +52,7 @@ type Adapter struct {
 	runID string
 }
 
-var _ bot.Platform = (*Adapter)(nil)
+var _ bot.Adapter = (*Adapter)(nil)
 
 // Option configures an Adapter.
 type Option func(*Adapter)
@@ -88,12 +92,11 @@ func New(in io.Reader, out io.Writer, h bot.Handler, opts ...Option) (*Adapter, 
 // Name implements bot.Platform.
 func (a *Adapter) Name() string { return Name }
 
-// Limits implements bot.Platform: no length limit, and the reply is shown
-// once, complete.
-func (a *Adapter) Limits() bot.Limits { return bot.Limits{Markup: bot.MarkupPlain} }
+// Ready implements bot.Adapter: the terminal is always there.
+func (a *Adapter) Ready() bool { return true }
 
-// Run reads lines until EOF or ctx ends. Every line, empty ones included,
-// is handed to the engine; an empty line is simply not answered.
+// Run implements bot.Adapter: it reads lines until EOF or ctx ends, then
+// returns nil. Every line but an empty one is handed to the engine.
 func (a *Adapter) Run(ctx context.Context) error {
 	sc := bufio.NewScanner(a.in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -136,15 +139,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		m := bot.Message{
-			Platform: Name,
-			Chat:     bot.Chat{ID: ChatID, Kind: bot.ChatDM, Title: "console"},
-			ID:       a.runID + "-" + strconv.Itoa(n),
-			Author:   bot.User{ID: a.user, Name: a.user, Role: bot.RoleOwner, Lang: a.lang},
-			Text:     line,
-			Time:     time.Now(),
-		}
-		if err := a.h.Handle(ctx, m); err != nil {
+		if err := a.h.Handle(ctx, a.message(n, line)); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -157,74 +152,3 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// Send implements bot.Platform: it prints the text, and saves attachments.
-func (a *Adapter) Send(_ context.Context, out bot.Out) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.seq++
-	id := "r" + strconv.Itoa(a.seq)
-	a.texts[id] = out.Text
-	if !out.Final {
-		// A streamed reply: print it when it is final.
-		a.order = append(a.order, id)
-		return id, nil
-	}
-	return id, a.print(out)
-}
-
-// Edit implements bot.Platform.
-func (a *Adapter) Edit(_ context.Context, out bot.Out, id string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.texts[id]; !ok {
-		return fmt.Errorf("console: edit of unknown message %q", id)
-	}
-	a.texts[id] = out.Text
-	if !out.Final {
-		return nil
-	}
-	// The final edit prints every streamed piece still waiting.
-	for _, pid := range a.order {
-		o := out
-		o.Text = a.texts[pid]
-		if err := a.print(o); err != nil {
-			return err
-		}
-	}
-	a.order = a.order[:0]
-	return nil
-}
-
-func (a *Adapter) print(out bot.Out) error {
-	text := strings.TrimRight(out.Text, "\n")
-	for _, att := range out.Attachments {
-		name := filepath.Base(att.Name)
-		if name == "." || name == "/" || name == "" {
-			name = "attachment"
-		}
-		path := filepath.Join(a.saveDir, name)
-		if err := os.WriteFile(path, att.Data, 0o600); err != nil {
-			return fmt.Errorf("console: save attachment: %w", err)
-		}
-		text += fmt.Sprintf("\n[saved %s]", path)
-	}
-	if _, err := fmt.Fprintln(a.out, text); err != nil {
-		return fmt.Errorf("console: write: %w", err)
-	}
-	return nil
-}
-
-// Delete implements bot.Platform; the terminal can't unprint.
-func (a *Adapter) Delete(context.Context, bot.Chat, string) error { return bot.ErrUnsupported }
-
-// Typing implements bot.Platform; the console shows no indicator.
-func (a *Adapter) Typing(context.Context, bot.Chat) error { return nil }
-
-// Restrict implements bot.Platform.
-func (a *Adapter) Restrict(context.Context, bot.Chat, string, time.Time) error {
-	return bot.ErrUnsupported
-}
-
-// Ban implements bot.Platform.
-func (a *Adapter) Ban(context.Context, bot.Chat, string) error { return bot.ErrUnsupported }

@@ -53,7 +53,7 @@ func transient(err error) bool {
 // times. A 429 becomes *bot.RateLimitError for the caller to wait out.
 // Errors are wrapped "telegram: OP: ...".
 func (a *Adapter) do(ctx context.Context, op string, attempts int, fn func(context.Context) error) error {
-	delay := a.retryBase
+	b := bot.Backoff{Min: a.retryBase, Max: 10 * time.Second}
 	var err error
 	for try := 1; ; try++ {
 		err = fn(ctx)
@@ -69,10 +69,9 @@ func (a *Adapter) do(ctx context.Context, op string, attempts int, fn func(conte
 			break
 		}
 		a.log.Debug("retrying Bot API call", "op", op, "try", try, "err", err)
-		if serr := bot.Sleep(ctx, jitter(delay)); serr != nil {
+		if serr := bot.Sleep(ctx, b.Next()); serr != nil {
 			break
 		}
-		delay = min(delay*2, 10*time.Second)
 	}
 	if err != nil {
 		return fmt.Errorf("telegram: %s: %w", op, err)
