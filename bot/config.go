@@ -196,13 +196,9 @@ func (r Roles) Validate() error {
 
 // Merge returns r with the roles of o added.
 func (r Roles) Merge(o Roles) Roles {
-	return Roles{
-		Owners:       append(append([]string(nil), r.Owners...), o.Owners...),
-		Managers:     append(append([]string(nil), r.Managers...), o.Managers...),
-		OwnerRoles:   append(append([]string(nil), r.OwnerRoles...), o.OwnerRoles...),
-		ManagerRoles: append(append([]string(nil), r.ManagerRoles...), o.ManagerRoles...),
-		HomeChats:    append(append([]string(nil), r.HomeChats...), o.HomeChats...),
-	}
+	return Roles{Owners: concat(r.Owners, o.Owners), Managers: concat(r.Managers, o.Managers),
+		OwnerRoles: concat(r.OwnerRoles, o.OwnerRoles), ManagerRoles: concat(r.ManagerRoles, o.ManagerRoles),
+		HomeChats: concat(r.HomeChats, o.HomeChats)}
 }
 
 // Validate checks the "persona" section.

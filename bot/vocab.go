@@ -135,12 +135,10 @@ type Labels struct {
 
 // Merge returns l with the values of o added.
 func (l Labels) Merge(o Labels) Labels {
-	return Labels{
-		Platforms:  append(append([]string(nil), l.Platforms...), o.Platforms...),
-		Commands:   append(append([]string(nil), l.Commands...), o.Commands...),
-		Categories: append(append([]string(nil), l.Categories...), o.Categories...),
-		Actions:    append(append([]string(nil), l.Actions...), o.Actions...),
-		Sentiments: append(append([]string(nil), l.Sentiments...), o.Sentiments...),
-		Alerts:     append(append([]string(nil), l.Alerts...), o.Alerts...),
-	}
+	return Labels{Platforms: concat(l.Platforms, o.Platforms), Commands: concat(l.Commands, o.Commands),
+		Categories: concat(l.Categories, o.Categories), Actions: concat(l.Actions, o.Actions),
+		Sentiments: concat(l.Sentiments, o.Sentiments), Alerts: concat(l.Alerts, o.Alerts)}
 }
+
+// concat returns a new slice holding a then b.
+func concat[T any](a, b []T) []T { return append(append(make([]T, 0, len(a)+len(b)), a...), b...) }

@@ -48,31 +48,21 @@ var durationType = reflect.TypeFor[time.Duration]()
 // scalars and string lists with their variable names.
 func envFields(v reflect.Value, path []string) []envField {
 	var out []envField
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		tag, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if tag == "" || tag == "-" || !sf.IsExported() {
-			continue
+	leaves(v, path, func(l leaf) {
+		if !isEnvScalar(l.v.Type()) && (l.v.Kind() != reflect.Slice || l.v.Type().Elem().Kind() != reflect.String) {
+			return
 		}
-		p := append(slices.Clip(path), tag)
-		fv := v.Field(i)
-		switch {
-		case fv.Kind() == reflect.Struct:
-			out = append(out, envFields(fv, p)...)
-		case isEnvScalar(fv.Type()) || (fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String):
-			ef := envField{
-				name: EnvPrefix + strings.ToUpper(strings.Join(p, "_")),
-				path: strings.Join(p, "."),
-				v:    fv,
-				alt:  sf.Tag.Get("env"),
-			}
-			if file := sf.Tag.Get("secret"); file != "" {
-				ef.file = strings.Join(append(slices.Clip(path), file), ".")
-			}
-			out = append(out, ef)
+		ef := envField{
+			name: EnvPrefix + strings.ToUpper(strings.Join(l.path, "_")),
+			path: l.yamlPath(),
+			v:    l.v,
+			alt:  l.sf.Tag.Get("env"),
 		}
-	}
+		if file := l.sf.Tag.Get("secret"); file != "" {
+			ef.file, _, _ = l.sibling(file)
+		}
+		out = append(out, ef)
+	})
 	return out
 }
 

@@ -22,36 +22,26 @@ type tagged struct {
 	file  *tagged
 }
 
-// taggedFields walks v by yaml tag and returns the string fields that
-// carry tag.
+// taggedFields returns the string fields below v that carry tag.
 func taggedFields(v reflect.Value, path, tag string) []tagged {
 	var out []tagged
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !sf.IsExported() {
-			continue
+	var p []string
+	if path != "" {
+		p = strings.Split(path, ".")
+	}
+	leaves(v, p, func(l leaf) {
+		tv, ok := l.sf.Tag.Lookup(tag)
+		if !ok || l.v.Kind() != reflect.String {
+			return
 		}
-		p := joinPath(path, name)
-		fv := v.Field(i)
-		if fv.Kind() == reflect.Struct {
-			out = append(out, taggedFields(fv, p, tag)...)
-			continue
-		}
-		tv, ok := sf.Tag.Lookup(tag)
-		if !ok || fv.Kind() != reflect.String {
-			continue
-		}
-		f := tagged{path: p, v: fv, value: tv}
+		f := tagged{path: l.yamlPath(), v: l.v, value: tv}
 		if tag == "secret" && tv != "" {
-			if ff, ok := fieldByTag(t, tv); ok && ff.Type.Kind() == reflect.String {
-				file := tagged{path: joinPath(path, tv), v: v.FieldByIndex(ff.Index)}
-				f.file = &file
+			if fp, fv, ok := l.sibling(tv); ok && fv.Kind() == reflect.String {
+				f.file = &tagged{path: fp, v: fv}
 			}
 		}
 		out = append(out, f)
-	}
+	})
 	return out
 }
 

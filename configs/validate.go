@@ -70,7 +70,7 @@ func Validate(cfg any, platforms []string) error {
 		}
 	}
 	var p bot.Problems
-	checkPlatforms(&p, root, "", platforms)
+	checkPlatforms(&p, root, platforms)
 	return errors.Join(append(errs, p.Err())...)
 }
 
@@ -97,25 +97,14 @@ func prefixed(prefix string, err error) []error {
 // checkPlatforms checks the fields tagged platform against platforms:
 // "keys" (a map keyed by platform), "users" (user keys PLATFORM:ID),
 // "homes" (home chats PLATFORM:NUMERIC_ID).
-func checkPlatforms(p *bot.Problems, v reflect.Value, path string, platforms []string) {
-	t := v.Type()
+func checkPlatforms(p *bot.Problems, v reflect.Value, platforms []string) {
 	list := quoteList(platforms)
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !sf.IsExported() {
-			continue
-		}
-		fp := joinPath(path, name)
-		fv := v.Field(i)
-		if fv.Kind() == reflect.Struct {
-			checkPlatforms(p, fv, fp, platforms)
-			continue
-		}
-		switch sf.Tag.Get("platform") {
+	leaves(v, nil, func(l leaf) {
+		fp := l.yamlPath()
+		switch l.sf.Tag.Get("platform") {
 		case "keys":
-			keys := make([]string, 0, fv.Len())
-			for _, k := range fv.MapKeys() {
+			keys := make([]string, 0, l.v.Len())
+			for _, k := range l.v.MapKeys() {
 				keys = append(keys, k.String())
 			}
 			slices.Sort(keys)
@@ -125,21 +114,21 @@ func checkPlatforms(p *bot.Problems, v reflect.Value, path string, platforms []s
 				}
 			}
 		case "users":
-			for j, k := range fv.Interface().([]string) {
+			for j, k := range l.v.Interface().([]string) {
 				plat, id, ok := strings.Cut(k, ":")
 				if !ok || id == "" || !slices.Contains(platforms, plat) {
 					p.Add(fmt.Sprintf("%s[%d]", fp, j), "must be a user key PLATFORM:ID with platform %s, such as \"telegram:42\", got %q", list, k)
 				}
 			}
 		case "homes":
-			for j, k := range fv.Interface().([]string) {
+			for j, k := range l.v.Interface().([]string) {
 				plat, id, ok := strings.Cut(strings.TrimSpace(k), ":")
 				if _, err := strconv.ParseInt(id, 10, 64); !ok || err != nil || !slices.Contains(platforms, plat) {
 					p.Add(fmt.Sprintf("%s[%d]", fp, j), "must be PLATFORM:ID with a numeric id (a chat, or a Discord server) and platform %s, such as \"telegram:-1001234567890\" or \"discord:81234\", got %q", list, k)
 				}
 			}
 		}
-	}
+	})
 }
 
 func quoteList(xs []string) string {
