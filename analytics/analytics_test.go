@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"image"
 	_ "image/png"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,53 +31,33 @@ func (kwClassifier) Classify(text string) Sentiment {
 
 var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
-
 type rig struct {
-	t      *testing.T
-	e      *bot.Engine
-	a      *Analytics
-	p      *bottest.Platform
-	kv     *bottest.MemKV
-	clk    *clock
-	n      int
-	mu     sync.Mutex
-	events []bot.Event
+	*bottest.Rig
+	t   *testing.T
+	e   *bot.Engine
+	a   *Analytics
+	p   *bottest.Platform
+	kv  *bottest.MemKV
+	clk *bottest.Clock
 }
 
+// newRig is the shared rig with analytics over its parts: tg:boss manages
+// the community; c1 is a home chat, where the platform's administrators
+// (role set on the message) manage it.
 func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	t.Helper()
-	r := &rig{t: t, kv: bottest.NewMemKV(), clk: newClock(t0)}
-	opts = append([]Option{WithClock(r.clk.now)}, opts...)
-	a, err := New(r.kv, cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.a = a
-	// tg:boss manages the community; c1 is a home chat, where the
-	// platform's administrators (role set on the message) manage it.
-	e, err := bot.New(bot.Config{Roles: bot.Roles{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPlugin(a.Plugin()),
-		bot.WithObserver(bot.ObserverFunc(func(ev bot.Event) {
-			if ev.Kind == bot.EventScored || ev.Kind == bot.EventAlert {
-				r.mu.Lock()
-				r.events = append(r.events, ev)
-				r.mu.Unlock()
+	r := &rig{t: t}
+	r.Rig = bottest.NewRig(t, bottest.RigConfig{Start: t0, Limits: bot.Limits{MaxLen: 4000},
+		Engine: bot.Config{Roles: bot.Roles{Managers: []string{"tg:boss"}, HomeChats: []string{"tg:c1"}}},
+		Plugins: func(br *bottest.Rig) []bot.Plugin {
+			a, err := New(br.KV, cfg, append([]Option{WithClock(br.Clock.Now)}, opts...)...)
+			if err != nil {
+				t.Fatal(err)
 			}
-		})), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.e = e
-	r.p = bottest.NewPlatform("tg", bot.Limits{MaxLen: 4000})
-	e.AddPlatform(r.p)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+			r.a = a
+			return []bot.Plugin{a.Plugin()}
+		}})
+	r.e, r.p, r.kv, r.clk = r.Engine, r.Platform, r.KV, r.Clock
 	return r
 }
 
@@ -93,31 +70,11 @@ func (r *rig) send(chat, user string, role bot.Role, at time.Time, text string) 
 // sendIn is send in a chat of the given kind.
 func (r *rig) sendIn(chat string, kind bot.ChatKind, user string, role bot.Role, at time.Time, text string) {
 	r.t.Helper()
-	r.n++
-	r.clk.set(at)
-	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: kind}, ID: fmt.Sprint(r.n),
-		Author: bot.User{ID: user, Name: "User " + user, Role: role}, Text: text, Time: at}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := r.e.Handle(ctx, m); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := r.e.WaitIdle(ctx); err != nil {
-		r.t.Fatal(err)
-	}
+	r.clk.Set(at)
+	r.Send(r.t, bot.Message{Chat: bot.Chat{ID: chat, Kind: kind}, Author: bot.User{ID: user, Name: "User " + user, Role: role}, Text: text, Time: at})
 }
 
-func (r *rig) count(kind bot.EventKind) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, e := range r.events {
-		if e.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
+func (r *rig) count(kind bot.EventKind) int { return len(r.Events.Of(kind)) }
 
 func TestClassifierExamples(t *testing.T) {
 	c, err := NewOfflineClassifier(0.15)
@@ -285,7 +242,7 @@ func TestTrends(t *testing.T) {
 			r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
 		}
 	}
-	r.clk.set(now)
+	r.clk.Set(now)
 	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +301,7 @@ func TestTrendsChineseLabels(t *testing.T) {
 			r.a.record(m, kwClassifier{}.Classify(m.Text), bot.RoleFollower)
 		}
 	}
-	r.clk.set(now)
+	r.clk.Set(now)
 	ts, err := r.a.Trends(context.Background(), 24*time.Hour, 5, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +355,7 @@ func TestEngagement(t *testing.T) {
 		r.a.Observe(bot.Event{Kind: bot.EventFirstToken, Time: day2, Duration: d})
 		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: day2, Outcome: []bot.Outcome{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology}[i]})
 	}
-	r.clk.set(day2.Add(time.Hour))
+	r.clk.Set(day2.Add(time.Hour))
 	st, err := r.a.Engagement(context.Background(), 24*time.Hour, bot.ViewAll())
 	if err != nil {
 		t.Fatal(err)

@@ -18,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/chorusbot/chorus/prompts"
-
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
@@ -28,6 +26,7 @@ import (
 	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/moderation/replycheck"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // Path is the way synthetic messages reach the engine.

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // gateLLM is FakeLLM, except that questions containing "slow" wait until

@@ -2,212 +2,361 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+	"time"
 )
 
-// NoAnswerMarker is what the model writes, and the offline provider too,
-// when the facts it was given don't answer the question. The engine strips
-// it before anything is shown (even while streaming) and records the
-// question as unanswered.
-const NoAnswerMarker = "[[no-answer]]"
-
-// DefaultMinRelevance is the relevance floor (Passage.Relevance) under
-// which a passage is not used to answer, calibrated with chorus eval
-// answers on testdata/eval/answers-dev.jsonl (155 questions) against the
-// example knowledge base: from 0.40 to 0.52 the offline answers to
-// answerable questions go from 85.8% to 82.3% right while honest "I don't
-// know"s to unanswerable ones go from 81% to 95%; 0.48 keeps 85.0% and
-// 90.5%.
-const DefaultMinRelevance = 0.48
-
-// Translator turns a short text into another language ("en", "zh"), so
-// that a question in one language finds passages written in the other.
-// Implementations cache; an error means "search the question as it is".
-type Translator interface {
-	// Translate returns text in lang, and the model call it took, which
-	// the engine counts as a PurposeTranslate call: a zero Response (no
-	// Model) when the translation came from a cache.
-	Translate(ctx context.Context, text, lang string) (string, Response, error)
-}
-
-// WithTranslator makes the engine search the knowledge base again with
-// the question translated into the other language when nothing relevant
-// was found in its own.
-func WithTranslator(t Translator) Option { return func(e *Engine) { e.translator = t } }
-
-// retrieval is what the knowledge base gave for one question.
-type retrieval struct {
-	// best is the best passage found, relevant or not (for gap reports).
-	best Passage
-	// relevant is set when a passage reached the floor.
-	relevant bool
-}
-
-// contactQueries find how to reach a person, for the next step of an
-// "I don't know".
-var contactQueries = map[string]string{
-	"en": "contact customer help email team",
-	"zh": "联系我们 帮助 客服",
-}
-
-// otherLang is the language a question is translated into.
-func otherLang(lang string) string {
-	if strings.HasPrefix(lang, "zh") {
-		return "en"
+// answer answers query for the message being handled with the LLM: rate
+// limits and budgets, prompt assembly, streaming to the platform, output
+// filtering, storing the reply, summary folding.
+func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
+	m := env.msg
+	now := e.now()
+	uk, conv := m.UserKey(), m.ConversationKey()
+	limited := func(reason LimitReason, msg string) error {
+		e.events.Emit(Event{Kind: EventRateLimited, Platform: m.Platform, Reason: reason})
+		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: OutcomeLimited, Duration: e.now().Sub(env.Received)})
+		return env.Reply(ctx, env.T(msg))
 	}
-	return "zh"
-}
+	if env.Role < RoleManager {
+		if !e.rate.allow(uk, now) {
+			return limited(LimitRate, "rate_limited")
+		}
+		if e.budgets.over("u:"+uk, e.cfg.UserDailyTokens, now) || e.budgets.over("c:"+conv, e.cfg.ChatDailyTokens, now) {
+			return limited(LimitBudget, "budget_exhausted")
+		}
+	}
+	typingCtx, stopTyping := context.WithCancel(ctx)
+	defer stopTyping()
+	go e.keepTyping(typingCtx, env.Platform, m.Chat)
 
-// retrieve searches the knowledge base for query: passages at or above
-// the relevance floor, translated into the other language when its own
-// has none and a Translator is set, and, when nothing is relevant, the
-// passage that says how to reach a person.
-func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, []Passage, retrieval) {
-	var r retrieval
-	if e.kb == nil || strings.TrimSpace(query) == "" {
-		return nil, nil, r
+	req, g, ret, err := e.buildRequest(ctx, env, query)
+	if err != nil {
+		return err
 	}
-	search := func(q string) []Passage {
-		ps, err := e.kb.Search(ctx, q, e.cfg.KBPassages)
-		if err != nil {
-			e.log.Warn("knowledge search failed", "err", err)
-			return nil
-		}
-		if len(ps) > 0 && ps[0].Relevance > r.best.Relevance || r.best.Source == "" && len(ps) > 0 {
-			r.best = ps[0]
-		}
-		out := ps[:0:0]
-		for _, p := range ps {
-			if p.Relevance >= e.cfg.MinRelevance {
-				out = append(out, p)
-			}
-		}
-		return out
+	lctx, cancel := context.WithTimeout(ctx, e.cfg.LLMTimeout)
+	defer cancel()
+	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
+	w.Gate = e.gate(g)
+	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
+	w.OnFirst = func() {
+		stopTyping()
+		e.events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
 	}
-	ps := search(query)
-	if len(ps) == 0 && e.translator != nil {
+	var (
+		outcome  Outcome
+		noAnswer bool
+		req0     = req
+	)
+	// One attempt, and when a sentence is blocked one more with the
+	// reason; then the fallback.
+	for attempt := 0; ; attempt++ {
 		start := e.now()
-		tq, resp, err := e.translator.Translate(ctx, query, otherLang(lang))
-		if resp.Model != "" || err != nil {
-			outcome, model := OutcomeOK, resp.Model
-			if err != nil {
-				outcome = failOutcome(err)
-			}
-			if model == "" {
-				model = "unknown"
-			}
-			e.events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeTranslate, Outcome: outcome,
-				Duration: e.now().Sub(start), Usage: resp.Usage})
+		_, usage, model, llmOutcome, said, streamErr := e.stream(lctx, req, w)
+		noAnswer = said
+		e.events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
+			Duration: e.now().Sub(start), Usage: usage})
+		if usage.Total() > 0 {
+			e.budgets.add("u:"+uk, usage.Total(), now)
+			e.budgets.add("c:"+conv, usage.Total(), now)
 		}
-		if err != nil {
-			e.log.Debug("question translation failed", "err", err)
-		} else if strings.TrimSpace(tq) != "" {
-			ps = search(tq)
+		outcome = llmOutcome
+		if outcome == OutcomeOK || outcome == OutcomeCut {
+			w.End(lctx)
 		}
-	}
-	if len(ps) > 0 {
-		r.relevant = true
-		return ps, nil, r
-	}
-	cq := contactQueries["en"]
-	if strings.HasPrefix(lang, "zh") {
-		cq = contactQueries["zh"]
-	}
-	contact, err := e.kb.Search(ctx, cq, 1)
-	if err != nil || len(contact) == 0 || contact[0].Relevance < e.cfg.MinRelevance/2 {
-		contact = nil
-	}
-	return nil, contact, r
-}
-
-// markerFilter removes NoAnswerMarker, in any case, from a reply arriving
-// in pieces: a tail that could be the start of the marker is held back
-// until the next piece says what it is, so the marker is never shown, not
-// even for one streamed edit. The spaces a removed marker leaves at the
-// start of the reply, or after a space, go with it.
-type markerFilter struct {
-	held  string
-	found bool
-	// skip is set after a marker, until the next visible character.
-	skip bool
-	// last is the last character let through, 0 before any.
-	last rune
-}
-
-// Write takes the next piece and returns what may be shown now.
-func (f *markerFilter) Write(d string) string {
-	s := f.held + d
-	f.held = ""
-	var out strings.Builder
-	for {
-		i := indexFold(s, NoAnswerMarker)
-		if i < 0 {
+		v, sentence, blocked := w.Blocked()
+		if !blocked {
+			if outcome != OutcomeOK && outcome != OutcomeCut {
+				e.log.Warn("llm failed", "platform", m.Platform, "err", streamErr)
+			}
 			break
 		}
-		f.found = true
-		f.emit(&out, s[:i])
-		f.skip = true
-		s = s[i+len(NoAnswerMarker):]
-	}
-	// Hold back the longest suffix that is a prefix of the marker.
-	for n := min(len(s), len(NoAnswerMarker)-1); n > 0; n-- {
-		if strings.EqualFold(s[len(s)-n:], NoAnswerMarker[:n]) && utf8.ValidString(s[len(s)-n:]) {
-			f.held = s[len(s)-n:]
-			s = s[:len(s)-n]
+		last := attempt > 0 || lctx.Err() != nil
+		var next Request
+		if !last {
+			var rerr error
+			if next, rerr = e.reask(req0, v.Reason); rerr != nil {
+				e.log.Error("cannot ask again", "err", rerr)
+				last = true
+			}
+		}
+		e.outputBlocked(ctx, m, v, sentence, last)
+		if last {
+			w.Append(env.T("output_fallback"))
+			outcome = OutcomeBlocked
 			break
 		}
+		req = next
+		w.Restart()
 	}
-	f.emit(&out, s)
-	return out.String()
+	switch {
+	case outcome == OutcomeBlocked:
+	case w.Capped():
+		w.Append(w.CapNote)
+		outcome = OutcomeCut
+	case outcome == OutcomeOK:
+	case outcome == OutcomeCut:
+		w.Append(env.T("cut"))
+	case strings.TrimSpace(w.Text()) != "":
+		// The model failed after a first attempt was blocked and
+		// some of it had passed: end as a blocked reply would.
+		w.Append(env.T("output_fallback"))
+		outcome = OutcomeBlocked
+	default:
+		w.Set(env.T("apology"))
+		outcome = OutcomeApology
+	}
+	// The final text must reach the user even when the answer's own
+	// deadline passed: give it a fresh, short one.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer fcancel()
+	if err := w.Finish(fctx); err != nil {
+		outcome = OutcomeError
+		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
+		return fmt.Errorf("bot: send reply: %w", err)
+	}
+	// The user has the whole reply now; storing it is not their wait.
+	shownAt := e.now()
+	shown, _ := SanitizeText(w.Text())
+	unanswered := e.kb != nil && (!ret.relevant || noAnswer)
+	reply := Turn{Role: RoleAssistant, User: uk, Name: e.Persona().BotName,
+		MsgID: replyID(m.ID), Text: shown, Time: e.now(), Tokens: e.tokens.Count(shown), Unanswered: unanswered}
+	var topics []string
+	for _, p := range req.Passages {
+		topics = append(topics, p.Source)
+	}
+	if _, err := e.store.Outgoing(fctx, m, conv, reply, topics); err != nil {
+		e.log.Error("store reply failed", "err", err)
+	} else {
+		env.done = true
+	}
+	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
+		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
+			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
+		if unanswered {
+			q.Outcome = OutcomeUnanswered
+		}
+		e.events.Emit(q)
+	}
+	if outcome == OutcomeOK || outcome == OutcomeCut {
+		e.maybeFold(fctx, conv, env.Lang)
+	}
+	return nil
 }
 
-// emit lets s through, without the spaces right after a removed marker
-// when nothing came before it or a space did.
-func (f *markerFilter) emit(b *strings.Builder, s string) {
-	if f.skip && s != "" {
-		if f.last == 0 || unicode.IsSpace(f.last) {
-			s = strings.TrimLeftFunc(s, unicode.IsSpace)
+// gate is the check every sentence of an answer grounded in g passes
+// before it is shown: pings the user did not write are removed, then the
+// output checker judges it.
+func (e *Engine) gate(g *Grounding) func(ctx context.Context, s string) (string, Violation) {
+	return func(ctx context.Context, s string) (string, Violation) {
+		s = StripPings(s, g.Query)
+		if e.checker == nil {
+			return s, Violation{}
 		}
-		if s != "" {
-			f.skip = false
-		}
-	}
-	if s != "" {
-		f.last, _ = utf8.DecodeLastRuneInString(s)
-		b.WriteString(s)
+		return s, e.checker.CheckSentence(ctx, s, g)
 	}
 }
 
-// Flush returns what is held back at the end of the reply.
-func (f *markerFilter) Flush() string {
-	s := f.held
-	f.held = ""
+// outputBlocked audits and counts a blocked sentence. The sentence is kept
+// in the audit log, masked, for managers to review.
+func (e *Engine) outputBlocked(ctx context.Context, m *Message, v Violation, sentence string, final bool) {
+	action := "reask"
+	if final {
+		action = "fallback"
+	}
+	kept := v.Masked
+	if kept == "" {
+		kept = MaskPII(sentence)
+	}
+	e.audit(ctx, AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Name: m.Author.Name, Actor: "output-checks",
+		Kind: AuditOutputBlocked, Rule: string(v.Check.Known()), Action: action, Excerpt: Excerpt(kept, 300), Note: v.Detail})
+	e.events.Emit(Event{Kind: EventOutputBlocked, Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(),
+		Label: string(v.Check.Known()), Action: action})
+}
+
+// reask returns req asking the model once more, told why its draft was
+// not sent. The note (Prompts.Reask) goes into the first system message,
+// which every chat template accepts, rather than as a message of its own.
+func (e *Engine) reask(req Request, reason string) (Request, error) {
+	if reason == "" {
+		reason = "part of your draft broke the rules of this chat"
+	}
+	note, err := e.prompts.Reask(reason)
+	if err != nil {
+		return req, fmt.Errorf("bot: assemble the re-ask: %w", err)
+	}
+	msgs := slices.Clone(req.Messages)
+	i := slices.IndexFunc(msgs, func(c ChatMessage) bool { return c.Role == RoleSystem })
+	if i < 0 {
+		msgs = append([]ChatMessage{{Role: RoleSystem, Content: note}}, msgs...)
+	} else {
+		msgs[i].Content = strings.TrimRight(msgs[i].Content, "\n") + "\n\n" + note
+	}
+	req.Messages = msgs
+	req.Reask = reason
+	return req, nil
+}
+
+// stream runs the LLM and feeds w until the model ends or w stops (a
+// blocked sentence, the cap). outcome is OutcomeOK (the model ended, or
+// the writer stopped it), OutcomeCut (some text then failure),
+// OutcomeTimeout or OutcomeError (nothing usable).
+//
+// NoAnswerMarker is taken out of the text before w sees it; noAnswer
+// reports whether the model wrote it.
+func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text string, usage Usage, model string, outcome Outcome, noAnswer bool, err error) {
+	model = "unknown"
+	s, err := e.llm.Stream(ctx, req)
+	if err != nil {
+		return "", usage, model, failOutcome(err), false, err
+	}
+	defer s.Close()
 	var b strings.Builder
-	f.emit(&b, s)
-	return b.String()
-}
-
-// StripNoAnswer removes NoAnswerMarker from a complete reply, with the
-// spaces it leaves (the reply's lines and paragraphs are kept), and
-// reports whether it was there.
-func StripNoAnswer(s string) (string, bool) {
-	var f markerFilter
-	out := f.Write(s) + f.Flush()
-	if !f.found {
-		return s, false
-	}
-	return strings.TrimRightFunc(out, unicode.IsSpace), true
-}
-
-// indexFold is strings.Index ignoring ASCII case.
-func indexFold(s, sub string) int {
-	n := len(sub)
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
-			return i
+	var mf markerFilter
+	write := func(d string) {
+		if d != "" {
+			b.WriteString(d)
+			w.Write(ctx, d)
 		}
 	}
-	return -1
+	for {
+		d, rerr := s.Recv()
+		write(mf.Write(d))
+		if rerr != nil {
+			write(mf.Flush())
+		}
+		if rerr == io.EOF || (rerr == nil && w.Stopped()) {
+			if r, ok := s.(interface{ Model() string }); ok {
+				model = r.Model()
+			}
+			// What is shown is what passed the checks, the marker taken
+			// out on the way: it is never replaced with unchecked text.
+			text, _ = StripNoAnswer(b.String())
+			return text, s.Usage(), model, OutcomeOK, mf.found, nil
+		}
+		if rerr != nil {
+			if b.Len() > 0 {
+				return b.String(), s.Usage(), model, OutcomeCut, mf.found, rerr
+			}
+			return "", s.Usage(), model, failOutcome(rerr), mf.found, rerr
+		}
+	}
+}
+
+func failOutcome(err error) Outcome {
+	if errors.Is(err, ErrLLMTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return OutcomeTimeout
+	}
+	return OutcomeError
+}
+
+func (e *Engine) keepTyping(ctx context.Context, p Platform, chat Chat) {
+	t := time.NewTicker(4 * time.Second)
+	defer t.Stop()
+	for {
+		if err := p.Typing(ctx, chat); err != nil && !errors.Is(err, ErrUnsupported) && ctx.Err() == nil {
+			e.log.Debug("typing failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// buildRequest gathers the prompt's parts and assembles it.
+// The grounding returned is what the prompt holds, for the output checks.
+func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Request, *Grounding, retrieval, error) {
+	m := env.msg
+	conv := m.ConversationKey()
+	persona := e.Persona()
+	in := PromptInput{Persona: persona, Lang: env.Lang, Query: query, UserName: m.Author.Name, Now: e.now()}
+	var contact []Passage
+	var ret retrieval
+	in.Passages, contact, ret = e.retrieve(ctx, query, env.Lang)
+	in.Contact = contact
+	if s, err := e.store.Summary(ctx, conv); err == nil {
+		in.Summary = s.Text
+	}
+	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
+	if err != nil {
+		return Request{}, nil, ret, fmt.Errorf("bot: load window: %w", err)
+	}
+	// The window ends with the message being answered; the prompt puts
+	// the question last on its own, so drop it from the window.
+	if n := len(win); n > 0 && win[n-1].Role == RoleUser && win[n-1].MsgID == m.ID {
+		win = win[:n-1]
+	}
+	in.Window = win
+	if p, err := e.store.Profile(ctx, m.UserKey()); err == nil {
+		in.Profile = &p
+	}
+	msgs, err := e.prompts.Answer(in)
+	if err != nil {
+		return Request{}, nil, ret, fmt.Errorf("bot: assemble prompt: %w", err)
+	}
+	g := &Grounding{Query: query, Lang: env.Lang, Persona: persona, Passages: append(slices.Clip(in.Passages), contact...),
+		Window: win, Summary: in.Summary}
+	return Request{Purpose: PurposeChat, Messages: msgs, MaxTokens: e.cfg.ReplyMaxTokens,
+		Query: query, Lang: env.Lang, Passages: in.Passages, Contact: contact, Persona: persona}, g, ret, nil
+}
+
+// maybeFold folds turns that fell out of the window into the summary once
+// there are SummaryEvery of them.
+func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
+	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
+	if err != nil || len(win) == 0 {
+		return
+	}
+	sum, err := e.store.Summary(ctx, conv)
+	if err != nil {
+		return
+	}
+	first := win[0].Seq
+	if first <= sum.UpTo+1 || first-sum.UpTo-1 < uint64(e.cfg.SummaryEvery) {
+		return
+	}
+	turns, err := e.store.Turns(ctx, conv, sum.UpTo+1, first-1, 1000)
+	if err != nil || len(turns) == 0 {
+		return
+	}
+	persona := e.Persona()
+	msgs, err := e.prompts.Summary(SummaryInput{Persona: persona, Lang: lang, Previous: sum.Text, Turns: turns})
+	if err != nil {
+		e.log.Warn("assemble summary prompt", "err", err)
+		return
+	}
+	req := Request{Purpose: PurposeSummary, Lang: lang, Turns: turns, Summary: sum.Text, Persona: persona, MaxTokens: 300,
+		Messages: msgs}
+	start := e.now()
+	resp, err := e.llm.Complete(ctx, req)
+	outcome := OutcomeOK
+	if err != nil {
+		outcome = failOutcome(err)
+	}
+	e.events.Emit(Event{Kind: EventLLMCall, Model: resp.Model, Purpose: PurposeSummary, Outcome: outcome, Duration: e.now().Sub(start), Usage: resp.Usage})
+	if err != nil {
+		e.log.Warn("summary failed", "err", err)
+		return
+	}
+	users := map[string]bool{}
+	for _, u := range sum.Users {
+		users[u] = true
+	}
+	for _, t := range turns {
+		users[t.User] = true
+	}
+	ns := Summary{Text: strings.TrimSpace(resp.Text), UpTo: turns[len(turns)-1].Seq, Updated: e.now()}
+	for u := range users {
+		ns.Users = append(ns.Users, u)
+	}
+	if err := e.store.SetSummary(ctx, conv, ns); err != nil {
+		e.log.Warn("store summary failed", "err", err)
+	}
 }

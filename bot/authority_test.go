@@ -3,13 +3,13 @@ package bot_test
 import (
 	"context"
 	"errors"
-	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 func TestAuthorityOf(t *testing.T) {

@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"io"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/moderation/replycheck"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // BenchmarkEngineInMemory measures the engine's own overhead per answered

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 type rig struct {

@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"github.com/chorusbot/chorus/prompts"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 func TestSentences(t *testing.T) {

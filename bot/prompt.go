@@ -1,6 +1,9 @@
 package bot
 
-import "unicode"
+import (
+	"time"
+	"unicode"
+)
 
 // ApproxTokens estimates the tokens of s for BPE tokenizers of the
 // cl100k/o200k family without a vocabulary: one token per Han, kana or
@@ -128,4 +131,20 @@ type PostInput struct {
 	Passages []Passage
 	// Previous are earlier drafts the new ones must differ from.
 	Previous []string
+}
+
+// PromptInput is what a prompt is assembled from.
+type PromptInput struct {
+	Persona  Persona
+	Lang     string
+	Query    string
+	UserName string
+	Passages []Passage
+	// Contact is, when no passage was relevant, the passage saying how to
+	// reach a person.
+	Contact []Passage
+	Summary string
+	Window  []Turn
+	Profile *Profile
+	Now     time.Time
 }

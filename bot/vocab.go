@@ -1,5 +1,7 @@
 package bot
 
+import "slices"
+
 // The vocabulary of events and records: every value an event or an audit
 // entry may carry is a typed constant declared here (or, for the domain
 // lists of a plug-in, declared by the plug-in and announced in its Labels).
@@ -142,3 +144,21 @@ func (l Labels) Merge(o Labels) Labels {
 
 // concat returns a new slice holding a then b.
 func concat[T any](a, b []T) []T { return append(append(make([]T, 0, len(a)+len(b)), a...), b...) }
+
+// Labels returns what the engine's parts may put in the events they emit:
+// the platforms added, every command name registered (aliases included),
+// and what the plug-ins declare (Plugin.Labels). Metrics label by these values and
+// create their series at zero.
+func (e *Engine) Labels() Labels {
+	var l Labels
+	for _, p := range e.Platforms() {
+		l.Platforms = append(l.Platforms, p.Name())
+	}
+	e.cmu.RLock()
+	for name := range e.commands {
+		l.Commands = append(l.Commands, name)
+	}
+	e.cmu.RUnlock()
+	slices.Sort(l.Commands)
+	return l.Merge(e.labels)
+}

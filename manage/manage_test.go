@@ -12,11 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chorusbot/chorus/prompts"
-
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/manage"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 func TestPermissions(t *testing.T) {
@@ -41,9 +40,9 @@ func TestPermissions(t *testing.T) {
 		{owner, "/announce hello", false, ""},
 	} {
 		t.Run(tc.user+" "+tc.text, func(t *testing.T) {
-			before := len(r.audit.kind("refused"))
+			before := len(r.audit.Entries("refused"))
 			got := r.dm(t, tc.user, tc.text)
-			refusals := r.audit.kind("refused")[before:]
+			refusals := r.audit.Entries("refused")[before:]
 			if !tc.refused {
 				lacks(t, got, "Sorry, /")
 				if len(refusals) != 0 {
@@ -499,7 +498,7 @@ func TestPersona(t *testing.T) {
 	}
 	show := r.dm(t, owner, "/persona show")
 	contains(t, show, "voice *: cheerful and upbeat", "dont *: use slang; promise dates", "brand: Beanery", "/persona reset")
-	if a := r.audit.kind("persona"); len(a) != 2 || a[0].Rule != "voice" || a[0].Actor != "tg:"+owner {
+	if a := r.audit.Entries("persona"); len(a) != 2 || a[0].Rule != "voice" || a[0].Actor != "tg:"+owner {
 		t.Errorf("persona audit = %+v", a)
 	}
 	// Answers use it.
@@ -564,7 +563,7 @@ func TestAnnounce(t *testing.T) {
 			t.Errorf("%s %s: sent %+v", c.p.Name(), c.chat, hit)
 		}
 	}
-	a := r.audit.kind("announce")
+	a := r.audit.Entries("announce")
 	if len(a) != 1 || a[0].Actor != "tg:"+owner || !strings.Contains(a[0].Note, "sent to 2 of 4") || !strings.Contains(a[0].Note, "dc 888") {
 		t.Errorf("announce audit = %+v", a)
 	}

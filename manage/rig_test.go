@@ -4,16 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chorusbot/chorus/prompts"
-
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/manage"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // t0 is the rig's clock at start.
@@ -25,30 +23,6 @@ const (
 	manager  = "mgr"
 	owner    = "boss"
 )
-
-type recAuditor struct {
-	mu sync.Mutex
-	es []bot.AuditEntry
-}
-
-func (a *recAuditor) Audit(_ context.Context, e bot.AuditEntry) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.es = append(a.es, e)
-	return nil
-}
-
-func (a *recAuditor) kind(k bot.AuditKind) []bot.AuditEntry {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []bot.AuditEntry
-	for _, e := range a.es {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // fakeKB answers from a fixed list: a passage matches when the query
 // contains one of its keys; its score is the one given.
@@ -84,8 +58,8 @@ type rig struct {
 	tg    *bottest.Platform
 	dc    *failingPlatform
 	llm   *bottest.LLM
-	audit *recAuditor
-	clock atomic.Int64 // unix nanos
+	audit *bottest.AuditLog
+	clock *bottest.Clock
 	seq   atomic.Int64
 }
 
@@ -101,11 +75,10 @@ type rigOpts struct {
 
 func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
-	r := &rig{store: bottest.NewMemStore(), kv: o.kv, audit: &recAuditor{}, llm: &bottest.LLM{Reply: o.reply}}
+	r := &rig{store: bottest.NewMemStore(), kv: o.kv, audit: &bottest.AuditLog{}, clock: bottest.NewClock(t0), llm: &bottest.LLM{Reply: o.reply}}
 	if r.kv == nil {
 		r.kv = bottest.NewMemKV()
 	}
-	r.clock.Store(t0.UnixNano())
 	r.tg = bottest.NewPlatform("tg", bot.Limits{MaxLen: 4096})
 	r.dc = &failingPlatform{Platform: bottest.NewPlatform("dc", bot.Limits{MaxLen: 2000}), failChat: "888"}
 	opts := []bot.Option{bot.WithKV(r.kv), bot.WithAuditor(r.audit), bot.WithClock(r.now)}
@@ -138,9 +111,9 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	return r
 }
 
-func (r *rig) now() time.Time { return time.Unix(0, r.clock.Load()).UTC() }
+func (r *rig) now() time.Time { return r.clock.Now() }
 
-func (r *rig) advance(d time.Duration) { r.clock.Add(int64(d)) }
+func (r *rig) advance(d time.Duration) { r.clock.Add(d) }
 
 func (r *rig) idle(t testing.TB) {
 	t.Helper()

@@ -3,7 +3,6 @@ package memory_test
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // BenchmarkEngineBolt is the engine's cost per answered message on the real

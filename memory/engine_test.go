@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"context"
-	"github.com/chorusbot/chorus/prompts"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 // TestEngineWithStore runs the real engine on the bbolt store and the

@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
 	"math"
 	"runtime"
 	"strings"
@@ -13,28 +12,11 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 )
-
-// fakeClock is a settable clock for the sliding windows.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // declared is what a running Chorus declares (Engine.Labels): its
 // platforms, and the plug-ins' categories, actions, sentiment labels and
@@ -318,7 +300,7 @@ func TestModerationSentimentAlerts(t *testing.T) {
 }
 
 func TestNegativeShareSlides(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	clk := bottest.NewClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	m, reg := newTest(t, WithClock(clk.Now))
 	share := func() float64 { return value(t, reg, "chorus_sentiment_negative_share", nil) }
 	if got := share(); got != 0 {
@@ -350,7 +332,7 @@ func TestNegativeShareSlides(t *testing.T) {
 
 func TestActiveUsersWindows(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 0, 0, 30, 0, time.UTC)
-	clk := &fakeClock{t: t0}
+	clk := bottest.NewClock(t0)
 	m, reg := newTest(t, WithClock(clk.Now))
 	active := func(w string) float64 { return value(t, reg, "chorus_active_users", map[string]string{"window": w}) }
 	say := func(user string) {
@@ -388,7 +370,7 @@ func TestActiveUsersWindows(t *testing.T) {
 }
 
 func TestActiveUsersEstimateIsClose(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := bottest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	m, reg := newTest(t, WithClock(clk.Now))
 	const n = 20000
 	// Spread over ten days, each user writing twice; all inside 30 days.
@@ -587,7 +569,7 @@ func BenchmarkObserveLLMCall(b *testing.B) {
 }
 
 func BenchmarkScrapeActiveUsers(b *testing.B) {
-	clk := &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := bottest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	m, err := New(reg, WithClock(clk.Now))
 	if err != nil {

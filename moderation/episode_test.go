@@ -1,7 +1,6 @@
 package moderation
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,20 +13,11 @@ import (
 // moving step between them, and waits until all are handled.
 func (r *rig) deliver(t *testing.T, kind bot.ChatKind, chat, user string, n int, step time.Duration, text func(i int) string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	for i := range n {
-		r.n++
-		m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: kind}, ID: fmt.Sprint("in", r.n),
-			Author: bot.User{ID: user, Name: "U" + user}, Text: text(i), Time: r.clk.now()}
-		if err := r.e.Handle(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-		r.clk.add(step)
+		r.Handle(t, bot.Message{Chat: bot.Chat{ID: chat, Kind: kind}, Author: bot.User{ID: user, Name: "U" + user}, Text: text(i)})
+		r.clk.Add(step)
 	}
-	if err := r.e.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	r.Idle(t)
 }
 
 func (r *rig) notices(chat string) []string {
@@ -68,7 +58,7 @@ func TestFloodActsOncePerEpisode(t *testing.T) {
 	if dels := r.ops("delete"); len(dels) < n-100 {
 		t.Errorf("only %d of %d flood messages deleted", len(dels), n)
 	}
-	if es := r.audit.kinds("moderation"); len(es) > 6 {
+	if es := r.audit.Entries("moderation"); len(es) > 6 {
 		t.Errorf("%d audit entries for one episode, want one per rung: %+v", len(es), es[:6])
 	}
 }
@@ -79,7 +69,7 @@ func TestFloodActsOncePerEpisode(t *testing.T) {
 func TestNoFloodInDM(t *testing.T) {
 	r := newRig(t, Config{FloodMessages: 3, FloodWindow: 10 * time.Second})
 	r.deliver(t, bot.ChatDM, "dm9", "9", 20, 100*time.Millisecond, func(i int) string { return fmt.Sprintf("question %d about beans?", i) })
-	if es := r.audit.kinds("moderation"); len(es) != 0 {
+	if es := r.audit.Entries("moderation"); len(es) != 0 {
 		t.Errorf("DM questions moderated: %+v", es)
 	}
 	if ops := r.p.Calls("delete", "restrict", "ban"); len(ops) != 0 {
@@ -100,7 +90,7 @@ func TestNoFloodInDM(t *testing.T) {
 func TestEmailIsNotALink(t *testing.T) {
 	r := newRig(t, Config{NewMemberMinutes: 10})
 	r.send(t, "g1", "11", "you can reach me at anna.lee@example.com about the meetup")
-	if es := r.audit.kinds("moderation"); len(es) != 0 {
+	if es := r.audit.Entries("moderation"); len(es) != 0 {
 		t.Errorf("e-mail address moderated as a link: %+v", es)
 	}
 	if got := findLinks("mail bob@mail.example.co.uk or see https://example.com/x"); len(got) != 1 || got[0].host != "example.com" {
@@ -117,7 +107,7 @@ func TestNewMemberSpamDeletedInGroup(t *testing.T) {
 	if len(dels) != 1 {
 		t.Fatalf("%d deletes, want the spam message deleted", len(dels))
 	}
-	es := r.audit.kinds("moderation")
+	es := r.audit.Entries("moderation")
 	if len(es) != 1 || es[0].Action != string(ActionDelete) {
 		t.Errorf("audit %+v, want one delete", es)
 	}
@@ -138,15 +128,8 @@ func TestNewMemberSpamDeletedInGroup(t *testing.T) {
 func TestNoticesEscapeNames(t *testing.T) {
 	r := newRig(t, Config{Words: []string{"darn"}, ManagersChannel: map[string]string{"tg": "mods"}})
 	r.p.Lim.Markup = bot.MarkupMarkdown
-	r.n++
-	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: "g1", Kind: bot.ChatGroup}, ID: fmt.Sprint("in", r.n),
-		Author: bot.User{ID: "66", Name: "[Claim refund](https://evil.example)"}, Text: "darn it", Time: r.clk.now()}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.e.Handle(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	r.e.WaitIdle(ctx)
+	r.Send(t, bot.Message{Chat: bot.Chat{ID: "g1", Kind: bot.ChatGroup},
+		Author: bot.User{ID: "66", Name: "[Claim refund](https://evil.example)"}, Text: "darn it"})
 	for _, chat := range []string{"g1", "mods"} {
 		got := r.p.Replies(chat)
 		if len(got) != 1 || !strings.Contains(got[0], `\[Claim refund\]\(https://evil.example\)`) {
@@ -162,11 +145,11 @@ func TestEpisodesByKind(t *testing.T) {
 	r := newRig(t, Config{Words: []string{"darn"}, FloodMessages: 4, FloodWindow: 10 * time.Second,
 		Policy: Policy{Ladder: []Step{{1, ActionWarn, 0}}}})
 	r.deliver(t, bot.ChatGroup, "g1", "8", 3, time.Second, func(int) string { return "darn it" })
-	if es := r.audit.kinds("moderation"); len(es) != 1 || es[0].Rule != "darn" {
+	if es := r.audit.Entries("moderation"); len(es) != 1 || es[0].Rule != "darn" {
 		t.Fatalf("three listed words in a row: audit %+v, want one action", es)
 	}
 	r.deliver(t, bot.ChatGroup, "g1", "8", 6, 100*time.Millisecond, func(i int) string { return fmt.Sprint("hello ", i) })
-	es := r.audit.kinds("moderation")
+	es := r.audit.Entries("moderation")
 	if len(es) != 2 || !strings.Contains(es[1].Rule, "messages in") {
 		t.Errorf("a flood after the words: audit %+v, want the flood acted on too", es)
 	}

@@ -4,133 +4,54 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chorusbot/chorus/prompts"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 )
 
-// memAudit is an in-memory audit log (bot.Auditor and bot.AuditLog).
-type memAudit struct {
-	mu sync.Mutex
-	es []bot.AuditEntry
-}
-
-func (a *memAudit) Audit(_ context.Context, e bot.AuditEntry) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.es = append(a.es, e)
-	return nil
-}
-
-func (a *memAudit) AuditLog(_ context.Context, q bot.AuditQuery) ([]bot.AuditEntry, error) {
-	user, limit := q.User, q.Limit
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []bot.AuditEntry
-	for i := len(a.es) - 1; i >= 0 && len(out) < limit; i-- {
-		if user == "" || a.es[i].User == user {
-			out = append(out, a.es[i])
-		}
-	}
-	return out, nil
-}
-
-func (a *memAudit) kinds(kind bot.AuditKind) []bot.AuditEntry {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []bot.AuditEntry
-	for _, e := range a.es {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-type events struct {
-	mu sync.Mutex
-	ev []bot.Event
-}
-
-func (o *events) Observe(e bot.Event) {
-	if e.Kind == bot.EventModerated {
-		o.mu.Lock()
-		o.ev = append(o.ev, e)
-		o.mu.Unlock()
-	}
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type rig struct {
+	*bottest.Rig
 	e     *bot.Engine
 	m     *Moderator
 	p     *bottest.Platform
 	kv    *bottest.MemKV
-	audit *memAudit
-	ev    *events
-	clk   *clock
+	audit *bottest.AuditLog
+	clk   *bottest.Clock
 	llm   *bottest.LLM
-	n     int
 }
 
+// newRig is the shared rig with a moderator over its parts; tg:boss manages
+// the community.
 func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	t.Helper()
-	r := &rig{p: bottest.NewPlatform("tg", bot.Limits{MaxLen: 4096}), kv: bottest.NewMemKV(), audit: &memAudit{}, ev: &events{},
-		clk: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, llm: &bottest.LLM{}}
+	r := &rig{}
 	cfg.Enabled = true
-	opts = append([]Option{WithClock(r.clk.now), WithAuditReader(r.audit), WithPrompts(prompts.Default())}, opts...)
-	store := bottest.NewMemStore()
-	m, err := New(cfg, r.kv, store, r.llm, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.m = m
-	e, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"tg:boss"}}}, store, r.llm,
-		bot.WithPlugin(m.Plugin()), bot.WithAuditor(r.audit), bot.WithObserver(r.ev), bot.WithClock(r.clk.now), bot.WithPrompts(prompts.Default()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddPlatform(r.p)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	r.e = e
+	r.Rig = bottest.NewRig(t, bottest.RigConfig{Engine: bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"tg:boss"}}},
+		Plugins: func(br *bottest.Rig) []bot.Plugin {
+			opts = append([]Option{WithClock(br.Clock.Now), WithAuditReader(br.Audit), WithPrompts(prompts.Default())}, opts...)
+			m, err := New(cfg, br.KV, br.Store, br.LLM, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.m = m
+			return []bot.Plugin{m.Plugin()}
+		}})
+	r.e, r.p, r.kv, r.audit, r.clk, r.llm = r.Engine, r.Platform, r.KV, r.Audit, r.Clock, r.LLM
 	return r
 }
 
 // send delivers a message from user in chat and waits until it is handled.
 func (r *rig) send(t *testing.T, chat, user, text string) {
 	t.Helper()
-	r.n++
-	m := bot.Message{Platform: "tg", Chat: bot.Chat{ID: chat, Kind: bot.ChatGroup}, ID: fmt.Sprint("in", r.n),
-		Author: bot.User{ID: user, Name: "U" + user}, Text: text, Time: r.clk.now()}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.e.Handle(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.e.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	r.Send(t, bot.Message{Chat: bot.Chat{ID: chat, Kind: bot.ChatGroup}, Author: bot.User{ID: user, Name: "U" + user}, Text: text})
 }
+
+// moderated are the EventModerated events so far.
+func (r *rig) moderated() []bot.Event { return r.Events.Of(bot.EventModerated) }
 
 func (r *rig) ops(op string) []bottest.Sent { return r.p.Calls(op) }
 
@@ -263,7 +184,7 @@ func TestPolicyLadderAndDecay(t *testing.T) {
 	want := []Action{ActionWarn, ActionDelete, ActionTimeout, ActionBan}
 	for i, a := range want {
 		r.send(t, "g1", "42", "darn it")
-		es := r.audit.kinds("moderation")
+		es := r.audit.Entries("moderation")
 		if len(es) != i+1 || es[i].Action != string(a) {
 			t.Fatalf("violation %d: audit %+v, want action %s", i+1, es, a)
 		}
@@ -276,24 +197,24 @@ func TestPolicyLadderAndDecay(t *testing.T) {
 		t.Errorf("%d deletes, want 3 (delete, timeout, ban)", n)
 	}
 	rs := r.ops("restrict")
-	if len(rs) != 1 || rs[0].User != "42" || !rs[0].Until.Equal(r.clk.now().Add(10*time.Minute)) {
+	if len(rs) != 1 || rs[0].User != "42" || !rs[0].Until.Equal(r.clk.Now().Add(10*time.Minute)) {
 		t.Errorf("restrict calls %+v", rs)
 	}
 	if b := r.ops("ban"); len(b) != 1 || b[0].User != "42" {
 		t.Errorf("ban calls %+v", b)
 	}
-	if n := len(r.ev.ev); n != 4 || r.ev.ev[3].Action != "ban" || r.ev.ev[3].Category != "words" {
-		t.Errorf("events %+v", r.ev.ev)
+	if ev := r.moderated(); len(ev) != 4 || ev[3].Action != "ban" || ev[3].Category != "words" {
+		t.Errorf("events %+v", ev)
 	}
 	// Decay: 4 strikes halve every hour; after 3 hours 0.5 remain, so the
 	// next violation (1.5) is a warning again.
-	r.clk.add(3 * time.Hour)
+	r.clk.Add(3 * time.Hour)
 	s, _ := r.m.Strikes(context.Background(), "tg:42")
 	if s < 0.49 || s > 0.51 {
 		t.Fatalf("strikes after 3 half-lives = %v, want 0.5", s)
 	}
 	r.send(t, "g1", "42", "darn")
-	es := r.audit.kinds("moderation")
+	es := r.audit.Entries("moderation")
 	if es[len(es)-1].Action != string(ActionWarn) {
 		t.Errorf("after decay action %s, want warn", es[len(es)-1].Action)
 	}
@@ -335,7 +256,7 @@ func TestExemptAndOverrides(t *testing.T) {
 	r.send(t, "g1", "boss", "darn")
 	r.send(t, "off", "1", "darn")
 	r.send(t, "caps", "1", "darn")
-	if es := r.audit.kinds("moderation"); len(es) != 0 {
+	if es := r.audit.Entries("moderation"); len(es) != 0 {
 		t.Fatalf("exempt/disabled/ignored produced %+v", es)
 	}
 	for i := 0; i < 3; i++ {
@@ -343,13 +264,13 @@ func TestExemptAndOverrides(t *testing.T) {
 	}
 	// Capped at warn: the user is warned once in the episode, not three
 	// times.
-	es := r.audit.kinds("moderation")
+	es := r.audit.Entries("moderation")
 	if len(es) != 1 || es[0].Action != string(ActionWarn) || len(r.p.Replies("lively")) != 1 {
 		t.Errorf("capped channel: audit %+v, notices %q", es, r.p.Replies("lively"))
 	}
 	r.send(t, "dry", "3", "darn")
 	r.send(t, "dry", "3", "darn")
-	es = r.audit.kinds("moderation")
+	es = r.audit.Entries("moderation")
 	last := es[len(es)-1]
 	if !strings.Contains(last.Note, "dry-run") || last.Action != string(ActionWarn) {
 		t.Errorf("dry-run entry %+v (strikes must not persist, so still warn)", last)
@@ -363,11 +284,11 @@ func TestCommandsAndAppeal(t *testing.T) {
 	r := newRig(t, Config{ManagersChannel: map[string]string{"tg": "mods"}})
 	// A follower may not run /mod.
 	r.send(t, "g1", "5", "/mod words add darn")
-	if rs := r.audit.kinds("refused"); len(rs) != 1 {
-		t.Fatalf("follower /mod not refused: %+v", r.audit.es)
+	if rs := r.audit.Entries("refused"); len(rs) != 1 {
+		t.Fatalf("follower /mod not refused: %+v", r.audit.Entries(""))
 	}
 	r.send(t, "g1", "5", "darn")
-	if n := len(r.audit.kinds("moderation")); n != 0 {
+	if n := len(r.audit.Entries("moderation")); n != 0 {
 		t.Fatal("word added by a follower")
 	}
 	r.send(t, "g1", "boss", "/mod words add darn, dang it")
@@ -376,7 +297,7 @@ func TestCommandsAndAppeal(t *testing.T) {
 		t.Fatalf("words list: %q", rep[len(rep)-1])
 	}
 	r.send(t, "g1", "5", "well dang it all")
-	if es := r.audit.kinds("moderation"); len(es) != 1 || es[0].Rule != "dang it" {
+	if es := r.audit.Entries("moderation"); len(es) != 1 || es[0].Rule != "dang it" {
 		t.Fatalf("added phrase not matched: %+v", es)
 	}
 	// The list survives in the KV: a new moderator over it sees it.
@@ -405,7 +326,7 @@ func TestCommandsAndAppeal(t *testing.T) {
 	if got := r.p.Replies("mods"); len(got) < 2 || !strings.Contains(got[len(got)-1], "it was a quote from a film") {
 		t.Fatalf("appeal not delivered: %q", got)
 	}
-	if a := r.audit.kinds("appeal"); len(a) != 1 || a[0].User != "tg:5" || a[0].Action != "warn" {
+	if a := r.audit.Entries("appeal"); len(a) != 1 || a[0].User != "tg:5" || a[0].Action != "warn" {
 		t.Errorf("appeal audit %+v", a)
 	}
 	if _, err := r.m.OpenAppeal(context.Background(), "tg:5"); err != nil {
@@ -420,11 +341,11 @@ func TestCommandsAndAppeal(t *testing.T) {
 	}
 	r.send(t, "g1", "boss", "/mod dryrun on")
 	r.send(t, "g1", "5", "darn")
-	es := r.audit.kinds("moderation")
+	es := r.audit.Entries("moderation")
 	if !strings.Contains(es[len(es)-1].Note, "dry-run") || len(r.ops("delete")) != 0 {
 		t.Errorf("dry-run via command: %+v", es[len(es)-1])
 	}
-	if cmds := r.audit.kinds("command"); len(cmds) != 3 {
+	if cmds := r.audit.Entries("command"); len(cmds) != 3 {
 		t.Errorf("command audit %+v", cmds)
 	}
 }
@@ -477,7 +398,7 @@ func TestLLMSecondOpinion(t *testing.T) {
 				return tc.reply, tc.err
 			}
 			r.send(t, "g", "1", "a borderline remark")
-			es := r.audit.kinds("moderation")
+			es := r.audit.Entries("moderation")
 			got := ""
 			if len(es) > 0 {
 				got = es[0].Action
@@ -531,13 +452,11 @@ func TestConfigValidate(t *testing.T) {
 func TestNewMemberLinkThroughEngine(t *testing.T) {
 	r := newRig(t, Config{NewMemberMinutes: 10})
 	r.send(t, "g", "old", "hello all")
-	r.clk.add(time.Hour)
+	r.clk.Add(time.Hour)
 	r.send(t, "g", "old", "our meetup notes: https://example.org/notes")
 	r.send(t, "g", "new", "check https://example.org/page")
 	var got []string
-	r.ev.mu.Lock()
-	evs := slices.Clone(r.ev.ev)
-	r.ev.mu.Unlock()
+	evs := r.moderated()
 	for _, e := range evs {
 		if e.Kind == bot.EventModerated {
 			got = append(got, e.User+" "+e.Category)

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorusbot/chorus/prompts"
-
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 )
 
 func TestPipedConversation(t *testing.T) {

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorusbot/chorus/prompts"
-
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
+	"github.com/chorusbot/chorus/prompts"
 	"github.com/go-telegram/bot/models"
 )
 

@@ -377,13 +377,19 @@ func (s *Server) newID() string {
 	return strconv.FormatInt((time.Now().UnixMilli()-discordEpoch)<<22|(s.next&0x3fffff), 10)
 }
 
+// sessionWait is how long Dispatch waits for a session: a client sees
+// READY (and reports itself connected) a moment before the fake has sent
+// the guilds and opened the session to dispatches.
+const sessionWait = 5 * time.Second
+
 // Dispatch sends an event (op 0) with the next sequence number to every
-// connected session. It fails when none is connected.
+// connected session. It fails when none is connected within sessionWait.
 func (s *Server) Dispatch(event string, d any) error {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("discordtest: dispatch %s: %w", event, err)
 	}
+	s.waitSession()
 	s.mu.Lock()
 	var targets []*conn
 	var frames []frame
@@ -407,9 +413,24 @@ func (s *Server) Dispatch(event string, d any) error {
 	return nil
 }
 
+// waitSession waits up to sessionWait until a session takes dispatches.
+func (s *Server) waitSession() {
+	for deadline := time.Now().Add(sessionWait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		for c := range s.conns {
+			if c.sess != nil {
+				s.mu.Unlock()
+				return
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
 // DispatchRaw writes a raw text frame to every connected session, for
 // malformed input.
 func (s *Server) DispatchRaw(text string) error {
+	s.waitSession()
 	s.mu.Lock()
 	var targets []*conn
 	for c := range s.conns {

@@ -1,0 +1,111 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+)
+
+// handle runs the pipeline for one message and reports whether the store
+// already marked it done.
+func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error) {
+	p, ok := e.Platform(m.Platform)
+	if !ok {
+		return false, fmt.Errorf("%w: %q", ErrUnknownPlatform, m.Platform)
+	}
+	auth := e.AuthorityOf(m)
+	role := auth.Role
+	// A command's name is English whatever the user speaks: judge the
+	// language by its arguments, and by the locale when there are none.
+	langText := m.Text
+	if m.Command != nil {
+		langText = m.Command.Args
+	}
+	lang := DetectLang(langText, m.Author.Lang, e.catalog)
+	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
+
+	e.events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
+		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
+
+	if m.Author.IsBot {
+		return false, nil
+	}
+	for _, in := range e.inspectors {
+		v, err := in.Inspect(ctx, m, env)
+		if err != nil {
+			e.log.Warn("inspector failed", "platform", m.Platform, "err", err)
+			continue
+		}
+		if v.Notice != "" {
+			if err := env.Reply(ctx, v.Notice); err != nil {
+				e.log.Warn("send notice failed", "err", err)
+			}
+		}
+		if v.Stop {
+			// Not stored in the conversation, but the author was seen.
+			if err := e.store.Touch(ctx, m, lang); err != nil {
+				e.log.Warn("profile update failed", "err", err)
+			}
+			return false, nil
+		}
+	}
+	conv := m.ConversationKey()
+	text := m.Text
+	if m.Command != nil {
+		if spec, ok := e.Command(m.Command.Name); ok && spec.PrivateArgs {
+			text = "/" + m.Command.Name // the user it names is not ours to keep
+		}
+	}
+	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
+		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
+	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
+		return false, fmt.Errorf("bot: store message: %w", err)
+	}
+	if m.Edited {
+		return false, nil // an edit updates the record; it is not a new question
+	}
+	if q.replay && e.answered(ctx, conv, m.ID) {
+		// Accepted, answered and stored before the crash, but not marked
+		// done: don't answer twice.
+		return false, nil
+	}
+	if m.Command != nil {
+		return env.done, e.runCommand(ctx, env, m)
+	}
+	if !e.shouldAnswer(m) {
+		return false, nil
+	}
+	err := e.answer(ctx, env, m.Text)
+	return env.done, err
+}
+
+// replyID is the MsgID stored on the bot's turn answering message id, so
+// that a replay after a crash can tell the message was answered.
+func replyID(id string) string { return "re:" + id }
+
+// answered reports whether the recent history holds the bot's answer to
+// message id.
+func (e *Engine) answered(ctx context.Context, conv, id string) bool {
+	win, err := e.store.Window(ctx, conv, 8*e.cfg.WindowTokens)
+	if err != nil {
+		return false
+	}
+	want := replyID(id)
+	for i := len(win) - 1; i >= 0; i-- {
+		if win[i].Role == RoleAssistant && win[i].MsgID == want {
+			return true
+		}
+	}
+	return false
+}
+
+// shouldAnswer is the reply policy: always in DMs; elsewhere when mentioned,
+// replied to, or in an open chat.
+func (e *Engine) shouldAnswer(m *Message) bool {
+	switch {
+	case m.Chat.Kind == ChatDM, m.Mentioned, m.ReplyToBot:
+		return true
+	case e.open[m.ConversationKey()], e.open[m.Chat.ID], e.open[ConversationKey(m.Platform, m.Chat.ID, "")]:
+		return true
+	}
+	return false
+}
