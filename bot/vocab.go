@@ -64,6 +64,9 @@ const (
 	// AdapterBadUpdate: an update could not be read (a panic was
 	// recovered, a body was malformed); the connection is unchanged.
 	AdapterBadUpdate AdapterState = "bad_update"
+	// AdapterUnauthorized: a request to the adapter's webhook was refused
+	// for want of the right secret; nothing of it was read.
+	AdapterUnauthorized AdapterState = "unauthorized"
 )
 
 // LimitReason says why an answer was refused by a limit, in

@@ -227,7 +227,12 @@ type Metrics struct {
 	panics      *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 	connected   *prometheus.GaugeVec
-	reconnects  *prometheus.CounterVec
+	// connMu orders the writes of chorus_adapter_connected; reported
+	// holds the platforms whose adapter has said connected or not.
+	connMu     sync.Mutex
+	reported   map[string]bool
+	reconnects *prometheus.CounterVec
+	refused    *prometheus.CounterVec
 
 	share  *shareWindow
 	active *activeUsers
@@ -270,6 +275,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		outcomes:    newLabelSet(strs(bot.ReplyOutcomes), strs(bot.CommandOutcomes), strs(bot.LLMOutcomes)),
 		purposes:    newLabelSet(strs(bot.Purposes)),
 		rateReasons: newLabelSet(strs(bot.LimitReasons)),
+		reported:    map[string]bool{},
 		share:       &shareWindow{},
 		active:      newActiveUsers(),
 	}
@@ -309,6 +315,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	m.connected = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "adapter_connected",
 		Help: "Whether a platform adapter is connected (1) or not (0)."}, []string{"platform"})
 	m.reconnects = counter("adapter_reconnects_total", "Adapter reconnects, by platform.", "platform")
+	m.refused = counter("webhook_unauthorized_total", "Webhook requests refused for want of the right secret, by platform.", "platform")
 
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help: "Build information; the value is always 1."}, []string{"version", "revision", "goversion"})
@@ -318,7 +325,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
 		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
 		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun,
-		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects,
+		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects, m.refused,
 		buildInfo, &windowCollector{m: m},
 	}
 	for _, c := range cs {
@@ -333,8 +340,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 // zero creates every series whose labels are all known at zero, so that
 // rate() sees the first event, an alert on increase() or on "== 0" works
 // from the first scrape, and a dashboard shows the series that have been
-// quiet. Gauges whose zero means something (adapter_connected: "down") are
-// left to the events that set them.
+// quiet. adapter_connected, whose zero means "down", is created by
+// Connecting for the adapters that report their connection.
 func (m *Metrics) zero() {
 	platforms := m.platforms.values()
 	for _, p := range platforms {
@@ -344,6 +351,7 @@ func (m *Metrics) zero() {
 		m.duplicates.WithLabelValues(p)
 		m.panics.WithLabelValues(p)
 		m.reconnects.WithLabelValues(p)
+		m.refused.WithLabelValues(p)
 		for _, o := range bot.ReplyOutcomes {
 			m.replies.WithLabelValues(p, string(o))
 		}
@@ -393,6 +401,26 @@ func (m *Metrics) Declare(l bot.Labels) {
 	m.labels.add(l.Sentiments...)
 	m.alerts.add(l.Alerts...)
 	m.zero()
+}
+
+// Connecting declares the platforms whose adapters report their
+// connection (EventAdapter connected and disconnected; the console does
+// not): chorus_adapter_connected is 0 for each from now until its adapter
+// first connects, so that the alert on "== 0" fires for an adapter that
+// never connected (a wrong token, an unreachable API) as well as for one
+// that dropped. A platform whose adapter has reported already is left as
+// it is. The platforms join the known set, like Declare's.
+func (m *Metrics) Connecting(platforms ...string) {
+	m.Declare(bot.Labels{Platforms: platforms})
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	for _, name := range platforms {
+		p := m.platforms.get(name)
+		if !m.reported[p] {
+			m.reported[p] = true
+			m.connected.WithLabelValues(p).Set(0)
+		}
+	}
 }
 
 // AddCommands adds command names to the known set, for commands registered
@@ -447,12 +475,19 @@ func (m *Metrics) Observe(e bot.Event) {
 	case bot.EventAdapter:
 		p := m.platforms.get(e.Platform)
 		switch e.State {
-		case bot.AdapterConnected:
-			m.connected.WithLabelValues(p).Set(1)
-		case bot.AdapterDisconnected:
-			m.connected.WithLabelValues(p).Set(0)
+		case bot.AdapterConnected, bot.AdapterDisconnected:
+			up := 0.0
+			if e.State == bot.AdapterConnected {
+				up = 1
+			}
+			m.connMu.Lock()
+			m.reported[p] = true
+			m.connected.WithLabelValues(p).Set(up)
+			m.connMu.Unlock()
 		case bot.AdapterReconnect:
 			m.reconnects.WithLabelValues(p).Inc()
+		case bot.AdapterUnauthorized:
+			m.refused.WithLabelValues(p).Inc()
 		}
 	}
 }

@@ -637,6 +637,7 @@ func TestDeclareCreatesSeriesAtZero(t *testing.T) {
 		{"chorus_alerts_total", map[string]string{"kind": "negative_surge"}},
 		{"chorus_rate_limited_total", map[string]string{"reason": "budget"}},
 		{"chorus_panics_recovered_total", map[string]string{"platform": "telegram"}},
+		{"chorus_webhook_unauthorized_total", map[string]string{"platform": "telegram"}},
 	} {
 		if got := value(t, reg, s.name, s.labels); got != 0 {
 			t.Errorf("%s%v = %v, want 0", s.name, s.labels, got)
@@ -648,11 +649,56 @@ func TestDeclareCreatesSeriesAtZero(t *testing.T) {
 	}{
 		{"chorus_alerts_total", map[string]string{"kind": "volume_surge"}},
 		{"chorus_messages_received_total", map[string]string{"platform": "discord", "chat_kind": "dm"}},
-		// A gauge at 0 would say "disconnected" before the adapter said anything.
+		// Declare does not say which platforms report a connection
+		// (Connecting does): a console at 0 would read "disconnected".
 		{"chorus_adapter_connected", map[string]string{"platform": "telegram"}},
 	} {
 		if _, ok := lookup(t, reg, s.name, s.labels); ok {
 			t.Errorf("%s%v exists though nothing declared it", s.name, s.labels)
 		}
+	}
+}
+
+func TestConnectingExportsZeroUntilConnected(t *testing.T) {
+	m, reg := newTest(t)
+	// discord reported before being declared: its state is kept.
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "discord", State: bot.AdapterConnected})
+	m.Connecting("telegram", "discord")
+	up := func(p string) float64 {
+		return value(t, reg, "chorus_adapter_connected", map[string]string{"platform": p})
+	}
+	if got := up("telegram"); got != 0 {
+		t.Errorf("telegram never connected: adapter_connected = %v, want 0", got)
+	}
+	if got := up("discord"); got != 1 {
+		t.Errorf("discord connected before Connecting: %v, want 1", got)
+	}
+	if _, ok := lookup(t, reg, "chorus_adapter_connected", map[string]string{"platform": "console"}); ok {
+		t.Error("the console reports no connection, yet has an adapter_connected series")
+	}
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterConnected})
+	m.Connecting("telegram") // a second declaration must not say "down"
+	if got := up("telegram"); got != 1 {
+		t.Errorf("telegram connected: %v, want 1", got)
+	}
+	m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterDisconnected})
+	if got := up("telegram"); got != 0 {
+		t.Errorf("telegram dropped: %v, want 0", got)
+	}
+}
+
+func TestWebhookUnauthorizedCounted(t *testing.T) {
+	m, reg := newTest(t)
+	refused := func() float64 {
+		return value(t, reg, "chorus_webhook_unauthorized_total", map[string]string{"platform": "telegram"})
+	}
+	if got := refused(); got != 0 {
+		t.Fatalf("before any request: %v, want a series at 0", got)
+	}
+	for range 3 {
+		m.Observe(bot.Event{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterUnauthorized})
+	}
+	if got := refused(); got != 3 {
+		t.Errorf("after 3 refusals: %v, want 3", got)
 	}
 }

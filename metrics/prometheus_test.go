@@ -55,10 +55,7 @@ func freePort(t *testing.T) int {
 // returns its base URL. It is killed when the test ends.
 func startPrometheus(t *testing.T, target string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus server not installed (apt-get install prometheus): skipping the end-to-end scrape test")
-	}
+	bin := needTool(t, "prometheus")
 	ver, err := exec.Command(bin, "--version").CombinedOutput()
 	if err != nil {
 		t.Skipf("prometheus --version failed (%v): %s", err, ver)

@@ -97,6 +97,8 @@ type Adapter struct {
 	whMu   sync.Mutex
 	whAddr string
 	whSem  chan struct{}
+	// whRefused rate-limits the log lines of refused webhook requests.
+	whRefused refusedLog
 
 	// disp hands polled updates to the engine by chat; set by Run.
 	dispMu sync.RWMutex

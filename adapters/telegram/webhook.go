@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
@@ -42,7 +43,11 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		}
 		got := r.Header.Get(secretHeader)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(a.cfg.Webhook.Secret)) != 1 {
-			a.log.Warn("webhook request with a wrong secret", "remote", r.RemoteAddr)
+			a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: bot.AdapterUnauthorized})
+			if ok, unlogged := a.whRefused.note(); ok {
+				a.log.Warn("webhook request with a wrong secret refused (at most one such line a minute; chorus_webhook_unauthorized_total counts them all)",
+					"remote", r.RemoteAddr, "refused_unlogged_before", unlogged)
+			}
 			http.Error(w, statusText(http.StatusUnauthorized), http.StatusUnauthorized)
 			return
 		}
@@ -80,6 +85,40 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// refusedLogEvery is the least time between two log lines about refused
+// webhook requests.
+const refusedLogEvery = time.Minute
+
+// refusedLog rate-limits the log line of refused webhook requests: a
+// scanner or a misconfigured proxy can send thousands a minute, each
+// counted by the AdapterUnauthorized event anyway. The first refusal is
+// logged, then at most one per refusedLogEvery, saying how many went
+// unlogged before it. The zero value is ready; it is safe for concurrent
+// use.
+type refusedLog struct {
+	mu       sync.Mutex
+	now      func() time.Time // time.Now when nil; set by tests
+	last     time.Time
+	unlogged int
+}
+
+// note records one refusal and says whether to log it and how many
+// refusals were not logged since the last line.
+func (l *refusedLog) note() (log bool, unlogged int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.now != nil {
+		now = l.now()
+	}
+	if !l.last.IsZero() && now.Sub(l.last) < refusedLogEvery {
+		l.unlogged++
+		return false, 0
+	}
+	l.last, unlogged, l.unlogged = now, l.unlogged, 0
+	return true, unlogged
 }
 
 // runWebhook serves WebhookHandler on Webhook.Listen and, when PublicURL

@@ -18,7 +18,10 @@ import (
 // component is one long-running part of serve.
 type component struct {
 	name string
-	run  func(context.Context) error
+	// platform is the platform of a hosted adapter, which reports its
+	// connection; empty for the rest.
+	platform string
+	run      func(context.Context) error
 }
 
 // llmHealth tracks whether the model answered lately, for /readyz: not
@@ -95,10 +98,15 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// The platforms, commands and the plug-ins' label values are known
 	// now: their series exist at zero from the first scrape.
 	met.Declare(a.engine.Labels())
-	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	for _, c := range comps {
+		if c.platform != "" {
+			met.Connecting(c.platform) // 0 until it connects
+		}
+	}
+	comps = append(comps, component{name: "retention", run: func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
 	if cfg.Admin.Listen != "" {
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
-		comps = append(comps, component{"admin", srv.Run})
+		comps = append(comps, component{name: "admin", run: srv.Run})
 	}
 
 	if err := a.engine.Start(ctx); err != nil {
@@ -150,13 +158,14 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 			continue
 		}
 		name := pc.Platform()
-		alog := log.With("adapter", name)
-		ad, err := pc.NewAdapter(a.engine, bot.AdapterEnv{Log: alog, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()})
+		// The adapter and RunAdapter name the adapter in their lines.
+		ad, err := pc.NewAdapter(a.engine, bot.AdapterEnv{Log: log, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()})
 		if err != nil {
 			return nil, nil, err
 		}
 		a.engine.AddPlatform(ad)
-		comps = append(comps, component{name, func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, alog, bot.Backoff{}) }})
+		comps = append(comps, component{name: name, platform: name,
+			run: func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, log, bot.Backoff{}) }})
 		checks = append(checks, metrics.WithCheck(name, readyCheck(ad.Ready)))
 	}
 	if len(comps) == 0 {
@@ -166,7 +175,7 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 		}
 		a.engine.AddPlatform(con)
 		// The console ends at end of input; serve goes on until a signal.
-		comps = append(comps, component{console.Name, con.Run})
+		comps = append(comps, component{name: console.Name, run: con.Run})
 		log.Info("no platform token configured: serving the console")
 	}
 	return comps, checks, nil
