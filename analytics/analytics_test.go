@@ -568,3 +568,36 @@ func TestForgetAndExportUser(t *testing.T) {
 		t.Errorf("export after forget = %+v", ex)
 	}
 }
+
+func TestLastSeen(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	ctx := context.Background()
+	r.send("c1", "a", bot.RoleFollower, t0, "hello")
+	r.send("c1", "b", bot.RoleFollower, t0.Add(time.Hour), "hi")
+	r.send("c1", "old", bot.RoleFollower, t0.Add(-40*24*time.Hour), "long ago")
+	if err := r.a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// a again and c, not flushed yet.
+	r.send("c1", "a", bot.RoleFollower, t0.Add(2*time.Hour), "back again")
+	r.send("c1", "c", bot.RoleFollower, t0.Add(3*time.Hour), "new here")
+	got := map[string]time.Time{}
+	if err := r.a.LastSeen(ctx, t0.Add(-30*24*time.Hour), func(k string, last time.Time) {
+		if _, dup := got[k]; dup {
+			t.Errorf("key %s reported twice", k)
+		}
+		got[k] = last
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key := func(u string) string { return ActivityKey(bot.UserKey("tg", u)) }
+	want := map[string]time.Time{key("a"): t0.Add(2 * time.Hour), key("b"): t0.Add(time.Hour), key("c"): t0.Add(3 * time.Hour)}
+	if len(got) != len(want) {
+		t.Fatalf("last seen: %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if !got[k].Equal(w) {
+			t.Errorf("%s last seen %v, want %v", k, got[k], w)
+		}
+	}
+}

@@ -443,3 +443,49 @@ func cutSlash(s string) (string, string, bool) {
 	}
 	return "", "", false
 }
+
+// ActivityKey is what analytics records a user's activity under: a one-way
+// hash of their user key (LastSeen reports users by it). Metrics count
+// active users by the same key, so that the figure rebuilt from these
+// records at start and the live one count a user once.
+func ActivityKey(user string) string { return userRecKey(user) }
+
+// LastSeen calls fn with the ActivityKey and the last time seen of every
+// user whose last message scored by analytics (commands and the bot's own
+// messages are not) is at or after since: the stored records and what is
+// not flushed yet. It reads every user's record.
+func (a *Analytics) LastSeen(ctx context.Context, since time.Time, fn func(key string, last time.Time)) error {
+	// No flush between the copy of the pending records and the scan.
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	pending := make(map[string]userRec, len(a.delta.users))
+	for k, u := range a.delta.users {
+		pending[k] = u
+	}
+	a.mu.Unlock()
+	from := since.Unix()
+	err := a.kv.Scan(ctx, bucketUsers, "", "", func(k string, v []byte) error {
+		var u userRec
+		if json.Unmarshal(v, &u) != nil || u.First == 0 {
+			return nil
+		}
+		if p, ok := pending[k]; ok {
+			u.Last = max(u.Last, p.Last)
+			delete(pending, k)
+		}
+		if u.Last >= from {
+			fn(k, time.Unix(u.Last, 0))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("analytics: last seen: %w", err)
+	}
+	for k, u := range pending {
+		if u.Last >= from {
+			fn(k, time.Unix(u.Last, 0))
+		}
+	}
+	return nil
+}

@@ -12,5 +12,7 @@
 //
 // Active users over 5 minutes, a day and 30 days are estimated with one
 // HyperLogLog sketch per time bucket, merged at scrape time, so memory stays
-// bounded whatever the number of users.
+// bounded whatever the number of users. At start, Seen fills them from the
+// last time stored activity saw each user (analytics' records), so that a
+// restart does not reset the figure.
 package metrics

@@ -60,6 +60,7 @@ type config struct {
 	labels     []string
 	alerts     []string
 	storeSize  func() (int64, error)
+	userKey    func(string) string
 	version    string
 	revision   string
 	now        func() time.Time
@@ -128,6 +129,14 @@ func WithStoreSize(fn func() (int64, error)) Option {
 // (default: read from the binary's build info).
 func WithBuildInfo(version, revision string) Option {
 	return func(c *config) { c.version, c.revision = version, revision }
+}
+
+// WithUserKey sets what chorus_active_users tells users apart by (default:
+// the user key itself). Give it the key of the stored activity the figure
+// is rebuilt from at start (see Seen), so that a user seen before and
+// after a restart counts once.
+func WithUserKey(key func(user string) string) Option {
+	return func(c *config) { c.userKey = key }
 }
 
 // WithClock replaces time.Now for the sliding windows, for tests.
@@ -423,6 +432,18 @@ func (m *Metrics) Connecting(platforms ...string) {
 	}
 }
 
+// Seen counts a user, by the key WithUserKey gives, as active at t: at
+// start, the users stored activity saw over the last 30 days rebuild
+// chorus_active_users, so that a restart doesn't reset it to zero. Only
+// the last time a user was seen matters for every window; a t in the
+// future counts as now.
+func (m *Metrics) Seen(key string, t time.Time) {
+	if now := m.now(); t.After(now) {
+		t = now
+	}
+	m.active.add(t, key)
+}
+
 // AddCommands adds command names to the known set, for commands registered
 // on the engine after New.
 func (m *Metrics) AddCommands(names ...string) { m.Declare(bot.Labels{Commands: names}) }
@@ -436,7 +457,11 @@ func (m *Metrics) Observe(e bot.Event) {
 	case bot.EventMessageReceived:
 		m.received.WithLabelValues(m.platforms.get(e.Platform), m.chatKinds.get(string(e.ChatKind))).Inc()
 		if e.User != "" {
-			m.active.add(m.now(), e.User)
+			user := e.User
+			if m.cfg.userKey != nil {
+				user = m.cfg.userKey(user)
+			}
+			m.active.add(m.now(), user)
 		}
 	case bot.EventDuplicate:
 		m.duplicates.WithLabelValues(m.platforms.get(e.Platform)).Inc()

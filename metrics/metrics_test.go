@@ -702,3 +702,32 @@ func TestWebhookUnauthorizedCounted(t *testing.T) {
 		t.Errorf("after 3 refusals: %v, want 3", got)
 	}
 }
+
+// Users seen before a restart (Seen, from stored activity) and after it
+// count once each, in the windows their last activity falls in.
+func TestSeenRebuildsActiveUsers(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 12, 0, 30, 0, time.UTC)
+	clk := bottest.NewClock(t0)
+	key := func(user string) string { return "k:" + strings.ToUpper(user) }
+	m, reg := newTest(t, WithClock(clk.Now), WithUserKey(key))
+	active := func(w string) float64 { return value(t, reg, "chorus_active_users", map[string]string{"window": w}) }
+	m.Seen(key("telegram:1"), t0.Add(-2*time.Minute))
+	m.Seen(key("telegram:2"), t0.Add(-3*time.Hour))
+	m.Seen(key("telegram:3"), t0.Add(-10*24*time.Hour))
+	m.Seen(key("telegram:4"), t0.Add(-40*24*time.Hour)) // out of every window
+	m.Seen(key("telegram:5"), t0.Add(time.Hour))        // a clock ahead: now
+	for w, want := range map[string]float64{"5m": 2, "1d": 3, "30d": 4} {
+		if got := active(w); got != want {
+			t.Errorf("rebuilt: active %s = %v, want %v", w, got, want)
+		}
+	}
+	// telegram:2 and telegram:3 write again: no one is counted twice.
+	for _, u := range []string{"telegram:2", "telegram:3", "telegram:6"} {
+		m.Observe(bot.Event{Kind: bot.EventMessageReceived, Platform: "telegram", ChatKind: bot.ChatDM, User: u})
+	}
+	for w, want := range map[string]float64{"5m": 5, "1d": 5, "30d": 5} {
+		if got := active(w); got != want {
+			t.Errorf("after new messages: active %s = %v, want %v", w, got, want)
+		}
+	}
+}

@@ -70,6 +70,10 @@ type activeUsers struct {
 	rings []*hllRing
 }
 
+// ActiveWindow is the longest window of chorus_active_users: activity
+// older than this does not count.
+const ActiveWindow = 30 * 24 * time.Hour
+
 // Active-user windows, in the order of activeWindowNames.
 var activeWindows = []struct {
 	name           string
@@ -77,7 +81,7 @@ var activeWindows = []struct {
 }{
 	{"5m", 5 * time.Minute, time.Minute},
 	{"1d", 24 * time.Hour, time.Hour},
-	{"30d", 30 * 24 * time.Hour, 24 * time.Hour},
+	{"30d", ActiveWindow, 24 * time.Hour},
 }
 
 func newActiveUsers() *activeUsers {

@@ -86,3 +86,50 @@ func TestServeWebhookRefusals(t *testing.T) {
 		t.Errorf("2,000 refused requests logged %d lines, want 1 (2 if a minute passed)", n)
 	}
 }
+
+// TestServeActiveUsersSurviveRestart: chorus_active_users after a restart
+// is what it was before it (rebuilt from the activity analytics stored),
+// not zero.
+func TestServeActiveUsersSurviveRestart(t *testing.T) {
+	data := t.TempDir()
+	const users = 7
+	run := func(say bool) map[string]float64 {
+		fake := telegramtest.NewServer(9000, "chorusbot")
+		defer fake.Close()
+		p := startServe(t, []string{
+			"CHORUS_TELEGRAM_TOKEN=9000:AAEtest-token-for-the-fake-bot-api-0123",
+			"CHORUS_TELEGRAM_API_URL=" + fake.URL,
+			"CHORUS_TELEGRAM_POLL_TIMEOUT=1s",
+		}, "--data-dir", data)
+		waitFor(t, 30*time.Second, "ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+		if say {
+			for i := range users {
+				id := int64(500 + i)
+				fake.Push(telegramtest.MessageUpdate(telegramtest.Text(telegramtest.PrivateChat(id),
+					telegramtest.User(id, "Follower", "en"), 1, "how long does shipping take?")))
+			}
+			waitFor(t, 60*time.Second, "every follower answered", func() bool {
+				for i := range users {
+					if len(fake.Messages(int64(500+i))) == 0 {
+						return false
+					}
+				}
+				return true
+			})
+		}
+		m := scrape(t, p.admin)
+		p.term(t)
+		return m
+	}
+	before := run(true)
+	after := run(false)
+	for _, w := range []string{"5m", "1d", "30d"} {
+		k := `chorus_active_users{window="` + w + `"}`
+		if before[k] != users {
+			t.Errorf("before the restart: %s = %v, want %d", k, before[k], users)
+		}
+		if after[k] != before[k] {
+			t.Errorf("after the restart: %s = %v, want %v as before", k, after[k], before[k])
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
+	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/memory/pgstore"
@@ -74,7 +76,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		prices[model] = metrics.Price{PromptPer1M: p.PromptPer1M, CompletionPer1M: p.CompletionPer1M}
 	}
 	met, err := metrics.New(reg, metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
-		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""))
+		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""), metrics.WithUserKey(analytics.ActivityKey))
 	if err != nil {
 		return err
 	}
@@ -84,6 +86,15 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	a.ingestKB(ctx)
+	// chorus_active_users starts from the activity analytics stored, not
+	// from zero.
+	active := 0
+	if err := a.plug.ana.LastSeen(ctx, time.Now().Add(-metrics.ActiveWindow), func(key string, last time.Time) {
+		met.Seen(key, last)
+		active++
+	}); err != nil {
+		log.Warn("active users not rebuilt from stored activity; chorus_active_users starts from zero", "err", err)
+	}
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
@@ -112,7 +123,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := a.engine.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("chorus serving", "version", version, "model", a.model, "data_dir", cfg.DataDir, "store", storeWhere(cfg, st))
+	log.Info("chorus serving", "version", version, "model", a.model, "data_dir", cfg.DataDir, "store", storeWhere(cfg, st),
+		"users_active_30d", active)
 	runCtx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	var wg sync.WaitGroup
