@@ -61,18 +61,34 @@ func WithCheckTimeout(d time.Duration) ServerOption {
 	return func(s *Server) { s.checkTimeout = d }
 }
 
+// WithHandler serves h at pattern (an http.ServeMux pattern) beside the
+// admin endpoints: the binary's own admin operations. h does its own
+// authentication; the server's write timeout is h's to extend
+// (http.ResponseController) for long operations.
+func WithHandler(pattern string, h http.Handler) ServerOption {
+	return func(s *Server) { s.extra = append(s.extra, route{pattern, h}) }
+}
+
+// route is one handler added by WithHandler.
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
 // WithLogger sets the server's logger (default: discard).
 func WithLogger(l *slog.Logger) ServerOption {
 	return func(s *Server) { s.log = l }
 }
 
-// Server is the admin HTTP server: /metrics, /healthz and /readyz.
+// Server is the admin HTTP server: /metrics, /healthz and /readyz, and
+// what WithHandler adds.
 type Server struct {
 	addr         string
 	gatherer     prometheus.Gatherer
 	checks       map[string]CheckFunc
 	checkTimeout time.Duration
 	log          *slog.Logger
+	extra        []route
 
 	mu        sync.Mutex
 	running   bool
@@ -104,6 +120,9 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc(PathReadyz, s.readyz)
+	for _, r := range s.extra {
+		mux.Handle(r.pattern, r.h)
+	}
 	return mux
 }
 

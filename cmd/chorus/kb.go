@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,12 +25,23 @@ func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) == 0 {
 		return fmt.Errorf("%w: kb needs ingest DIR, search QUERY, list or remove SOURCE|DOCUMENT", errUsage)
 	}
-	_, _, st, err := openAll(g, env)
-	if err != nil {
-		return err
+	// A running serve reads a path as its own: send it absolute.
+	remote := slices.Clone(pos)
+	if remote[0] == "ingest" && len(remote) == 2 {
+		if abs, err := filepath.Abs(remote[1]); err == nil {
+			remote[1] = abs
+		}
 	}
-	defer st.Close()
-	kb := st.KB()
+	return localOrServe(ctx, g, env, cliRequest{Command: "kb", Args: remote, K: *k}, func(_ *Config, _ *slog.Logger, st memory.Backend) error {
+		return kbCommand(ctx, env.stdout, st.KB(), pos, *k)
+	})
+}
+
+// kbCommand runs "kb ARGS..." on kb, writing what it prints to out.
+func kbCommand(ctx context.Context, out io.Writer, kb *memory.KB, pos []string, k int) error {
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: kb needs ingest DIR, search QUERY, list or remove SOURCE|DOCUMENT", errUsage)
+	}
 	switch pos[0] {
 	case "ingest":
 		if len(pos) != 2 {
@@ -36,30 +51,30 @@ func runKB(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		printReport(env, rep)
+		printReport(out, rep)
 		return nil
 	case "search":
 		q := strings.Join(pos[1:], " ")
 		if strings.TrimSpace(q) == "" {
 			return fmt.Errorf("%w: kb search QUERY", errUsage)
 		}
-		ps, err := kb.Search(ctx, q, *k)
+		ps, err := kb.Search(ctx, q, k)
 		if err != nil {
 			return err
 		}
 		if len(ps) == 0 {
-			fmt.Fprintln(env.stdout, "no match")
+			fmt.Fprintln(out, "no match")
 		}
 		for i, p := range ps {
 			head := p.Source
 			if p.Heading != "" {
 				head += " — " + p.Heading
 			}
-			fmt.Fprintf(env.stdout, "%d. [%s] (score %.2f, relevance %.2f)\n   %s\n", i+1, head, p.Score, p.Relevance, bot.Excerpt(p.Text, 240))
+			fmt.Fprintf(out, "%d. [%s] (score %.2f, relevance %.2f)\n   %s\n", i+1, head, p.Score, p.Relevance, bot.Excerpt(p.Text, 240))
 		}
 		return nil
 	case "list":
-		return listKB(ctx, env, kb)
+		return listKB(ctx, out, kb)
 	case "remove":
 		if len(pos) != 2 {
 			return fmt.Errorf("%w: kb remove SOURCE|DOCUMENT (as kb list shows them)", errUsage)
@@ -73,54 +88,54 @@ func runKB(ctx context.Context, env *cliEnv, args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.stdout, "removed source %s (%d documents)\n", src, n)
+			fmt.Fprintf(out, "removed source %s (%d documents)\n", src, n)
 			return nil
 		}
 		if err := kb.Remove(ctx, src, doc); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "removed %s from %s\n", doc, src)
+		fmt.Fprintf(out, "removed %s from %s\n", doc, src)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown kb command %q", errUsage, pos[0])
 }
 
-func printReport(env *cliEnv, rep memory.IngestReport) {
-	fmt.Fprintf(env.stdout, "source %s: %d added, %d updated, %d unchanged, %d removed, %d passages written\n",
+func printReport(out io.Writer, rep memory.IngestReport) {
+	fmt.Fprintf(out, "source %s: %d added, %d updated, %d unchanged, %d removed, %d passages written\n",
 		rep.Source, len(rep.Added), len(rep.Updated), len(rep.Unchanged), len(rep.Removed), rep.Passages)
 	for _, l := range []struct {
 		what  string
 		names []string
 	}{{"added", rep.Added}, {"updated", rep.Updated}, {"removed", rep.Removed}} {
 		for _, n := range l.names {
-			fmt.Fprintf(env.stdout, "  %s %s\n", l.what, n)
+			fmt.Fprintf(out, "  %s %s\n", l.what, n)
 		}
 	}
 	if len(rep.Skipped) > 0 {
-		fmt.Fprintf(env.stdout, "not ingested (%d):\n", len(rep.Skipped))
+		fmt.Fprintf(out, "not ingested (%d):\n", len(rep.Skipped))
 		for _, s := range rep.Skipped {
-			fmt.Fprintf(env.stdout, "  %s\n", s)
+			fmt.Fprintf(out, "  %s\n", s)
 		}
 	}
 	if rep.ExampleRemoved {
-		fmt.Fprintln(env.stdout, "the built-in example knowledge base was removed: it only fills an empty one")
+		fmt.Fprintln(out, "the built-in example knowledge base was removed: it only fills an empty one")
 	}
 }
 
-func listKB(ctx context.Context, env *cliEnv, kb *memory.KB) error {
+func listKB(ctx context.Context, out io.Writer, kb *memory.KB) error {
 	srcs, err := kb.Sources(ctx)
 	if err != nil {
 		return err
 	}
 	if len(srcs) == 0 {
-		fmt.Fprintln(env.stdout, "the knowledge base is empty: chorus kb ingest DIR adds a folder")
+		fmt.Fprintln(out, "the knowledge base is empty: chorus kb ingest DIR adds a folder")
 		return nil
 	}
 	docs, err := kb.List(ctx)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for i, s := range srcs {
 		if i > 0 {
 			fmt.Fprintln(tw)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/chorusbot/chorus/bot"
@@ -14,7 +15,8 @@ import (
 // withUser parses --user PLATFORM:ID, opens the store, wires the engine and
 // its plug-ins over it (so that export and forget reach what every part
 // keeps, and a forget a crash interrupted is finished first) and runs fn.
-func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn func(a *app, user string) error) error {
+// When a running serve holds the bbolt file, that serve runs it.
+func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn func(ctx context.Context, out io.Writer, e *bot.Engine, user string) error) error {
 	fs, g := newFlagSet(name, env)
 	user := fs.String("user", "", "the user, as PLATFORM:ID (telegram:42, discord:1234, console:owner)")
 	pos, err := parseArgs(fs, args)
@@ -27,20 +29,17 @@ func withUser(ctx context.Context, name string, env *cliEnv, args []string, fn f
 	if _, _, ok := bot.SplitUserKey(*user); !ok {
 		return fmt.Errorf("%w: --user must be PLATFORM:ID, got %q", errUsage, *user)
 	}
-	cfg, log, st, err := openAll(g, env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	a, err := newPrivacyApp(cfg, log, st)
-	if err != nil {
-		return err
-	}
-	if err := a.engine.Start(ctx); err != nil {
-		return err
-	}
-	defer a.engine.Close()
-	return fn(a, *user)
+	return localOrServe(ctx, g, env, cliRequest{Command: name, User: *user}, func(cfg *Config, log *slog.Logger, st memory.Backend) error {
+		a, err := newPrivacyApp(cfg, log, st)
+		if err != nil {
+			return err
+		}
+		if err := a.engine.Start(ctx); err != nil {
+			return err
+		}
+		defer a.engine.Close()
+		return fn(ctx, env.stdout, a.engine, *user)
+	})
 }
 
 // newPrivacyApp is the binary's wiring with the offline model: export and
@@ -50,24 +49,31 @@ func newPrivacyApp(cfg *Config, log *slog.Logger, st memory.Backend) (*app, erro
 }
 
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
-	return withUser(ctx, "export", env, args, func(a *app, user string) error {
-		data, err := a.engine.Export(ctx, user)
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(data)
-	})
+	return withUser(ctx, "export", env, args, exportUser)
+}
+
+// exportUser writes everything held about user, as JSON, to out.
+func exportUser(ctx context.Context, out io.Writer, e *bot.Engine, user string) error {
+	data, err := e.Export(ctx, user)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(data)
 }
 
 func runForget(ctx context.Context, env *cliEnv, args []string) error {
-	return withUser(ctx, "forget", env, args, func(a *app, user string) error {
-		n, ref, err := a.engine.Forget(ctx, bot.ForgetRequest{User: user, Scope: bot.ViewAll()}, "cli")
-		if err != nil {
-			return fmt.Errorf("%w (it finishes when chorus next starts on this data directory)", err)
-		}
-		fmt.Fprintf(env.stdout, "forgot %s: %d records deleted or anonymised (reference %s)\n", user, n, ref)
-		return nil
-	})
+	return withUser(ctx, "forget", env, args, forgetUser)
+}
+
+// forgetUser forgets user everywhere, as /forget does, for the command
+// line.
+func forgetUser(ctx context.Context, out io.Writer, e *bot.Engine, user string) error {
+	n, ref, err := e.Forget(ctx, bot.ForgetRequest{User: user, Scope: bot.ViewAll()}, "cli")
+	if err != nil {
+		return fmt.Errorf("%w (it finishes when chorus next starts on this data directory)", err)
+	}
+	fmt.Fprintf(out, "forgot %s: %d records deleted or anonymised (reference %s)\n", user, n, ref)
+	return nil
 }

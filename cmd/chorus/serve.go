@@ -115,9 +115,32 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	comps = append(comps, component{name: "retention", run: func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	var token string // the admin token, when serve holds a bbolt file
 	if cfg.Admin.Listen != "" {
+		if !cfg.Store.Postgres() {
+			// kb, export and forget run from the command line while
+			// serve holds the file: through the admin listener, with a
+			// token left in the data directory.
+			if token, err = newAdminToken(); err != nil {
+				return err
+			}
+			checks = append(checks, metrics.WithHandler(pathCLI, cliHandler(a, token)))
+		}
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
 		comps = append(comps, component{name: "admin", run: srv.Run})
+		if token != "" {
+			go func() {
+				select {
+				case <-srv.Listening():
+				case <-ctx.Done():
+					return
+				}
+				if _, err := writeAdminToken(cfg.DataDir, srv.Addr(), token); err != nil {
+					log.Warn("kb, export and forget can't reach this serve from the command line", "err", err)
+				}
+			}()
+			defer removeAdminToken(filepath.Join(cfg.DataDir, adminTokenFile), token)
+		}
 	}
 
 	if err := a.engine.Start(ctx); err != nil {
