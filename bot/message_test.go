@@ -81,23 +81,54 @@ func TestSplitText(t *testing.T) {
 	}
 }
 
+// Telegram's limit counts UTF-16 code units: an emoji outside the BMP
+// counts twice, and a piece is never cut inside a character.
+func TestLimitsSplitUTF16(t *testing.T) {
+	lim := Limits{MaxLen: 10, UTF16: true}
+	if got := lim.Len("a🎉é"); got != 4 {
+		t.Errorf("Len(a🎉é) = %d, want 4", got)
+	}
+	if got := (Limits{MaxLen: 10}).Len("a🎉é"); got != 3 {
+		t.Errorf("rune Len(a🎉é) = %d, want 3", got)
+	}
+	in := strings.Repeat("🎉", 25) // 25 runes, 50 units
+	pieces := lim.Split(in)
+	if len(pieces) != 5 || strings.Join(pieces, "") != in {
+		t.Fatalf("%d pieces %q, want 5 of 5 emoji", len(pieces), pieces)
+	}
+	for _, p := range pieces {
+		if !utf8.ValidString(p) || lim.Len(p) > 10 {
+			t.Errorf("piece %q: %d units", p, lim.Len(p))
+		}
+	}
+	if got := SplitText(in, 10); len(got) != 3 {
+		t.Errorf("by runes: %d pieces, want 3", len(got))
+	}
+}
+
 func FuzzSplitText(f *testing.F) {
 	f.Add("Hello world. This is a test.\n\nNext paragraph!", 10)
 	f.Add("你好世界。再见。", 3)
+	f.Add("Party 🎉🎉 time! 🙂 ok.\n\nMore 🎉.", 4)
 	f.Fuzz(func(t *testing.T, s string, max int) {
 		if max <= 0 || max > 1000 || !utf8.ValidString(s) {
 			return
 		}
-		pieces := SplitText(s, max)
-		var total int
-		for _, p := range pieces {
-			if utf8.RuneCountInString(p) > max {
-				t.Fatalf("piece over limit %d: %q", max, p)
+		for _, lim := range []Limits{{MaxLen: max}, {MaxLen: max, UTF16: true}} {
+			if lim.UTF16 && max < 2 {
+				continue // an emoji can't fit: it is sent whole
 			}
-			total += len(strings.Join(strings.Fields(p), ""))
-		}
-		if total != len(strings.Join(strings.Fields(s), "")) {
-			t.Fatalf("text lost: %q -> %q", s, pieces)
+			pieces := lim.Split(s)
+			var total int
+			for _, p := range pieces {
+				if lim.Len(p) > max {
+					t.Fatalf("utf16 %v: piece over limit %d: %q", lim.UTF16, max, p)
+				}
+				total += len(strings.Join(strings.Fields(p), ""))
+			}
+			if total != len(strings.Join(strings.Fields(s), "")) {
+				t.Fatalf("utf16 %v: text lost: %q -> %q", lim.UTF16, s, pieces)
+			}
 		}
 	})
 }

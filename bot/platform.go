@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrUnsupported is returned by a Platform method the platform can't do
@@ -35,9 +36,14 @@ const (
 
 // Limits are what a platform allows; the streaming writer follows them.
 type Limits struct {
-	// MaxLen is the longest message in characters (runes); longer replies
-	// are split at paragraph or sentence boundaries.
+	// MaxLen is the longest message, in runes or, with UTF16, in UTF-16
+	// code units; longer replies are split at paragraph or sentence
+	// boundaries.
 	MaxLen int
+	// UTF16 says the platform counts MaxLen in UTF-16 code units, as
+	// Telegram does: a character outside the Basic Multilingual Plane
+	// (most emoji) counts twice.
+	UTF16 bool
 	// EditEvery is the least time between two edits of one message in one
 	// chat. Zero with Stream false means the platform shows only the final
 	// text.
@@ -46,6 +52,23 @@ type Limits struct {
 	Stream bool
 	// Markup is the formatting the adapter renders from the LLM's Markdown.
 	Markup Markup
+}
+
+// Len is the length of s as the platform counts it against MaxLen.
+func (l Limits) Len(s string) int {
+	if l.UTF16 {
+		return measure(s, utf16Units)
+	}
+	return utf8.RuneCountInString(s)
+}
+
+// Split cuts text into pieces of at most MaxLen as the platform counts
+// it (see SplitText).
+func (l Limits) Split(text string) []string {
+	if l.UTF16 {
+		return splitBy(text, l.MaxLen, utf16Units)
+	}
+	return SplitText(text, l.MaxLen)
 }
 
 // Attachment is a file sent with a message (a chart PNG).

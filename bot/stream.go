@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // maxRateWaits bounds how many rate-limit waits one final send or edit
@@ -44,7 +43,7 @@ type StreamWriter struct {
 
 	pending  string          // received, not yet a whole sentence
 	approved strings.Builder // what passed, this attempt
-	runes    int             // runes in approved
+	runes    int             // length of approved, as the platform counts it
 	prev     string          // what passed in the attempt before Restart
 	blocked  Violation
 	blockedS string
@@ -142,7 +141,7 @@ func (w *StreamWriter) accept(ctx context.Context, s string) {
 		return
 	}
 	w.approved.WriteString(shown)
-	w.runes += utf8.RuneCountInString(shown)
+	w.runes += w.lim.Len(shown)
 }
 
 // capRunesPerMessage bounds a message where the platform sets no limit.
@@ -158,7 +157,7 @@ func (w *StreamWriter) overCap(add string) bool {
 	if per <= 0 {
 		per = capRunesPerMessage
 	}
-	total := w.runes + utf8.RuneCountInString(add) + utf8.RuneCountInString(w.CapNote) + 2
+	total := w.runes + w.lim.Len(add) + w.lim.Len(w.CapNote) + 2
 	switch {
 	case total > w.MaxMessages*per:
 		return true
@@ -167,7 +166,7 @@ func (w *StreamWriter) overCap(add string) bool {
 		// this much always fits.
 		return false
 	}
-	return len(SplitText(w.approved.String()+add+"\n\n"+w.CapNote, w.lim.MaxLen)) > w.MaxMessages
+	return len(w.lim.Split(w.approved.String()+add+"\n\n"+w.CapNote)) > w.MaxMessages
 }
 
 // Stopped reports whether a sentence was blocked or the cap reached:
@@ -256,7 +255,7 @@ func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 	}
 	var pieces []string
 	if text != "" {
-		pieces = SplitText(text, w.lim.MaxLen)
+		pieces = w.lim.Split(text)
 	}
 	for i, piece := range pieces {
 		out := w.tmpl
@@ -341,7 +340,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // length limit, waiting out rate limits, and returns the last id.
 // Attachments go with the last piece.
 func SendSplit(ctx context.Context, p Platform, out Out) (string, error) {
-	pieces := SplitText(out.Text, p.Limits().MaxLen)
+	pieces := p.Limits().Split(out.Text)
 	var id string
 	for i, piece := range pieces {
 		o := out

@@ -173,7 +173,7 @@ func (a *Adapter) Name() string { return PlatformName }
 // Limits implements bot.Platform: edits at most once a second per message,
 // HTML markup.
 func (a *Adapter) Limits() bot.Limits {
-	return bot.Limits{MaxLen: maxLen, EditEvery: time.Second, Stream: true, Markup: bot.MarkupHTML}
+	return bot.Limits{MaxLen: maxLen, UTF16: true, EditEvery: time.Second, Stream: true, Markup: bot.MarkupHTML}
 }
 
 // Ready implements bot.Adapter: the last Bot API request reached Telegram

@@ -659,3 +659,38 @@ func TestRunRetriesGetMeAndRejectsBadToken(t *testing.T) {
 		t.Errorf("RunAdapter with a rejected token = %v", err)
 	}
 }
+
+// Telegram counts a message's length in UTF-16 code units: an emoji counts
+// twice. A reply of 3,000 characters, half of them emoji, is 4,500 code
+// units: too long for one message although it has fewer than 4,096
+// characters.
+func TestEmojiReplySplitsByUTF16(t *testing.T) {
+	var paras []string
+	for i := 0; len([]rune(strings.Join(paras, "\n\n"))) < 3000; i++ {
+		paras = append(paras, fmt.Sprintf("Paragraph %d ", i)+strings.Repeat("🎉🙂 ", 30)+"done.")
+	}
+	reply := strings.Join(paras, "\n\n")
+	if n, u := len([]rune(reply)), telegramtest.UTF16Len(reply); n >= 4096 || u <= 4096 {
+		t.Fatalf("the reply has %d characters and %d UTF-16 units; the test needs < 4096 and > 4096", n, u)
+	}
+	h := start(t, &bottest.LLM{Reply: fixed(reply), Chunk: 500}, nil)
+	h.push(telegramtest.PrivateChat(userID), telegramtest.User(userID, "Ann", "en"), "celebrate", nil)
+	var msgs []telegramtest.Sent
+	h.fake.WaitFor(waitLong, func() bool {
+		msgs = h.fake.Messages(userID)
+		return len(msgs) == 2 && strings.TrimSpace(msgs[0].Text)+"\n\n"+strings.TrimSpace(msgs[1].Text) == reply
+	})
+	h.idle()
+	msgs = h.fake.Messages(userID)
+	if len(msgs) != 2 {
+		t.Fatalf("want 2 messages, got %d", len(msgs))
+	}
+	for _, m := range msgs {
+		if u := telegramtest.UTF16Len(telegramtest.VisibleText(m.Text)); u > telegramtest.MaxTextLen {
+			t.Errorf("message of %d UTF-16 code units", u)
+		}
+	}
+	if got := msgs[0].Text + "\n\n" + msgs[1].Text; got != reply {
+		t.Errorf("pieces don't rebuild the reply on a paragraph boundary")
+	}
+}

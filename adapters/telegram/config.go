@@ -26,9 +26,11 @@ const (
 	// minPollTimeout keeps the long poll long: Telegram's timeout is
 	// PollTimeout-1s in whole seconds, and 0 would poll in a hot loop.
 	minPollTimeout = 2 * time.Second
-	// maxLen is what Limits reports: Telegram's 4096 less a margin, since
-	// Telegram counts UTF-16 code units and the engine counts runes.
-	maxLen = 4000
+	// maxLen is what Limits reports: Telegram's limit on a message's text
+	// after entities parsing, in UTF-16 code units (Limits.UTF16). The
+	// engine splits the model's Markdown, which FormatHTML only shortens
+	// as it becomes tags.
+	maxLen = 4096
 	// maxCaption is Telegram's caption limit.
 	maxCaption = 1024
 	// maxWebhookInFlight bounds webhook requests handled at once.

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chorusbot/chorus/bot"
 	tg "github.com/go-telegram/bot"
@@ -139,7 +138,7 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 	}
 	caption := ""
 	var last string
-	if text != "" && len(out.Attachments) == 1 && utf8.RuneCountInString(text) <= maxCaption-24 {
+	if text != "" && len(out.Attachments) == 1 && a.Limits().Len(text) <= maxCaption-24 {
 		caption = text
 	} else if text != "" {
 		if last, err = a.sendText(ctx, chat, thread, reply, text); err != nil {

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/go-telegram/bot/models"
 )
@@ -451,16 +453,46 @@ func (s *Server) answer(c Call) (int, any, string) {
 	return http.StatusNotFound, nil, "Not Found: method not found"
 }
 
+// MaxTextLen is Telegram's limit on a message's text after entities
+// parsing, in UTF-16 code units: an emoji outside the Basic Multilingual
+// Plane counts twice.
+const MaxTextLen = 4096
+
 func checkText(text, parseMode string) error {
 	if strings.TrimSpace(text) == "" {
 		return fmt.Errorf("message text is empty")
 	}
+	visible := text
 	if parseMode == string(models.ParseModeHTML) {
 		if err := CheckHTML(text); err != nil {
 			return fmt.Errorf("can't parse entities: %w", err)
 		}
+		visible = VisibleText(text)
+	}
+	if n := UTF16Len(visible); n > MaxTextLen {
+		return fmt.Errorf("message is too long")
 	}
 	return nil
+}
+
+// UTF16Len is the length of s in UTF-16 code units, as Telegram counts it.
+func UTF16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// VisibleText is the text of a Telegram HTML message after entities
+// parsing: tags removed, entities unescaped.
+func VisibleText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '<' {
+			if j := strings.IndexByte(s[i:], '>'); j >= 0 {
+				i += j + 1
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return html.UnescapeString(b.String())
 }
 
 func (s *Server) send(c Call) (int, any, string) {
