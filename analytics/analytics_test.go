@@ -396,7 +396,7 @@ func TestCommands(t *testing.T) {
 		{"/stats 7d", "boss", "Last 7d", true, false},
 		{"/sentiment", "boss", "negative 1 (50%)", true, false},
 		{"/trends 48h", "boss", "2d", false, false},
-		{"/competitors", "boss", "Acme: 1 mentions", false, false},
+		{"/competitors", "boss", "Acme: 1 mention —", false, false},
 		{"/stats soon", "boss", "don't understand the period soon", false, false},
 		{"/stats", "42", "for managers only", false, true},
 		{"/sentiment", "42", "for managers only", false, true},
@@ -599,5 +599,74 @@ func TestLastSeen(t *testing.T) {
 		if !got[k].Equal(w) {
 			t.Errorf("%s last seen %v, want %v", k, got[k], w)
 		}
+	}
+}
+
+// The median time to first reply reads a 3 ms reply as about 3 ms (the
+// histogram's first bucket used to hold everything up to 100 ms, shown as
+// 50 ms), and rollups stored with the old histogram still read.
+func TestMedianFirstReplyFineAndLegacy(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	ctx := context.Background()
+	at := t0.Add(2 * time.Hour)
+	for _, d := range []time.Duration{2800 * time.Microsecond, 3 * time.Millisecond, 3200 * time.Microsecond} {
+		r.a.Observe(bot.Event{Kind: bot.EventFirstToken, Time: at, Chat: "tg/c1", Duration: d})
+	}
+	r.clk.Set(at.Add(time.Hour))
+	st, err := r.a.Engagement(ctx, 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := st.MedianFirstReply; m < 2500*time.Microsecond || m > 3500*time.Microsecond {
+		t.Errorf("median of 2.8, 3 and 3.2 ms read as %v", m)
+	}
+	if got := fmtDur(st.MedianFirstReply); !strings.HasSuffix(got, "ms") || !strings.HasPrefix(got, "2.") && !strings.HasPrefix(got, "3.") {
+		t.Errorf("shown as %q, want about 3ms", got)
+	}
+
+	// A rollup written by the earlier version: three replies in its bucket
+	// 10 (1.65 to 2.23 s), two in its bucket 0 (up to 100 ms).
+	legacy := make([]int, legacyLatencyBuckets)
+	legacy[10], legacy[0] = 3, 2
+	old, _ := json.Marshal(map[string]any{"r": 5, "ro": 5, "ft": legacy})
+	if err := r.kv.Put(ctx, bucketHours, rollupKey(at.Add(-time.Hour), globalChat), old); err != nil {
+		t.Fatal(err)
+	}
+	st, err = r.a.Engagement(ctx, 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 replies: 3 at ~3 ms, 2 at ~50 ms, 3 at ~1.7 s: the median is
+	// between the 50 ms and 1.7 s groups.
+	if m := st.MedianFirstReply; m < 40*time.Millisecond || m > 2300*time.Millisecond {
+		t.Errorf("median with the legacy rollup %v", m)
+	}
+	if st.Replies != 5 {
+		t.Errorf("replies with the legacy rollup %d, want 5", st.Replies)
+	}
+	// Flushing merges into the stored rollup: the old field is converted.
+	r.a.Observe(bot.Event{Kind: bot.EventFirstToken, Time: at.Add(-time.Hour), Chat: globalChat, Duration: time.Second})
+	if err := r.a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.kv.Get(ctx, bucketHours, rollupKey(at.Add(-time.Hour), globalChat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["ft"]; ok {
+		t.Errorf("the legacy histogram was written back: %s", b)
+	}
+	var h hourRollup
+	json.Unmarshal(b, &h)
+	n := 0
+	for _, v := range h.FirstToken {
+		n += v
+	}
+	if n != 6 {
+		t.Errorf("converted histogram holds %d replies, want 6: %v", n, h.FirstToken)
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 var catalogEN = map[string]string{
 	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
-	"analytics.stats":            "Last {period}: {messages} messages from {users} active users ({per} per user); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nBot replies: {ok} of {replies} answered ({rate}); median time to first reply {median}.\nConversations started by the brand: {started}, answered: {answered}.",
-	"analytics.sentiment":        "Sentiment, last {period}: {messages} messages — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
+	"analytics.stats":            "Last {period}: {messages} {messages|message|messages} from {users} active {users|user|users} ({per} per user; commands not counted); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nQuestions put to the bot (messages addressed to it, and /ask): {replies}; answered {ok} ({rate}), the others ended with an apology or a limit notice. Median time to the first words of an answer: {median}.\nConversations started by the brand: {started}, answered: {answered}.",
+	"analytics.sentiment":        "Sentiment, last {period}: {messages} {messages|message|messages} — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
 	"analytics.private_chat":     "a private chat",
@@ -21,7 +21,7 @@ var catalogEN = map[string]string{
 	"analytics.trends_none":      "Nothing stands out in the last {period}.",
 	"analytics.competitors":      "Competitor mentions, last {period}:",
 	"analytics.competitors_none": "No competitors are configured.",
-	"analytics.competitor_line":  "{name}: {mentions} mentions — negative {neg}, neutral {neu}, positive {pos}; mean {mean}",
+	"analytics.competitor_line":  "{name}: {mentions} {mentions|mention|mentions} — negative {neg}, neutral {neu}, positive {pos}; mean {mean}",
 	"analytics.alert":            "⚠️ Negative surge in {chat}: {share} of the last {count} messages are negative (usually {baseline}).",
 	"analytics.alert_themes":     "Themes: {themes}",
 	"analytics.chart_sentiment":  "Sentiment share over time",
@@ -30,7 +30,7 @@ var catalogEN = map[string]string{
 
 var catalogZH = map[string]string{
 	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
-	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n机器人回复：{replies} 条中已回答 {ok} 条（{rate}）；首次回复中位时间 {median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
+	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条，不含命令）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n向机器人提出的问题（发给它的消息和 /ask）：{replies} 个，已回答 {ok} 个（{rate}），其余以致歉或限额提示结束。回答首句出现的中位时间：{median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
@@ -91,6 +91,9 @@ func fmtPeriod(d time.Duration) string {
 func fmtDur(d time.Duration) string {
 	if d == 0 {
 		return "—"
+	}
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 	}
 	if d < time.Second {
 		return fmt.Sprintf("%dms", d.Milliseconds())

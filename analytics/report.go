@@ -340,6 +340,8 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 	return out, nil
 }
 
+// medianLatency is the median of the histogram h, interpolated within the
+// bucket it falls in.
 func medianLatency(h []int) time.Duration {
 	total := 0
 	for _, v := range h {
@@ -348,14 +350,15 @@ func medianLatency(h []int) time.Duration {
 	if total == 0 {
 		return 0
 	}
-	half := (total + 1) / 2
+	half := float64(total) / 2
+	seen := 0.0
 	for i, v := range h {
-		half -= v
-		if half <= 0 {
-			return latencyMid(i)
+		if v > 0 && seen+float64(v) >= half {
+			return latencyAt(i, (half-seen)/float64(v))
 		}
+		seen += float64(v)
 	}
-	return latencyMid(len(h) - 1)
+	return latencyAt(len(h)-1, 1)
 }
 
 // Trend is a term whose frequency in the period is well above its

@@ -28,15 +28,25 @@ const (
 const globalChat = "*"
 
 const (
-	hourLayout       = "2006010215"
-	maxSamples       = 3
-	maxSampleRunes   = 200
-	maxTermsPerHour  = 400
-	latencyBuckets   = 32
-	latencyBase      = 100 * time.Millisecond
-	latencyGrowth    = 1.35
-	maxNameWords     = 20000
-	maxBrandTracking = 10000
+	hourLayout      = "2006010215"
+	maxSamples      = 3
+	maxSampleRunes  = 200
+	maxTermsPerHour = 400
+	// The first-reply latency histogram: bucket 0 is up to latencyBase,
+	// bucket i up to latencyBase*latencyGrowth^i, the last unbounded (from
+	// 1 ms to about 3.5 minutes, each bucket 25% wider than the one
+	// before, so a median read from it is within about 12%).
+	latencyBuckets = 56
+	latencyBase    = time.Millisecond
+	latencyGrowth  = 1.25
+	// The histogram stored before (field "ft"), read by converting each
+	// of its buckets at its representative duration: bucket 0 was up to
+	// 100 ms, each next 35% wider, 32 buckets.
+	legacyLatencyBuckets = 32
+	legacyLatencyBase    = 100 * time.Millisecond
+	legacyLatencyGrowth  = 1.35
+	maxNameWords         = 20000
+	maxBrandTracking     = 10000
 )
 
 // compCount is what one competitor got in one hour.
@@ -81,11 +91,14 @@ type hourRollup struct {
 	Samples     []sampleRec           `json:"x,omitempty"` // negative messages, newest last
 	Competitors map[string]*compCount `json:"k,omitempty"`
 	// Engine-wide figures, on globalChat only.
-	Replies       int   `json:"r,omitempty"`
-	RepliesOK     int   `json:"ro,omitempty"`
-	FirstToken    []int `json:"ft,omitempty"` // latency histogram
-	BrandStarted  int   `json:"bs,omitempty"`
-	BrandAnswered int   `json:"ba,omitempty"`
+	Replies    int   `json:"r,omitempty"`
+	RepliesOK  int   `json:"ro,omitempty"`
+	FirstToken []int `json:"ft2,omitempty"` // first-reply latency histogram (latencyBucket)
+	// LegacyFirstToken is the coarser histogram stored before (bucket 0
+	// was everything up to 100 ms); decodeRollup moves it into FirstToken.
+	LegacyFirstToken []int `json:"ft,omitempty"`
+	BrandStarted     int   `json:"bs,omitempty"`
+	BrandAnswered    int   `json:"ba,omitempty"`
 
 	users *hyperloglog.Sketch
 }
@@ -172,6 +185,15 @@ func decodeRollup(b []byte) (*hourRollup, error) {
 	if err := json.Unmarshal(b, h); err != nil {
 		return nil, err
 	}
+	if len(h.LegacyFirstToken) > 0 {
+		if len(h.FirstToken) < latencyBuckets {
+			h.FirstToken = append(h.FirstToken, make([]int, latencyBuckets-len(h.FirstToken))...)
+		}
+		for i, n := range h.LegacyFirstToken {
+			h.FirstToken[latencyBucket(legacyLatencyMid(min(i, legacyLatencyBuckets-1)))] += n
+		}
+		h.LegacyFirstToken = nil
+	}
 	return h, nil
 }
 
@@ -183,13 +205,25 @@ func latencyBucket(d time.Duration) int {
 	return min(i, latencyBuckets-1)
 }
 
-// latencyMid is the representative duration of bucket i.
-func latencyMid(i int) time.Duration {
+// latencyAt is the duration a fraction f (0 to 1) of the way through
+// bucket i: linear in bucket 0, geometric in the others, as the buckets
+// grow.
+func latencyAt(i int, f float64) time.Duration {
 	if i == 0 {
-		return latencyBase / 2
+		return time.Duration(f * float64(latencyBase))
 	}
 	lo := float64(latencyBase) * math.Pow(latencyGrowth, float64(i-1))
-	return time.Duration(lo * math.Sqrt(latencyGrowth))
+	return time.Duration(lo * math.Pow(latencyGrowth, f))
+}
+
+// legacyLatencyMid is the representative duration of bucket i of the
+// histogram stored before.
+func legacyLatencyMid(i int) time.Duration {
+	if i == 0 {
+		return legacyLatencyBase / 2
+	}
+	lo := float64(legacyLatencyBase) * math.Pow(legacyLatencyGrowth, float64(i-1))
+	return time.Duration(lo * math.Sqrt(legacyLatencyGrowth))
 }
 
 func hash64(s string) uint64 {

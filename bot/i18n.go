@@ -81,7 +81,9 @@ func (c *Catalog) Langs() []string {
 }
 
 // T returns the message key in lang (falling back to English, then to the
-// key itself), with {name} placeholders replaced from pairs of args.
+// key itself), with {name} placeholders replaced from pairs of args. A
+// {name|ONE|OTHER} placeholder is ONE when the argument reads "1" and
+// OTHER otherwise: "{users} active {users|user|users}".
 func (c *Catalog) T(lang, key string, args ...any) string {
 	c.mu.RLock()
 	s, ok := c.msgs[lang][key]
@@ -97,9 +99,32 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 	}
 	pairs := make([]string, 0, len(args))
 	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+		name, value := fmt.Sprint(args[i]), fmt.Sprint(args[i+1])
+		s = pluralize(s, name, value == "1")
+		pairs = append(pairs, "{"+name+"}", value)
 	}
 	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// pluralize replaces every {name|ONE|OTHER} in s by ONE or OTHER.
+func pluralize(s, name string, one bool) string {
+	open := "{" + name + "|"
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return s
+		}
+		singular, plural, _ := strings.Cut(s[i+len(open):i+j], "|")
+		form := plural
+		if one {
+			form = singular
+		}
+		s = s[:i] + form + s[i+j+1:]
+	}
 }
 
 // DetectLang guesses the language of text: "zh" when Han characters make up

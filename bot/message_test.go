@@ -161,6 +161,24 @@ func TestDetectLang(t *testing.T) {
 	}
 }
 
+func TestCatalogPlurals(t *testing.T) {
+	c := NewCatalog()
+	c.Add("en", map[string]string{"test.users": "{n} active {n|user|users}, {n|it|they} wrote"})
+	for _, tc := range []struct {
+		n    any
+		want string
+	}{
+		{1, "1 active user, it wrote"},
+		{0, "0 active users, they wrote"},
+		{12, "12 active users, they wrote"},
+		{"1.5", "1.5 active users, they wrote"},
+	} {
+		if got := c.T("en", "test.users", "n", tc.n); got != tc.want {
+			t.Errorf("n=%v: %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
 func TestCatalogsHaveSameKeys(t *testing.T) {
 	c := NewCatalog()
 	for _, lang := range c.Langs() {
