@@ -88,6 +88,14 @@ func fmtPeriod(d time.Duration) string {
 	return fmt.Sprintf("%dh", d/time.Hour)
 }
 
+// stepName names a chart's step in its title (the charts are in English).
+func stepName(step time.Duration) string {
+	if step >= 24*time.Hour {
+		return "day"
+	}
+	return "hour"
+}
+
 func fmtDur(d time.Duration) string {
 	if d == 0 {
 		return "—"
@@ -115,7 +123,7 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 		"dau", st.DAU, "wau", st.WAU, "mau", st.MAU, "ok", st.RepliesOK, "replies", st.Replies,
 		"rate", pct(st.ReplyRate), "median", fmtDur(st.MedianFirstReply),
 		"started", st.BrandStarted, "answered", st.BrandAnswered)
-	png, err := UsersChart(st.Series, bucketOf(d))
+	png, err := UsersChart(st.Series, bucketOf(d), "Active users per "+stepName(bucketOf(d))+", last "+fmtPeriod(d))
 	if err != nil {
 		return err
 	}
@@ -160,7 +168,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 			b.WriteString("\n• " + env.Quote(x.Name, x.Text, maxSampleRunes))
 		}
 	}
-	png, err := SentimentChart(s.Series, bucketOf(d))
+	png, err := SentimentChart(s.Series, bucketOf(d), "Sentiment of the messages per "+stepName(bucketOf(d))+", last "+fmtPeriod(d))
 	if err != nil {
 		return err
 	}
