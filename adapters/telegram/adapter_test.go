@@ -252,24 +252,31 @@ func TestRateLimitedEditStillDelivers(t *testing.T) {
 	}
 }
 
+// replyInTwo has the model answer question with reply and returns the
+// messages the fake received, failing unless there are two that rebuild it.
+func replyInTwo(t *testing.T, reply, question string) []telegramtest.Sent {
+	t.Helper()
+	h := start(t, &bottest.LLM{Reply: fixed(reply), Chunk: 500}, nil)
+	h.push(telegramtest.PrivateChat(userID), telegramtest.User(userID, "Ann", "en"), question, nil)
+	h.fake.WaitFor(waitLong, func() bool {
+		msgs := h.fake.Messages(userID)
+		return len(msgs) == 2 && strings.TrimSpace(msgs[0].Text)+"\n\n"+strings.TrimSpace(msgs[1].Text) == reply
+	})
+	h.idle()
+	msgs := h.fake.Messages(userID)
+	if len(msgs) != 2 {
+		t.Fatalf("want 2 messages, got %d", len(msgs))
+	}
+	return msgs
+}
+
 func TestLongReplySplits(t *testing.T) {
 	var paras []string
 	for i := 0; len(strings.Join(paras, "\n\n")) < 6000; i++ {
 		paras = append(paras, fmt.Sprintf("Paragraph %d. ", i)+strings.TrimSpace(strings.Repeat("Coffee is brewed with care. ", 8)))
 	}
 	reply := strings.Join(paras, "\n\n")
-	h := start(t, &bottest.LLM{Reply: fixed(reply), Chunk: 500}, nil)
-	h.push(telegramtest.PrivateChat(userID), telegramtest.User(userID, "Ann", "en"), "tell me everything", nil)
-	var msgs []telegramtest.Sent
-	h.fake.WaitFor(waitLong, func() bool {
-		msgs = h.fake.Messages(userID)
-		return len(msgs) == 2 && strings.TrimSpace(msgs[0].Text)+"\n\n"+strings.TrimSpace(msgs[1].Text) == reply
-	})
-	h.idle()
-	msgs = h.fake.Messages(userID)
-	if len(msgs) != 2 {
-		t.Fatalf("want 2 messages, got %d", len(msgs))
-	}
+	msgs := replyInTwo(t, reply, "tell me everything")
 	if got := msgs[0].Text + "\n\n" + msgs[1].Text; got != reply {
 		t.Fatalf("pieces don't rebuild the reply on a paragraph boundary:\n%q\n%q", msgs[0].Text[len(msgs[0].Text)-40:], msgs[1].Text[:40])
 	}
@@ -673,18 +680,7 @@ func TestEmojiReplySplitsByUTF16(t *testing.T) {
 	if n, u := len([]rune(reply)), telegramtest.UTF16Len(reply); n >= 4096 || u <= 4096 {
 		t.Fatalf("the reply has %d characters and %d UTF-16 units; the test needs < 4096 and > 4096", n, u)
 	}
-	h := start(t, &bottest.LLM{Reply: fixed(reply), Chunk: 500}, nil)
-	h.push(telegramtest.PrivateChat(userID), telegramtest.User(userID, "Ann", "en"), "celebrate", nil)
-	var msgs []telegramtest.Sent
-	h.fake.WaitFor(waitLong, func() bool {
-		msgs = h.fake.Messages(userID)
-		return len(msgs) == 2 && strings.TrimSpace(msgs[0].Text)+"\n\n"+strings.TrimSpace(msgs[1].Text) == reply
-	})
-	h.idle()
-	msgs = h.fake.Messages(userID)
-	if len(msgs) != 2 {
-		t.Fatalf("want 2 messages, got %d", len(msgs))
-	}
+	msgs := replyInTwo(t, reply, "celebrate")
 	for _, m := range msgs {
 		if u := telegramtest.UTF16Len(telegramtest.VisibleText(m.Text)); u > telegramtest.MaxTextLen {
 			t.Errorf("message of %d UTF-16 code units", u)

@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -13,31 +12,14 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A flood of requests without the secret is refused and counted one by
 // one, but logged at most once a minute, each line saying how many were
 // left out.
 func TestWebhookRefusalsCountedLogRateLimited(t *testing.T) {
-	var logs lockedBuffer
+	var logs bottest.Buffer
 	var refused atomic.Int64
 	handled := atomic.Int64{}
 	ad, err := New(Config{Token: "1:a", Mode: ModeWebhook, Webhook: Webhook{Listen: "127.0.0.1:0", PublicURL: "https://bot.example.invalid/hook", Secret: "s3cret"}},
