@@ -15,6 +15,10 @@ import (
 	"github.com/chorusbot/chorus/memory"
 )
 
+// emptyKB is what kb list and kb search say about an empty knowledge base:
+// "no match" would read as if the documents held nothing on the question.
+const emptyKB = "the knowledge base is empty: chorus kb ingest DIR adds a folder (serve and chat fill an empty one from kb.dir, or with the built-in example)"
+
 func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("kb", env)
 	k := fs.Int("k", 5, "search: how many passages")
@@ -63,6 +67,10 @@ func kbCommand(ctx context.Context, out io.Writer, kb *memory.KB, pos []string, 
 			return err
 		}
 		if len(ps) == 0 {
+			if srcs, err := kb.Sources(ctx); err == nil && len(srcs) == 0 {
+				fmt.Fprintln(out, emptyKB)
+				return nil
+			}
 			fmt.Fprintln(out, "no match")
 		}
 		for i, p := range ps {
@@ -128,7 +136,7 @@ func listKB(ctx context.Context, out io.Writer, kb *memory.KB) error {
 		return err
 	}
 	if len(srcs) == 0 {
-		fmt.Fprintln(out, "the knowledge base is empty: chorus kb ingest DIR adds a folder")
+		fmt.Fprintln(out, emptyKB)
 		return nil
 	}
 	docs, err := kb.List(ctx)
