@@ -383,6 +383,9 @@ func TestCommands(t *testing.T) {
 	at := t0.Add(3 * time.Hour)
 	r.send("c1", "1", bot.RoleFollower, at, "Acme is bad")
 	r.send("c1", "2", bot.RoleFollower, at, "good job")
+	for _, o := range []bot.Outcome{bot.OutcomeOK, bot.OutcomeOK, bot.OutcomeApology} {
+		r.a.Observe(bot.Event{Kind: bot.EventReplySent, Time: at, Chat: "tg/c1", Outcome: o})
+	}
 	// The community's manager asks in a DM, where every chat is covered;
 	// a follower is refused.
 	tests := []struct {
@@ -393,6 +396,7 @@ func TestCommands(t *testing.T) {
 		reject bool
 	}{
 		{"/stats", "boss", "2 messages from 2 active users", true, false},
+		{"/stats", "boss", "(messages addressed to it, and /ask): 3; answered 2 (67%); 1 ended with an apology", true, false},
 		{"/stats 7d", "boss", "Last 7d", true, false},
 		{"/sentiment", "boss", "negative 1 (50%)", true, false},
 		{"/trends 48h", "boss", "2d", false, false},

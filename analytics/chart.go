@@ -53,7 +53,7 @@ func SentimentChart(pts []Point, step time.Duration, title string) ([]byte, erro
 	var ss []chart.Series
 	var keys []legendKey
 	for l := range 3 {
-		style := chart.Style{StrokeColor: chartColors[l], StrokeWidth: 2, DotColor: chartColors[l], DotWidth: 2.5}
+		style := chart.Style{StrokeColor: chartColors[l], StrokeWidth: 2, DotColor: chartColors[l], DotWidth: 3}
 		keys = append(keys, legendKey{Label(l).String(), style})
 		// One series per run of steps with messages.
 		var xs []time.Time
@@ -174,7 +174,10 @@ func render(ss []chart.Series, keys []legendKey, pts []Point, step time.Duration
 		Height:     ChartHeight,
 		Background: chart.Style{Padding: chart.Box{Top: 40, Left: 20, Right: 20, Bottom: 40}},
 		XAxis: chart.XAxis{ValueFormatter: timeFormatter(step),
-			Range: &chart.ContinuousRange{Min: chart.TimeToFloat64(pts[0].Time), Max: chart.TimeToFloat64(pts[len(pts)-1].Time)}},
+			// Half a step either side, so that a point at an end is not
+			// drawn on the axis.
+			Range: &chart.ContinuousRange{Min: chart.TimeToFloat64(pts[0].Time.Add(-step / 2)),
+				Max: chart.TimeToFloat64(pts[len(pts)-1].Time.Add(step / 2))}},
 		YAxis: chart.YAxis{Name: yName, Ticks: ticks,
 			Range: &chart.ContinuousRange{Min: ticks[0].Value, Max: ticks[len(ticks)-1].Value}},
 		Series: ss,

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 
 var catalogEN = map[string]string{
 	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
-	"analytics.stats":            "Last {period}: {messages} {messages|message|messages} from {users} active {users|user|users} ({per} per user; commands not counted); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nQuestions put to the bot (messages addressed to it, and /ask): {replies}; answered {ok} ({rate}), the others ended with an apology or a limit notice. Median time to the first words of an answer: {median}.\nConversations started by the brand: {started}, answered: {answered}.",
+	"analytics.stats":            "Last {period}: {messages} {messages|message|messages} from {users} active {users|user|users} ({per} per user; commands not counted); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nQuestions put to the bot (messages addressed to it, and /ask): {replies}; answered {ok} ({rate}){rest}. Median time to the first words of an answer: {median}.\nConversations started by the brand: {started}, answered: {answered}.",
+	"analytics.stats_rest":       "; {n} ended with an apology or a limit notice",
 	"analytics.sentiment":        "Sentiment, last {period}: {messages} {messages|message|messages} — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
@@ -30,7 +32,8 @@ var catalogEN = map[string]string{
 
 var catalogZH = map[string]string{
 	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
-	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条，不含命令）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n向机器人提出的问题（发给它的消息和 /ask）：{replies} 个，已回答 {ok} 个（{rate}），其余以致歉或限额提示结束。回答首句出现的中位时间：{median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
+	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条，不含命令）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n向机器人提出的问题（发给它的消息和 /ask）：{replies} 个，已回答 {ok} 个（{rate}）{rest}。回答首句出现的中位时间：{median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
+	"analytics.stats_rest":       "，{n} 个以致歉或限额提示结束",
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
@@ -88,6 +91,23 @@ func fmtPeriod(d time.Duration) string {
 	return fmt.Sprintf("%dh", d/time.Hour)
 }
 
+// fmtScore shows a mean sentiment score with its sign; one that rounds to
+// zero is 0.00, never -0.00.
+func fmtScore(v float64) string {
+	if math.Abs(v) < 0.005 {
+		return "0.00"
+	}
+	return fmt.Sprintf("%+.2f", v)
+}
+
+// periodWords is a period in words, for a chart's title.
+func periodWords(d time.Duration) string {
+	if d >= 48*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%d hours", d/time.Hour)
+}
+
 // stepName names a chart's step in its title (the charts are in English).
 func stepName(step time.Duration) string {
 	if step >= 24*time.Hour {
@@ -118,12 +138,16 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 	if err != nil {
 		return err
 	}
+	rest := ""
+	if n := st.Replies - st.RepliesOK; n > 0 {
+		rest = env.T("analytics.stats_rest", "n", n)
+	}
 	text := env.T("analytics.stats", "period", fmtPeriod(d), "messages", st.Messages, "users", st.ActiveUsers,
 		"per", fmt.Sprintf("%.1f", st.MessagesPerUser), "returning", st.ReturningUsers, "new", st.NewUsers,
 		"dau", st.DAU, "wau", st.WAU, "mau", st.MAU, "ok", st.RepliesOK, "replies", st.Replies,
-		"rate", pct(st.ReplyRate), "median", fmtDur(st.MedianFirstReply),
+		"rate", pct(st.ReplyRate), "rest", rest, "median", fmtDur(st.MedianFirstReply),
 		"started", st.BrandStarted, "answered", st.BrandAnswered)
-	png, err := UsersChart(st.Series, bucketOf(d), "Active users per "+stepName(bucketOf(d))+", last "+fmtPeriod(d))
+	png, err := UsersChart(st.Series, bucketOf(d), "Active users per "+stepName(bucketOf(d))+", last "+periodWords(d))
 	if err != nil {
 		return err
 	}
@@ -147,7 +171,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	var b strings.Builder
 	b.WriteString(env.T("analytics.sentiment", "period", fmtPeriod(d), "messages", s.Messages,
 		"neg", share(s.Counts[Negative]), "neu", share(s.Counts[Neutral]), "pos", share(s.Counts[Positive]),
-		"mean", fmt.Sprintf("%+.2f", s.Mean)))
+		"mean", fmtScore(s.Mean)))
 	if len(s.Chats) > 0 {
 		parts := make([]string, len(s.Chats))
 		for i, ch := range s.Chats {
@@ -168,7 +192,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 			b.WriteString("\n• " + env.Quote(x.Name, x.Text, maxSampleRunes))
 		}
 	}
-	png, err := SentimentChart(s.Series, bucketOf(d), "Sentiment of the messages per "+stepName(bucketOf(d))+", last "+fmtPeriod(d))
+	png, err := SentimentChart(s.Series, bucketOf(d), "Sentiment of the messages per "+stepName(bucketOf(d))+", last "+periodWords(d))
 	if err != nil {
 		return err
 	}
@@ -212,7 +236,7 @@ func (a *Analytics) cmdCompetitors(ctx context.Context, env *bot.Env, c *bot.Com
 	b.WriteString(env.T("analytics.competitors", "period", fmtPeriod(d)))
 	for _, x := range cs {
 		b.WriteString("\n" + env.T("analytics.competitor_line", "name", x.Name, "mentions", x.Mentions,
-			"neg", x.Counts[Negative], "neu", x.Counts[Neutral], "pos", x.Counts[Positive], "mean", fmt.Sprintf("%+.2f", x.Mean)))
+			"neg", x.Counts[Negative], "neu", x.Counts[Neutral], "pos", x.Counts[Positive], "mean", fmtScore(x.Mean)))
 	}
 	return env.Reply(ctx, b.String())
 }
