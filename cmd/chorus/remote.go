@@ -98,7 +98,8 @@ func localOrServe(ctx context.Context, g *globalFlags, env *cliEnv, req cliReque
 func askServe(ctx context.Context, cfg *Config, log *slog.Logger, env *cliEnv, req cliRequest, inUse error) error {
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, adminTokenFile))
 	if err != nil {
-		return inUse
+		// chat, another command, or a serve without an admin listener.
+		return fmt.Errorf("%w; a running chorus serve with admin.listen set would have run %s itself", inUse, req.Command)
 	}
 	var tok adminToken
 	if err := json.Unmarshal(b, &tok); err != nil || tok.Addr == "" || tok.Token == "" {
