@@ -141,6 +141,9 @@ func TestRepliesAndLatency(t *testing.T) {
 	want := `
 # HELP chorus_reply_first_token_seconds Time from receipt of a message to the first visible token of its reply.
 # TYPE chorus_reply_first_token_seconds histogram
+chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.005"} 0
+chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.01"} 0
+chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.025"} 0
 chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.05"} 0
 chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.1"} 1
 chorus_reply_first_token_seconds_bucket{platform="telegram",le="0.25"} 1

@@ -189,6 +189,7 @@ func feedAll(m *Metrics) {
 		{Kind: bot.EventRateLimited, Reason: bot.LimitRate},
 		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterConnected},
 		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterReconnect},
+		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterUnauthorized},
 	} {
 		m.Observe(e)
 	}
