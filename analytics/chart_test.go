@@ -104,8 +104,8 @@ func TestIntegerTicks(t *testing.T) {
 
 func TestFmtScoreNoNegativeZero(t *testing.T) {
 	for v, want := range map[float64]string{-0.001: "0.00", 0: "0.00", 0.004: "0.00", -0.25: "-0.25", 0.5: "+0.50"} {
-		if got := fmtScore(v); got != want {
-			t.Errorf("fmtScore(%v) = %q, want %q", v, got, want)
+		if got := FormatScore(v); got != want {
+			t.Errorf("FormatScore(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -91,9 +91,9 @@ func fmtPeriod(d time.Duration) string {
 	return fmt.Sprintf("%dh", d/time.Hour)
 }
 
-// fmtScore shows a mean sentiment score with its sign; one that rounds to
-// zero is 0.00, never -0.00.
-func fmtScore(v float64) string {
+// FormatScore shows a mean sentiment score with its sign; one that rounds
+// to zero is 0.00, never -0.00 or +0.00.
+func FormatScore(v float64) string {
 	if math.Abs(v) < 0.005 {
 		return "0.00"
 	}
@@ -171,7 +171,7 @@ func (a *Analytics) cmdSentiment(ctx context.Context, env *bot.Env, c *bot.Comma
 	var b strings.Builder
 	b.WriteString(env.T("analytics.sentiment", "period", fmtPeriod(d), "messages", s.Messages,
 		"neg", share(s.Counts[Negative]), "neu", share(s.Counts[Neutral]), "pos", share(s.Counts[Positive]),
-		"mean", fmtScore(s.Mean)))
+		"mean", FormatScore(s.Mean)))
 	if len(s.Chats) > 0 {
 		parts := make([]string, len(s.Chats))
 		for i, ch := range s.Chats {
@@ -236,7 +236,7 @@ func (a *Analytics) cmdCompetitors(ctx context.Context, env *bot.Env, c *bot.Com
 	b.WriteString(env.T("analytics.competitors", "period", fmtPeriod(d)))
 	for _, x := range cs {
 		b.WriteString("\n" + env.T("analytics.competitor_line", "name", x.Name, "mentions", x.Mentions,
-			"neg", x.Counts[Negative], "neu", x.Counts[Neutral], "pos", x.Counts[Positive], "mean", fmtScore(x.Mean)))
+			"neg", x.Counts[Negative], "neu", x.Counts[Neutral], "pos", x.Counts[Positive], "mean", FormatScore(x.Mean)))
 	}
 	return env.Reply(ctx, b.String())
 }

@@ -104,7 +104,7 @@ func mood(clf analytics.Classifier, texts []string) string {
 		sum += s.Score
 	}
 	n := float64(len(texts))
-	return fmt.Sprintf("%.0f%% negative, %.0f%% neutral, %.0f%% positive (mean %+.2f)",
+	return fmt.Sprintf("%.0f%% negative, %.0f%% neutral, %.0f%% positive (mean %s)",
 		100*float64(counts[analytics.Negative])/n, 100*float64(counts[analytics.Neutral])/n,
-		100*float64(counts[analytics.Positive])/n, sum/n)
+		100*float64(counts[analytics.Positive])/n, analytics.FormatScore(sum/n))
 }
