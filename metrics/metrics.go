@@ -362,6 +362,8 @@ func (m *Metrics) zero() {
 		m.panics.WithLabelValues(p)
 		m.reconnects.WithLabelValues(p)
 		m.refused.WithLabelValues(p)
+		m.firstToken.WithLabelValues(p)
+		m.replyLatency.WithLabelValues(p)
 		for _, o := range bot.ReplyOutcomes {
 			m.replies.WithLabelValues(p, string(o))
 		}
@@ -372,6 +374,11 @@ func (m *Metrics) zero() {
 		}
 	}
 	for _, model := range m.models.values() {
+		m.llmPrompt.WithLabelValues(model)
+		m.llmCompletion.WithLabelValues(model)
+		if _, ok := m.price(model); ok {
+			m.llmCost.WithLabelValues(model)
+		}
 		for _, p := range bot.Purposes {
 			for _, o := range bot.LLMOutcomes {
 				m.llmRequests.WithLabelValues(model, string(p), string(o))

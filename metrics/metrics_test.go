@@ -122,7 +122,13 @@ func TestMessagesReceived(t *testing.T) {
 }
 
 func TestRepliesAndLatency(t *testing.T) {
-	m, reg := newTest(t)
+	// Telegram alone, so that the histogram compared is its only series.
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Declare(bot.Labels{Platforms: []string{"telegram"}})
 	m.Observe(bot.Event{Kind: bot.EventFirstToken, Platform: "telegram", Duration: 62500 * time.Microsecond})
 	m.Observe(bot.Event{Kind: bot.EventFirstToken, Platform: "telegram", Duration: 500 * time.Millisecond})
 	m.Observe(bot.Event{Kind: bot.EventReplySent, Platform: "telegram", Outcome: bot.OutcomeOK, Duration: 1500 * time.Millisecond})
@@ -641,6 +647,10 @@ func TestDeclareCreatesSeriesAtZero(t *testing.T) {
 		{"chorus_rate_limited_total", map[string]string{"reason": "budget"}},
 		{"chorus_panics_recovered_total", map[string]string{"platform": "telegram"}},
 		{"chorus_webhook_unauthorized_total", map[string]string{"platform": "telegram"}},
+		{"chorus_llm_prompt_tokens_total", map[string]string{"model": "offline"}},
+		{"chorus_llm_completion_tokens_total", map[string]string{"model": "offline"}},
+		{"chorus_reply_duration_seconds", map[string]string{"platform": "telegram"}},
+		{"chorus_reply_first_token_seconds", map[string]string{"platform": "telegram"}},
 	} {
 		if got := value(t, reg, s.name, s.labels); got != 0 {
 			t.Errorf("%s%v = %v, want 0", s.name, s.labels, got)
