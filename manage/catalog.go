@@ -65,7 +65,7 @@ var catalogEN = map[string]string{
 	"manage.announce_cancelled":     "Announcement dropped.",
 	"manage.announce_bad_code":      "That code doesn't match the announcement waiting for confirmation.",
 	"manage.announce_expired":       "That preview has expired. Send /announce TEXT again.",
-	"manage.announce_report":        "Announcement sent to {sent} of {total} channels:",
+	"manage.announce_report":        "Announcement sent to {sent} of {total} {total|channel|channels}:",
 	"manage.announce_warning":       "⚠ Before you confirm: the output checks flagged this announcement.",
 	"manage.announce_flag":          "{check}: {detail}",
 }
