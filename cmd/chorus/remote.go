@@ -71,18 +71,25 @@ type cliReply struct {
 	Usage bool `json:"usage,omitempty"`
 }
 
-// localOrServe opens the store and runs local on it. When the bbolt file
-// is held by a running serve that left its admin token in the data
-// directory, it asks that serve to run req instead.
+// localOrServe runs local on the store. When a serve that left its admin
+// token in the data directory answers, it holds the file: that serve runs
+// req instead (asked first, so as not to wait for the file's lock). A
+// token left by a serve that is gone is ignored.
 func localOrServe(ctx context.Context, g *globalFlags, env *cliEnv, req cliRequest, local func(*Config, *slog.Logger, memory.Backend) error) error {
 	cfg, err := loadConfig(g, env)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, env.stderr, env.redactor())
+	if tok, ok := readAdminToken(cfg.DataDir); ok {
+		if reached, err := askServe(ctx, log, env, tok, req); reached {
+			return err
+		}
+	}
 	st, err := openStore(cfg, log)
 	if errors.Is(err, memory.ErrInUse) {
-		return askServe(ctx, cfg, log, env, req, err)
+		// chat, another command, or a serve without an admin listener.
+		return fmt.Errorf("%w; a running chorus serve with admin.listen set would have run %s itself", err, req.Command)
 	}
 	if err != nil {
 		return err
@@ -91,50 +98,50 @@ func localOrServe(ctx context.Context, g *globalFlags, env *cliEnv, req cliReque
 	return local(cfg, log, st)
 }
 
-// askServe sends req to the serve that holds the data directory and prints
-// its output. inUse is the error opening the store gave, returned when no
-// serve answers (another command holds the file, or serve has no admin
-// listener).
-func askServe(ctx context.Context, cfg *Config, log *slog.Logger, env *cliEnv, req cliRequest, inUse error) error {
-	b, err := os.ReadFile(filepath.Join(cfg.DataDir, adminTokenFile))
-	if err != nil {
-		// chat, another command, or a serve without an admin listener.
-		return fmt.Errorf("%w; a running chorus serve with admin.listen set would have run %s itself", inUse, req.Command)
-	}
+// readAdminToken reads the admin token a serve left in dir.
+func readAdminToken(dir string) (adminToken, bool) {
 	var tok adminToken
-	if err := json.Unmarshal(b, &tok); err != nil || tok.Addr == "" || tok.Token == "" {
-		return fmt.Errorf("%w; %s is not a running chorus's admin token: %v", inUse, adminTokenFile, err)
+	b, err := os.ReadFile(filepath.Join(dir, adminTokenFile))
+	if err != nil || json.Unmarshal(b, &tok) != nil || tok.Addr == "" || tok.Token == "" {
+		return adminToken{}, false
 	}
+	return tok, true
+}
+
+// askServe sends req to the serve tok names and prints its output. It
+// reports reached false, having printed nothing, when no serve took the
+// command (nothing listens there any more, or something else does).
+func askServe(ctx context.Context, log *slog.Logger, env *cliEnv, tok adminToken, req cliRequest) (reached bool, err error) {
 	addr := loopbackAddr(tok.Addr)
 	body, _ := json.Marshal(req)
 	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+pathCLI, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return false, nil
 	}
 	hreq.Header.Set("Authorization", "Bearer "+tok.Token)
 	hreq.Header.Set("Content-Type", "application/json")
-	log.Info("the data directory is held by a running chorus serve: running the command there", "admin", addr)
 	res, err := http.DefaultClient.Do(hreq)
 	if err != nil {
-		return fmt.Errorf("%w; and the running chorus's admin listener (%s) did not answer: %v", inUse, addr, err)
+		log.Debug("no chorus serve at the address its token gives", "admin", addr, "err", err)
+		return false, nil
 	}
 	defer res.Body.Close()
 	var reply cliReply
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<30)).Decode(&reply); err != nil {
-		return fmt.Errorf("the running chorus (%s) answered %s, not a command's result", addr, res.Status)
+	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<30)).Decode(&reply) != nil {
+		log.Debug("the address in the admin token did not take the command", "admin", addr, "status", res.Status)
+		return false, nil
 	}
+	log.Info("ran by the chorus serve that holds the data directory", "command", req.Command, "admin", addr)
 	io.WriteString(env.stdout, reply.Output)
 	switch {
 	case reply.Usage:
-		return fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(reply.Error, "usage: "))
+		return true, fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(reply.Error, "usage: "))
 	case reply.Error != "":
-		return errors.New(reply.Error)
-	case res.StatusCode != http.StatusOK:
-		return fmt.Errorf("the running chorus (%s) refused the command: %s", addr, res.Status)
+		return true, errors.New(reply.Error)
 	}
-	return nil
+	return true, nil
 }
 
 // loopbackAddr is addr with an unspecified host (":9464", "0.0.0.0:9464")

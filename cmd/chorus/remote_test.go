@@ -99,6 +99,16 @@ func TestCommandsWhileServeRuns(t *testing.T) {
 	if !strings.Contains(out, "loyalty.md") {
 		t.Errorf("list after serve stopped:\n%s", out)
 	}
+	// A token left by a serve that was killed names an address nobody
+	// listens on: the command opens the file itself.
+	stale, _ := json.Marshal(adminToken{Addr: freePort(t), Token: strings.Repeat("1", 64)})
+	if err := os.WriteFile(tokenFile, stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = chorus(t, env, "", "kb", "list")
+	if !strings.Contains(out, "loyalty.md") {
+		t.Errorf("list with a stale token:\n%s", out)
+	}
 }
 
 // The command endpoint takes commands from loopback only, whatever the
