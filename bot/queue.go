@@ -160,6 +160,12 @@ func (e *Engine) process(q queued) {
 		}
 	}()
 	done, err := e.handle(ctx, &m, q)
+	var serr *storeError
+	if errors.As(err, &serr) {
+		e.log.Error("message accepted but not recorded; it stays pending and is answered when replayed at the next start",
+			"platform", m.Platform, "err", err)
+		return
+	}
 	if err != nil {
 		e.log.Warn("handling message failed", "platform", m.Platform, "err", err)
 	}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
+)
+
+// tgLoad pushes messages from users to the fake Bot API, a few at a time,
+// and counts the bot's replies to them.
+type tgLoad struct {
+	tg             *telegramtest.Server
+	users, perUser int
+	pushed         atomic.Int64
+}
+
+func (l *tgLoad) uid(u int) int64 { return int64(20000 + u) }
+
+func (l *tgLoad) text(u, m int) string { return fmt.Sprintf("question %d from user %d", m, u) }
+
+// push sends the next n messages (round robin over the users, each
+// user's in order), returning false when all are sent.
+func (l *tgLoad) push(n int) bool {
+	for range n {
+		i := int(l.pushed.Load())
+		if i >= l.users*l.perUser {
+			return false
+		}
+		u, m := i%l.users, i/l.users+1
+		l.tg.Push(telegramtest.MessageUpdate(telegramtest.Text(telegramtest.PrivateChat(l.uid(u)), telegramtest.User(l.uid(u), fmt.Sprintf("User%d", u), "en"), m, l.text(u, m))))
+		l.pushed.Add(1)
+	}
+	return true
+}
+
+// replies counts, for every message pushed, the bot's messages answering
+// it; the second result is how many got none.
+func (l *tgLoad) replies() (map[[2]int]int, int) {
+	out := map[[2]int]int{}
+	missing := 0
+	for u := range l.users {
+		r := repliesTo(l.tg, l.uid(u), "")
+		for m := 1; m <= l.perUser; m++ {
+			out[[2]int{u, m}] = r[m]
+			if r[m] == 0 {
+				missing++
+			}
+		}
+	}
+	return out, missing
+}
+
+// pushEvery pushes n messages every period until all are sent or stop is
+// closed.
+func (l *tgLoad) pushEvery(n int, period time.Duration, stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for l.push(n) {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return &wg
+}
+
+// TestCrashTelegramKill9Under1000Updates runs `chorus serve` against the
+// fake Bot API while 1,000 updates arrive, kills it with SIGKILL in the
+// middle, starts it again on the same data directory, and checks that
+// every update is answered: the poller confirms an update to Telegram only
+// once it is in the store, so none was confirmed and lost in memory.
+func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load of 1,000 updates through the binary; not in -short")
+	}
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := newFakeOpenAI(t, func(req chatRequest) string {
+		time.Sleep(5 * time.Millisecond)
+		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
+	})
+	data := t.TempDir()
+	env := telegramEnv(tg, ai.URL, data)
+	load := &tgLoad{tg: tg, users: 200, perUser: 5} // 5 each: within the default rate burst
+	total := load.users * load.perUser
+
+	first := startServe(t, env)
+	stop := make(chan struct{})
+	pushing := load.pushEvery(10, 40*time.Millisecond, stop)
+	waitFor(t, 120*time.Second, "a third of the updates answered", func() bool {
+		_, missing := load.replies()
+		return total-missing >= total/3
+	})
+	first.kill9(t)
+	_, missing := load.replies()
+	answeredAtKill, pushedAtKill, unconfirmed := total-missing, int(load.pushed.Load()), tg.Pending()
+	t.Logf("at the kill: %d pushed, %d answered, %d not confirmed to Telegram", pushedAtKill, answeredAtKill, unconfirmed)
+	if answeredAtKill >= pushedAtKill {
+		t.Fatalf("every update pushed was answered before the kill: the crash did not happen mid-load")
+	}
+
+	second := startServe(t, env)
+	waitFor(t, 240*time.Second, "every update answered after the restart", func() bool {
+		_, missing := load.replies()
+		return missing == 0
+	})
+	close(stop)
+	pushing.Wait()
+	second.term(t)
+
+	counts, missing := load.replies()
+	twice := 0
+	for k, n := range counts {
+		if n > 1 {
+			twice++
+			t.Logf("user %d message %d answered %d times", k[0], k[1], n)
+		}
+	}
+	t.Logf("%d of %d updates answered after the restart, %d answered twice", total-missing, total, twice)
+	if missing != 0 {
+		t.Errorf("%d updates never answered", missing)
+	}
+	if tg.Pending() != 0 {
+		t.Errorf("%d updates still unconfirmed after all were answered", tg.Pending())
+	}
+}
