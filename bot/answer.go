@@ -43,6 +43,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
 	w.Gate = e.gate(g)
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
+	marker := e.sendMarker(ctx, env, w)
 	w.OnFirst = func() {
 		stopTyping()
 		e.events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
@@ -115,6 +116,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer fcancel()
 	if err := w.Finish(fctx); err != nil {
+		marker.clear(fctx) // it is marked done: never replayed
 		outcome = OutcomeError
 		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
 		return fmt.Errorf("bot: send reply: %w", err)
@@ -133,6 +135,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		e.log.Error("store reply failed", "err", err)
 	} else {
 		env.done = true
+		marker.clear(fctx)
 	}
 	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
 	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {

@@ -97,3 +97,77 @@ func TestStoreFullDisk(t *testing.T) {
 		t.Errorf("%d messages still pending after recovery", len(pending))
 	}
 }
+
+// TestReplayEditsTheReplySentBeforeACrash: the process dies after the
+// reply reached the user but before it was stored (here the store stops
+// writing once the reply is sent, so the message stays pending, as a kill
+// leaves it). Replayed at the next start, the message is answered by
+// editing the message already sent, not by sending a second one.
+func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
+	store := &bottest.FailingStore{Store: bottest.NewMemStore()}
+	kv := bottest.NewMemKV()
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Stream: true, EditEvery: time.Millisecond})
+	plat.Fail = func(op string) error {
+		if op == "send" {
+			store.Fail.Store(true) // "the crash": nothing after the send is stored
+		}
+		return nil
+	}
+	llm := &bottest.LLM{Reply: func(req bot.Request) (string, error) {
+		return "First sentence of the answer. Second sentence of the answer.", nil
+	}}
+	ctx := context.Background()
+	first := engineOver(t, store, plat, llm, bot.WithKV(kv))
+	if err := first.Handle(ctx, dm("a", "1", "question")); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, first)
+	first.Close()
+	if pending, _ := store.Pending(ctx); len(pending) != 1 {
+		t.Fatalf("%d pending after the crash, want the message", len(pending))
+	}
+	if n := len(plat.Calls("send")); n != 1 {
+		t.Fatalf("%d sends before the crash, want 1", n)
+	}
+
+	store.Fail.Store(false)
+	plat.Fail = nil
+	llm.Reply = func(req bot.Request) (string, error) { return "The answer, written again after the restart.", nil }
+	second := engineOver(t, store, plat, llm, bot.WithKV(kv))
+	waitIdle(t, second)
+	if n := len(plat.Calls("send")); n != 1 {
+		t.Errorf("%d messages sent in all, want 1: the replay must edit the reply already sent", n)
+	}
+	if got := plat.Replies("a"); !slices.Equal(got, []string{"The answer, written again after the restart."}) {
+		t.Errorf("the user sees %q", got)
+	}
+	if pending, _ := store.Pending(ctx); len(pending) != 0 {
+		t.Errorf("%d pending after the replay", len(pending))
+	}
+	n := 0
+	kv.Scan(ctx, "sending", "", "", func(string, []byte) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d pending-send markers left after the reply was stored", n)
+	}
+}
+
+// TestReplayResumesADeletedReply: a reply sent before the crash and
+// deleted since is sent anew.
+func TestReplayResumesADeletedReply(t *testing.T) {
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Stream: true, EditEvery: time.Millisecond})
+	w := bot.NewStreamWriter(plat, bot.Out{Chat: bot.Chat{ID: "a", Kind: bot.ChatDM}, ReplyTo: "1"})
+	w.Resume([]string{"gone"})
+	var recorded []string
+	w.OnSent = func(ids []string) { recorded = ids }
+	w.Write(context.Background(), "Hello again.")
+	w.End(context.Background())
+	if err := w.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := plat.Replies("a"); !slices.Equal(got, []string{"Hello again."}) {
+		t.Errorf("replies %q", got)
+	}
+	if len(recorded) != 1 || recorded[0] == "gone" {
+		t.Errorf("recorded ids %v, want the new message's", recorded)
+	}
+}

@@ -21,7 +21,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		langText = m.Command.Args
 	}
 	lang := DetectLang(langText, m.Author.Lang, e.catalog)
-	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
+	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m, replay: q.replay}
 
 	e.events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +53,23 @@ func (l *tgLoad) replies() (map[[2]int]int, int) {
 		}
 	}
 	return out, missing
+}
+
+// waitAnswered waits until every message is answered, and fails the test
+// naming how many were not within timeout (a bound, not a measurement).
+func (l *tgLoad) waitAnswered(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, missing := l.replies()
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages never answered", missing, l.users*l.perUser)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // pushEvery pushes n messages every period until all are sent or stop is
@@ -110,10 +128,7 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 	}
 
 	second := startServe(t, env)
-	waitFor(t, 240*time.Second, "every update answered after the restart", func() bool {
-		_, missing := load.replies()
-		return missing == 0
-	})
+	load.waitAnswered(t, 240*time.Second)
 	close(stop)
 	pushing.Wait()
 	second.term(t)
@@ -124,13 +139,58 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 		if n > 1 {
 			twice++
 			t.Logf("user %d message %d answered %d times", k[0], k[1], n)
+			for _, s := range tg.Messages(load.uid(k[0])) {
+				if s.ReplyTo == k[1] {
+					t.Logf("  message %d: %q (%d edits)", s.MessageID, s.Text, s.Edits)
+				}
+			}
 		}
 	}
-	t.Logf("%d of %d updates answered after the restart, %d answered twice", total-missing, total, twice)
+	t.Logf("%d of %d updates answered after the restart, %d answered twice; %d replies sent before the kill were edited by the replay instead of sent again",
+		total-missing, total, twice, strings.Count(second.stderr.String(), "replaying a reply sent before the last stop"))
 	if missing != 0 {
 		t.Errorf("%d updates never answered", missing)
 	}
 	if tg.Pending() != 0 {
 		t.Errorf("%d updates still unconfirmed after all were answered", tg.Pending())
 	}
+}
+
+// TestCrashTelegramBackPressure kills `chorus serve` with SIGKILL while a
+// slow model keeps its small queue full: the updates waiting for room
+// were never confirmed to Telegram, so after the restart every one is
+// answered (the library's poller had confirmed them while they waited in
+// memory, and a kill lost them for good).
+func TestCrashTelegramBackPressure(t *testing.T) {
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := newFakeOpenAI(t, func(req chatRequest) string {
+		time.Sleep(400 * time.Millisecond) // slower than the messages come
+		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
+	})
+	data := t.TempDir()
+	env := telegramEnv(tg, ai.URL, data, "CHORUS_ENGINE_WORKERS=2", "CHORUS_ENGINE_QUEUE_SIZE=4")
+	load := &tgLoad{tg: tg, users: 40, perUser: 1}
+	load.push(40)
+
+	first := startServe(t, env)
+	waitFor(t, 60*time.Second, "the first answers", func() bool {
+		_, missing := load.replies()
+		return missing <= 36
+	})
+	first.kill9(t)
+	_, missing := load.replies()
+	t.Logf("at the kill: %d of 40 answered, %d not confirmed to Telegram", 40-missing, tg.Pending())
+
+	second := startServe(t, env)
+	load.waitAnswered(t, 60*time.Second)
+	second.term(t)
+	counts, _ := load.replies()
+	twice := 0
+	for _, n := range counts {
+		if n > 1 {
+			twice++
+		}
+	}
+	t.Logf("40 of 40 answered after the restart, %d answered twice", twice)
 }
