@@ -62,7 +62,7 @@ type StreamWriter struct {
 	shown []string
 	// resumed is how many of ids were sent before a crash (Resume).
 	resumed int
-	next  time.Time
+	next    time.Time
 	// retryAt is when the platform's last retry-after ends; the final
 	// flush waits for it (but not for the ordinary edit pace).
 	retryAt time.Time
