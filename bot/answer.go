@@ -96,6 +96,10 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	}
 	switch {
 	case outcome == OutcomeBlocked:
+	case w.Capped() && strings.TrimSpace(w.Text()) == "":
+		// Cut at reply_max_bytes before a sentence was shown.
+		w.Set(env.T("apology"))
+		outcome = OutcomeApology
 	case w.Capped():
 		w.Append(w.CapNote)
 		outcome = OutcomeCut
@@ -227,13 +231,22 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 			w.Write(ctx, d)
 		}
 	}
+	read := 0
 	for {
 		d, rerr := s.Recv()
+		if read += len(d); read > e.cfg.ReplyMaxBytes && rerr == nil {
+			// A model that streams on and on: stop reading (Close
+			// ends the request) and end the reply as a capped one.
+			w.Cap()
+			rerr = fmt.Errorf("bot: %w: more than %d bytes", ErrReplyTooLong, e.cfg.ReplyMaxBytes)
+			d = ""
+			e.log.Warn("the model's answer is too long: cut", "max_bytes", e.cfg.ReplyMaxBytes)
+		}
 		write(mf.Write(d))
 		if rerr != nil {
 			write(mf.Flush())
 		}
-		if rerr == io.EOF || (rerr == nil && w.Stopped()) {
+		if rerr == io.EOF || w.Stopped() {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
@@ -250,6 +263,9 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 		}
 	}
 }
+
+// ErrReplyTooLong is the error of an answer cut at engine.reply_max_bytes.
+var ErrReplyTooLong = errors.New("reply too long")
 
 func failOutcome(err error) Outcome {
 	if errors.Is(err, ErrLLMTimeout) || errors.Is(err, context.DeadlineExceeded) {

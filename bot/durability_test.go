@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,5 +170,75 @@ func TestReplayResumesADeletedReply(t *testing.T) {
 	}
 	if len(recorded) != 1 || recorded[0] == "gone" {
 		t.Errorf("recorded ids %v, want the new message's", recorded)
+	}
+}
+
+// endlessLLM streams piece for ever and counts the bytes it handed out.
+type endlessLLM struct {
+	piece string
+	read  atomic.Int64
+}
+
+func (l *endlessLLM) Complete(context.Context, bot.Request) (bot.Response, error) {
+	return bot.Response{Text: "a summary"}, nil
+}
+
+func (l *endlessLLM) Stream(ctx context.Context, req bot.Request) (bot.Stream, error) {
+	return &endlessStream{l: l, ctx: ctx}, nil
+}
+
+type endlessStream struct {
+	l   *endlessLLM
+	ctx context.Context
+}
+
+func (s *endlessStream) Recv() (string, error) {
+	if err := s.ctx.Err(); err != nil {
+		return "", err
+	}
+	s.l.read.Add(int64(len(s.l.piece)))
+	return s.l.piece, nil
+}
+func (s *endlessStream) Usage() bot.Usage { return bot.Usage{} }
+func (s *endlessStream) Close() error     { return nil }
+
+// TestEndlessStreamIsCut: a model that never stops is read up to
+// engine.reply_max_bytes, and the reply ends with the note (or, when
+// nothing could be shown, the apology), even where the platform would
+// take a reply of any length.
+func TestEndlessStreamIsCut(t *testing.T) {
+	for _, tc := range []struct {
+		name, piece, want string
+	}{
+		{"sentences", "On and on it goes. ", "(reply shortened: it was getting too long)"},
+		{"nothing to show", " ", "Sorry, I can't answer right now. Please try again in a little while."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			llm := &endlessLLM{piece: tc.piece}
+			plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 1 << 30})
+			e, err := bot.New(bot.Config{Workers: 1, ReplyMaxBytes: 4096, ReplyMaxMessages: 1000}, bottest.NewMemStore(), llm, bot.WithPrompts(prompts.Default()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.AddPlatform(plat)
+			if err := e.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			if err := e.Handle(context.Background(), dm("a", "1", "tell me everything")); err != nil {
+				t.Fatal(err)
+			}
+			waitIdle(t, e)
+			got := plat.Replies("a")
+			if len(got) != 1 || !strings.HasSuffix(got[0], tc.want) {
+				t.Fatalf("replies %q, want one ending %q", got, tc.want)
+			}
+			if n := llm.read.Load(); n > 4096+int64(len(tc.piece)) {
+				t.Errorf("read %d bytes from the model, want at most reply_max_bytes (4096) and one piece", n)
+			}
+			if len(got[0]) > 4096+200 {
+				t.Errorf("a reply of %d bytes", len(got[0]))
+			}
+		})
 	}
 }

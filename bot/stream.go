@@ -188,6 +188,11 @@ func (w *StreamWriter) Blocked() (v Violation, sentence string, ok bool) {
 	return w.blocked, w.blockedS, w.blocked.Blocked()
 }
 
+// Cap stops the writer as the cap does (Capped): the caller ends the
+// reply with CapNote. What is still buffered, an unfinished sentence, is
+// dropped.
+func (w *StreamWriter) Cap() { w.capped, w.pending = true, "" }
+
 // Capped reports whether the reply reached MaxMessages.
 func (w *StreamWriter) Capped() bool { return w.capped }
 
