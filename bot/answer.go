@@ -307,10 +307,15 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	if err != nil {
 		return Request{}, nil, ret, fmt.Errorf("bot: load window: %w", err)
 	}
-	// The window ends with the message being answered; the prompt puts
-	// the question last on its own, so drop it from the window.
-	if n := len(win); n > 0 && win[n-1].Role == RoleUser && win[n-1].MsgID == m.ID {
-		win = win[:n-1]
+	// The window ends with the message being answered, the prompt puts
+	// the question last on its own: drop it from the window, and in a
+	// group what other members wrote after it (they are answered in
+	// parallel), so the answer sees the history as it was asked in.
+	for i := len(win) - 1; i >= 0; i-- {
+		if win[i].Role == RoleUser && win[i].MsgID == m.ID {
+			win = win[:i]
+			break
+		}
 	}
 	in.Window = win
 	if p, err := e.store.Profile(ctx, m.UserKey()); err == nil {
@@ -329,6 +334,18 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 // maybeFold folds turns that fell out of the window into the summary once
 // there are SummaryEvery of them.
 func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
+	e.fmu.Lock()
+	if e.folding[conv] {
+		e.fmu.Unlock()
+		return // another member's answer is folding it; the next one checks again
+	}
+	e.folding[conv] = true
+	e.fmu.Unlock()
+	defer func() {
+		e.fmu.Lock()
+		delete(e.folding, conv)
+		e.fmu.Unlock()
+	}()
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil || len(win) == 0 {
 		return

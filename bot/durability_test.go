@@ -3,8 +3,10 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -241,4 +243,101 @@ func TestEndlessStreamIsCut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGroupMembersAnsweredInParallel: in a group, different members'
+// messages are answered at once by the pool, each member's in the order
+// sent; the shared history holds every question once and every answer
+// after its question, and the summary is folded by one answer at a time.
+func TestGroupMembersAnsweredInParallel(t *testing.T) {
+	const members, per = 12, 4
+	var (
+		mu                   sync.Mutex
+		order                = map[string][]string{}
+		active, most         int
+		folding, mostFolding int
+	)
+	track := func(cur, top *int, d int) {
+		mu.Lock()
+		*cur += d
+		*top = max(*top, *cur)
+		mu.Unlock()
+	}
+	llm := &bottest.LLM{Reply: func(req bot.Request) (string, error) {
+		if req.Purpose == bot.PurposeSummary {
+			track(&folding, &mostFolding, 1)
+			time.Sleep(20 * time.Millisecond)
+			track(&folding, &mostFolding, -1)
+			return "They asked things.", nil
+		}
+		track(&active, &most, 1)
+		mu.Lock()
+		who, _, _ := strings.Cut(req.Query, ":")
+		order[who] = append(order[who], req.Query)
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+		track(&active, &most, -1)
+		return "Answer to " + req.Query + ".", nil
+	}}
+	store := bottest.NewMemStore()
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
+	e, err := bot.New(bot.Config{Workers: 8, WindowTokens: 60, SummaryEvery: 2}, store, llm, bot.WithPrompts(prompts.Default()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AddPlatform(plat)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	group := bot.Chat{ID: "g1", Kind: bot.ChatGroup}
+	for i := range per {
+		for u := range members {
+			m := bot.Message{Platform: "test", Chat: group, ID: fmt.Sprintf("%d-%d", u, i), Mentioned: true,
+				Author: bot.User{ID: fmt.Sprint("m", u), Name: fmt.Sprint("Member", u)}, Text: fmt.Sprintf("m%d: question %d", u, i)}
+			if err := e.Handle(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitIdle(t, e)
+	if most < 2 {
+		t.Errorf("at most %d members answered at once, want the pool to answer several", most)
+	}
+	if mostFolding != 1 {
+		t.Errorf("up to %d summaries folded at once in one conversation, want one at a time (and some)", mostFolding)
+	}
+	for u := range members {
+		who := fmt.Sprint("m", u)
+		var want []string
+		for i := range per {
+			want = append(want, fmt.Sprintf("m%d: question %d", u, i))
+		}
+		if !slices.Equal(order[who], want) {
+			t.Errorf("member %d answered in the order %q", u, order[who])
+		}
+	}
+	turns := store.TurnsOf(bot.ConversationKey("test", "g1", ""))
+	asked := map[string]uint64{}
+	for _, tr := range turns {
+		if tr.Role == bot.RoleUser {
+			if _, dup := asked[tr.MsgID]; dup {
+				t.Errorf("question %s stored twice", tr.MsgID)
+			}
+			asked[tr.MsgID] = tr.Seq
+		}
+	}
+	answers := 0
+	for _, tr := range turns {
+		if q, ok := strings.CutPrefix(tr.MsgID, "re:"); ok && tr.Role == bot.RoleAssistant {
+			answers++
+			if s, ok := asked[q]; !ok || s >= tr.Seq {
+				t.Errorf("answer to %s stored at %d, its question at %d", q, tr.Seq, s)
+			}
+		}
+	}
+	if len(asked) != members*per || answers != members*per {
+		t.Errorf("%d questions and %d answers stored, want %d each", len(asked), answers, members*per)
+	}
+	t.Logf("up to %d members answered at once", most)
 }
