@@ -18,9 +18,9 @@ import (
 
 // engineOver builds and starts an engine over store and plat, closed when
 // the test ends.
-func engineOver(t *testing.T, store bot.Store, plat *bottest.Platform, llm bot.LLM, opts ...bot.Option) *bot.Engine {
+func engineOver(t *testing.T, cfg bot.Config, store bot.Store, plat *bottest.Platform, llm bot.LLM, opts ...bot.Option) *bot.Engine {
 	t.Helper()
-	e, err := bot.New(bot.Config{Workers: 2}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
+	e, err := bot.New(cfg, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestStoreFullDisk(t *testing.T) {
 			<-release
 			return bot.Verdict{}, nil
 		})})
-	first := engineOver(t, store, plat, llm, held)
+	first := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, held)
 	if err := first.Handle(ctx, dm("a", "1", "accepted before the disk filled")); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestStoreFullDisk(t *testing.T) {
 	// Space is freed; Chorus starts again; the platform delivers message
 	// 2 again.
 	store.Fail.Store(false)
-	second := engineOver(t, store, plat, llm)
+	second := engineOver(t, bot.Config{Workers: 2}, store, plat, llm)
 	if err := second.Handle(ctx, dm("b", "2", "arrived on a full disk")); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 		return "First sentence of the answer. Second sentence of the answer.", nil
 	}}
 	ctx := context.Background()
-	first := engineOver(t, store, plat, llm, bot.WithKV(kv))
+	first := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv))
 	if err := first.Handle(ctx, dm("a", "1", "question")); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 	store.Fail.Store(false)
 	plat.Fail = nil
 	llm.Reply = func(req bot.Request) (string, error) { return "The answer, written again after the restart.", nil }
-	second := engineOver(t, store, plat, llm, bot.WithKV(kv))
+	second := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv))
 	waitIdle(t, second)
 	if n := len(plat.Calls("send")); n != 1 {
 		t.Errorf("%d messages sent in all, want 1: the replay must edit the reply already sent", n)
@@ -218,15 +218,7 @@ func TestEndlessStreamIsCut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			llm := &endlessLLM{piece: tc.piece}
 			plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 1 << 30})
-			e, err := bot.New(bot.Config{Workers: 1, ReplyMaxBytes: 4096, ReplyMaxMessages: 1000}, bottest.NewMemStore(), llm, bot.WithPrompts(prompts.Default()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.AddPlatform(plat)
-			if err := e.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
+			e := engineOver(t, bot.Config{Workers: 1, ReplyMaxBytes: 4096, ReplyMaxMessages: 1000}, bottest.NewMemStore(), plat, llm)
 			if err := e.Handle(context.Background(), dm("a", "1", "tell me everything")); err != nil {
 				t.Fatal(err)
 			}
@@ -281,15 +273,7 @@ func TestGroupMembersAnsweredInParallel(t *testing.T) {
 	}}
 	store := bottest.NewMemStore()
 	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
-	e, err := bot.New(bot.Config{Workers: 8, WindowTokens: 60, SummaryEvery: 2}, store, llm, bot.WithPrompts(prompts.Default()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AddPlatform(plat)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := engineOver(t, bot.Config{Workers: 8, WindowTokens: 60, SummaryEvery: 2}, store, plat, llm)
 	group := bot.Chat{ID: "g1", Kind: bot.ChatGroup}
 	for i := range per {
 		for u := range members {

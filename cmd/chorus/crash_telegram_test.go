@@ -72,6 +72,24 @@ func (l *tgLoad) waitAnswered(t *testing.T, timeout time.Duration) {
 	}
 }
 
+// twice counts the messages answered more than once, logging each.
+func (l *tgLoad) twice(t *testing.T) int {
+	counts, _ := l.replies()
+	n := 0
+	for k, c := range counts {
+		if c < 2 {
+			continue
+		}
+		n++
+		for _, s := range l.tg.Messages(l.uid(k[0])) {
+			if s.ReplyTo == k[1] {
+				t.Logf("user %d message %d answered %d times: message %d: %q (%d edits)", k[0], k[1], c, s.MessageID, s.Text, s.Edits)
+			}
+		}
+	}
+	return n
+}
+
 // pushEvery pushes n messages every period until all are sent or stop is
 // closed.
 func (l *tgLoad) pushEvery(n int, period time.Duration, stop <-chan struct{}) *sync.WaitGroup {
@@ -133,19 +151,8 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 	pushing.Wait()
 	second.term(t)
 
-	counts, missing := load.replies()
-	twice := 0
-	for k, n := range counts {
-		if n > 1 {
-			twice++
-			t.Logf("user %d message %d answered %d times", k[0], k[1], n)
-			for _, s := range tg.Messages(load.uid(k[0])) {
-				if s.ReplyTo == k[1] {
-					t.Logf("  message %d: %q (%d edits)", s.MessageID, s.Text, s.Edits)
-				}
-			}
-		}
-	}
+	twice := load.twice(t)
+	_, missing = load.replies()
 	t.Logf("%d of %d updates answered after the restart, %d answered twice; %d replies sent before the kill were edited by the replay instead of sent again",
 		total-missing, total, twice, strings.Count(second.stderr.String(), "replaying a reply sent before the last stop"))
 	if missing != 0 {
@@ -185,12 +192,5 @@ func TestCrashTelegramBackPressure(t *testing.T) {
 	second := startServe(t, env)
 	load.waitAnswered(t, 60*time.Second)
 	second.term(t)
-	counts, _ := load.replies()
-	twice := 0
-	for _, n := range counts {
-		if n > 1 {
-			twice++
-		}
-	}
-	t.Logf("40 of 40 answered after the restart, %d answered twice", twice)
+	t.Logf("40 of 40 answered after the restart, %d answered twice", load.twice(t))
 }
