@@ -139,9 +139,11 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		e.log.Error("store reply failed", "err", err)
 	} else {
 		env.done = true
-		marker.clear(fctx)
 	}
 	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if env.done {
+		marker.clear(fctx)
+	}
 	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
 		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
 			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
