@@ -41,60 +41,95 @@ func waitIdle(t *testing.T, e *bot.Engine) {
 	}
 }
 
+// held returns an engine option whose inspector holds every message until
+// the channel is closed.
+func held() (bot.Option, chan struct{}) {
+	release := make(chan struct{})
+	return bot.WithPlugin(bot.Plugin{Name: "hold", Inspector: bot.InspectorFunc(
+		func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
+			<-release
+			return bot.Verdict{}, nil
+		})}), release
+}
+
+// waitReplies waits until chat has n replies and returns them.
+func waitReplies(t *testing.T, plat *bottest.Platform, chat string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(plat.Replies(chat)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("chat %s has replies %q, want %d", chat, plat.Replies(chat), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return plat.Replies(chat)
+}
+
 // TestStoreFullDisk: while the store cannot write, a message is refused
 // by Handle (so the adapter does not confirm it and the platform delivers
 // it again), and a message accepted just before is not marked done: its
-// author hears that the answer will come, and it is answered once the
-// store writes again and the engine starts again.
+// author hears once that the answer will come, and it is answered once the
+// store writes again, without a restart, or after one if the engine
+// stopped meanwhile.
 func TestStoreFullDisk(t *testing.T) {
 	store := &bottest.FailingStore{Store: bottest.NewMemStore()}
 	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
 	llm := &bottest.LLM{}
 	ctx := context.Background()
+	notice := "Sorry, I can't answer right now. I'll answer this message as soon as I can."
 
 	// Message 1's turn comes once the disk is full.
-	release := make(chan struct{})
-	held := bot.WithPlugin(bot.Plugin{Name: "hold", Inspector: bot.InspectorFunc(
-		func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
-			<-release
-			return bot.Verdict{}, nil
-		})})
-	first := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, held)
-	if err := first.Handle(ctx, dm("a", "1", "accepted before the disk filled")); err != nil {
+	hold, release := held()
+	e := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, hold)
+	if err := e.Handle(ctx, dm("a", "1", "accepted before the disk filled")); err != nil {
 		t.Fatal(err)
 	}
 	store.Fail.Store(true)
-	err := first.Handle(ctx, dm("b", "2", "arrived on a full disk"))
+	err := e.Handle(ctx, dm("b", "2", "arrived on a full disk"))
 	if !errors.Is(err, bottest.ErrDiskFull) {
 		t.Fatalf("Handle on a full disk = %v, want the store's error (the message is not taken)", err)
 	}
 	close(release)
-	waitIdle(t, first)
-	if got := plat.Replies("a"); len(got) != 1 || !strings.Contains(got[0], "as soon as I can") {
-		t.Errorf("replies to the accepted message on a full disk: %q, want the notice that it will be answered", got)
+	waitReplies(t, plat, "a", 1)
+	time.Sleep(1500 * time.Millisecond) // a few tries on the full disk
+	if got := plat.Replies("a"); !slices.Equal(got, []string{notice}) {
+		t.Errorf("replies to the accepted message on a full disk: %q, want the notice once", got)
 	}
 	if len(llm.Requests()) != 0 {
 		t.Errorf("the model was asked %d times for a message that could not be recorded", len(llm.Requests()))
 	}
-	first.Close()
-	pending, _ := store.Pending(ctx)
-	if len(pending) != 1 || pending[0].ID != "1" {
-		t.Fatalf("pending after the failure: %+v, want message 1 only", pending)
-	}
-
-	// Space is freed; Chorus starts again; the platform delivers message
-	// 2 again.
+	// Space is freed: message 1 is answered; the platform delivers
+	// message 2 again and it is taken.
 	store.Fail.Store(false)
-	second := engineOver(t, bot.Config{Workers: 2}, store, plat, llm)
-	if err := second.Handle(ctx, dm("b", "2", "arrived on a full disk")); err != nil {
+	if err := e.Handle(ctx, dm("b", "2", "arrived on a full disk")); err != nil {
 		t.Fatal(err)
 	}
-	waitIdle(t, second)
-	if got := plat.Replies("a"); len(got) != 2 || got[1] != "echo: accepted before the disk filled" {
+	waitIdle(t, e)
+	if got := plat.Replies("a"); !slices.Equal(got, []string{notice, "echo: accepted before the disk filled"}) {
 		t.Errorf("replies to message 1 after recovery: %q", got)
 	}
 	if got := plat.Replies("b"); !slices.Equal(got, []string{"echo: arrived on a full disk"}) {
 		t.Errorf("replies to message 2 after recovery: %q", got)
+	}
+
+	// The engine stops while the disk is full: the message stays pending
+	// and the next start answers it.
+	hold, release = held()
+	stopped := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, hold)
+	if err := stopped.Handle(ctx, dm("c", "3", "accepted before a stop")); err != nil {
+		t.Fatal(err)
+	}
+	store.Fail.Store(true)
+	close(release)
+	waitReplies(t, plat, "c", 1)
+	stopped.Close()
+	if pending, _ := store.Pending(ctx); len(pending) != 1 || pending[0].ID != "3" {
+		t.Fatalf("pending after a stop on a full disk: %+v, want message 3", pending)
+	}
+	store.Fail.Store(false)
+	waitIdle(t, engineOver(t, bot.Config{Workers: 2}, store, plat, llm))
+	if got := plat.Replies("c"); !slices.Equal(got, []string{notice, "echo: accepted before a stop"}) {
+		t.Errorf("replies to message 3 after the restart: %q", got)
 	}
 	if pending, _ := store.Pending(ctx); len(pending) != 0 {
 		t.Errorf("%d messages still pending after recovery", len(pending))

@@ -58,9 +58,9 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
 		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
 	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
-		// Accepted but not recorded (a full disk): say so, and leave it
-		// pending, so that it is answered when it is replayed.
-		if !m.Edited && (m.Command != nil || e.shouldAnswer(m)) {
+		// Accepted but not recorded (a full disk): say so, once; it
+		// stays pending and is handled again (process).
+		if q.tries == 0 && !m.Edited && (m.Command != nil || e.shouldAnswer(m)) {
 			if rerr := env.Reply(ctx, env.T("store_failed")); rerr != nil {
 				e.log.Warn("send notice failed", "err", rerr)
 			}
@@ -118,7 +118,7 @@ func (e *Engine) shouldAnswer(m *Message) bool {
 }
 
 // storeError is a failure to record a message being handled: the message
-// is not marked done, and is handled again when it is replayed.
+// is not marked done, and is handled again.
 type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }

@@ -28,6 +28,8 @@ type queued struct {
 	m        Message
 	received time.Time
 	replay   bool
+	// tries counts the times the store failed to record m.
+	tries int
 }
 
 // Handle accepts a message: it drops a redelivery, records the message
@@ -159,11 +161,33 @@ func (e *Engine) worker() {
 	}
 }
 
-// process handles one message on its conversation's turn. It never panics.
+// Bounds of the wait before a message the store could not record is
+// handled again.
+const (
+	storeRetryMin = 500 * time.Millisecond
+	storeRetryMax = time.Minute
+)
+
+// process handles one message on its lane's turn. When the store could
+// not record it (a full disk) it is handled again after a growing pause,
+// holding its lane, until the store writes again or the engine closes
+// (it then stays pending for the next start). It never panics.
 func (e *Engine) process(q queued) {
+	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
+	for e.processOnce(q) {
+		q.tries++
+		if Sleep(e.base, b.Next()) != nil {
+			return
+		}
+	}
+}
+
+// processOnce handles q once and reports whether the store failed to
+// record it.
+func (e *Engine) processOnce(q queued) (storeFailed bool) {
 	m := q.m
 	if e.base.Err() != nil {
-		return // closing: leave it pending for the next start
+		return false // closing: leave it pending for the next start
 	}
 	ctx, cancel := context.WithTimeout(e.base, e.cfg.HandlerTimeout)
 	defer cancel()
@@ -180,20 +204,20 @@ func (e *Engine) process(q queued) {
 	done, err := e.handle(ctx, &m, q)
 	var serr *storeError
 	if errors.As(err, &serr) {
-		e.log.Error("message accepted but not recorded; it stays pending and is answered when replayed at the next start",
-			"platform", m.Platform, "err", err)
-		return
+		e.log.Error("message accepted but not recorded; trying again", "platform", m.Platform, "tries", q.tries+1, "err", err)
+		return true
 	}
 	if err != nil {
 		e.log.Warn("handling message failed", "platform", m.Platform, "err", err)
 	}
 	if ctx.Err() != nil && e.base.Err() != nil {
-		return // cancelled by Close: replay later
+		return false // cancelled by Close: replay later
 	}
 	if done {
-		return
+		return false
 	}
 	if err := e.store.Done(context.Background(), &m); err != nil {
 		e.log.Error("mark message done", "platform", m.Platform, "err", err)
 	}
+	return false
 }
