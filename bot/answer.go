@@ -135,11 +135,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
 	}
-	if _, err := e.store.Outgoing(fctx, m, conv, reply, topics); err != nil {
-		e.log.Error("store reply failed", "err", err)
-	} else {
-		env.done = true
-	}
+	env.done = e.storeReply(fctx, m, conv, reply, topics)
 	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
 	if env.done {
 		marker.clear(fctx)
@@ -156,6 +152,27 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		e.maybeFold(fctx, conv, env.Lang)
 	}
 	return nil
+}
+
+// storeReply stores the reply shown (Store.Outgoing), trying again after
+// a growing pause while the store cannot write (a full disk): the user
+// has the reply, and storing it is what keeps a replay from answering
+// again. It gives up when the engine closes, leaving the message pending,
+// and reports whether the reply was stored.
+func (e *Engine) storeReply(ctx context.Context, m *Message, conv string, reply Turn, topics []string) bool {
+	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
+	for tries := 1; ; tries++ {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := e.store.Outgoing(sctx, m, conv, reply, topics)
+		cancel()
+		if err == nil {
+			return true
+		}
+		e.log.Error("store reply failed; trying again", "tries", tries, "err", err)
+		if Sleep(e.base, b.Next()) != nil {
+			return false
+		}
+	}
 }
 
 // gate is the check every sentence of an answer grounded in g passes

@@ -159,7 +159,16 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 	if err := first.Handle(ctx, dm("a", "1", "question")); err != nil {
 		t.Fatal(err)
 	}
-	waitIdle(t, first)
+	// The reply is sent and its marker recorded; storing the reply
+	// fails (and is tried again) until the process dies.
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 0; n == 0; {
+		kv.Scan(ctx, "sending", "", "", func(string, []byte) error { n++; return nil })
+		if time.Now().After(deadline) {
+			t.Fatal("no pending-send marker recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	first.Close()
 	if pending, _ := store.Pending(ctx); len(pending) != 1 {
 		t.Fatalf("%d pending after the crash, want the message", len(pending))
@@ -359,4 +368,38 @@ func TestGroupMembersAnsweredInParallel(t *testing.T) {
 		t.Errorf("%d questions and %d answers stored, want %d each", len(asked), answers, members*per)
 	}
 	t.Logf("up to %d members answered at once", most)
+}
+
+// TestReplyStoredOnceTheDiskFrees: a reply shown while the store cannot
+// write is stored once it writes again, without a restart: the message is
+// not left pending to be answered a second time.
+func TestReplyStoredOnceTheDiskFrees(t *testing.T) {
+	mem := bottest.NewMemStore()
+	store := &bottest.FailingStore{Store: mem}
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
+	var filled atomic.Bool
+	plat.Fail = func(op string) error {
+		if op == "send" && !filled.Swap(true) {
+			store.Fail.Store(true) // the disk fills as the reply goes out
+		}
+		return nil
+	}
+	e := engineOver(t, bot.Config{Workers: 1}, store, plat, &bottest.LLM{})
+	ctx := context.Background()
+	if err := e.Handle(ctx, dm("a", "1", "question")); err != nil {
+		t.Fatal(err)
+	}
+	waitReplies(t, plat, "a", 1)
+	time.Sleep(700 * time.Millisecond) // a try or two on the full disk
+	store.Fail.Store(false)
+	waitIdle(t, e)
+	if got := plat.Replies("a"); !slices.Equal(got, []string{"echo: question"}) {
+		t.Errorf("replies %q, want one", got)
+	}
+	if pending, _ := store.Pending(ctx); len(pending) != 0 {
+		t.Errorf("%d pending once the reply could be stored", len(pending))
+	}
+	if turns := mem.TurnsOf(bot.ConversationKey("test", "a", "")); len(turns) != 2 {
+		t.Errorf("%d turns stored, want the question and the reply", len(turns))
+	}
 }

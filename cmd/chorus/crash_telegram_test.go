@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,4 +197,98 @@ func TestCrashTelegramBackPressure(t *testing.T) {
 	load.waitAnswered(t, 60*time.Second)
 	second.term(t)
 	t.Logf("40 of 40 answered after the restart, %d answered twice", load.twice(t))
+}
+
+// withFileSizeLimit runs start (which starts a process) with the soft
+// RLIMIT_FSIZE set to n bytes, so that the process inherits it: a file it
+// writes may not grow past n (writes fail with EFBIG, as on a full disk;
+// Go ignores SIGXFSZ). The test process's own limit is restored at once.
+func withFileSizeLimit(t *testing.T, n int64, start func()) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	start()
+}
+
+// TestCrashTelegramDiskFull runs `chorus serve` on a store file that may
+// not grow (RLIMIT_FSIZE at its size: a full disk for bbolt) while 300
+// updates arrive: the updates it could not store stay unconfirmed at
+// Telegram, and once it runs again with room every one is answered.
+func TestCrashTelegramDiskFull(t *testing.T) {
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := newFakeOpenAI(t, func(req chatRequest) string {
+		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
+	})
+	data := t.TempDir()
+	env := telegramEnv(tg, ai.URL, data)
+	// A first run creates the store and its example knowledge base.
+	warm := startServe(t, env)
+	waitFor(t, 30*time.Second, "ready", func() bool { code, _ := warm.readyz(); return code == http.StatusOK })
+	warm.term(t)
+	fi, err := os.Stat(filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full *serveProc
+	withFileSizeLimit(t, fi.Size(), func() { full = startServe(t, env) })
+	load := &tgLoad{tg: tg, users: 100, perUser: 3}
+	load.push(load.users * load.perUser)
+	waitFor(t, 60*time.Second, "the store to refuse a write", func() bool {
+		return strings.Contains(full.stderr.String(), "file too large")
+	})
+	// Let it run into the wall: what it took before is answered, what it
+	// could not take stays with Telegram.
+	last := -1
+	waitFor(t, 60*time.Second, "the answers to stop", func() bool {
+		_, missing := load.replies()
+		stuck := missing == last
+		last = missing
+		time.Sleep(time.Second)
+		return stuck
+	})
+	answered, unconfirmed := load.users*load.perUser-last, tg.Pending()
+	code, body := full.readyz()
+	full.kill9(t)
+	t.Logf("on the full disk: %d of %d answered, %d not confirmed to Telegram; /readyz %d %s", answered, load.users*load.perUser, unconfirmed, code, strings.TrimSpace(body))
+	if unconfirmed == 0 {
+		t.Errorf("every update was confirmed to Telegram although the store could not take them all")
+	}
+	if code == http.StatusOK {
+		t.Errorf("/readyz says ready while the store cannot write")
+	}
+
+	// Space is freed; Chorus starts again.
+	again := startServe(t, env)
+	load.waitAnswered(t, 120*time.Second)
+	again.term(t)
+	// Every message has its answer; one whose answer was shown on the
+	// full disk but could not be stored (nor its pending-send marker)
+	// before the kill is answered again.
+	again2 := 0
+	for u := range load.users {
+		r := repliesTo(tg, load.uid(u), "Answer to: ")
+		for m := 1; m <= load.perUser; m++ {
+			switch {
+			case r[m] == 0:
+				t.Errorf("user %d message %d has no answer", u, m)
+			case r[m] > 1:
+				again2++
+			}
+		}
+	}
+	t.Logf("after the restart with room: all %d answered; %d answered twice (shown on the full disk, not stored before the kill)",
+		load.users*load.perUser, again2)
 }
