@@ -157,11 +157,12 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 // storeReply stores the reply shown (Store.Outgoing), trying again after
 // a growing pause while the store cannot write (a full disk): the user
 // has the reply, and storing it is what keeps a replay from answering
-// again. It gives up when the engine closes, leaving the message pending,
-// and reports whether the reply was stored.
+// again. It gives up after storeRetryFor or when the engine closes, and
+// reports whether the reply was stored.
 func (e *Engine) storeReply(ctx context.Context, m *Message, conv string, reply Turn, topics []string) bool {
 	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
-	for tries := 1; ; tries++ {
+	until := time.Now().Add(storeRetryFor)
+	for tries := 1; time.Now().Before(until); tries++ {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, err := e.store.Outgoing(sctx, m, conv, reply, topics)
 		cancel()
@@ -173,6 +174,7 @@ func (e *Engine) storeReply(ctx context.Context, m *Message, conv string, reply 
 			return false
 		}
 	}
+	return false
 }
 
 // gate is the check every sentence of an answer grounded in g passes

@@ -163,21 +163,30 @@ func (e *Engine) worker() {
 
 // Bounds of the wait before a message the store could not record is
 // handled again.
+// storeRetryFor bounds how long one message holds its lane that way; it
+// then stays pending for the next start.
 const (
 	storeRetryMin = 500 * time.Millisecond
 	storeRetryMax = time.Minute
+	storeRetryFor = 15 * time.Minute
 )
 
 // process handles one message on its lane's turn. When the store could
 // not record it (a full disk) it is handled again after a growing pause,
-// holding its lane, until the store writes again or the engine closes
-// (it then stays pending for the next start). It never panics.
+// holding its lane, until the store writes again, storeRetryFor passes or
+// the engine closes (it then stays pending for the next start). It never
+// panics.
 func (e *Engine) process(q queued) {
 	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
+	until := time.Now().Add(storeRetryFor)
 	for e.processOnce(q) {
 		q.tries++
-		if Sleep(e.base, b.Next()) != nil {
+		if time.Now().After(until) {
+			e.log.Error("message left pending for the next start: the store cannot record it", "platform", q.m.Platform)
 			return
+		}
+		if Sleep(e.base, b.Next()) != nil {
+			return // closing: pending for the next start
 		}
 	}
 }
