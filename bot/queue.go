@@ -18,7 +18,7 @@ var (
 )
 
 // convQueue is one lane of the queue: the messages that must be handled
-// in order, one at a time (laneKey).
+// in order, one at a time (LaneKey).
 type convQueue struct {
 	key  string
 	msgs []queued
@@ -75,7 +75,7 @@ func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	key := laneKey(&q.m)
+	key := LaneKey(&q.m)
 	e.qmu.Lock()
 	if e.stopping || (e.closed && !q.replay) {
 		e.qmu.Unlock()
@@ -100,15 +100,16 @@ func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	return nil
 }
 
-// laneKey is the lane a message is handled in. Order matters within a
+// LaneKey is the lane a message is handled in. Order matters within a
 // conversation (a DM, a channel, a forum topic or thread: the chat's
 // thread is part of the conversation key) for each author, not across
 // the members of a group: in a group each member's messages are a lane of
 // their own, so that a burst from a big group is answered by the whole
 // pool instead of one worker, while each member's messages (their edits
 // included) keep their order. The members' turns share one history; the
-// store orders them as they are written.
-func laneKey(m *Message) string {
+// store orders them as they are written. Adapters that hand messages over
+// in parallel keep to the same lanes.
+func LaneKey(m *Message) string {
 	k := m.ConversationKey()
 	if m.Chat.Kind == ChatGroup {
 		k += "\x00" + m.Author.ID
