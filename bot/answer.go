@@ -259,7 +259,6 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 			// A model that streams on and on: stop reading (Close
 			// ends the request) and end the reply as a capped one.
 			w.Cap()
-			rerr = fmt.Errorf("bot: %w: more than %d bytes", ErrReplyTooLong, e.cfg.ReplyMaxBytes)
 			d = ""
 			e.log.Warn("the model's answer is too long: cut", "max_bytes", e.cfg.ReplyMaxBytes)
 		}
@@ -267,7 +266,7 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 		if rerr != nil {
 			write(mf.Flush())
 		}
-		if rerr == io.EOF || w.Stopped() {
+		if rerr == io.EOF || (rerr == nil && w.Stopped()) {
 			if r, ok := s.(interface{ Model() string }); ok {
 				model = r.Model()
 			}
@@ -284,9 +283,6 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 		}
 	}
 }
-
-// ErrReplyTooLong is the error of an answer cut at engine.reply_max_bytes.
-var ErrReplyTooLong = errors.New("reply too long")
 
 func failOutcome(err error) Outcome {
 	if errors.Is(err, ErrLLMTimeout) || errors.Is(err, context.DeadlineExceeded) {

@@ -162,10 +162,9 @@ func (e *Engine) worker() {
 	}
 }
 
-// Bounds of the wait before a message the store could not record is
-// handled again.
-// storeRetryFor bounds how long one message holds its lane that way; it
-// then stays pending for the next start.
+// A message (or a reply) the store could not record is tried again after
+// a pause growing from storeRetryMin to storeRetryMax, holding its lane
+// for at most storeRetryFor; it then stays pending for the next start.
 const (
 	storeRetryMin = 500 * time.Millisecond
 	storeRetryMax = time.Minute
