@@ -43,6 +43,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
 	w.Gate = e.gate(g)
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
+	marker := e.sendMarker(ctx, env, w)
 	w.OnFirst = func() {
 		stopTyping()
 		e.events.Emit(Event{Kind: EventFirstToken, Platform: m.Platform, Chat: conv, Duration: e.now().Sub(env.Received)})
@@ -95,6 +96,10 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	}
 	switch {
 	case outcome == OutcomeBlocked:
+	case w.Capped() && strings.TrimSpace(w.Text()) == "":
+		// Cut at reply_max_bytes before a sentence was shown.
+		w.Set(env.T("apology"))
+		outcome = OutcomeApology
 	case w.Capped():
 		w.Append(w.CapNote)
 		outcome = OutcomeCut
@@ -115,6 +120,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer fcancel()
 	if err := w.Finish(fctx); err != nil {
+		marker.clear(fctx) // it is marked done: never replayed
 		outcome = OutcomeError
 		e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: e.now().Sub(env.Received)})
 		return fmt.Errorf("bot: send reply: %w", err)
@@ -129,12 +135,11 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	for _, p := range req.Passages {
 		topics = append(topics, p.Source)
 	}
-	if _, err := e.store.Outgoing(fctx, m, conv, reply, topics); err != nil {
-		e.log.Error("store reply failed", "err", err)
-	} else {
-		env.done = true
-	}
+	env.done = e.storeReply(fctx, m, conv, reply, topics)
 	e.events.Emit(Event{Kind: EventReplySent, Platform: m.Platform, Chat: conv, User: uk, Outcome: outcome, Duration: shownAt.Sub(env.Received)})
+	if env.done {
+		marker.clear(fctx)
+	}
 	if e.kb != nil && strings.TrimSpace(query) != "" && (outcome == OutcomeOK || outcome == OutcomeCut) {
 		q := Event{Kind: EventQuestion, Platform: m.Platform, ChatKind: m.Chat.Kind, Chat: conv, User: uk, Lang: env.Lang, Text: query,
 			Outcome: OutcomeOK, Label: ret.best.Source, Score: ret.best.Relevance}
@@ -147,6 +152,29 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		e.maybeFold(fctx, conv, env.Lang)
 	}
 	return nil
+}
+
+// storeReply stores the reply shown (Store.Outgoing), trying again after
+// a growing pause while the store cannot write (a full disk): the user
+// has the reply, and storing it is what keeps a replay from answering
+// again. It gives up after storeRetryFor or when the engine closes, and
+// reports whether the reply was stored.
+func (e *Engine) storeReply(ctx context.Context, m *Message, conv string, reply Turn, topics []string) bool {
+	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
+	until := time.Now().Add(storeRetryFor)
+	for tries := 1; time.Now().Before(until); tries++ {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := e.store.Outgoing(sctx, m, conv, reply, topics)
+		cancel()
+		if err == nil {
+			return true
+		}
+		e.log.Error("store reply failed; trying again", "tries", tries, "err", err)
+		if Sleep(e.base, b.Next()) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // gate is the check every sentence of an answer grounded in g passes
@@ -224,8 +252,16 @@ func (e *Engine) stream(ctx context.Context, req Request, w *StreamWriter) (text
 			w.Write(ctx, d)
 		}
 	}
+	read := 0
 	for {
 		d, rerr := s.Recv()
+		if read += len(d); read > e.cfg.ReplyMaxBytes && rerr == nil {
+			// A model that streams on and on: stop reading (Close
+			// ends the request) and end the reply as a capped one.
+			w.Cap()
+			d = ""
+			e.log.Warn("the model's answer is too long: cut", "max_bytes", e.cfg.ReplyMaxBytes)
+		}
 		write(mf.Write(d))
 		if rerr != nil {
 			write(mf.Flush())
@@ -288,10 +324,15 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 	if err != nil {
 		return Request{}, nil, ret, fmt.Errorf("bot: load window: %w", err)
 	}
-	// The window ends with the message being answered; the prompt puts
-	// the question last on its own, so drop it from the window.
-	if n := len(win); n > 0 && win[n-1].Role == RoleUser && win[n-1].MsgID == m.ID {
-		win = win[:n-1]
+	// The window ends with the message being answered, the prompt puts
+	// the question last on its own: drop it from the window, and in a
+	// group what other members wrote after it (they are answered in
+	// parallel), so the answer sees the history as it was asked in.
+	for i := len(win) - 1; i >= 0; i-- {
+		if win[i].Role == RoleUser && win[i].MsgID == m.ID {
+			win = win[:i]
+			break
+		}
 	}
 	in.Window = win
 	if p, err := e.store.Profile(ctx, m.UserKey()); err == nil {
@@ -310,6 +351,18 @@ func (e *Engine) buildRequest(ctx context.Context, env *Env, query string) (Requ
 // maybeFold folds turns that fell out of the window into the summary once
 // there are SummaryEvery of them.
 func (e *Engine) maybeFold(ctx context.Context, conv, lang string) {
+	e.fmu.Lock()
+	if e.folding[conv] {
+		e.fmu.Unlock()
+		return // another member's answer is folding it; the next one checks again
+	}
+	e.folding[conv] = true
+	e.fmu.Unlock()
+	defer func() {
+		e.fmu.Lock()
+		delete(e.folding, conv)
+		e.fmu.Unlock()
+	}()
 	win, err := e.store.Window(ctx, conv, e.cfg.WindowTokens)
 	if err != nil || len(win) == 0 {
 		return

@@ -50,6 +50,11 @@ type Config struct {
 	// ReplyMaxMessages caps an answer at this many platform messages
 	// (default 4); a longer one ends with a short note.
 	ReplyMaxMessages int `yaml:"reply_max_messages"`
+	// ReplyMaxBytes bounds what is read from the model for one answer
+	// (default 64 KiB): a model that streams on and on is cut there, the
+	// reply ending with the same note, so that memory stays bounded.
+	// LLMTimeout bounds it in time.
+	ReplyMaxBytes int `yaml:"reply_max_bytes"`
 
 	// BotName is the bot's handle, for /cmd@botname.
 	BotName string `yaml:"-"`
@@ -92,8 +97,13 @@ func DefaultConfig() Config {
 		LLMTimeout:       60 * time.Second,
 		DrainTimeout:     15 * time.Second,
 		ReplyMaxMessages: 4,
+		ReplyMaxBytes:    DefaultReplyMaxBytes,
 	}
 }
+
+// DefaultReplyMaxBytes is engine.reply_max_bytes when unset: four
+// messages of Telegram's 4,096 characters at up to four bytes each.
+const DefaultReplyMaxBytes = 64 << 10
 
 // Validate checks the "engine" section.
 func (c Config) Validate() error {
@@ -111,6 +121,7 @@ func (c Config) Validate() error {
 	p.NonNegative("summary_every", c.SummaryEvery)
 	p.NonNegative("kb_passages", c.KBPassages)
 	p.NonNegative("reply_max_tokens", c.ReplyMaxTokens)
+	p.NonNegative("reply_max_bytes", c.ReplyMaxBytes)
 	p.NonNegative("llm_timeout", c.LLMTimeout)
 	p.NonNegative("drain_timeout", c.DrainTimeout)
 	if c.ReplyMaxMessages < 1 {
@@ -155,6 +166,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.ReplyMaxMessages <= 0 {
 		c.ReplyMaxMessages = 4
+	}
+	if c.ReplyMaxBytes <= 0 {
+		c.ReplyMaxBytes = DefaultReplyMaxBytes
 	}
 	if c.Persona.Brand == "" {
 		c.Persona.Brand = "Chorus"

@@ -21,9 +21,9 @@
 // Data flows one way, adapter -> engine -> plug-in -> engine -> adapter: an
 // adapter turns a platform event into a Message and hands it to
 // Engine.Handle, which drops a redelivery, writes it to the durable inbox
-// (Store.Accept) and queues it on its conversation (one conversation is
-// handled strictly in order, different conversations in parallel on a
-// bounded pool). On its turn the plug-ins' inspectors look at it
+// (Store.Accept) and queues it on its lane (a conversation, and in a group
+// each member's messages in it, is handled strictly in order, different
+// lanes in parallel on a bounded pool). On its turn the plug-ins' inspectors look at it
 // (moderation, sentiment); then, when the reply policy says so, it is
 // answered by a command or by the LLM with a prompt (Prompts) assembled
 // from the persona, knowledge-base passages, the conversation summary and

@@ -110,6 +110,12 @@ type Engine struct {
 	forgetMu sync.Mutex
 	redactor *Redactor
 
+	// folding holds the conversations whose summary is being folded:
+	// the members of a group are answered in parallel, and only one of
+	// them folds at a time.
+	fmu     sync.Mutex
+	folding map[string]bool
+
 	// queue
 	qmu      sync.Mutex
 	convs    map[string]*convQueue
@@ -145,6 +151,7 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 		commands:  map[string]CommandSpec{},
 		rate:      newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
 		convs:     map[string]*convQueue{},
+		folding:   map[string]bool{},
 		ready:     make(chan *convQueue, cfg.QueueSize),
 		slots:     make(chan struct{}, cfg.QueueSize),
 		tokens:    TokenCounterFunc(ApproxTokens),

@@ -27,6 +27,8 @@ type Env struct {
 	msg      *Message
 	// done is set once the store has marked msg done (Store.Outgoing).
 	done bool
+	// replay is set when msg is replayed after a stop (a crash).
+	replay bool
 }
 
 // T translates a catalogue key into the user's language. The values of

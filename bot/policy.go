@@ -21,7 +21,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		langText = m.Command.Args
 	}
 	lang := DetectLang(langText, m.Author.Lang, e.catalog)
-	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m}
+	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m, replay: q.replay}
 
 	e.events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
 		Chat: m.ConversationKey(), User: m.UserKey(), Lang: lang, Text: m.Text, Time: q.received})
@@ -58,7 +58,14 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
 		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
 	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
-		return false, fmt.Errorf("bot: store message: %w", err)
+		// Accepted but not recorded (a full disk): say so, once; it
+		// stays pending and is handled again (process).
+		if q.tries == 0 && !m.Edited && (m.Command != nil || e.shouldAnswer(m)) {
+			if rerr := env.Reply(ctx, env.T("store_failed")); rerr != nil {
+				e.log.Warn("send notice failed", "err", rerr)
+			}
+		}
+		return false, &storeError{fmt.Errorf("bot: store message: %w", err)}
 	}
 	if m.Edited {
 		return false, nil // an edit updates the record; it is not a new question
@@ -109,3 +116,10 @@ func (e *Engine) shouldAnswer(m *Message) bool {
 	}
 	return false
 }
+
+// storeError is a failure to record a message being handled: the message
+// is not marked done, and is handled again.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }

@@ -17,6 +17,8 @@ var (
 	ErrUnknownPlatform = errors.New("bot: unknown platform")
 )
 
+// convQueue is one lane of the queue: the messages that must be handled
+// in order, one at a time (LaneKey).
 type convQueue struct {
 	key  string
 	msgs []queued
@@ -26,6 +28,8 @@ type queued struct {
 	m        Message
 	received time.Time
 	replay   bool
+	// tries counts the times the store failed to record m.
+	tries int
 }
 
 // Handle accepts a message: it drops a redelivery, records the message
@@ -71,7 +75,7 @@ func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	key := q.m.ConversationKey()
+	key := LaneKey(&q.m)
 	e.qmu.Lock()
 	if e.stopping || (e.closed && !q.replay) {
 		e.qmu.Unlock()
@@ -94,6 +98,23 @@ func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	e.qmu.Unlock()
 	e.events.Emit(Event{Kind: EventQueue, Queued: queuedN, InFlight: inflight})
 	return nil
+}
+
+// LaneKey is the lane a message is handled in. Order matters within a
+// conversation (a DM, a channel, a forum topic or thread: the chat's
+// thread is part of the conversation key) for each author, not across
+// the members of a group: in a group each member's messages are a lane of
+// their own, so that a burst from a big group is answered by the whole
+// pool instead of one worker, while each member's messages (their edits
+// included) keep their order. The members' turns share one history; the
+// store orders them as they are written. Adapters that hand messages over
+// in parallel keep to the same lanes.
+func LaneKey(m *Message) string {
+	k := m.ConversationKey()
+	if m.Chat.Kind == ChatGroup {
+		k += "\x00" + m.Author.ID
+	}
+	return k
 }
 
 func (e *Engine) worker() {
@@ -141,11 +162,41 @@ func (e *Engine) worker() {
 	}
 }
 
-// process handles one message on its conversation's turn. It never panics.
+// A message (or a reply) the store could not record is tried again after
+// a pause growing from storeRetryMin to storeRetryMax, holding its lane
+// for at most storeRetryFor; it then stays pending for the next start.
+const (
+	storeRetryMin = 500 * time.Millisecond
+	storeRetryMax = time.Minute
+	storeRetryFor = 15 * time.Minute
+)
+
+// process handles one message on its lane's turn. When the store could
+// not record it (a full disk) it is handled again after a growing pause,
+// holding its lane, until the store writes again, storeRetryFor passes or
+// the engine closes (it then stays pending for the next start). It never
+// panics.
 func (e *Engine) process(q queued) {
+	b := Backoff{Min: storeRetryMin, Max: storeRetryMax}
+	until := time.Now().Add(storeRetryFor)
+	for e.processOnce(q) {
+		q.tries++
+		if time.Now().After(until) {
+			e.log.Error("message left pending for the next start: the store cannot record it", "platform", q.m.Platform)
+			return
+		}
+		if Sleep(e.base, b.Next()) != nil {
+			return // closing: pending for the next start
+		}
+	}
+}
+
+// processOnce handles q once and reports whether the store failed to
+// record it.
+func (e *Engine) processOnce(q queued) (storeFailed bool) {
 	m := q.m
 	if e.base.Err() != nil {
-		return // closing: leave it pending for the next start
+		return false // closing: leave it pending for the next start
 	}
 	ctx, cancel := context.WithTimeout(e.base, e.cfg.HandlerTimeout)
 	defer cancel()
@@ -160,16 +211,22 @@ func (e *Engine) process(q queued) {
 		}
 	}()
 	done, err := e.handle(ctx, &m, q)
+	var serr *storeError
+	if errors.As(err, &serr) {
+		e.log.Error("message accepted but not recorded; trying again", "platform", m.Platform, "tries", q.tries+1, "err", err)
+		return true
+	}
 	if err != nil {
 		e.log.Warn("handling message failed", "platform", m.Platform, "err", err)
 	}
 	if ctx.Err() != nil && e.base.Err() != nil {
-		return // cancelled by Close: replay later
+		return false // cancelled by Close: replay later
 	}
 	if done {
-		return
+		return false
 	}
 	if err := e.store.Done(context.Background(), &m); err != nil {
 		e.log.Error("mark message done", "platform", m.Platform, "err", err)
 	}
+	return false
 }

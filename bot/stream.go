@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,11 @@ type StreamWriter struct {
 	// cap); CapNote, which ends a capped reply, fits within them.
 	MaxMessages int
 	CapNote     string
+	// OnSent, when set, is called each time a message of the reply is
+	// sent, with the ids of all its messages so far, so that they can be
+	// recorded before the reply is finished (the engine's pending-send
+	// marker) and a replay after a crash can Resume them.
+	OnSent func(ids []string)
 
 	pending  string          // received, not yet a whole sentence
 	approved strings.Builder // what passed, this attempt
@@ -53,7 +59,9 @@ type StreamWriter struct {
 
 	ids   []string
 	shown []string
-	next  time.Time
+	// resumed is how many of ids were sent before a crash (Resume).
+	resumed int
+	next    time.Time
 	// retryAt is when the platform's last retry-after ends; the final
 	// flush waits for it (but not for the ordinary edit pace).
 	retryAt time.Time
@@ -179,6 +187,11 @@ func (w *StreamWriter) Blocked() (v Violation, sentence string, ok bool) {
 	return w.blocked, w.blockedS, w.blocked.Blocked()
 }
 
+// Cap stops the writer as the cap does (Capped): the caller ends the
+// reply with CapNote. What is still buffered, an unfinished sentence, is
+// dropped.
+func (w *StreamWriter) Cap() { w.capped, w.pending = true, "" }
+
 // Capped reports whether the reply reached MaxMessages.
 func (w *StreamWriter) Capped() bool { return w.capped }
 
@@ -234,6 +247,17 @@ func (w *StreamWriter) LastID() string {
 // IDs are the ids of every message the reply used.
 func (w *StreamWriter) IDs() []string { return w.ids }
 
+// Resume takes over the messages an earlier attempt at this reply sent
+// before a crash (OnSent's ids): the reply is edited into them instead of
+// sent anew, so that the user does not get it twice. A message that can no
+// longer be edited (deleted since) is replaced by a new one. Call it
+// before the first Write.
+func (w *StreamWriter) Resume(ids []string) {
+	w.ids = slices.Clone(ids)
+	w.shown = make([]string, len(ids))
+	w.resumed = len(ids)
+}
+
 // Finish shows the final text, waiting out rate limits: first any
 // retry-after a streamed edit was told, then any the final ones are.
 func (w *StreamWriter) Finish(ctx context.Context) error {
@@ -271,10 +295,25 @@ func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 			if w.shown[i] == piece && out.Final && !w.lim.Stream {
 				continue
 			}
-			if err := w.retry(ctx, final, func() error { return w.p.Edit(ctx, out, w.ids[i]) }); err != nil {
+			err := w.retry(ctx, final, func() error { return w.p.Edit(ctx, out, w.ids[i]) })
+			var rl *RateLimitError
+			if err != nil && i < w.resumed && !errors.As(err, &rl) && ctx.Err() == nil {
+				// Sent before the crash and gone since: send it anew.
+				var id string
+				if err := w.retry(ctx, final, func() (err error) { id, err = w.p.Send(ctx, out); return err }); err != nil {
+					return fmt.Errorf("bot: send reply: %w", err)
+				}
+				w.ids[i], w.shown[i] = id, piece
+				w.sent()
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("bot: edit reply: %w", err)
 			}
 			w.shown[i] = piece
+			if w.OnFirst != nil {
+				w.first.Do(w.OnFirst)
+			}
 			continue
 		}
 		var id string
@@ -283,9 +322,7 @@ func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 		}
 		w.ids = append(w.ids, id)
 		w.shown = append(w.shown, piece)
-		if w.OnFirst != nil {
-			w.first.Do(w.OnFirst)
-		}
+		w.sent()
 	}
 	if final && len(w.ids) > len(pieces) {
 		// A later attempt is shorter than what an earlier one showed:
@@ -302,6 +339,16 @@ func (w *StreamWriter) flush(ctx context.Context, final bool) error {
 		w.ids, w.shown = w.ids[:len(pieces)], w.shown[:len(pieces)]
 	}
 	return nil
+}
+
+// sent runs the hooks after a message of the reply was sent.
+func (w *StreamWriter) sent() {
+	if w.OnSent != nil {
+		w.OnSent(slices.Clone(w.ids))
+	}
+	if w.OnFirst != nil {
+		w.first.Do(w.OnFirst)
+	}
 }
 
 // retry runs op; on a rate limit it waits and tries again when final,

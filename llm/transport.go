@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -69,19 +70,34 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // doneWatcher passes an SSE body through and notes a "data: [DONE]" line.
+// A line longer than maxEventLine ends the body with errEventTooLong, so
+// that a server streaming one endless event cannot grow the reader's
+// buffer without bound.
 type doneWatcher struct {
 	io.ReadCloser
-	st   *callState
-	line []byte
-	long bool
+	st      *callState
+	line    []byte
+	long    bool
+	lineLen int
 }
 
 const maxDoneLine = 32
 
+// maxEventLine bounds one line of an event stream; a chunk of a chat
+// completion is a few hundred bytes.
+const maxEventLine = 1 << 20
+
+// errEventTooLong ends a stream with a line longer than maxEventLine.
+var errEventTooLong = errors.New("llm: stream: an event line longer than 1 MiB")
+
 func (w *doneWatcher) Read(p []byte) (int, error) {
 	n, err := w.ReadCloser.Read(p)
-	for _, c := range p[:n] {
+	for i, c := range p[:n] {
+		if w.lineLen++; w.lineLen > maxEventLine {
+			return i, errEventTooLong
+		}
 		if c == '\n' {
+			w.lineLen = 0
 			l := bytes.TrimSpace(w.line)
 			if !w.long && (string(l) == "data: [DONE]" || string(l) == "data:[DONE]") {
 				w.st.mu.Lock()

@@ -70,15 +70,15 @@ func (a *Adapter) recoverEvent(kind string) {
 	}
 }
 
-// enqueue hands a message to the dispatcher owning its channel, blocking
-// while that dispatcher is busy (back-pressure on the gateway) until Run
-// stops.
+// enqueue hands a message to the dispatcher owning its lane (its channel;
+// in a server channel, its author there: bot.LaneKey), blocking while that
+// dispatcher is busy (back-pressure on the gateway) until Run stops.
 func (a *Adapter) enqueue(j job) {
 	a.mu.RLock()
 	disp, ctx := a.disp, a.dctx
 	a.mu.RUnlock()
 	if disp != nil {
-		disp.Send(ctx, j.m.Chat.ID, j)
+		disp.Send(ctx, bot.LaneKey(&j.m), j)
 	}
 }
 

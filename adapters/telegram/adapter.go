@@ -13,16 +13,20 @@
 // for tests; beside them format.go (Markdown to Telegram HTML) and
 // webhook.go.
 //
-// Updates arrive by long polling (the library's poller, which backs off on
-// errors and never stops while its context lives) or by webhook (an
-// http.Server that checks X-Telegram-Bot-Api-Secret-Token). Replies are
+// Updates arrive by long polling (poll.go: Chorus's own getUpdates loop,
+// which confirms an update to Telegram only once the engine has stored it,
+// and backs off on errors without ever stopping while its context lives)
+// or by webhook (an http.Server that checks X-Telegram-Bot-Api-Secret-Token
+// and answers 503, so that Telegram delivers again, when the engine could
+// not take the update). Replies are
 // rendered from the LLM's Markdown to Telegram HTML by FormatHTML; a
 // message Telegram still refuses to parse is resent as plain text.
 //
-// Concurrency: in polling mode updates are handed to the Handler by a
-// bot.Dispatcher, so one chat's messages reach the engine in order and a
+// Concurrency: in polling mode each batch of updates is handed to the
+// Handler in lanes (a chat, or a member of a group), each in order, and the
+// next batch is asked for once the Handler returned for all of them, so a
 // blocking Handle (a full engine queue) slows the poller instead of piling
-// up goroutines. In webhook mode at most maxWebhookInFlight
+// up updates in memory. In webhook mode at most maxWebhookInFlight
 // requests are handled at once. Platform methods are safe for concurrent use.
 package telegram
 
@@ -40,7 +44,6 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	tg "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 )
 
 // PlatformName is the platform key in bot.Message.Platform and user keys.
@@ -100,9 +103,9 @@ type Adapter struct {
 	// whRefused rate-limits the log lines of refused webhook requests.
 	whRefused refusedLog
 
-	// disp hands polled updates to the engine by chat; set by Run.
-	dispMu sync.RWMutex
-	disp   *bot.Dispatcher[*models.Update]
+	// client makes the Bot API requests (the library's and getUpdates),
+	// noting whether Telegram answers.
+	client *trackingClient
 
 	// handleCtx is the context updates are handled under; set by Run.
 	ctxMu     sync.RWMutex
@@ -147,18 +150,16 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 	if client == nil {
 		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
 	}
+	a.client = &trackingClient{inner: client, a: a}
+	// The library sends; updates are received by poll (or the webhook),
+	// never by the library's poller, which confirms an update to
+	// Telegram before the engine has it.
 	api, err := tg.New(cfg.Token,
 		tg.WithSkipGetMe(),
 		tg.WithServerURL(cfg.APIURL),
-		tg.WithHTTPClient(cfg.PollTimeout, &trackingClient{inner: client, a: a}),
-		tg.WithDefaultHandler(a.onUpdate),
+		tg.WithHTTPClient(cfg.PollTimeout, a.client),
 		tg.WithErrorsHandler(a.onLibError),
 		tg.WithDebugHandler(func(string, ...any) {}),
-		tg.WithNotAsyncHandlers(),
-		tg.WithWorkers(1),
-		tg.WithUpdatesChannelCap(16),
-		tg.WithAllowedUpdates(tg.AllowedUpdates{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-			models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: new client: %w", err)
@@ -235,17 +236,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("deleteWebhook failed; polling may conflict with a webhook", "err", err)
 	}
 	a.log.Info("polling for updates", "bot", a.BotUsername())
-	disp := bot.NewDispatcher(dispatchers, dispatcherQueue, func(upd *models.Update) { _ = a.handleUpdate(ctx, upd) })
-	a.dispMu.Lock()
-	a.disp = disp
-	a.dispMu.Unlock()
-	a.api.Start(ctx) // backs off on errors, returns when ctx ends
-	a.dispMu.Lock()
-	a.disp = nil
-	a.dispMu.Unlock()
-	disp.Stop()
+	err := a.poll(ctx) // backs off on errors, returns when ctx ends
 	a.setConnected(false)
-	return nil
+	return err
 }
 
 // identify calls getMe: an error is Run's (bot.RunAdapter runs it again
@@ -266,13 +259,6 @@ func (a *Adapter) identify(ctx context.Context) error {
 	a.log.Info("connected to Telegram", "bot", u.Username)
 	return nil
 }
-
-// dispatchers is how many goroutines hand polled updates to the engine,
-// and dispatcherQueue how many wait per dispatcher (bot.Dispatcher).
-const (
-	dispatchers     = 8
-	dispatcherQueue = 4
-)
 
 // setConnected records reachability and emits an event on each change.
 func (a *Adapter) setConnected(up bool) {

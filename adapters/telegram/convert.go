@@ -10,7 +10,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/chorusbot/chorus/bot"
-	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 )
 
@@ -23,27 +22,6 @@ const (
 	SkipChannel  = "channel"
 	SkipOther    = "other"
 )
-
-// onUpdate is the library's default handler: every update goes through it.
-func (a *Adapter) onUpdate(ctx context.Context, _ *tg.Bot, upd *models.Update) {
-	a.dispMu.RLock()
-	disp := a.disp
-	a.dispMu.RUnlock()
-	if disp != nil && disp.Send(ctx, strconv.FormatInt(updateChatID(upd), 10), upd) {
-		return
-	}
-	_ = a.handleUpdate(ctx, upd)
-}
-
-// updateChatID is the chat an update belongs to, 0 when it has none.
-func updateChatID(u *models.Update) int64 {
-	for _, m := range []*models.Message{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost} {
-		if m != nil {
-			return m.Chat.ID
-		}
-	}
-	return 0
-}
 
 // handleUpdate converts upd and hands it to the handler. A panic while
 // converting is recovered, logged and counted; it never reaches the

@@ -31,8 +31,10 @@ func (a *Adapter) webhookPath() string {
 
 // WebhookHandler is the http.Handler that receives updates in webhook
 // mode; Run serves it on Webhook.Listen. A request without the right
-// secret gets 401 and is not read; a malformed body gets 400; a handler
-// refusal (engine closing) gets 503 so that Telegram redelivers. At most
+// secret gets 401 and is not read; a malformed body gets 400; an update
+// the handler did not take (the engine closing, the store failing to
+// write it) gets 503 so that Telegram delivers it again: 200 means it is
+// stored. At most
 // maxWebhookInFlight requests are handled at once; more wait their turn.
 func (a *Adapter) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +80,9 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		defer cancel()
 		stop := context.AfterFunc(r.Context(), cancel)
 		defer stop()
-		if err := a.handleUpdate(ctx, &upd); errors.Is(err, bot.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			// Not taken: Telegram will deliver it again.
+		if err := a.handleUpdate(ctx, &upd); err != nil {
+			// Not taken (the engine is closing, the store failed):
+			// Telegram will deliver it again.
 			http.Error(w, statusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			return
 		}
@@ -168,8 +171,7 @@ func (a *Adapter) setWebhook(ctx context.Context) {
 		err := a.do(ctx, "setWebhook", 1, func(ctx context.Context) error {
 			_, err := a.api.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.cfg.Webhook.PublicURL, SecretToken: a.cfg.Webhook.Secret,
 				MaxConnections: maxWebhookInFlight,
-				AllowedUpdates: []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-					models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost}})
+				AllowedUpdates: allowedUpdates})
 			return err
 		})
 		if err == nil || ctx.Err() != nil {
