@@ -163,6 +163,12 @@ func newApp(cfg *Config, log *slog.Logger, st memory.Backend, extra ...bot.Optio
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
 func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+	return newAppOver(cfg, log, st, st, model, modelName, extra...)
+}
+
+// newAppOver is newAppWith with the conversations kept in conv instead of
+// st: chorus bench --mem-store changes only that.
+func newAppOver(cfg *Config, log *slog.Logger, st memory.Backend, conv bot.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
 	set, err := loadPrompts(cfg)
 	if err != nil {
 		return nil, err
@@ -189,7 +195,7 @@ func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	for _, p := range plug.list() {
 		opts = append(opts, bot.WithPlugin(p))
 	}
-	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
+	e, err := bot.New(engineConfig(cfg), conv, model, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
