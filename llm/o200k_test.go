@@ -226,6 +226,3 @@ func BenchmarkCount(b *testing.B) {
 		})
 	}
 }
-
-
-
