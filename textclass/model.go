@@ -373,7 +373,7 @@ func softmax(s []float64) {
 
 // Scores returns the raw class scores (logits) of text, before Offsets.
 func (m *Model) Scores(text string) []float64 {
-	x := m.Features.vectorize(text, m.idf, nil)
+	x := m.Features.vectorizeHashes(text, m.Features.buckets32(m.Features.sharedHashes(text)), m.idf)
 	out := make([]float64, len(m.w))
 	m.scoresOf(x, out)
 	return out
