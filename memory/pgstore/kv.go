@@ -115,6 +115,92 @@ func (s *Store) Scan(ctx context.Context, bucket, from, to string, fn func(key s
 	}
 }
 
+var _ bot.KVBatch = (*Store)(nil)
+
+// Update implements bot.KVBatch: fn's reads and writes are one
+// transaction (one commit), committed when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(tx bot.KV) error) error {
+	err := s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(txKV{tx}) })
+	if err != nil {
+		return fmt.Errorf("pgstore: kv update: %w", err)
+	}
+	return nil
+}
+
+// txKV is bot.KV inside one transaction.
+type txKV struct{ tx pgx.Tx }
+
+func (t txKV) Put(ctx context.Context, bucket, key string, value []byte) error {
+	if bucket == "" || key == "" {
+		return fmt.Errorf("pgstore: kv put: %w", errEmptyKey)
+	}
+	if len(bucket)+len(key) > MaxKVKey {
+		return fmt.Errorf("pgstore: kv put %s: %w", bucket, errLongKey)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
+		ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value`, []byte(bucket), []byte(key), value); err != nil {
+		return fmt.Errorf("pgstore: kv put %s: %w", bucket, err)
+	}
+	return nil
+}
+
+func (t txKV) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	var v []byte
+	err := t.tx.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: kv get %s: %w", bucket, err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+func (t txKV) Delete(ctx context.Context, bucket, key string) error {
+	if bucket == "" || key == "" {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
+		return fmt.Errorf("pgstore: kv delete %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// Scan reads the whole range, then runs fn on it.
+func (t txKV) Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT key, value FROM kv WHERE bucket = $1 AND key >= $2
+		AND ($3::bytea = '' OR key < $3) ORDER BY key`, []byte(bucket), []byte(from), []byte(to))
+	if err != nil {
+		return fmt.Errorf("pgstore: kv scan %s: %w", bucket, err)
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	var (
+		all  []kv
+		k, v []byte
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		all = append(all, kv{string(k), append([]byte{}, v...)})
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pgstore: kv scan %s: %w", bucket, err)
+	}
+	for _, e := range all {
+		if err := fn(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LoadKB implements memory.KBStore.
 func (s *Store) LoadKB(ctx context.Context, want func(memory.Doc) bool, fn func(memory.Doc, []memory.TextChunk) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT id, body FROM kb_docs ORDER BY id`)
