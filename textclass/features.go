@@ -299,11 +299,12 @@ type sparse struct {
 // normalised) followed by the extras. idf nil means all ones (used while
 // counting document frequencies).
 func (c FeatureConfig) vectorize(text string, idf []float32, hbuf []uint32) sparse {
-	return c.vectorizeHashes(text, c.hashes(text, hbuf), idf)
+	return c.vectorizeHashes(text, c.hashes(text, hbuf), idf, nil)
 }
 
-// vectorizeHashes is vectorize over the text's buckets hs (sorted).
-func (c FeatureConfig) vectorizeHashes(text string, hs []uint32, idf []float32) sparse {
+// vectorizeHashes is vectorize over the text's buckets hs (sorted), with
+// the idf as float32 or, for a loaded model, as stored (idfH).
+func (c FeatureConfig) vectorizeHashes(text string, hs []uint32, idf []float32, idfH []uint16) sparse {
 	var v sparse
 	v.idx = make([]int32, 0, len(hs)/2+c.ExtraDim)
 	v.val = make([]float32, 0, len(hs)/2+c.ExtraDim)
@@ -314,8 +315,11 @@ func (c FeatureConfig) vectorizeHashes(text string, hs []uint32, idf []float32) 
 			j++
 		}
 		w := float32(1)
-		if idf != nil {
+		switch {
+		case idf != nil:
 			w = idf[hs[i]]
+		case idfH != nil:
+			w = decodeIDF(idfH[hs[i]])
 		}
 		if w != 0 {
 			x := (1 + float32(math.Log(float64(j-i)))) * w

@@ -139,6 +139,17 @@ func TestRoundTripIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A loaded model keeps the weights as stored (float16, fixed
+			// point idf) and writes the same file back.
+			if m2.w != nil || m2.idf != nil || m2.wH == nil || m2.idfH == nil || (len(tc.labels) == 2) != (m2.wH[0] == nil) {
+				t.Errorf("loaded model not in its stored form: w %v idf %v wH %d idfH %d", m2.w != nil, m2.idf != nil, len(m2.wH), len(m2.idfH))
+			}
+			if again, err := m2.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+				t.Errorf("the loaded model marshals differently (%v)", err)
+			}
+			if m2.NonZero() != m.NonZero() {
+				t.Errorf("non-zero weights %d loaded, %d trained", m2.NonZero(), m.NonZero())
+			}
 			if m2.Provenance != "synthetic 150 rows" || fmt.Sprint(m2.Labels) != fmt.Sprint(tc.labels) {
 				t.Errorf("header lost: %q %v", m2.Provenance, m2.Labels)
 			}
