@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
@@ -200,6 +202,15 @@ func newAppOver(cfg *Config, log *slog.Logger, st memory.Backend, conv bot.Store
 		return nil, err
 	}
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
+}
+
+// settle hands back to the system the memory that starting took and no
+// longer holds (decompressing the classifiers, indexing the knowledge
+// base): a process that then waits for messages keeps only what it uses.
+// Called once, after start, by the long-running commands.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // ingestKB brings the knowledge base up to date at start: the configured

@@ -81,6 +81,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	a.ingestKB(ctx)
+	settle()
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
