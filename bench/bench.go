@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,6 +108,9 @@ type Config struct {
 	Workers int
 	// BatchDelay is the bbolt batch delay (default the memory package's).
 	BatchDelay time.Duration
+	// HeapProfile, when set, is a file to write a heap profile to when the
+	// load is over, before anything is closed (go tool pprof).
+	HeapProfile string
 	// Logger receives the run's diagnostics (default: discard).
 	Logger *slog.Logger
 	// Store is where the engine keeps its state: "bbolt" (the default,
@@ -579,6 +583,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cpu := cpuTime() - cpu0
 	trips1, commits1 := counts()
 	rep.RoundTrips, rep.Commits = trips1-trips0, commits1-commits0
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	}
 
 	stopRun()
 	tg.close()
@@ -614,6 +623,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.DBBytes = n
 	}
 	return rep, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func maps(m map[string]int) map[string]int {

@@ -53,6 +53,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&stores, "store", "bbolt", "bbolt, postgres (store.dsn, in a scratch schema dropped after), or both in turn: bbolt,postgres")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile to FILE when the load is over, before anything is closed (go tool pprof)")
 	fs.BoolVar(&verbose, "v", false, "log the engine's warnings to stderr")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
