@@ -111,16 +111,14 @@ var spaceClass = func() string {
 	return b.String()
 }()
 
-// spaceRE matches one whitespace character, for the tests.
-var spaceRE = regexp.MustCompile(`^[` + spaceClass + `]$`)
-
 // pieceRE is o200k_base's pre-tokenizer pattern in Go's syntax, anchored:
 // \s spelled out (spaceClass), the case-insensitive contractions spelled
 // out in ASCII (regexp2 lowercases the text, Go would also fold 'ſ' to
 // 's'), and the last two branches, `\s+(?!\S)|\s+`, as one captured `\s+`:
 // Go has no lookahead, and count applies it (a whitespace run followed by
-// a non-space leaves its last character to the next piece).
-var pieceRE = func() *regexp.Regexp {
+// a non-space leaves its last character to the next piece). It is
+// compiled on the first count (its Unicode classes take about 2 MB).
+var pieceRE = sync.OnceValue(func() *regexp.Regexp {
 	const contraction = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?`
 	s := `[` + spaceClass + `]`
 	notS := `[^` + spaceClass + `\p{L}\p{N}]`
@@ -132,12 +130,12 @@ var pieceRE = func() *regexp.Regexp {
 		s + `*[\r\n]+`,
 		`(` + s + `+)`,
 	}, "|") + `)`)
-}()
+})
 
 // nextPiece is the length of the pre-tokenizer's piece at the start of
 // text (not empty).
 func nextPiece(text string) int {
-	loc := pieceRE.FindStringSubmatchIndex(text)
+	loc := pieceRE().FindStringSubmatchIndex(text)
 	if loc == nil || loc[1] == 0 {
 		// Every character starts some branch; never reached.
 		_, n := utf8.DecodeRuneInString(text)

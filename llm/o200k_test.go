@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -192,6 +193,7 @@ func FuzzCount(f *testing.F) {
 // TestSpaceClass: the pre-tokenizer's whitespace is unicode.IsSpace, as
 // tiktoken-go's regexp2 reads \s.
 func TestSpaceClass(t *testing.T) {
+	spaceRE := regexp.MustCompile(`^[` + spaceClass + `]$`)
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if !utf8.ValidRune(r) {
 			continue
