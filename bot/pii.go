@@ -156,7 +156,7 @@ func (m *Masker) Mask(text string) string {
 func (m *Masker) find(text string) []span {
 	var spans []span
 	for _, r := range m.rules[:m.custom] {
-		spans = r.add(spans, text, 0)
+		spans = r.add(spans, text)
 	}
 	builtin := m.rules[m.custom:]
 	// cands holds the built-in rules' matches of every line, each rule's
@@ -187,9 +187,20 @@ func (m *Masker) find(text string) []span {
 	return spans
 }
 
-// add appends to spans the matches of r in text (offset by off) that
-// pass its check and overlap none already there.
-func (r maskRule) add(spans []span, text string, off int) []span {
+// add appends to spans the matches of r in text that overlap none
+// already there.
+func (r maskRule) add(spans []span, text string) []span {
+	r.matches(text, func(s, e int) {
+		if !overlaps(spans, s, e) {
+			spans = append(spans, span{s, e, r.label})
+		}
+	})
+	return spans
+}
+
+// matches calls fn with each match of r in text that passes its check,
+// as long as the check keeps it.
+func (r maskRule) matches(text string, fn func(start, end int)) {
 	for _, loc := range r.re.FindAllStringIndex(text, -1) {
 		s, e := loc[0], loc[1]
 		if e == s {
@@ -202,12 +213,8 @@ func (r maskRule) add(spans []span, text string, off int) []span {
 			}
 			e = s + n
 		}
-		if overlaps(spans, s+off, e+off) {
-			continue
-		}
-		spans = append(spans, span{s + off, e + off, r.label})
+		fn(s, e)
 	}
-	return spans
 }
 
 // cand is a match of a built-in rule (its index among them) that passed
@@ -276,22 +283,8 @@ func scanLine(rules []maskRule, line string) []cand {
 	digits, at, iban := traits(line)
 	var out []cand
 	for ri, r := range rules {
-		if !r.applies(digits, at, iban) {
-			continue
-		}
-		for _, loc := range r.re.FindAllStringIndex(line, -1) {
-			s, e := loc[0], loc[1]
-			if e == s {
-				continue
-			}
-			if r.check != nil {
-				n := r.check(line[s:e])
-				if n == 0 {
-					continue
-				}
-				e = s + n
-			}
-			out = append(out, cand{uint8(ri), s, e})
+		if r.applies(digits, at, iban) {
+			r.matches(line, func(s, e int) { out = append(out, cand{uint8(ri), s, e}) })
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
@@ -28,6 +29,29 @@ const scanPage = 256
 
 // Put implements bot.KV.
 func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error {
+	return kvPut(ctx, s.exec, bucket, key, value)
+}
+
+// Get implements bot.KV; bot.ErrNotFound when absent.
+func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	return kvGet(ctx, s.pool, bucket, key)
+}
+
+// Delete implements bot.KV.
+func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+	return kvDelete(ctx, s.exec, bucket, key)
+}
+
+// execFunc runs one writing statement: the store's exec (its own
+// transaction, counted) or a transaction's Exec.
+type execFunc func(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+
+// rowQuerier is the pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func kvPut(ctx context.Context, exec execFunc, bucket, key string, value []byte) error {
 	if bucket == "" || key == "" {
 		return fmt.Errorf("pgstore: kv put: %w", errEmptyKey)
 	}
@@ -37,7 +61,7 @@ func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
+	_, err := exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
 		ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value`, []byte(bucket), []byte(key), value)
 	if err != nil {
 		return fmt.Errorf("pgstore: kv put %s: %w", bucket, err)
@@ -45,10 +69,9 @@ func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error
 	return nil
 }
 
-// Get implements bot.KV; bot.ErrNotFound when absent.
-func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+func kvGet(ctx context.Context, q rowQuerier, bucket, key string) ([]byte, error) {
 	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
+	err := q.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("pgstore: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
 	}
@@ -61,12 +84,11 @@ func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	return v, nil
 }
 
-// Delete implements bot.KV.
-func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+func kvDelete(ctx context.Context, exec execFunc, bucket, key string) error {
 	if bucket == "" || key == "" {
 		return nil
 	}
-	if _, err := s.exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
+	if _, err := exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
 		return fmt.Errorf("pgstore: kv delete %s: %w", bucket, err)
 	}
 	return nil
@@ -131,45 +153,15 @@ func (s *Store) Update(ctx context.Context, fn func(tx bot.KV) error) error {
 type txKV struct{ tx pgx.Tx }
 
 func (t txKV) Put(ctx context.Context, bucket, key string, value []byte) error {
-	if bucket == "" || key == "" {
-		return fmt.Errorf("pgstore: kv put: %w", errEmptyKey)
-	}
-	if len(bucket)+len(key) > MaxKVKey {
-		return fmt.Errorf("pgstore: kv put %s: %w", bucket, errLongKey)
-	}
-	if value == nil {
-		value = []byte{}
-	}
-	if _, err := t.tx.Exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
-		ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value`, []byte(bucket), []byte(key), value); err != nil {
-		return fmt.Errorf("pgstore: kv put %s: %w", bucket, err)
-	}
-	return nil
+	return kvPut(ctx, t.tx.Exec, bucket, key, value)
 }
 
 func (t txKV) Get(ctx context.Context, bucket, key string) ([]byte, error) {
-	var v []byte
-	err := t.tx.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstore: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: kv get %s: %w", bucket, err)
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	return kvGet(ctx, t.tx, bucket, key)
 }
 
 func (t txKV) Delete(ctx context.Context, bucket, key string) error {
-	if bucket == "" || key == "" {
-		return nil
-	}
-	if _, err := t.tx.Exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
-		return fmt.Errorf("pgstore: kv delete %s: %w", bucket, err)
-	}
-	return nil
+	return kvDelete(ctx, t.tx.Exec, bucket, key)
 }
 
 // Scan reads the whole range, then runs fn on it.
