@@ -674,3 +674,77 @@ func TestMedianFirstReplyFineAndLegacy(t *testing.T) {
 		t.Errorf("converted histogram holds %d replies, want 6: %v", n, h.FirstToken)
 	}
 }
+
+// batchKV is a bot.KVBatch over a MemKV that counts its commits: a Put
+// outside Update is one commit, an Update is one; a failing Update (fail
+// set) writes nothing.
+type batchKV struct {
+	*bottest.MemKV
+	commits, updates int
+	fail             error
+}
+
+func (k *batchKV) Put(ctx context.Context, bucket, key string, value []byte) error {
+	k.commits++
+	return k.MemKV.Put(ctx, bucket, key, value)
+}
+
+func (k *batchKV) Update(ctx context.Context, fn func(tx bot.KV) error) error {
+	if k.fail != nil {
+		// Run fn on a scratch copy, then drop it.
+		if err := fn(bottest.NewMemKV()); err != nil {
+			return err
+		}
+		return k.fail
+	}
+	k.commits++
+	k.updates++
+	return fn(k.MemKV)
+}
+
+// TestFlushOneTransaction: over a KV that groups writes (bbolt,
+// PostgreSQL), one flush of many users' counts is one commit; when it
+// fails, the counts are kept for the next flush.
+func TestFlushOneTransaction(t *testing.T) {
+	kv := &batchKV{MemKV: bottest.NewMemKV()}
+	a, err := New(kv, Config{}, WithClassifier(kwClassifier{}), WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users = 300
+	for i := range users {
+		m := &bot.Message{Platform: "tg", Chat: bot.Chat{ID: fmt.Sprint("c", i%3), Kind: bot.ChatGroup},
+			Author: bot.User{ID: fmt.Sprint(i), Name: "u"}, Text: "bad router again", Time: t0.Add(time.Duration(i) * time.Second)}
+		if _, err := a.Inspect(context.Background(), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv.fail = fmt.Errorf("disk full")
+	if err := a.Flush(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("failing flush: %v", err)
+	}
+	if kv.commits != 0 {
+		t.Fatalf("a failed flush committed %d times", kv.commits)
+	}
+	kv.fail = nil
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if kv.commits != 1 || kv.updates != 1 {
+		t.Errorf("flush of %d users: %d commits (%d transactions), want 1", users, kv.commits, kv.updates)
+	}
+	n := 0
+	kv.Scan(context.Background(), bucketUsers, "", "", func(string, []byte) error { n++; return nil })
+	total := 0
+	for c := range 3 {
+		b, err := kv.Get(context.Background(), bucketHours, rollupKey(t0, fmt.Sprint("tg/c", c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := decodeRollup(b)
+		total += h.Messages
+	}
+	if n != users || total != users {
+		t.Errorf("after the flush: %d users, %d messages, want %d of each (the failed flush's counts kept)", n, total, users)
+	}
+}

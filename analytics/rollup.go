@@ -330,22 +330,51 @@ func (a *Analytics) flushLocked(ctx context.Context) error {
 	if d.empty() {
 		return nil
 	}
+	if b, ok := a.kv.(bot.KVBatch); ok {
+		// One transaction for the whole flush: one commit where a
+		// record per transaction made 2,002 for 1,000 users.
+		err := b.Update(ctx, func(tx bot.KV) error {
+			for k, h := range d.hours {
+				if err := a.mergeHour(ctx, tx, k, h); err != nil {
+					return err
+				}
+			}
+			for hk, m := range d.terms {
+				if err := a.mergeTerms(ctx, tx, hk, m); err != nil {
+					return err
+				}
+			}
+			for k, u := range d.users {
+				if err := a.mergeUser(ctx, tx, k, u); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			a.mu.Lock()
+			a.delta.absorb(d)
+			a.mu.Unlock()
+			return fmt.Errorf("analytics: flush: %w", err)
+		}
+		return nil
+	}
 	rest := newDelta()
 	var errs []error
 	for k, h := range d.hours {
-		if err := a.mergeHour(ctx, k, h); err != nil {
+		if err := a.mergeHour(ctx, a.kv, k, h); err != nil {
 			errs = append(errs, err)
 			rest.hours[k] = h
 		}
 	}
 	for hk, m := range d.terms {
-		if err := a.mergeTerms(ctx, hk, m); err != nil {
+		if err := a.mergeTerms(ctx, a.kv, hk, m); err != nil {
 			errs = append(errs, err)
 			rest.terms[hk] = m
 		}
 	}
 	for k, u := range d.users {
-		if err := a.mergeUser(ctx, k, u); err != nil {
+		if err := a.mergeUser(ctx, a.kv, k, u); err != nil {
 			errs = append(errs, err)
 			rest.users[k] = u
 		}
@@ -359,9 +388,11 @@ func (a *Analytics) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-func (a *Analytics) mergeHour(ctx context.Context, key string, h *hourRollup) error {
+// mergeHour, mergeTerms and mergeUser add a flush's counts to what kv
+// holds; they change nothing but kv, so a transaction may run them again.
+func (a *Analytics) mergeHour(ctx context.Context, kv bot.KV, key string, h *hourRollup) error {
 	cur := &hourRollup{}
-	b, err := a.kv.Get(ctx, bucketHours, key)
+	b, err := kv.Get(ctx, bucketHours, key)
 	switch {
 	case err == nil:
 		if cur, err = decodeRollup(b); err != nil {
@@ -376,12 +407,12 @@ func (a *Analytics) mergeHour(ctx context.Context, key string, h *hourRollup) er
 	if err != nil {
 		return err
 	}
-	return a.kv.Put(ctx, bucketHours, key, out)
+	return kv.Put(ctx, bucketHours, key, out)
 }
 
-func (a *Analytics) mergeTerms(ctx context.Context, hk string, m map[string]int) error {
+func (a *Analytics) mergeTerms(ctx context.Context, kv bot.KV, hk string, m map[string]int) error {
 	cur := map[string]int{}
-	b, err := a.kv.Get(ctx, bucketTerms, hk)
+	b, err := kv.Get(ctx, bucketTerms, hk)
 	switch {
 	case err == nil:
 		if json.Unmarshal(b, &cur) != nil {
@@ -418,11 +449,11 @@ func (a *Analytics) mergeTerms(ctx context.Context, hk string, m map[string]int)
 	if err != nil {
 		return err
 	}
-	return a.kv.Put(ctx, bucketTerms, hk, out)
+	return kv.Put(ctx, bucketTerms, hk, out)
 }
 
-func (a *Analytics) mergeUser(ctx context.Context, k string, u userRec) error {
-	b, err := a.kv.Get(ctx, bucketUsers, k)
+func (a *Analytics) mergeUser(ctx context.Context, kv bot.KV, k string, u userRec) error {
+	b, err := kv.Get(ctx, bucketUsers, k)
 	switch {
 	case err == nil:
 		var cur userRec
@@ -436,7 +467,7 @@ func (a *Analytics) mergeUser(ctx context.Context, k string, u userRec) error {
 	if err != nil {
 		return err
 	}
-	return a.kv.Put(ctx, bucketUsers, k, out)
+	return kv.Put(ctx, bucketUsers, k, out)
 }
 
 func compareStrings(a, b string) int {

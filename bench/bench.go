@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/configs"
+	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/moderation"
@@ -72,6 +74,19 @@ type Config struct {
 	TPS         float64
 	ReplyTokens int
 	ErrorRate   float64
+	// DirectLLM calls the FakeLLM in process instead of through the real
+	// LLM client (llm.Client) and the fake OpenAI-compatible server on
+	// loopback (OpenAIServer), leaving out the client's cost: request
+	// encoding, streaming, masking.
+	DirectLLM bool
+	// LLM is the "llm" section the client is built from (masking, mask
+	// patterns, timeout); its base URL and key are the fake server's, and
+	// it never retries (a failure the FakeLLM decides is a failure). Zero
+	// means llm.DefaultConfig().
+	LLM llm.Config
+	// NoMask turns the client's masking of personal data off, to tell its
+	// cost.
+	NoMask bool
 	// MessageBytes is the length of each synthetic message (default 60).
 	MessageBytes int
 	// DataDir holds the bbolt file; empty uses a temporary directory
@@ -85,13 +100,17 @@ type Config struct {
 	// without the example knowledge base.
 	NoModeration, NoAnalytics, NoKB bool
 	// MemStore runs the engine over an in-memory store (bottest.MemStore)
-	// instead of bbolt, to tell the engine's own cost from the disk's.
-	// The knowledge base and plug-in state stay in bbolt, read-mostly.
+	// instead of bbolt, to tell the engine's own cost from the disk's;
+	// nothing else changes. The knowledge base and plug-in state stay in
+	// bbolt, read-mostly.
 	MemStore bool
 	// Workers is the engine's handler pool (default the engine's).
 	Workers int
 	// BatchDelay is the bbolt batch delay (default the memory package's).
 	BatchDelay time.Duration
+	// HeapProfile, when set, is a file to write a heap profile to when the
+	// load is over, before anything is closed (go tool pprof).
+	HeapProfile string
 	// Logger receives the run's diagnostics (default: discard).
 	Logger *slog.Logger
 	// Store is where the engine keeps its state: "bbolt" (the default,
@@ -104,10 +123,11 @@ type Config struct {
 	// model the way the binary does (cmd/chorus passes its own wiring:
 	// token counter, prompt templates, moderation, analytics, manager
 	// tools), so that a run measures what `chorus serve` runs; the engine
-	// runs the plug-ins' background work. It is used unless a part is left
-	// out (NoModeration, NoAnalytics, NoKB, MemStore): then the run
-	// assembles the engine from those parts itself.
-	Engine func(st memory.Backend, llm bot.LLM, opts ...bot.Option) (*bot.Engine, error)
+	// runs the plug-ins' background work. conv is the store of
+	// conversations: st, or the in-memory one of MemStore. It is used
+	// unless a part is left out (NoModeration, NoAnalytics, NoKB): then the
+	// run assembles the engine from those parts itself.
+	Engine func(st memory.Backend, conv bot.Store, llm bot.LLM, opts ...bot.Option) (*bot.Engine, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -210,7 +230,11 @@ type Report struct {
 	StoreWhere string `json:"store_where"`
 	// Wiring is "binary" when the engine was built as chorus serve builds
 	// it, "parts" when the run assembled it from the parts asked for.
-	Wiring        string  `json:"wiring"`
+	Wiring string `json:"wiring"`
+	// LLM is how the engine reached the fake model: "direct" (in
+	// process), "client" (llm.Client over HTTP on loopback) or "client,
+	// masking".
+	LLM           string  `json:"llm"`
 	Users         int     `json:"users"`
 	Conversations int     `json:"conversations"`
 	MessageBytes  int     `json:"message_bytes"`
@@ -284,7 +308,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.TargetRate > 0 {
 		rate = fmt.Sprintf("%.0f msgs/s", r.TargetRate)
 	}
-	fmt.Fprintf(&b, "fake LLM: ttft %.0f ms, %.0f tokens/s (0 = instant), error rate %.2f; target rate %s\n", r.TTFTMs, r.TPS, r.ErrorRate, rate)
+	fmt.Fprintf(&b, "fake LLM (%s): ttft %.0f ms, %.0f tokens/s (0 = instant), error rate %.2f; target rate %s\n", r.LLM, r.TTFTMs, r.TPS, r.ErrorRate, rate)
 	fmt.Fprintf(&b, "sent %d, answered %d in %.2fs: %.0f msgs/s; errors %d", r.Sent, r.Answered, r.Elapsed, r.MsgsPerSec, r.Errors)
 	if r.TimedOut {
 		b.WriteString(" (stopped by --duration)")
@@ -500,14 +524,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rec := newRecorder(cfg.Messages)
-	llm := &FakeLLM{TTFT: cfg.TTFT, TPS: cfg.TPS, Tokens: cfg.ReplyTokens, ErrorRate: cfg.ErrorRate, OnDone: rec.llmDone}
+	fake := &FakeLLM{TTFT: cfg.TTFT, TPS: cfg.TPS, Tokens: cfg.ReplyTokens, ErrorRate: cfg.ErrorRate, OnDone: rec.llmDone}
+	model, closeModel, err := benchModel(fake, cfg, rep)
+	if err != nil {
+		return nil, err
+	}
+	defer closeModel()
+	var conv bot.Store = st
+	if cfg.MemStore {
+		conv = bottest.NewMemStore()
+	}
 	var eng *bot.Engine
-	if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB && !cfg.MemStore {
+	if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB {
 		rep.Wiring = "binary"
-		eng, err = cfg.Engine(st, llm, bot.WithObserver(rec))
+		eng, err = cfg.Engine(st, conv, model, bot.WithObserver(rec))
 	} else {
 		rep.Wiring = "parts"
-		eng, err = partsEngine(st, llm, rec, cfg, log)
+		eng, err = partsEngine(st, conv, model, rec, cfg, log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -550,6 +583,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cpu := cpuTime() - cpu0
 	trips1, commits1 := counts()
 	rep.RoundTrips, rep.Commits = trips1-trips0, commits1-commits0
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	}
 
 	stopRun()
 	tg.close()
@@ -585,6 +623,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.DBBytes = n
 	}
 	return rep, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func maps(m map[string]int) map[string]int {
@@ -636,7 +687,7 @@ func produce(ctx context.Context, cfg Config, tg *target, log *slog.Logger) (sen
 // partsEngine assembles the engine from the parts the run asks for, each
 // with its package's defaults; moderation runs dry, so that no synthetic
 // follower is deleted or banned.
-func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, error) {
+func partsEngine(st memory.Backend, conv bot.Store, llm bot.LLM, rec *recorder, cfg Config, log *slog.Logger) (*bot.Engine, error) {
 	opts := []bot.Option{bot.WithKV(st), bot.WithAuditor(st), bot.WithObserver(rec), bot.WithLogger(log.With("component", "engine"))}
 	if !cfg.NoKB {
 		opts = append(opts, bot.WithKnowledge(st.KB()))
@@ -659,11 +710,36 @@ func partsEngine(st memory.Backend, llm bot.LLM, rec *recorder, cfg Config, log 
 		}
 		opts = append(opts, bot.WithPlugin(an.Plugin()))
 	}
-	var store bot.Store = st
-	if cfg.MemStore {
-		store = bottest.NewMemStore()
+	return bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, conv, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
+}
+
+// benchModel is the model the engine calls: the fake itself (DirectLLM),
+// or the real client over the fake OpenAI-compatible server. It notes in
+// rep which, and returns how to stop the server.
+func benchModel(fake *FakeLLM, cfg Config, rep *Report) (bot.LLM, func(), error) {
+	if cfg.DirectLLM {
+		rep.LLM = "direct"
+		return fake, func() {}, nil
 	}
-	return bot.New(bot.Config{BotName: botName, Workers: cfg.Workers}, store, llm, append([]bot.Option{bot.WithPrompts(prompts.Default())}, opts...)...)
+	lc := cfg.LLM
+	if lc.Model == "" {
+		lc = llm.DefaultConfig()
+	}
+	srv := NewOpenAIServer(fake)
+	lc.BaseURL, lc.APIKey, lc.APIKeyFile, lc.MaxRetries = srv.URL, "bench", "", 0
+	if cfg.NoMask {
+		lc.MaskPII = false
+	}
+	c, err := llm.New(lc)
+	if err != nil {
+		srv.Close()
+		return nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	rep.LLM = "client"
+	if c.Masking() {
+		rep.LLM = "client, masking"
+	}
+	return c, srv.Close, nil
 }
 
 // openStore opens the run's store and returns with it how to read its

@@ -2,10 +2,15 @@ package bench
 
 import (
 	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/llm"
 )
 
 func TestRunPaths(t *testing.T) {
@@ -71,5 +76,68 @@ func TestMessageText(t *testing.T) {
 	}
 	if i, ok := msgIndex("@benchbot " + s); !ok || i != 12345 {
 		t.Errorf("msgIndex = %d, %v", i, ok)
+	}
+}
+
+// TestOpenAIServer: the fake server speaks the chat-completions protocol
+// to the real client, streamed and not, with the FakeLLM's reply, usage
+// and failures, and hands the FakeLLM the last user message as the query.
+func TestOpenAIServer(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	fake := &FakeLLM{Tokens: 5, OnDone: func(q string, _ time.Duration) { mu.Lock(); queries = append(queries, q); mu.Unlock() }}
+	srv := NewOpenAIServer(fake)
+	defer srv.Close()
+	lc := llm.DefaultConfig()
+	lc.BaseURL, lc.MaxRetries = srv.URL, 0
+	c, err := llm.New(lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := bot.Request{Messages: []bot.ChatMessage{{Role: bot.RoleSystem, Content: "be brief"}, {Role: bot.RoleUser, Content: "q1 old"},
+		{Role: bot.RoleAssistant, Content: "ok"}, {Role: bot.RoleUser, Content: "q7 mail me at ann@example.com \"now\""}}}
+	st, err := c.Stream(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for {
+		d, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString(d)
+	}
+	st.Close()
+	if want := strings.Join(replyWords[:5], " ") + " "; got.String() != want {
+		t.Errorf("streamed %q, want %q", got.String(), want)
+	}
+	if u := st.Usage(); u.PromptTokens != 200 || u.CompletionTokens != 5 {
+		t.Errorf("usage %+v", u)
+	}
+	mu.Lock()
+	// The client masked the address before it left; the query is the
+	// last user message as sent.
+	if len(queries) != 1 || !strings.HasPrefix(queries[0], "q7 mail me at [EMAIL_1]") {
+		t.Errorf("queries %q", queries)
+	}
+	mu.Unlock()
+	if i, ok := msgIndex(queries[0]); !ok || i != 7 {
+		t.Errorf("msgIndex(%q) = %d, %v", queries[0], i, ok)
+	}
+	resp, err := c.Complete(ctx, req)
+	if err != nil || resp.Text == "" || resp.Usage.CompletionTokens != 8 {
+		t.Errorf("complete: %+v, %v", resp, err)
+	}
+	fake.ErrorRate = 1
+	if _, err := c.Stream(ctx, req); !errors.Is(err, bot.ErrLLMUnavailable) {
+		t.Errorf("failing stream: %v", err)
+	}
+	if _, err := c.Complete(ctx, req); !errors.Is(err, bot.ErrLLMUnavailable) {
+		t.Errorf("failing complete: %v", err)
 	}
 }

@@ -194,6 +194,17 @@ type KV interface {
 	Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error
 }
 
+// KVBatch is a KV that can group reads and writes in one transaction: one
+// commit (one disk sync) for many records, as a plug-in's periodic flush
+// wants. Update calls fn with a KV bound to the transaction; nothing fn
+// wrote is kept unless it returns nil. A store may run fn more than once
+// (bbolt retries a batch that failed), so fn must change nothing outside
+// the transaction, and it must not call the store itself (only tx) until
+// it returns.
+type KVBatch interface {
+	Update(ctx context.Context, fn func(tx KV) error) error
+}
+
 // Recorder writes the engine's records for one message in two
 // transactions instead of five, so that a durable store spends fewer disk
 // syncs per message. Each method's effect is that of the calls it names.

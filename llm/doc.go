@@ -13,7 +13,7 @@
 // data (emails, phone numbers, card numbers, IBANs, configured patterns)
 // with placeholders such as [EMAIL_1], and unmasks the reply, see Masker.
 //
-// The package also has the exact token counter (NewTokenCounter, tiktoken
-// with its embedded vocabularies, no network) and a price table (Prices) for
-// turning usage into money.
+// The package also has the exact token counter (NewTokenCounter: tiktoken's
+// o200k_base count from a compact vocabulary embedded in the binary, no
+// network) and a price table (Prices) for turning usage into money.
 package llm

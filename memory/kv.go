@@ -133,3 +133,80 @@ func kvBucket(tx *bolt.Tx, bucket string) *bolt.Bucket {
 	}
 	return root.Bucket([]byte(bucket))
 }
+
+var _ bot.KVBatch = (*Store)(nil)
+
+// Update implements bot.KVBatch: fn's reads and writes are one bbolt
+// transaction, committed when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(tx bot.KV) error) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error { return fn(txKV{tx}) })
+	if err != nil {
+		return fmt.Errorf("memory: kv update: %w", err)
+	}
+	return nil
+}
+
+// txKV is bot.KV inside one bbolt write transaction.
+type txKV struct{ tx *bolt.Tx }
+
+func (t txKV) Put(_ context.Context, bucket, key string, value []byte) error {
+	if bucket == "" || key == "" {
+		return fmt.Errorf("memory: kv put: %w", errEmptyKey)
+	}
+	b, err := t.tx.Bucket(bKV).CreateBucketIfNotExists([]byte(bucket))
+	if err != nil {
+		return fmt.Errorf("memory: kv put %s: %w", bucket, err)
+	}
+	v := clone(value)
+	if v == nil {
+		v = []byte{}
+	}
+	if err := b.Put([]byte(key), v); err != nil {
+		return fmt.Errorf("memory: kv put %s: %w", bucket, err)
+	}
+	return nil
+}
+
+func (t txKV) Get(_ context.Context, bucket, key string) ([]byte, error) {
+	if b := kvBucket(t.tx, bucket); b != nil && key != "" {
+		if v := b.Get([]byte(key)); v != nil {
+			return append([]byte{}, v...), nil
+		}
+	}
+	return nil, fmt.Errorf("memory: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
+}
+
+func (t txKV) Delete(_ context.Context, bucket, key string) error {
+	b := kvBucket(t.tx, bucket)
+	if b == nil || key == "" {
+		return nil
+	}
+	if err := b.Delete([]byte(key)); err != nil {
+		return fmt.Errorf("memory: kv delete %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// Scan runs fn inside the transaction, on copies of the entries.
+func (t txKV) Scan(_ context.Context, bucket, from, to string, fn func(key string, value []byte) error) error {
+	b := kvBucket(t.tx, bucket)
+	if b == nil {
+		return nil
+	}
+	end := []byte(to)
+	type kv struct{ k, v []byte }
+	var all []kv
+	c := b.Cursor()
+	for k, v := c.Seek([]byte(from)); k != nil; k, v = c.Next() {
+		if len(end) > 0 && bytes.Compare(k, end) >= 0 {
+			break
+		}
+		all = append(all, kv{clone(k), clone(v)})
+	}
+	for _, e := range all {
+		if err := fn(string(e.k), e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -202,9 +202,10 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 	fs := m.rules.check(in)
 	strong := len(fs) > 0 && fs[0].Severity >= m.cfg.Policy.LogBelow
 	var border []Finding
-	contact := hasContact(in.original)
 	for _, c := range m.cls {
-		if c.task == TaskSpam && (in.output || !contact) {
+		// hasContact runs only here, where its answer is read: once,
+		// for the spam classifier of a follower's message.
+		if c.task == TaskSpam && (in.output || !hasContact(in.original)) {
 			// The bot's own links and offers are not spam; and spam
 			// carries a way to reach the spammer (a link, a handle, a
 			// number): without one a message is not even borderline

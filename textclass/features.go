@@ -4,7 +4,9 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -152,8 +154,90 @@ func (c FeatureConfig) mask(toks []string) {
 
 // hashes returns the bucket of every n-gram of text (with repeats), sorted.
 func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
-	out = out[:0]
+	return c.buckets32(c.rawHashes(text, out[:0]))
+}
+
+// buckets32 turns raw n-gram hashes into buckets, in place, sorted.
+func (c FeatureConfig) buckets32(hs []uint32) []uint32 {
 	mask := uint32(c.buckets() - 1)
+	for i := range hs {
+		hs[i] &= mask
+	}
+	slices.Sort(hs)
+	return hs
+}
+
+// tokenization names the settings rawHashes reads: two configurations
+// with the same one hash a text the same way, whatever their HashBits.
+func (c FeatureConfig) tokenization() string {
+	b := make([]byte, 0, 32)
+	for _, n := range []int{c.WordMin, c.WordMax, c.CharMin, c.CharMax} {
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, ',')
+	}
+	b = strconv.AppendBool(b, c.WordsOnly)
+	b = strconv.AppendBool(b, c.Handles)
+	for _, m := range c.Mask {
+		b = append(b, ',')
+		b = append(b, m...)
+	}
+	return string(b)
+}
+
+// sharedHashes is rawHashes(text) through the memory of recent texts
+// (hashMemo): the classifiers that read the same text with the same
+// tokenization (the question's, the reply's sentences) share one pass.
+// The result is a copy the caller owns.
+func (c FeatureConfig) sharedHashes(text string) []uint32 {
+	key := c.tokenization() + "\x00" + text
+	if hs, ok := recentHashes.get(key); ok {
+		return slices.Clone(hs)
+	}
+	hs := c.rawHashes(text, nil)
+	recentHashes.put(key, slices.Clone(hs))
+	return hs
+}
+
+// hashMemo remembers the raw hashes of the last texts classified, by
+// tokenization and text: a ring of a fixed size, so it never grows. It is
+// safe for concurrent use.
+type hashMemo struct {
+	mu   sync.Mutex
+	m    map[string][]uint32
+	ring []string
+	next int
+}
+
+// memoTexts bounds the memory: room for the texts of the messages being
+// handled at once, each read by classifiers of a few tokenizations.
+const memoTexts = 512
+
+var recentHashes = &hashMemo{m: make(map[string][]uint32, memoTexts), ring: make([]string, memoTexts)}
+
+func (h *hashMemo) get(key string) ([]uint32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hs, ok := h.m[key]
+	return hs, ok
+}
+
+func (h *hashMemo) put(key string, hs []uint32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.m[key]; ok {
+		return
+	}
+	if old := h.ring[h.next]; old != "" {
+		delete(h.m, old)
+	}
+	h.ring[h.next] = key
+	h.next = (h.next + 1) % len(h.ring)
+	h.m[key] = hs
+}
+
+// rawHashes appends the hash of every n-gram of text (with repeats) to
+// out, before they are reduced to buckets.
+func (c FeatureConfig) rawHashes(text string, out []uint32) []uint32 {
 	if c.Handles {
 		text = handleRE.ReplaceAllString(urlRE.ReplaceAllString(text, " http "), " @user ")
 	}
@@ -177,7 +261,7 @@ func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
 					h = (h ^ uint32(t[j])) * fnvPrime
 				}
 				if n >= c.WordMin {
-					out = append(out, h&mask)
+					out = append(out, h)
 				}
 			}
 		}
@@ -196,13 +280,12 @@ func (c FeatureConfig) hashes(text string, out []uint32) []uint32 {
 					h = (h ^ uint32(r&0xff)) * fnvPrime
 					h = (h ^ uint32(r>>8)) * fnvPrime
 					if n >= c.CharMin && !(n == 1 && r == ' ') {
-						out = append(out, h&mask)
+						out = append(out, h)
 					}
 				}
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -216,7 +299,12 @@ type sparse struct {
 // normalised) followed by the extras. idf nil means all ones (used while
 // counting document frequencies).
 func (c FeatureConfig) vectorize(text string, idf []float32, hbuf []uint32) sparse {
-	hs := c.hashes(text, hbuf)
+	return c.vectorizeHashes(text, c.hashes(text, hbuf), idf, nil)
+}
+
+// vectorizeHashes is vectorize over the text's buckets hs (sorted), with
+// the idf as float32 or, for a loaded model, as stored (idfH).
+func (c FeatureConfig) vectorizeHashes(text string, hs []uint32, idf []float32, idfH []uint16) sparse {
 	var v sparse
 	v.idx = make([]int32, 0, len(hs)/2+c.ExtraDim)
 	v.val = make([]float32, 0, len(hs)/2+c.ExtraDim)
@@ -227,8 +315,11 @@ func (c FeatureConfig) vectorize(text string, idf []float32, hbuf []uint32) spar
 			j++
 		}
 		w := float32(1)
-		if idf != nil {
+		switch {
+		case idf != nil:
 			w = idf[hs[i]]
+		case idfH != nil:
+			w = decodeIDF(idfH[hs[i]])
 		}
 		if w != 0 {
 			x := (1 + float32(math.Log(float64(j-i)))) * w

@@ -75,9 +75,10 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 			w.Write(b[:])
 		}
 	}
-	writeSparse(m.idf, encodeIDF)
-	uv(uint64(len(m.w)))
-	for _, wc := range m.w {
+	idf, weights := m.dense()
+	writeSparse(idf, encodeIDF)
+	uv(uint64(len(weights)))
+	for _, wc := range weights {
 		writeSparse(wc, toHalf)
 	}
 	if err := w.Flush(); err != nil {
@@ -143,45 +144,54 @@ func Load(r io.Reader, opts ...LoadOption) (*Model, error) {
 	if m.Features.ExtraDim > 0 && m.Features.Extra == nil {
 		return nil, fmt.Errorf("textclass: load: model needs %d extra features: pass WithExtra", m.Features.ExtraDim)
 	}
-	readSparse := func(dst []float32, dec func(uint16) float32) error {
+	// readSparse reads a sparse vector of uint16 into dst (dense); it
+	// reports whether any entry is non-zero.
+	readSparse := func(dst []uint16) (bool, error) {
 		n, err := binary.ReadUvarint(br)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if n > uint64(len(dst)) {
-			return errors.New("too many entries")
+			return false, errors.New("too many entries")
 		}
 		pos := -1
 		var b [2]byte
+		any := false
 		for ; n > 0; n-- {
 			d, err := binary.ReadUvarint(br)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if d == 0 || d > uint64(len(dst)) || pos+int(d) >= len(dst) {
-				return errors.New("index out of range")
+				return false, errors.New("index out of range")
 			}
 			pos += int(d)
 			if _, err := io.ReadFull(br, b[:]); err != nil {
-				return err
+				return false, err
 			}
-			dst[pos] = dec(binary.LittleEndian.Uint16(b[:]))
+			dst[pos] = binary.LittleEndian.Uint16(b[:])
+			// A float16 zero is 0x0000 or 0x8000; both add nothing.
+			any = any || dst[pos]&0x7fff != 0
 		}
-		return nil
+		return any, nil
 	}
-	m.idf = make([]float32, m.Features.buckets())
-	if err := readSparse(m.idf, decodeIDF); err != nil {
+	m.idfH = make([]uint16, m.Features.buckets())
+	if _, err := readSparse(m.idfH); err != nil {
 		return fail("idf", err)
 	}
 	nc, err := binary.ReadUvarint(br)
 	if err != nil || nc != uint64(k) {
 		return nil, fmt.Errorf("%w: class count", ErrFormat)
 	}
-	m.w = make([][]float32, k)
-	for c := range m.w {
-		m.w[c] = make([]float32, m.Features.dim())
-		if err := readSparse(m.w[c], fromHalf); err != nil {
+	m.wH = make([][]uint16, k)
+	for c := range m.wH {
+		row := make([]uint16, m.Features.dim())
+		nonZero, err := readSparse(row)
+		if err != nil {
 			return fail("weights", err)
+		}
+		if nonZero {
+			m.wH[c] = row
 		}
 	}
 	return m, nil
@@ -245,6 +255,16 @@ func toHalf(f float32) uint16 {
 	}
 	return sign | uint16(h)
 }
+
+// halfTable is fromHalf of every binary16 value, for scoring a loaded
+// model's weights without decoding each one.
+var halfTable = func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = fromHalf(uint16(i))
+	}
+	return &t
+}()
 
 // fromHalf converts IEEE 754 binary16 to float32.
 func fromHalf(h uint16) float32 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -137,6 +138,17 @@ func TestRoundTripIdentical(t *testing.T) {
 			m2, err := Load(bytes.NewReader(data), opts...)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// A loaded model keeps the weights as stored (float16, fixed
+			// point idf) and writes the same file back.
+			if m2.w != nil || m2.idf != nil || m2.wH == nil || m2.idfH == nil || (len(tc.labels) == 2) != (m2.wH[0] == nil) {
+				t.Errorf("loaded model not in its stored form: w %v idf %v wH %d idfH %d", m2.w != nil, m2.idf != nil, len(m2.wH), len(m2.idfH))
+			}
+			if again, err := m2.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+				t.Errorf("the loaded model marshals differently (%v)", err)
+			}
+			if m2.NonZero() != m.NonZero() {
+				t.Errorf("non-zero weights %d loaded, %d trained", m2.NonZero(), m.NonZero())
 			}
 			if m2.Provenance != "synthetic 150 rows" || fmt.Sprint(m2.Labels) != fmt.Sprint(tc.labels) {
 				t.Errorf("header lost: %q %v", m2.Provenance, m2.Labels)
@@ -547,5 +559,55 @@ func TestMask(t *testing.T) {
 	}
 	if p, q := m2.Probs("united")[1], m2.Probs("delta")[1]; p != q {
 		t.Errorf("loaded model tells masked names apart: %v vs %v", p, q)
+	}
+}
+
+// TestSharedFeaturePass: models that tokenize alike (here differing only
+// in HashBits) share one n-gram pass per text, and each still scores
+// exactly as from its own pass.
+func TestSharedFeaturePass(t *testing.T) {
+	ex := synthetic(200)
+	a, err := Train(ex, TrainConfig{Labels: labels3, Seed: 3, Features: FeatureConfig{HashBits: 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(ex, TrainConfig{Labels: labels3, Seed: 3, Features: FeatureConfig{HashBits: 14}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Train(ex, TrainConfig{Labels: labels3, Seed: 3, Features: FeatureConfig{HashBits: 12, WordsOnly: true, CharMax: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Features.tokenization() != b.Features.tokenization() || a.Features.tokenization() == w.Features.tokenization() {
+		t.Fatalf("tokenizations %q %q %q", a.Features.tokenization(), b.Features.tokenization(), w.Features.tokenization())
+	}
+	for i, e := range ex[:50] {
+		text := e.Text + " shared " + strconv.Itoa(i)
+		for _, m := range []*Model{a, b, w} {
+			x := m.Features.vectorize(text, m.idf, nil)
+			want := make([]float64, len(m.w))
+			m.scoresOf(x, want)
+			if got := m.Scores(text); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("Scores(%q) = %v through the shared pass, %v from its own", text, got, want)
+			}
+		}
+		// a and b read one memory entry; w has its own.
+		if _, ok := recentHashes.get(a.Features.tokenization() + "\x00" + text); !ok {
+			t.Fatalf("%q: no shared pass remembered", text)
+		}
+		if _, ok := recentHashes.get(w.Features.tokenization() + "\x00" + text); !ok {
+			t.Fatalf("%q: the other tokenization's pass is not remembered", text)
+		}
+	}
+	// The memory is bounded.
+	for i := range 3 * memoTexts {
+		a.Scores("filler " + strconv.Itoa(i))
+	}
+	recentHashes.mu.Lock()
+	n := len(recentHashes.m)
+	recentHashes.mu.Unlock()
+	if n > memoTexts {
+		t.Errorf("%d texts remembered, bound %d", n, memoTexts)
 	}
 }

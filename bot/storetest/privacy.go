@@ -519,3 +519,69 @@ func testHealthy(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testKVBatch: a store that groups KV writes in one transaction
+// (bot.KVBatch) keeps all of them when fn succeeds, none when it fails,
+// and reads its own writes inside the transaction.
+func testKVBatch(t *testing.T, h *harness) {
+	ctx := context.Background()
+	st := h.newStore(t, Options{})
+	s := kv(t, st.Store)
+	b, ok := st.Store.(bot.KVBatch)
+	if !ok {
+		t.Skipf("%T is not a bot.KVBatch", st.Store)
+	}
+	if err := s.Put(ctx, "rollups", "h1", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Update(ctx, func(tx bot.KV) error {
+		v, err := tx.Get(ctx, "rollups", "h1")
+		if err != nil || string(v) != "1" {
+			return fmt.Errorf("read before write: %q, %v", v, err)
+		}
+		for i := range 50 {
+			if err := tx.Put(ctx, "rollups", fmt.Sprintf("h%02d", i+2), []byte{byte(i)}); err != nil {
+				return err
+			}
+		}
+		if v, err := tx.Get(ctx, "rollups", "h02"); err != nil || len(v) != 1 || v[0] != 0 {
+			return fmt.Errorf("read own write: %q, %v", v, err)
+		}
+		if _, err := tx.Get(ctx, "rollups", "none"); !isNotFound(err) {
+			return fmt.Errorf("absent key inside: %v", err)
+		}
+		n := 0
+		if err := tx.Scan(ctx, "rollups", "h0", "h1", func(string, []byte) error { n++; return nil }); err != nil || n != 8 { // h02 to h09
+			return fmt.Errorf("scan inside: %d keys, %v", n, err)
+		}
+		return tx.Delete(ctx, "rollups", "h1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "rollups", "h1"); !isNotFound(err) {
+		t.Errorf("deleted in the batch, still there: %v", err)
+	}
+	if v, err := s.Get(ctx, "rollups", "h51"); err != nil || len(v) != 1 || v[0] != 49 {
+		t.Errorf("last write of the batch: %q, %v", v, err)
+	}
+	boom := errors.New("boom")
+	err = b.Update(ctx, func(tx bot.KV) error {
+		if err := tx.Put(ctx, "rollups", "h02", []byte("changed")); err != nil {
+			return err
+		}
+		if err := tx.Put(ctx, "rollups", "new", []byte("x")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("failed batch returned %v, want its error", err)
+	}
+	if v, _ := s.Get(ctx, "rollups", "h02"); len(v) != 1 || v[0] != 0 {
+		t.Errorf("a failed batch changed a value: %q", v)
+	}
+	if _, err := s.Get(ctx, "rollups", "new"); !isNotFound(err) {
+		t.Errorf("a failed batch added a key: %v", err)
+	}
+}

@@ -113,6 +113,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"Prune", testPrune},
 		{"KV", testKV},
 		{"KVScanPages", testKVPages},
+		{"KVBatch", testKVBatch},
 		{"BadInput", testBadInput},
 		{"Healthy", testHealthy},
 		{"Knowledge", testKnowledge},

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
@@ -163,6 +165,12 @@ func newApp(cfg *Config, log *slog.Logger, st memory.Backend, extra ...bot.Optio
 // newAppWith is newApp with the model given: chorus bench runs the
 // binary's wiring over a fake one.
 func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
+	return newAppOver(cfg, log, st, st, model, modelName, extra...)
+}
+
+// newAppOver is newAppWith with the conversations kept in conv instead of
+// st: chorus bench --mem-store changes only that.
+func newAppOver(cfg *Config, log *slog.Logger, st memory.Backend, conv bot.Store, model bot.LLM, modelName string, extra ...bot.Option) (*app, error) {
 	set, err := loadPrompts(cfg)
 	if err != nil {
 		return nil, err
@@ -189,11 +197,20 @@ func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	for _, p := range plug.list() {
 		opts = append(opts, bot.WithPlugin(p))
 	}
-	e, err := bot.New(engineConfig(cfg), st, model, append(opts, extra...)...)
+	e, err := bot.New(engineConfig(cfg), conv, model, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
+}
+
+// settle hands back to the system the memory that starting took and no
+// longer holds (decompressing the classifiers, indexing the knowledge
+// base): a process that then waits for messages keeps only what it uses.
+// Called once, after start, by the long-running commands.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // ingestKB brings the knowledge base up to date at start: the configured

@@ -46,11 +46,14 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "bbolt batch delay (default memory's 2ms)")
 	fs.BoolVar(&cfg.NoModeration, "no-moderation", false, "leave moderation out")
 	fs.BoolVar(&cfg.NoAnalytics, "no-analytics", false, "leave sentiment and analytics out")
-	fs.BoolVar(&cfg.MemStore, "mem-store", false, "keep conversations in memory instead of bbolt, to tell the engine's cost from the disk's")
+	fs.BoolVar(&cfg.MemStore, "mem-store", false, "keep conversations in memory instead of bbolt, to tell the engine's cost from the disk's (nothing else changes)")
+	fs.BoolVar(&cfg.DirectLLM, "direct-llm", false, "call the fake model in process instead of through the real LLM client and a fake OpenAI-compatible server on 127.0.0.1, to tell the client's cost")
+	fs.BoolVar(&cfg.NoMask, "no-mask", false, "turn the LLM client's masking of personal data off, to tell its cost")
 	fs.BoolVar(&cfg.NoKB, "no-kb", false, "run without the example knowledge base")
 	fs.StringVar(&stores, "store", "bbolt", "bbolt, postgres (store.dsn, in a scratch schema dropped after), or both in turn: bbolt,postgres")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile to FILE when the load is over, before anything is closed (go tool pprof)")
 	fs.BoolVar(&verbose, "v", false, "log the engine's warnings to stderr")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -78,17 +81,18 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	conf, err := loadConfig(&globalFlags{config: g.config}, env)
+	if err != nil {
+		return err
+	}
+	cfg.LLM = conf.LLM
 	cfg.Engine = benchEngine(g, env, cfg)
 	var reps []*bench.Report
 	for _, store := range strings.Split(stores, ",") {
 		run := cfg
 		run.Store = strings.TrimSpace(store)
 		if run.Store == pgstore.DriverPostgres {
-			c, err := loadConfig(&globalFlags{config: g.config}, env)
-			if err != nil {
-				return err
-			}
-			if run.DSN = c.Store.DSN; run.DSN == "" {
+			if run.DSN = conf.Store.DSN; run.DSN == "" {
 				return errNoPostgres
 			}
 		}
@@ -122,8 +126,8 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 // changed: moderation only logs (synthetic followers must not be deleted
 // or banned), and the per-user rate limit and daily budgets are off (a
 // synthetic follower writes faster than a person).
-func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backend, bot.LLM, ...bot.Option) (*bot.Engine, error) {
-	return func(st memory.Backend, model bot.LLM, opts ...bot.Option) (*bot.Engine, error) {
+func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backend, bot.Store, bot.LLM, ...bot.Option) (*bot.Engine, error) {
+	return func(st memory.Backend, conv bot.Store, model bot.LLM, opts ...bot.Option) (*bot.Engine, error) {
 		cfg, err := loadConfig(&globalFlags{config: g.config}, env)
 		if err != nil {
 			return nil, err
@@ -137,7 +141,7 @@ func benchEngine(g *globalFlags, env *cliEnv, bc bench.Config) func(memory.Backe
 		if bc.Logger != nil {
 			log = bc.Logger
 		}
-		a, err := newAppWith(cfg, log, st, model, "bench", opts...)
+		a, err := newAppOver(cfg, log, st, conv, model, "bench", opts...)
 		if err != nil {
 			return nil, err
 		}

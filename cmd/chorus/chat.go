@@ -30,6 +30,7 @@ func runChat(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	a.ingestKB(ctx)
+	settle()
 
 	opts := []console.Option{console.WithUser(*user), console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir)}
 	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -318,12 +318,21 @@ func TestFaultReadOnlyDatabase(t *testing.T) {
 // TestBenchCommand runs `chorus bench` in process (runBench) on each path
 // with a short, bounded load and reads its JSON report.
 func TestBenchCommand(t *testing.T) {
-	for _, path := range []string{"in-process", "telegram"} {
-		t.Run(path, func(t *testing.T) {
+	for _, tc := range []struct {
+		path, llm string
+		flags     []string
+	}{
+		{"in-process", "client, masking", nil},
+		{"telegram", "client, masking", nil},
+		// --mem-store changes only the store: the wiring stays the binary's.
+		{"in-process", "client", []string{"--mem-store", "--no-mask"}},
+		{"in-process", "direct", []string{"--direct-llm"}},
+	} {
+		t.Run(tc.path+" "+strings.Join(tc.flags, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
 			env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-			err := runBench(context.Background(), env, []string{"--path", path, "--users", "5", "--messages", "30", "--duration", "30s",
-				"--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json", "--data-dir", t.TempDir()})
+			err := runBench(context.Background(), env, append([]string{"--path", tc.path, "--users", "5", "--messages", "30", "--duration", "30s",
+				"--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json", "--data-dir", t.TempDir()}, tc.flags...))
 			if err != nil {
 				t.Fatalf("bench: %v\n%s", err, errb.String())
 			}
@@ -338,12 +347,13 @@ func TestBenchCommand(t *testing.T) {
 				} `json:"reply"`
 				DBBytes int64  `json:"db_bytes"`
 				Wiring  string `json:"wiring"`
+				LLM     string `json:"llm"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 				t.Fatalf("report is not JSON: %v\n%s", err, out.String())
 			}
 			// The command measures the engine as serve builds it.
-			if rep.Sent != 30 || rep.Answered != 30 || rep.Reply.Count != 30 || rep.DBBytes == 0 || rep.Wiring != "binary" {
+			if rep.Sent != 30 || rep.Answered != 30 || rep.Reply.Count != 30 || rep.DBBytes == 0 || rep.Wiring != "binary" || rep.LLM != tc.llm {
 				t.Errorf("report: %s", out.String())
 			}
 			// A failed model call is an apology, counted as an error.

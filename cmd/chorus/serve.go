@@ -95,6 +95,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}); err != nil {
 		log.Warn("active users not rebuilt from stored activity; chorus_active_users starts from zero", "err", err)
 	}
+	settle()
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
@@ -28,6 +29,29 @@ const scanPage = 256
 
 // Put implements bot.KV.
 func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error {
+	return kvPut(ctx, s.exec, bucket, key, value)
+}
+
+// Get implements bot.KV; bot.ErrNotFound when absent.
+func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	return kvGet(ctx, s.pool, bucket, key)
+}
+
+// Delete implements bot.KV.
+func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+	return kvDelete(ctx, s.exec, bucket, key)
+}
+
+// execFunc runs one writing statement: the store's exec (its own
+// transaction, counted) or a transaction's Exec.
+type execFunc func(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+
+// rowQuerier is the pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func kvPut(ctx context.Context, exec execFunc, bucket, key string, value []byte) error {
 	if bucket == "" || key == "" {
 		return fmt.Errorf("pgstore: kv put: %w", errEmptyKey)
 	}
@@ -37,7 +61,7 @@ func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
+	_, err := exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
 		ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value`, []byte(bucket), []byte(key), value)
 	if err != nil {
 		return fmt.Errorf("pgstore: kv put %s: %w", bucket, err)
@@ -45,10 +69,9 @@ func (s *Store) Put(ctx context.Context, bucket, key string, value []byte) error
 	return nil
 }
 
-// Get implements bot.KV; bot.ErrNotFound when absent.
-func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+func kvGet(ctx context.Context, q rowQuerier, bucket, key string) ([]byte, error) {
 	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
+	err := q.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("pgstore: kv get %s/%s: %w", bucket, key, bot.ErrNotFound)
 	}
@@ -61,12 +84,11 @@ func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	return v, nil
 }
 
-// Delete implements bot.KV.
-func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+func kvDelete(ctx context.Context, exec execFunc, bucket, key string) error {
 	if bucket == "" || key == "" {
 		return nil
 	}
-	if _, err := s.exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
+	if _, err := exec(ctx, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key)); err != nil {
 		return fmt.Errorf("pgstore: kv delete %s: %w", bucket, err)
 	}
 	return nil
@@ -113,6 +135,62 @@ func (s *Store) Scan(ctx context.Context, bucket, from, to string, fn func(key s
 		}
 		start, inclusive = []byte(page[len(page)-1].k), false
 	}
+}
+
+var _ bot.KVBatch = (*Store)(nil)
+
+// Update implements bot.KVBatch: fn's reads and writes are one
+// transaction (one commit), committed when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(tx bot.KV) error) error {
+	err := s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(txKV{tx}) })
+	if err != nil {
+		return fmt.Errorf("pgstore: kv update: %w", err)
+	}
+	return nil
+}
+
+// txKV is bot.KV inside one transaction.
+type txKV struct{ tx pgx.Tx }
+
+func (t txKV) Put(ctx context.Context, bucket, key string, value []byte) error {
+	return kvPut(ctx, t.tx.Exec, bucket, key, value)
+}
+
+func (t txKV) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	return kvGet(ctx, t.tx, bucket, key)
+}
+
+func (t txKV) Delete(ctx context.Context, bucket, key string) error {
+	return kvDelete(ctx, t.tx.Exec, bucket, key)
+}
+
+// Scan reads the whole range, then runs fn on it.
+func (t txKV) Scan(ctx context.Context, bucket, from, to string, fn func(key string, value []byte) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT key, value FROM kv WHERE bucket = $1 AND key >= $2
+		AND ($3::bytea = '' OR key < $3) ORDER BY key`, []byte(bucket), []byte(from), []byte(to))
+	if err != nil {
+		return fmt.Errorf("pgstore: kv scan %s: %w", bucket, err)
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	var (
+		all  []kv
+		k, v []byte
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		all = append(all, kv{string(k), append([]byte{}, v...)})
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pgstore: kv scan %s: %w", bucket, err)
+	}
+	for _, e := range all {
+		if err := fn(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadKB implements memory.KBStore.
