@@ -357,3 +357,14 @@ func (Solo) Lead(ctx context.Context, _ string, fn func(ctx context.Context) err
 	}
 	return nil
 }
+
+// Exclusive is implemented by an AdapterConfig whose adapter, as
+// configured, must receive on one replica of a fleet at a time (Telegram's
+// long polling: two pollers would take each other's updates). The binary
+// runs such an adapter under the Elector, in the lead named lead; its
+// Platform sends on every replica.
+type Exclusive interface {
+	// Exclusive reports whether the adapter receives on one replica at
+	// a time, and the name of the lead it needs.
+	Exclusive() (lead string, ok bool)
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
@@ -87,7 +88,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		metrics.WithCheck(storeCheck(cfg), st.Healthy),
 		metrics.WithCheck("llm", health.check),
 	}
-	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env)
+	lead := elector(st)
+	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env, lead)
 	if err != nil {
 		return err
 	}
@@ -95,7 +97,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// The platforms, commands and the plug-ins' label values are known
 	// now: their series exist at zero from the first scrape.
 	met.Declare(a.engine.Labels())
-	comps = append(comps, component{"retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	// Retention runs on one replica of a fleet at a time.
+	comps = append(comps, component{"retention", func(ctx context.Context) error {
+		return lead.Lead(ctx, "retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) })
+	}})
 	if cfg.Admin.Listen != "" {
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
 		comps = append(comps, component{"admin", srv.Run})
@@ -142,7 +147,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 // platformComponents builds the enabled platform adapters, or the console
 // when none is.
-func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
+func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv, lead bot.Elector) ([]component, []metrics.ServerOption, error) {
 	var comps []component
 	var checks []metrics.ServerOption
 	for _, pc := range cfg.platforms() {
@@ -156,8 +161,15 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 			return nil, nil, err
 		}
 		a.engine.AddPlatform(ad)
-		comps = append(comps, component{name, func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, alog, bot.Backoff{}) }})
-		checks = append(checks, metrics.WithCheck(name, readyCheck(ad.Ready)))
+		run := func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, alog, bot.Backoff{}) }
+		ready := readyCheck(ad.Ready)
+		if ex, ok := pc.(bot.Exclusive); ok {
+			if name, ok := ex.Exclusive(); ok {
+				run, ready = exclusive(lead, name, alog, run, ready)
+			}
+		}
+		comps = append(comps, component{name, run})
+		checks = append(checks, metrics.WithCheck(name, ready))
 	}
 	if len(comps) == 0 {
 		con, err := console.New(env.stdin, env.stdout, a.engine, console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir))
@@ -170,6 +182,41 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 		log.Info("no platform token configured: serving the console")
 	}
 	return comps, checks, nil
+}
+
+// elector is the fleet's leader election: the PostgreSQL store's when
+// replicas share one, else the process is the fleet.
+func elector(st memory.Backend) bot.Elector {
+	if el, ok := st.(bot.Elector); ok {
+		return el
+	}
+	return bot.Solo{}
+}
+
+// exclusive runs an adapter that receives on one replica at a time under
+// the lead name: a replica waiting for the lead is ready (it answers the
+// conversations it holds, and sends through the platform), and says so.
+func exclusive(el bot.Elector, name string, log *slog.Logger, run func(context.Context) error, ready func(context.Context) error) (func(context.Context) error, func(context.Context) error) {
+	var leading atomic.Bool
+	lrun := func(ctx context.Context) error {
+		return el.Lead(ctx, name, func(ctx context.Context) error {
+			leading.Store(true)
+			defer leading.Store(false)
+			log.Info("receiving: this replica leads", "lead", name)
+			return run(ctx)
+		})
+	}
+	lready := func(ctx context.Context) error {
+		if !leading.Load() {
+			return nil // standby: another replica receives
+		}
+		return ready(ctx)
+	}
+	if _, solo := el.(bot.Solo); solo {
+		return run, ready
+	}
+	log.Info("receiving on one replica at a time: waiting for the lead", "lead", name)
+	return lrun, lready
 }
 
 func readyCheck(ready func() bool) func(context.Context) error {
