@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
+	"github.com/chorusbot/chorus/memory/pgstore/pgtest"
+)
+
+// The fleet tests run several `chorus serve` processes on one PostgreSQL
+// schema (CHORUS_TEST_PG_DSN; in CI a missing server fails them).
+
+const webhookSecret = "fleet-secret"
+
+// roundRobin is the load balancer in front of the webhook replicas: each
+// update goes to the next replica; one that can't be reached or is
+// closing (503) is skipped, as a balancer with health checks and retries
+// does. An update no replica takes gets 502, and Telegram sends it again.
+type roundRobin struct {
+	backends []string
+	next     atomic.Int64
+	client   *http.Client
+}
+
+func (p *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	start := int(p.next.Add(1))
+	for i := range p.backends {
+		b := p.backends[(start+i)%len(p.backends)]
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, "http://"+b+r.URL.Path, bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		res, err := p.client.Do(req)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			continue
+		}
+		w.WriteHeader(res.StatusCode)
+		return
+	}
+	w.WriteHeader(http.StatusBadGateway)
+}
+
+// fleetLoad is Telegram's side of the load: users in group chats, each
+// mentioning the bot, each chat's updates sent one after another (as
+// Telegram delivers a chat's updates in order), each until it is taken.
+type fleetLoad struct {
+	chats, usersPerChat, perChat int
+	nextUpdate                   atomic.Int64
+	sent                         atomic.Int64
+}
+
+func (l *fleetLoad) chatID(c int) int64 { return -1001000000000 - int64(c) }
+
+func (l *fleetLoad) userID(c, u int) int64 { return 100000 + int64(c*l.usersPerChat+u) }
+
+// text is the i-th message of chat c (message id i+1).
+func (l *fleetLoad) text(c, i int) string {
+	return fmt.Sprintf("@chorusbot chat %d question %d from user %d", c, i+1, l.userID(c, i%l.usersPerChat))
+}
+
+// send posts every update to url, a chat per goroutine; it returns when
+// all were taken, or fails t after timeout.
+func (l *fleetLoad) send(t *testing.T, url string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	deadline := time.Now().Add(timeout)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for c := range l.chats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chat := telegramtest.GroupChat(l.chatID(c), false)
+			for i := range l.perChat {
+				u := i % l.usersPerChat
+				upd := telegramtest.MessageUpdate(telegramtest.Text(chat, telegramtest.User(l.userID(c, u), fmt.Sprintf("User%d", l.userID(c, u)), "en"), i+1, l.text(c, i)))
+				upd.ID = l.nextUpdate.Add(1)
+				body, _ := json.Marshal(upd)
+				for {
+					if failed.Load() {
+						return
+					}
+					req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Telegram-Bot-Api-Secret-Token", webhookSecret)
+					res, err := client.Do(req)
+					if err == nil {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode == http.StatusOK {
+							l.sent.Add(1)
+							break
+						}
+					}
+					if time.Now().After(deadline) {
+						failed.Store(true)
+						return
+					}
+					time.Sleep(100 * time.Millisecond) // Telegram retries a failed delivery
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() {
+		t.Fatalf("updates not taken within %v: %d of %d", timeout, l.sent.Load(), l.chats*l.perChat)
+	}
+}
+
+// answers returns, per chat, the message ids the bot's answers replied
+// to, in the order Telegram received them.
+func (l *fleetLoad) answers(tg *telegramtest.Server) map[int][]int {
+	out := map[int][]int{}
+	for c := range l.chats {
+		for _, m := range tg.Messages(l.chatID(c)) {
+			if m.ReplyTo != 0 && strings.HasPrefix(m.Text, "Answer to:") {
+				out[c] = append(out[c], m.ReplyTo)
+			}
+		}
+	}
+	return out
+}
+
+// check reports what answers holds against the load: messages never
+// answered, answered more than once, and chats whose first answers are
+// out of order.
+func (l *fleetLoad) check(answers map[int][]int) (missing, twice, disorder int) {
+	for c := range l.chats {
+		seen := map[int]int{}
+		last := 0
+		ordered := true
+		for _, id := range answers[c] {
+			seen[id]++
+			if seen[id] == 1 {
+				if id < last {
+					ordered = false
+				}
+				last = id
+			}
+		}
+		for i := 1; i <= l.perChat; i++ {
+			switch n := seen[i]; {
+			case n == 0:
+				missing++
+			case n > 1:
+				twice++
+			}
+		}
+		if !ordered {
+			disorder++
+		}
+	}
+	return missing, twice, disorder
+}
+
+// waitAnswered waits until every message of the load is answered, or
+// fails t saying what is missing.
+func (l *fleetLoad) waitAnswered(t *testing.T, tg *telegramtest.Server, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		missing, _, _ := l.check(l.answers(tg))
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			sample := tg.Messages(l.chatID(0))
+			t.Fatalf("after %v %d of %d messages are unanswered; %d messages sent by the bot; chat 0 got %d, first %+v",
+				timeout, missing, l.chats*l.perChat, tg.SentCount(), len(sample), sample[:min(len(sample), 2)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fleetEnv is the environment of a webhook replica on the shared schema.
+func fleetEnv(tg *telegramtest.Server, llmURL, dsn, listen string, t *testing.T) []string {
+	return telegramEnv(tg, llmURL, t.TempDir(),
+		"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN="+dsn, "CHORUS_STORE_LEASE_TTL=2s",
+		"CHORUS_TELEGRAM_MODE=webhook", "CHORUS_TELEGRAM_WEBHOOK_LISTEN="+listen,
+		"CHORUS_TELEGRAM_WEBHOOK_PUBLIC_URL=https://bot.example.com/tg", "CHORUS_TELEGRAM_WEBHOOK_SECRET="+webhookSecret,
+		"CHORUS_ENGINE_WORKERS=40", "CHORUS_ENGINE_RATE_PER_MINUTE=0")
+}
+
+// startFleet starts n webhook replicas and the balancer in front of them.
+func startFleet(t *testing.T, n int, tg *telegramtest.Server, llmURL string) ([]*serveProc, *httptest.Server) {
+	t.Helper()
+	dsn, _ := pgtest.SchemaDSN(t)
+	rr := &roundRobin{client: &http.Client{Timeout: 30 * time.Second}}
+	var procs []*serveProc
+	for range n {
+		listen := freePort(t)
+		procs = append(procs, startServe(t, fleetEnv(tg, llmURL, dsn, listen, t)))
+		rr.backends = append(rr.backends, listen)
+	}
+	for _, p := range procs {
+		waitFor(t, 60*time.Second, "a replica ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	}
+	lb := httptest.NewServer(rr)
+	t.Cleanup(lb.Close)
+	return procs, lb
+}
+
+func fleetModel(t *testing.T) *fakeOpenAI {
+	return newFakeOpenAI(t, func(req chatRequest) string {
+		time.Sleep(5 * time.Millisecond)
+		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
+	})
+}
+
+// TestFleetWebhookAnswersOnceInOrder: three replicas behind a round-robin
+// balancer, 3,000 updates from 300 users in 100 chats: every message is
+// answered exactly once, and each chat's in the order sent.
+func TestFleetWebhookAnswersOnceInOrder(t *testing.T) {
+	pgtest.DSN(t)
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := fleetModel(t)
+	procs, lb := startFleet(t, 3, tg, ai.URL)
+	load := &fleetLoad{chats: 100, usersPerChat: 3, perChat: 30}
+	total := load.chats * load.perChat
+	start := time.Now()
+	load.send(t, lb.URL+"/tg", 3*time.Minute)
+	load.waitAnswered(t, tg, 3*time.Minute)
+	took := time.Since(start)
+	for _, p := range procs {
+		p.term(t)
+	}
+	missing, twice, disorder := load.check(load.answers(tg))
+	t.Logf("%d updates from %d users in %d chats through 3 replicas: answered in %v (%.0f msg/s); %d missing, %d answered twice, %d chats out of order",
+		total, load.chats*load.usersPerChat, load.chats, took.Round(time.Millisecond), float64(total)/took.Seconds(), missing, twice, disorder)
+	if missing > 0 || twice > 0 || disorder > 0 {
+		t.Errorf("%d messages unanswered, %d answered twice, %d chats answered out of order; want none", missing, twice, disorder)
+	}
+}
