@@ -80,6 +80,13 @@ func (l *fleetLoad) text(c, i int) string {
 // all were taken, or fails t after timeout.
 func (l *fleetLoad) send(t *testing.T, url string, timeout time.Duration) {
 	t.Helper()
+	if err := l.post(url, timeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// post is send for any goroutine: it returns an error instead.
+func (l *fleetLoad) post(url string, timeout time.Duration) error {
 	client := &http.Client{Timeout: 30 * time.Second}
 	deadline := time.Now().Add(timeout)
 	var wg sync.WaitGroup
@@ -121,8 +128,9 @@ func (l *fleetLoad) send(t *testing.T, url string, timeout time.Duration) {
 	}
 	wg.Wait()
 	if failed.Load() {
-		t.Fatalf("updates not taken within %v: %d of %d", timeout, l.sent.Load(), l.chats*l.perChat)
+		return fmt.Errorf("updates not taken within %v: %d of %d", timeout, l.sent.Load(), l.chats*l.perChat)
 	}
+	return nil
 }
 
 // answers returns, per chat, the message ids the bot's answers replied
@@ -248,5 +256,108 @@ func TestFleetWebhookAnswersOnceInOrder(t *testing.T) {
 		total, load.chats*load.usersPerChat, load.chats, took.Round(time.Millisecond), float64(total)/took.Seconds(), missing, twice, disorder)
 	if missing > 0 || twice > 0 || disorder > 0 {
 		t.Errorf("%d messages unanswered, %d answered twice, %d chats answered out of order; want none", missing, twice, disorder)
+	}
+}
+
+// TestFleetReplicaKilledMidLoad: the same load, and one of the three
+// replicas is killed with SIGKILL a third of the way through. The
+// balancer sends its share to the others; the conversations it held are
+// taken over once their leases lapse: every message accepted is answered,
+// each chat's first answers in order, and the number answered twice (a
+// message in flight at the kill, sent but not recorded) is reported.
+func TestFleetReplicaKilledMidLoad(t *testing.T) {
+	pgtest.DSN(t)
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := fleetModel(t)
+	procs, lb := startFleet(t, 3, tg, ai.URL)
+	load := &fleetLoad{chats: 100, usersPerChat: 3, perChat: 30}
+	total := load.chats * load.perChat
+	sent := make(chan error, 1)
+	go func() { sent <- load.post(lb.URL+"/tg", 4*time.Minute) }()
+	waitFor(t, 3*time.Minute, "a third of the load answered", func() bool { return tg.SentCount() >= total/3 })
+	procs[1].kill9(t)
+	killed := time.Now()
+	atKill := tg.SentCount()
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	load.waitAnswered(t, tg, 3*time.Minute)
+	took := time.Since(killed)
+	for _, p := range []*serveProc{procs[0], procs[2]} {
+		p.term(t)
+	}
+	missing, twice, disorder := load.check(load.answers(tg))
+	t.Logf("replica killed after %d bot messages; the other two finished %v later; %d of %d messages missing, %d answered twice, %d chats out of order",
+		atKill, took.Round(time.Millisecond), missing, total, twice, disorder)
+	if missing > 0 || disorder > 0 {
+		t.Errorf("%d messages lost, %d chats answered out of order; want none", missing, disorder)
+	}
+	// Only a message in flight on the killed replica (at most one per
+	// worker) can be answered twice.
+	if twice > 40 {
+		t.Errorf("%d messages answered twice; at most the killed replica's 40 in flight may be", twice)
+	}
+}
+
+// TestFleetPollingLeaderKilled: two replicas in polling mode; one polls.
+// Killed, the other polls within 10s, and no update is lost: those pushed
+// before, during and after the kill are all answered.
+func TestFleetPollingLeaderKilled(t *testing.T) {
+	pgtest.DSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
+	tg := telegramtest.NewServer(tgBotID, "chorusbot")
+	defer tg.Close()
+	ai := fleetModel(t)
+	env := func() []string {
+		return telegramEnv(tg, ai.URL, t.TempDir(), "CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN="+dsn,
+			"CHORUS_STORE_LEASE_TTL=3s", "CHORUS_ENGINE_RATE_PER_MINUTE=0")
+	}
+	a := startServe(t, env())
+	b := startServe(t, env())
+	const leads = "receiving: this replica leads"
+	var leader, standby *serveProc
+	waitFor(t, 60*time.Second, "one replica polling", func() bool {
+		switch {
+		case strings.Contains(a.stderr.String(), leads):
+			leader, standby = a, b
+		case strings.Contains(b.stderr.String(), leads):
+			leader, standby = b, a
+		}
+		return leader != nil
+	})
+	waitFor(t, 30*time.Second, "the standby ready", func() bool { code, _ := standby.readyz(); return code == http.StatusOK })
+	if strings.Contains(standby.stderr.String(), leads) {
+		t.Fatal("both replicas poll")
+	}
+
+	const users = 20
+	push := func(round int) {
+		for u := range users {
+			id := int64(9000 + u)
+			tg.Push(telegramtest.MessageUpdate(telegramtest.Text(telegramtest.PrivateChat(id), telegramtest.User(id, fmt.Sprint("P", u), "en"), round, fmt.Sprintf("round %d from %d", round, u))))
+		}
+	}
+	answered := func(round int) bool {
+		for u := range users {
+			if repliesTo(tg, int64(9000+u), "Answer to:")[round] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	push(1)
+	waitFor(t, 60*time.Second, "round 1 answered", func() bool { return answered(1) })
+	push(2) // in the leader's hands, or still at Telegram, at the kill
+	leader.kill9(t)
+	killed := time.Now()
+	push(3)
+	waitFor(t, 30*time.Second, "the standby polling", func() bool { return strings.Contains(standby.stderr.String(), leads) })
+	took := time.Since(killed)
+	waitFor(t, 60*time.Second, "rounds 2 and 3 answered", func() bool { return answered(2) && answered(3) })
+	standby.term(t)
+	t.Logf("the standby polled %v after the leader was killed (store.lease_ttl 3s)", took.Round(time.Millisecond))
+	if took > 10*time.Second {
+		t.Errorf("the standby took %v to poll; want within 10s", took)
 	}
 }
