@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chorusbot/chorus/adapters/discord/discordtest"
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/memory/pgstore/pgtest"
 )
@@ -360,4 +363,88 @@ func TestFleetPollingLeaderKilled(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("the standby took %v to poll; want within 10s", took)
 	}
+}
+
+// TestFleetDiscordShards: two replicas run Discord shards 0/2 and 1/2
+// against the fake gateway, which routes each guild's events to the
+// shard (guild_id >> 22) % 2 names, as Discord does. Each replica has a
+// model of its own, so the answer tells who gave it: every guild is
+// answered by the replica of its shard, each message once.
+func TestFleetDiscordShards(t *testing.T) {
+	pgtest.DSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
+	dc := discordtest.NewServer(discordtest.Options{HeartbeatInterval: 500 * time.Millisecond})
+	defer dc.Close()
+	type guild struct{ id, channel string }
+	var guilds []guild
+	for i := range 8 {
+		g := guild{id: strconv.FormatUint(uint64(1_234_567_000+i)<<22|uint64(4096+i), 10), channel: strconv.Itoa(7000 + i)}
+		guilds = append(guilds, g)
+		dc.AddGuild(discordtest.Guild{ID: g.id, Name: "Guild " + g.id, OwnerID: "1", Channels: []string{g.channel}})
+	}
+	var procs []*serveProc
+	for shard := range 2 {
+		ai := newFakeOpenAI(t, func(req chatRequest) string {
+			return fmt.Sprintf("Shard%d answers: %s", shard, req.Messages[len(req.Messages)-1].Content)
+		})
+		procs = append(procs, startServe(t, []string{
+			"CHORUS_DISCORD_TOKEN=discord-test-token", "CHORUS_DISCORD_API_URL=" + dc.URL, "CHORUS_DISCORD_GATEWAY_URL=" + dc.GatewayURL,
+			"CHORUS_DISCORD_SHARD_ID=" + strconv.Itoa(shard), "CHORUS_DISCORD_SHARD_COUNT=2",
+			"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN=" + dsn, "CHORUS_ENGINE_RATE_PER_MINUTE=0",
+			"CHORUS_MODERATION_CLASSIFIERS=false", "CHORUS_LLM_BASE_URL=" + ai.URL + "/v1", "CHORUS_LLM_MODEL=test-model",
+			"CHORUS_DATA_DIR=" + t.TempDir(), "CHORUS_KB_DIR=" + filepath.Join(t.TempDir(), "no-kb"), "CHORUS_LOG_LEVEL=info",
+		}))
+	}
+	for _, p := range procs {
+		waitFor(t, 60*time.Second, "a replica connected", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	}
+	ids := dc.Identifies()
+	if len(ids) != 2 {
+		t.Fatalf("%d IDENTIFYs, want one per shard", len(ids))
+	}
+	const per = 3
+	for _, g := range guilds {
+		for i := range per {
+			if _, err := dc.MessageCreate(discordtest.UserMessage{ChannelID: g.channel, GuildID: g.id, AuthorID: "600", Name: "ann",
+				Content: fmt.Sprintf("<@%s> question %d in %s", dc.BotID(), i, g.id), Mentions: []string{dc.BotID()}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	answers := func(g guild) []string {
+		var out []string
+		for _, m := range dc.BotMessages(g.channel) {
+			if strings.Contains(m.Content, "answers:") {
+				out = append(out, m.Content)
+			}
+		}
+		return out
+	}
+	waitFor(t, 60*time.Second, "every guild answered", func() bool {
+		for _, g := range guilds {
+			if len(answers(g)) < per {
+				return false
+			}
+		}
+		return true
+	})
+	served := [2]int{}
+	for _, g := range guilds {
+		id, _ := strconv.ParseUint(g.id, 10, 64)
+		want := int((id >> 22) % 2)
+		got := answers(g)
+		if len(got) != per {
+			t.Errorf("guild %s: %d answers, want %d: %q", g.id, len(got), per, got)
+		}
+		for _, a := range got {
+			if !strings.HasPrefix(a, fmt.Sprintf("Shard%d answers:", want)) {
+				t.Errorf("guild %s (shard %d) answered by the other replica: %q", g.id, want, a)
+			}
+		}
+		served[want]++
+	}
+	if served[0] == 0 || served[1] == 0 {
+		t.Fatalf("the guilds fell on one shard only (%v): the test proves nothing", served)
+	}
+	t.Logf("%d guilds on shard 0 and %d on shard 1, each answered by its shard's replica", served[0], served[1])
 }
