@@ -38,6 +38,9 @@ func BudgetDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
 // anyway), else in memory.
 func (e *Engine) admit(ctx context.Context, uk, conv string, now time.Time) (allowed, overBudget bool) {
 	if fl, ok := e.store.(FleetLimits); ok {
+		if e.cfg.RatePerMinute <= 0 && e.cfg.UserDailyTokens <= 0 && e.cfg.ChatDailyTokens <= 0 {
+			return true, false // nothing to count: no round trip
+		}
 		budgets := []Budget{{"u:" + uk, e.cfg.UserDailyTokens}, {"c:" + conv, e.cfg.ChatDailyTokens}}
 		allowed, over, err := fl.Admit(ctx, uk, e.cfg.RatePerMinute, e.cfg.RateBurst, budgets, now)
 		if err != nil {
@@ -55,6 +58,9 @@ func (e *Engine) admit(ctx context.Context, uk, conv string, now time.Time) (all
 // spend counts n tokens against the user's and the chat's budgets.
 func (e *Engine) spend(ctx context.Context, uk, conv string, n int, now time.Time) {
 	if fl, ok := e.store.(FleetLimits); ok {
+		if e.cfg.UserDailyTokens <= 0 && e.cfg.ChatDailyTokens <= 0 {
+			return
+		}
 		if err := fl.Spend(ctx, []string{"u:" + uk, "c:" + conv}, n, now); err != nil {
 			e.log.Warn("count tokens against the fleet's budgets", "err", err)
 		}
