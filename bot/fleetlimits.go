@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -78,4 +79,35 @@ func (e *Engine) resetLimits(ctx context.Context, uk string) error {
 		return fl.ResetLimits(ctx, uk, []string{"u:" + uk})
 	}
 	return nil
+}
+
+// KVUpdater is implemented by a KV that replicas share (package
+// pgstore): Update reads, changes and writes one value as one
+// transaction, under the row's lock, so that replicas merging their
+// counts into the same key (analytics' rollups) don't lose each other's.
+type KVUpdater interface {
+	// Update calls fn with the value under key (found false when absent)
+	// and stores what it returns; an error from fn stores nothing and is
+	// returned. fn may be called more than once (a race to create the
+	// key is retried).
+	Update(ctx context.Context, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error
+}
+
+// UpdateKV changes one value of kv with fn: atomically when kv is a
+// KVUpdater, else as a Get then a Put (one process: the caller
+// serialises its own merges).
+func UpdateKV(ctx context.Context, kv KV, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error {
+	if u, ok := kv.(KVUpdater); ok {
+		return u.Update(ctx, bucket, key, fn)
+	}
+	old, err := kv.Get(ctx, bucket, key)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	b, err := fn(old, found)
+	if err != nil {
+		return err
+	}
+	return kv.Put(ctx, bucket, key, b)
 }

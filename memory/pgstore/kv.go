@@ -289,3 +289,57 @@ func (s *Store) refresh(ctx context.Context) {
 		s.log.Info("knowledge base refreshed from the database", "documents_changed", n, "passages", s.kb.Len())
 	}
 }
+
+var _ bot.KVUpdater = (*Store)(nil)
+
+// Update implements bot.KVUpdater: in one transaction it locks the row
+// (SELECT ... FOR UPDATE), calls fn and writes its result. When the key
+// is absent and another replica creates it meanwhile, the insert finds it
+// there and the whole update is tried again, with the row to lock.
+func (s *Store) Update(ctx context.Context, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error {
+	if bucket == "" || key == "" {
+		return fmt.Errorf("pgstore: kv update: %w", errEmptyKey)
+	}
+	if len(bucket)+len(key) > MaxKVKey {
+		return fmt.Errorf("pgstore: kv update %s: %w", bucket, errLongKey)
+	}
+	for range 5 {
+		raced := false
+		err := s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			var old []byte
+			err := tx.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2 FOR UPDATE`, []byte(bucket), []byte(key)).Scan(&old)
+			found := err == nil
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			v, err := fn(old, found)
+			if err != nil {
+				return err
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			if found {
+				_, err = tx.Exec(ctx, `UPDATE kv SET value = $3 WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key), v)
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, []byte(bucket), []byte(key), v)
+			if err == nil && tag.RowsAffected() == 0 {
+				raced = true
+				return errRaced
+			}
+			return err
+		})
+		if raced {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("pgstore: kv update %s: %w", bucket, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("pgstore: kv update %s: %w", bucket, errRaced)
+}
+
+// errRaced is an update that lost the race to create its key, five times.
+var errRaced = errors.New("another replica kept creating the key first")

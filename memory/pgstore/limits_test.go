@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,5 +124,41 @@ func TestFleetRateLimitAcrossEngines(t *testing.T) {
 	}
 	if answered != 2 || refused != 4 {
 		t.Fatalf("%d answered and %d refused; want the burst of 2 answered for the fleet, 4 refused", answered, refused)
+	}
+}
+
+// TestKVUpdateAcrossReplicas: replicas adding to one counter at once
+// (as analytics' flushes merge into one hour's rollup) lose nothing,
+// the key's creation raced included.
+func TestKVUpdateAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	schema := schemaName(t)
+	stores := []*pgstore.Store{openSchema(t, schema), replica(t, schema)}
+	const each = 25
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stores[g%2]
+			for range each {
+				err := bot.UpdateKV(ctx, st, "counts", "hour", func(old []byte, found bool) ([]byte, error) {
+					n := 0
+					if found {
+						n, _ = strconv.Atoi(string(old))
+					}
+					return []byte(strconv.Itoa(n + 1)), nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := stores[0].Get(ctx, "counts", "hour")
+	if err != nil || string(v) != strconv.Itoa(6*each) {
+		t.Fatalf("counter = %s, %v; want %d", v, err, 6*each)
 	}
 }
