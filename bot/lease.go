@@ -368,3 +368,14 @@ type Exclusive interface {
 	// a time, and the name of the lead it needs.
 	Exclusive() (lead string, ok bool)
 }
+
+// Sharded is implemented by an AdapterConfig whose receiving is split in
+// shards that replicas may claim from the shared store (Discord's
+// shard_auto): the binary runs the adapter for each shard it leads.
+type Sharded interface {
+	// AutoShards is the number of shards to claim, 0 when the
+	// configuration fixes the shard.
+	AutoShards() int
+	// WithShard returns the configuration receiving shard id.
+	WithShard(id int) AdapterConfig
+}

@@ -384,16 +384,8 @@ func TestFleetDiscordShards(t *testing.T) {
 	}
 	var procs []*serveProc
 	for shard := range 2 {
-		ai := newFakeOpenAI(t, func(req chatRequest) string {
-			return fmt.Sprintf("Shard%d answers: %s", shard, req.Messages[len(req.Messages)-1].Content)
-		})
-		procs = append(procs, startServe(t, []string{
-			"CHORUS_DISCORD_TOKEN=discord-test-token", "CHORUS_DISCORD_API_URL=" + dc.URL, "CHORUS_DISCORD_GATEWAY_URL=" + dc.GatewayURL,
-			"CHORUS_DISCORD_SHARD_ID=" + strconv.Itoa(shard), "CHORUS_DISCORD_SHARD_COUNT=2",
-			"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN=" + dsn, "CHORUS_ENGINE_RATE_PER_MINUTE=0",
-			"CHORUS_MODERATION_CLASSIFIERS=false", "CHORUS_LLM_BASE_URL=" + ai.URL + "/v1", "CHORUS_LLM_MODEL=test-model",
-			"CHORUS_DATA_DIR=" + t.TempDir(), "CHORUS_KB_DIR=" + filepath.Join(t.TempDir(), "no-kb"), "CHORUS_LOG_LEVEL=info",
-		}))
+		procs = append(procs, discordReplica(t, dc, dsn, fmt.Sprintf("Shard%d", shard),
+			"CHORUS_DISCORD_SHARD_ID="+strconv.Itoa(shard), "CHORUS_DISCORD_SHARD_COUNT=2"))
 	}
 	for _, p := range procs {
 		waitFor(t, 60*time.Second, "a replica connected", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
@@ -447,4 +439,110 @@ func TestFleetDiscordShards(t *testing.T) {
 		t.Fatalf("the guilds fell on one shard only (%v): the test proves nothing", served)
 	}
 	t.Logf("%d guilds on shard 0 and %d on shard 1, each answered by its shard's replica", served[0], served[1])
+}
+
+// discordReplica starts a chorus serve on the Discord fake and the shared
+// schema, with a model of its own whose answers start with name.
+func discordReplica(t *testing.T, dc *discordtest.Server, dsn, name string, extra ...string) *serveProc {
+	t.Helper()
+	ai := newFakeOpenAI(t, func(req chatRequest) string {
+		return fmt.Sprintf("%s answers: %s", name, req.Messages[len(req.Messages)-1].Content)
+	})
+	return startServe(t, append([]string{
+		"CHORUS_DISCORD_TOKEN=discord-test-token", "CHORUS_DISCORD_API_URL=" + dc.URL, "CHORUS_DISCORD_GATEWAY_URL=" + dc.GatewayURL,
+		"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN=" + dsn, "CHORUS_ENGINE_RATE_PER_MINUTE=0",
+		"CHORUS_MODERATION_CLASSIFIERS=false", "CHORUS_LLM_BASE_URL=" + ai.URL + "/v1", "CHORUS_LLM_MODEL=test-model",
+		"CHORUS_DATA_DIR=" + t.TempDir(), "CHORUS_KB_DIR=" + filepath.Join(t.TempDir(), "no-kb"), "CHORUS_LOG_LEVEL=info",
+	}, extra...))
+}
+
+// TestFleetDiscordShardsClaimed: three replicas with discord.shard_auto
+// and two shards: two claim one shard each from PostgreSQL, the third
+// waits; each guild is answered by the replica holding its shard. When
+// one holder is killed, the spare claims its shard within seconds and
+// answers that shard's guilds.
+func TestFleetDiscordShardsClaimed(t *testing.T) {
+	pgtest.DSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
+	dc := discordtest.NewServer(discordtest.Options{HeartbeatInterval: 500 * time.Millisecond})
+	defer dc.Close()
+	type guild struct{ id, channel string }
+	var guilds []guild
+	for i := range 4 {
+		g := guild{id: strconv.FormatUint(uint64(987_000+i)<<22, 10), channel: strconv.Itoa(8000 + i)}
+		guilds = append(guilds, g)
+		dc.AddGuild(discordtest.Guild{ID: g.id, Name: "Guild " + g.id, OwnerID: "1", Channels: []string{g.channel}})
+	}
+	shardOf := func(g guild) int { id, _ := strconv.ParseUint(g.id, 10, 64); return int((id >> 22) % 2) }
+	names := []string{"R0", "R1", "R2"}
+	var procs []*serveProc
+	for _, name := range names {
+		procs = append(procs, discordReplica(t, dc, dsn, name, "CHORUS_DISCORD_SHARD_AUTO=true", "CHORUS_DISCORD_SHARD_COUNT=2",
+			"CHORUS_STORE_LEASE_TTL=2s"))
+	}
+	// holder returns the replica receiving shard s, -1 when none.
+	holder := func(s int) int {
+		for i, p := range procs {
+			if !p.exited() && strings.Contains(p.stderr.String(), fmt.Sprintf("msg=\"receiving this shard\" adapter=discord shard=%d/2", s)) {
+				return i
+			}
+		}
+		return -1
+	}
+	waitFor(t, 60*time.Second, "both shards claimed", func() bool { return holder(0) >= 0 && holder(1) >= 0 })
+	if holder(0) == holder(1) {
+		t.Fatalf("one replica claimed both shards")
+	}
+	ask := func(round int) {
+		for _, g := range guilds {
+			if _, err := dc.MessageCreate(discordtest.UserMessage{ChannelID: g.channel, GuildID: g.id, AuthorID: "600", Name: "ann",
+				Content: fmt.Sprintf("<@%s> round %d in %s", dc.BotID(), round, g.id), Mentions: []string{dc.BotID()}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	answerTo := func(g guild, round int) []string {
+		var out []string
+		for _, m := range dc.BotMessages(g.channel) {
+			if strings.Contains(m.Content, fmt.Sprintf("round %d in", round)) {
+				out = append(out, m.Content)
+			}
+		}
+		return out
+	}
+	check := func(round int, holders [2]int) {
+		t.Helper()
+		waitFor(t, 60*time.Second, fmt.Sprint("round ", round, " answered"), func() bool {
+			for _, g := range guilds {
+				if len(answerTo(g, round)) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		for _, g := range guilds {
+			got := answerTo(g, round)
+			want := names[holders[shardOf(g)]] + " answers:"
+			if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+				t.Errorf("round %d, guild %s (shard %d): answers %q, want one from %s", round, g.id, shardOf(g), got, want)
+			}
+		}
+	}
+	first := [2]int{holder(0), holder(1)}
+	ask(1)
+	check(1, first)
+
+	victim := first[1]
+	procs[victim].kill9(t)
+	killed := time.Now()
+	var spare int
+	waitFor(t, 30*time.Second, "the spare claiming the dead replica's shard", func() bool {
+		spare = holder(1)
+		return spare >= 0 && spare != victim
+	})
+	took := time.Since(killed)
+	ask(2)
+	check(2, [2]int{first[0], spare})
+	t.Logf("shards 0 and 1 claimed by %s and %s; %s killed, %s received shard 1 %v later (store.lease_ttl 2s)",
+		names[first[0]], names[first[1]], names[victim], names[spare], took.Round(10*time.Millisecond))
 }

@@ -156,7 +156,17 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 		}
 		name := pc.Platform()
 		alog := log.With("adapter", name)
-		ad, err := pc.NewAdapter(a.engine, bot.AdapterEnv{Log: alog, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()})
+		aenv := bot.AdapterEnv{Log: alog, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()}
+		if sh, ok := pc.(bot.Sharded); ok && sh.AutoShards() > 0 {
+			run, ready, err := autoShards(a.engine, sh, aenv, lead)
+			if err != nil {
+				return nil, nil, err
+			}
+			comps = append(comps, component{name, run})
+			checks = append(checks, metrics.WithCheck(name, ready))
+			continue
+		}
+		ad, err := pc.NewAdapter(a.engine, aenv)
 		if err != nil {
 			return nil, nil, err
 		}
