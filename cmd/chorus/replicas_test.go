@@ -193,12 +193,36 @@ func (l *fleetLoad) waitAnswered(t *testing.T, tg *telegramtest.Server, timeout 
 			return
 		}
 		if time.Now().After(deadline) {
-			sample := tg.Messages(l.chatID(0))
-			t.Fatalf("after %v %d of %d messages are unanswered; %d messages sent by the bot; chat 0 got %d, first %+v",
-				timeout, missing, l.chats*l.perChat, tg.SentCount(), len(sample), sample[:min(len(sample), 2)])
+			var texts []string
+			for _, m := range tg.Messages(l.chatID(0)) {
+				texts = append(texts, fmt.Sprintf("%d: %.60q", m.ReplyTo, m.Text))
+			}
+			t.Fatalf("after %v %d of %d messages are unanswered; %d messages sent by the bot; chat 0 got %d:\n%s",
+				timeout, missing, l.chats*l.perChat, tg.SentCount(), len(texts), strings.Join(texts, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// gauge returns the value of series (name{labels} as /metrics prints it)
+// from the replica's /metrics, -1 when absent or unreachable.
+func (p *serveProc) gauge(series string) float64 {
+	c := &http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get("http://" + p.admin + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 // fleetEnv is the environment of a webhook replica on the shared schema.
@@ -207,7 +231,14 @@ func fleetEnv(tg *telegramtest.Server, llmURL, dsn, listen string, t *testing.T)
 		"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN="+dsn, "CHORUS_STORE_LEASE_TTL=2s",
 		"CHORUS_TELEGRAM_MODE=webhook", "CHORUS_TELEGRAM_WEBHOOK_LISTEN="+listen,
 		"CHORUS_TELEGRAM_WEBHOOK_PUBLIC_URL=https://bot.example.com/tg", "CHORUS_TELEGRAM_WEBHOOK_SECRET="+webhookSecret,
-		"CHORUS_ENGINE_WORKERS=40", "CHORUS_ENGINE_RATE_PER_MINUTE=0")
+		"CHORUS_ENGINE_WORKERS=40", "CHORUS_ENGINE_RATE_PER_MINUTE=0",
+		// The budgets hold for the fleet: 10 answers with a growing
+		// history would spend a follower's 50,000 tokens.
+		"CHORUS_ENGINE_USER_DAILY_TOKENS=0", "CHORUS_ENGINE_CHAT_DAILY_TOKENS=0",
+		// A follower asking 10 questions in under a minute, in a chat
+		// answered fast, trips the flood rule (6 in 10s): a test of
+		// moderation, not of the fleet.
+		"CHORUS_MODERATION_FLOOD_MESSAGES=0")
 }
 
 // startFleet starts n webhook replicas and the balancer in front of them.
@@ -251,6 +282,15 @@ func TestFleetWebhookAnswersOnceInOrder(t *testing.T) {
 	load.send(t, lb.URL+"/tg", 3*time.Minute)
 	load.waitAnswered(t, tg, 3*time.Minute)
 	took := time.Since(start)
+	// Every replica counts the fleet's 300 users, once its sketches and
+	// the others' are merged in PostgreSQL (every 15s).
+	users := load.chats * load.usersPerChat
+	for i, p := range procs {
+		waitFor(t, 45*time.Second, fmt.Sprint("replica ", i, " counting the fleet's users"), func() bool {
+			n := p.gauge(`chorus_active_users{window="1d"}`)
+			return n >= float64(users)*0.97 && n <= float64(users)*1.03
+		})
+	}
 	for _, p := range procs {
 		p.term(t)
 	}
@@ -490,6 +530,9 @@ func TestFleetDiscordShardsClaimed(t *testing.T) {
 		return -1
 	}
 	waitFor(t, 60*time.Second, "both shards claimed", func() bool { return holder(0) >= 0 && holder(1) >= 0 })
+	for _, p := range procs {
+		waitFor(t, 30*time.Second, "every replica ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	}
 	if holder(0) == holder(1) {
 		t.Fatalf("one replica claimed both shards")
 	}

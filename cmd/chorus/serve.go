@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/bot"
@@ -15,6 +16,10 @@ import (
 	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/metrics"
 )
+
+// fleetMergeEvery is how often a replica merges its active-user sketches
+// into the shared store: the fleet's chorus_active_users lag by as much.
+const fleetMergeEvery = 15 * time.Second
 
 // component is one long-running part of serve.
 type component struct {
@@ -71,8 +76,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	for model, p := range cfg.LLM.Prices {
 		prices[model] = metrics.Price{PromptPer1M: p.PromptPer1M, CompletionPer1M: p.CompletionPer1M}
 	}
-	met, err := metrics.New(reg, metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
-		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""))
+	mopts := []metrics.Option{metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
+		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, "")}
+	if _, shared := elector(st).(bot.Solo); !shared {
+		// Replicas: chorus_active_users counts the fleet's users.
+		mopts = append(mopts, metrics.WithFleet(st))
+	}
+	met, err := metrics.New(reg, mopts...)
 	if err != nil {
 		return err
 	}
@@ -97,6 +107,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// The platforms, commands and the plug-ins' label values are known
 	// now: their series exist at zero from the first scrape.
 	met.Declare(a.engine.Labels())
+	comps = append(comps, component{"active users", func(ctx context.Context) error { return met.RunFleet(ctx, fleetMergeEvery, log) }})
 	// Retention runs on one replica of a fleet at a time.
 	comps = append(comps, component{"retention", func(ctx context.Context) error {
 		return lead.Lead(ctx, "retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) })

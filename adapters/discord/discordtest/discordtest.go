@@ -423,7 +423,7 @@ func (s *Server) Dispatch(event string, d any) error {
 		return fmt.Errorf("discordtest: dispatch %s: %w", event, err)
 	}
 	guild := eventGuild(event, raw)
-	s.waitSession()
+	s.waitSession(guild)
 	s.mu.Lock()
 	var targets []*conn
 	var frames []frame
@@ -447,12 +447,13 @@ func (s *Server) Dispatch(event string, d any) error {
 	return nil
 }
 
-// waitSession waits up to sessionWait until a session takes dispatches.
-func (s *Server) waitSession() {
+// waitSession waits up to sessionWait until a session of the shard of
+// guild takes dispatches.
+func (s *Server) waitSession(guild string) {
 	for deadline := time.Now().Add(sessionWait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		s.mu.Lock()
 		for c := range s.conns {
-			if c.sess != nil {
+			if c.sess != nil && OnShard(c.sess.shard, guild) {
 				s.mu.Unlock()
 				return
 			}
@@ -464,7 +465,7 @@ func (s *Server) waitSession() {
 // DispatchRaw writes a raw text frame to every connected session, for
 // malformed input.
 func (s *Server) DispatchRaw(text string) error {
-	s.waitSession()
+	s.waitSession("")
 	s.mu.Lock()
 	var targets []*conn
 	for c := range s.conns {
