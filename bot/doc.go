@@ -23,7 +23,9 @@
 // Engine.Handle, which drops a redelivery, writes it to the durable inbox
 // (Store.Accept) and queues it on its conversation (one conversation is
 // handled strictly in order, different conversations in parallel on a
-// bounded pool). On its turn the plug-ins' inspectors look at it
+// bounded pool; when the Store is shared by several replicas, a Leaser,
+// a conversation is worked by the replica holding its lease, and an
+// Elector runs fleet-wide work on one replica at a time). On its turn the plug-ins' inspectors look at it
 // (moderation, sentiment); then, when the reply policy says so, it is
 // answered by a command or by the LLM with a prompt (Prompts) assembled
 // from the persona, knowledge-base passages, the conversation summary and
