@@ -388,38 +388,33 @@ func (a *Analytics) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// mergeHour, mergeTerms and mergeUser add a flush's counts to what kv
-// holds; they change nothing but kv, so a transaction may run them again.
 func (a *Analytics) mergeHour(ctx context.Context, kv bot.KV, key string, h *hourRollup) error {
-	cur := &hourRollup{}
-	b, err := kv.Get(ctx, bucketHours, key)
-	switch {
-	case err == nil:
-		if cur, err = decodeRollup(b); err != nil {
-			a.log.Warn("analytics: dropping unreadable rollup", "key", key, "err", err)
-			cur = &hourRollup{}
+	return bot.UpdateKV(ctx, kv, bucketHours, key, func(b []byte, found bool) ([]byte, error) {
+		cur := &hourRollup{}
+		if found {
+			var err error
+			if cur, err = decodeRollup(b); err != nil {
+				a.log.Warn("analytics: dropping unreadable rollup", "key", key, "err", err)
+				cur = &hourRollup{}
+			}
 		}
-	case !errors.Is(err, bot.ErrNotFound):
-		return err
-	}
-	cur.merge(h)
-	out, err := cur.encode()
-	if err != nil {
-		return err
-	}
-	return kv.Put(ctx, bucketHours, key, out)
+		cur.merge(h)
+		return cur.encode()
+	})
 }
 
 func (a *Analytics) mergeTerms(ctx context.Context, kv bot.KV, hk string, m map[string]int) error {
+	return bot.UpdateKV(ctx, kv, bucketTerms, hk, func(b []byte, found bool) ([]byte, error) {
+		return mergeTermCounts(b, found, m)
+	})
+}
+
+// mergeTermCounts adds m to the stored counts b, keeping the most
+// frequent maxTermsPerHour.
+func mergeTermCounts(b []byte, found bool, m map[string]int) ([]byte, error) {
 	cur := map[string]int{}
-	b, err := kv.Get(ctx, bucketTerms, hk)
-	switch {
-	case err == nil:
-		if json.Unmarshal(b, &cur) != nil {
-			cur = map[string]int{}
-		}
-	case !errors.Is(err, bot.ErrNotFound):
-		return err
+	if found && json.Unmarshal(b, &cur) != nil {
+		cur = map[string]int{}
 	}
 	for t, n := range m {
 		cur[t] += n
@@ -445,29 +440,17 @@ func (a *Analytics) mergeTerms(ctx context.Context, kv bot.KV, hk string, m map[
 			cur[x.t] = x.n
 		}
 	}
-	out, err := json.Marshal(cur)
-	if err != nil {
-		return err
-	}
-	return kv.Put(ctx, bucketTerms, hk, out)
+	return json.Marshal(cur)
 }
 
 func (a *Analytics) mergeUser(ctx context.Context, kv bot.KV, k string, u userRec) error {
-	b, err := kv.Get(ctx, bucketUsers, k)
-	switch {
-	case err == nil:
+	return bot.UpdateKV(ctx, kv, bucketUsers, k, func(b []byte, found bool) ([]byte, error) {
 		var cur userRec
-		if json.Unmarshal(b, &cur) == nil && cur.First != 0 {
+		if found && json.Unmarshal(b, &cur) == nil && cur.First != 0 {
 			u.First, u.Last = min(u.First, cur.First), max(u.Last, cur.Last)
 		}
-	case !errors.Is(err, bot.ErrNotFound):
-		return err
-	}
-	out, err := json.Marshal(u)
-	if err != nil {
-		return err
-	}
-	return kv.Put(ctx, bucketUsers, k, out)
+		return json.Marshal(u)
+	})
 }
 
 func compareStrings(a, b string) int {

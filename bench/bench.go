@@ -119,6 +119,12 @@ type Config struct {
 	Store string
 	// DSN is the PostgreSQL server of Store "postgres".
 	DSN string
+	// Replicas runs this many engines, each over a store of its own on
+	// the one scratch schema (as replicas of chorus serve share one
+	// database), in one process; messages go to them in turn, as a
+	// round-robin balancer sends them, so a conversation's messages reach
+	// every replica (postgres, in-process path; default 1).
+	Replicas int
 	// Engine, when set, builds the engine over the store and the fake
 	// model the way the binary does (cmd/chorus passes its own wiring:
 	// token counter, prompt templates, moderation, analytics, manager
@@ -152,6 +158,9 @@ func (c Config) withDefaults() Config {
 	if c.Store == "" {
 		c.Store = pgstore.DriverBBolt
 	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
 	if c.ReplyTokens <= 0 {
 		c.ReplyTokens = 40
 	}
@@ -182,6 +191,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("bench: store %q: want bbolt or postgres", c.Store)
+	}
+	if c.Replicas > 1 && (c.Store != pgstore.DriverPostgres || (c.Path != "" && c.Path != PathInProcess)) {
+		return errors.New("bench: several replicas need the postgres store and the in-process path")
 	}
 	switch {
 	case c.ErrorRate < 0 || c.ErrorRate > 1:
@@ -228,6 +240,8 @@ type Report struct {
 	// where (the file, or the server and scratch schema).
 	Store      string `json:"store"`
 	StoreWhere string `json:"store_where"`
+	// Replicas is how many engines shared the store.
+	Replicas int `json:"replicas"`
 	// Wiring is "binary" when the engine was built as chorus serve builds
 	// it, "parts" when the run assembled it from the parts asked for.
 	Wiring string `json:"wiring"`
@@ -303,7 +317,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return fmt.Sprintf("%-12s p50 %8.2f ms  p95 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (n=%d)\n", name, l.P50, l.P95, l.P99, l.Max, l.Count)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "chorus bench: store %s (%s), path %s, %s wiring, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Store, r.StoreWhere, r.Path, r.Wiring, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
+	fmt.Fprintf(&b, "chorus bench: store %s ×%d replicas (%s), path %s, %s wiring, %d users, %d conversations, %d-byte messages, GOMAXPROCS %d\n", r.Store, max(r.Replicas, 1), r.StoreWhere, r.Path, r.Wiring, r.Users, r.Conversations, r.MessageBytes, r.GOMAXPROCS)
 	rate := "as fast as possible"
 	if r.TargetRate > 0 {
 		rate = fmt.Sprintf("%.0f msgs/s", r.TargetRate)
@@ -347,7 +361,7 @@ func WriteComparison(w io.Writer, reps []*Report) error {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("store      msgs/s   ×first  overhead p50   p99 ms  ×first p50  round trips/msg  commits/msg  cpu µs/msg\n")
+	b.WriteString("store         msgs/s   ×first  overhead p50   p99 ms  ×first p50  round trips/msg  commits/msg  cpu µs/msg\n")
 	base := reps[0]
 	ratio := func(a, b float64) float64 {
 		if b == 0 {
@@ -356,7 +370,11 @@ func WriteComparison(w io.Writer, reps []*Report) error {
 		return a / b
 	}
 	for _, r := range reps {
-		fmt.Fprintf(&b, "%-9s %7.0f  %7.2f  %12.2f  %7.2f  %10.2f  %15.2f  %11.2f  %10.0f\n", r.Store, r.MsgsPerSec, ratio(r.MsgsPerSec, base.MsgsPerSec),
+		name := r.Store
+		if r.Replicas > 1 || r.Store == pgstore.DriverPostgres {
+			name = fmt.Sprintf("%s×%d", r.Store, max(r.Replicas, 1))
+		}
+		fmt.Fprintf(&b, "%-12s %7.0f  %7.2f  %12.2f  %7.2f  %10.2f  %15.2f  %11.2f  %10.0f\n", name, r.MsgsPerSec, ratio(r.MsgsPerSec, base.MsgsPerSec),
 			r.Overhead.P50, r.Overhead.P99, ratio(r.Overhead.P50, base.Overhead.P50), r.RoundTripsPerMsg, r.CommitsPerMsg, r.CPUPerMsg)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -510,7 +528,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer closeStore()
-	rep.Store, rep.StoreWhere = cfg.Store, where
+	rep.Store, rep.StoreWhere, rep.Replicas = cfg.Store, where, cfg.Replicas
 	if cfg.IdleConversations > 0 {
 		rep.IdleRSS, _ = memStatus()
 		var m runtime.MemStats
@@ -530,21 +548,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer closeModel()
-	var conv bot.Store = st
-	if cfg.MemStore {
-		conv = bottest.NewMemStore()
-	}
-	var eng *bot.Engine
-	if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB {
-		rep.Wiring = "binary"
-		eng, err = cfg.Engine(st, conv, model, bot.WithObserver(rec))
-	} else {
-		rep.Wiring = "parts"
-		eng, err = partsEngine(st, conv, model, rec, cfg, log)
-	}
+	stores, counts, closeReplicas, err := openReplicas(ctx, cfg, st, counts)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	defer closeReplicas()
+	var engines []*bot.Engine
+	for _, st := range stores {
+		var eng *bot.Engine
+		// --mem-store changes only where conversations are kept.
+		var conv bot.Store = st
+		if cfg.MemStore {
+			conv = bottest.NewMemStore()
+		}
+		if cfg.Engine != nil && !cfg.NoModeration && !cfg.NoAnalytics && !cfg.NoKB {
+			rep.Wiring = "binary"
+			eng, err = cfg.Engine(st, conv, model, bot.WithObserver(rec))
+		} else {
+			rep.Wiring = "parts"
+			eng, err = partsEngine(st, conv, model, rec, cfg, log)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		engines = append(engines, eng)
+	}
+	eng := engines[0]
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	var tg *target
@@ -554,15 +583,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	case PathDiscord:
 		tg, err = discordTarget(runCtx, eng, cfg)
 	default:
-		tg, err = inProcessTarget(eng, cfg)
+		tg, err = inProcessTargets(engines, cfg)
 	}
 	if err != nil {
 		return nil, err
 	}
 	rec.convKey = tg.convKey
-	if err := eng.Start(ctx); err != nil {
-		tg.close()
-		return nil, fmt.Errorf("bench: %w", err)
+	for _, eng := range engines {
+		if err := eng.Start(ctx); err != nil {
+			tg.close()
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
 
 	trips0, commits0 := counts()
@@ -574,7 +605,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for rec.received.Load() < int64(sent) && ctx.Err() == nil {
 		_ = bot.Sleep(ctx, 2*time.Millisecond)
 	}
-	_ = eng.WaitIdle(ctx)
+	for _, eng := range engines {
+		_ = eng.WaitIdle(ctx)
+	}
 	end := time.Now()
 	if l := rec.last.Load(); l > 0 && rec.answered.Load() >= int64(sent) {
 		end = time.Unix(0, l)
@@ -591,7 +624,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	stopRun()
 	tg.close()
-	_ = eng.Close()
+	for _, eng := range engines {
+		_ = eng.Close()
+	}
 
 	rep.Sent = sent
 	rep.Answered = int(rec.answered.Load())
@@ -768,6 +803,41 @@ func openStore(ctx context.Context, cfg Config, dbPath string, mopts []memory.Op
 		return nil, nil, "", nil, err
 	}
 	return st, func() (uint64, uint64) { return 0, st.Commits() }, dbPath, func() { st.Close() }, nil
+}
+
+// openReplicas opens, beside the PostgreSQL store st, the stores of the
+// other replicas (Config.Replicas) on its schema, and returns every
+// replica's store, how to read their round trips and commits together,
+// and how to close the others.
+func openReplicas(ctx context.Context, cfg Config, st memory.Backend, counts func() (uint64, uint64)) ([]memory.Backend, func() (uint64, uint64), func(), error) {
+	stores := []memory.Backend{st}
+	pg, ok := st.(*pgstore.Store)
+	if cfg.Replicas <= 1 || !ok {
+		return stores, counts, func() {}, nil
+	}
+	others := []*pgstore.Store{pg}
+	closeAll := func() {
+		for _, o := range others[1:] {
+			o.Close()
+		}
+	}
+	for range cfg.Replicas - 1 {
+		o, err := pgstore.Open(ctx, cfg.DSN, pgstore.WithSchema(pg.Schema()))
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		others = append(others, o)
+		stores = append(stores, o)
+	}
+	sum := func() (trips, commits uint64) {
+		for _, o := range others {
+			s := o.Stats()
+			trips, commits = trips+s.RoundTrips, commits+s.Commits
+		}
+		return trips, commits
+	}
+	return stores, sum, closeAll, nil
 }
 
 // ModerationConfig is the moderation the bench runs: the shipped defaults

@@ -54,3 +54,27 @@ func TestRunOnPostgres(t *testing.T) {
 		t.Errorf("the scratch schema %s was left behind", schema)
 	}
 }
+
+// TestRunReplicas: three engines sharing the postgres store, fed in turn,
+// answer every message once; the comparison names the replica count;
+// several replicas are refused on bbolt.
+func TestRunReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	rep, err := Run(context.Background(), Config{Store: "postgres", DSN: dsn, Replicas: 3, Users: 6, Conversations: 3, Messages: 60, Duration: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Answered != 60 || rep.Errors != 0 || rep.Replicas != 3 || rep.Outcomes["ok"] != 60 {
+		t.Fatalf("report: answered %d, errors %d, replicas %d, outcomes %v", rep.Answered, rep.Errors, rep.Replicas, rep.Outcomes)
+	}
+	if rep.RoundTripsPerMsg <= 0 || rep.CommitsPerMsg < 3 {
+		t.Errorf("%.2f round trips and %.2f commits per message: the replicas' stores are not all counted", rep.RoundTripsPerMsg, rep.CommitsPerMsg)
+	}
+	var b bytes.Buffer
+	if err := WriteComparison(&b, []*Report{rep}); err != nil || !strings.Contains(b.String(), "postgres×3") {
+		t.Errorf("comparison: %v\n%s", err, b.String())
+	}
+	if err := (Config{Store: "bbolt", Replicas: 2}).Validate(); err == nil {
+		t.Error("two replicas on bbolt accepted")
+	}
+}

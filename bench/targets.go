@@ -91,6 +91,27 @@ func inProcessTarget(eng *bot.Engine, cfg Config) (*target, error) {
 	}, nil
 }
 
+// inProcessTargets sends message i to engine i % len(engines), as a
+// round-robin balancer in front of replicas does.
+func inProcessTargets(engines []*bot.Engine, cfg Config) (*target, error) {
+	var ts []*target
+	for _, eng := range engines {
+		t, err := inProcessTarget(eng, cfg)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	if len(ts) == 1 {
+		return ts[0], nil
+	}
+	return &target{
+		send:    func(ctx context.Context, i int) error { return ts[i%len(ts)].send(ctx, i) },
+		convKey: ts[0].convKey,
+		close:   func() {},
+	}, nil
+}
+
 // waitUntil polls cond every few milliseconds until it holds or ctx ends.
 func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	for !cond() {

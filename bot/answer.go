@@ -23,10 +23,11 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		return env.Reply(ctx, env.T(msg))
 	}
 	if env.Role < RoleManager {
-		if !e.rate.allow(uk, now) {
+		allowed, overBudget := e.admit(ctx, uk, conv, now)
+		if !allowed {
 			return limited(LimitRate, "rate_limited")
 		}
-		if e.budgets.over("u:"+uk, e.cfg.UserDailyTokens, now) || e.budgets.over("c:"+conv, e.cfg.ChatDailyTokens, now) {
+		if overBudget {
 			return limited(LimitBudget, "budget_exhausted")
 		}
 	}
@@ -62,8 +63,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		e.events.Emit(Event{Kind: EventLLMCall, Model: model, Purpose: PurposeChat, Outcome: llmOutcome,
 			Duration: e.now().Sub(start), Usage: usage})
 		if usage.Total() > 0 {
-			e.budgets.add("u:"+uk, usage.Total(), now)
-			e.budgets.add("c:"+conv, usage.Total(), now)
+			e.spend(ctx, uk, conv, usage.Total(), now)
 		}
 		outcome = llmOutcome
 		if outcome == OutcomeOK || outcome == OutcomeCut {

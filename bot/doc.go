@@ -23,7 +23,10 @@
 // Engine.Handle, which drops a redelivery, writes it to the durable inbox
 // (Store.Accept) and queues it on its lane (a conversation, and in a group
 // each member's messages in it, is handled strictly in order, different
-// lanes in parallel on a bounded pool). On its turn the plug-ins' inspectors look at it
+// lanes in parallel on a bounded pool; when the Store is shared by several
+// replicas, a Leaser, a conversation is worked by the replica holding its
+// lease, and an Elector runs fleet-wide work on one replica at a time). On
+// its turn the plug-ins' inspectors look at it
 // (moderation, sentiment); then, when the reply policy says so, it is
 // answered by a command or by the LLM with a prompt (Prompts) assembled
 // from the persona, knowledge-base passages, the conversation summary and

@@ -128,6 +128,12 @@ type Engine struct {
 	wg       sync.WaitGroup
 	started  bool
 
+	// leases, when the store is a Leaser (replicas share it): see lease.go
+	leaser Leaser
+	lconvs map[string]*leasedConv
+	lready chan *leasedConv
+	lsweep time.Duration
+
 	base   context.Context
 	cancel context.CancelFunc
 }
@@ -174,6 +180,7 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 	if e.personas == nil {
 		e.personas = NewPersonas(cfg.Persona)
 	}
+	e.initLeases()
 	e.base, e.cancel = context.WithCancel(context.Background())
 	e.bgCtx, e.bgStop = context.WithCancel(context.Background())
 	e.registerBuiltins()

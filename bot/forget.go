@@ -219,8 +219,7 @@ func (e *Engine) runForget(ctx context.Context, job forgetJob) (int, error) {
 	}
 	if err := step(stepEngine, func() (int, error) {
 		if req.Scope.All() {
-			e.rate.forget(req.User)
-			e.budgets.forget("u:" + req.User)
+			return 0, e.resetLimits(ctx, req.User)
 		}
 		return 0, nil
 	}); err != nil {

@@ -16,7 +16,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	e.qmu.Unlock()
-	for i := 0; i < e.cfg.Workers; i++ {
+	for i := 0; e.leaser == nil && i < e.cfg.Workers; i++ {
 		e.wg.Add(1)
 		go e.worker()
 	}
@@ -27,6 +27,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if err := e.startPlugins(ctx); err != nil {
 		return err
+	}
+	if e.leaser != nil {
+		e.startLeased() // the replicas share the inbox: see Leaser
+		return nil
 	}
 	pending, err := e.store.Pending(ctx)
 	if err != nil {

@@ -66,6 +66,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 		e.events.Emit(Event{Kind: EventDuplicate, Platform: m.Platform})
 		return nil
 	}
+	if e.leaser != nil {
+		return e.handleLeased(ctx, &m)
+	}
 	return e.enqueue(ctx, queued{m: m, received: received})
 }
 

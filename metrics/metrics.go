@@ -62,6 +62,7 @@ type config struct {
 	alerts     []string
 	storeSize  func() (int64, error)
 	userKey    func(string) string
+	fleet      bot.KV
 	version    string
 	revision   string
 	now        func() time.Time
@@ -579,7 +580,13 @@ func (c *windowCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *windowCollector) Collect(ch chan<- prometheus.Metric) {
 	now := c.m.now()
-	for i, n := range c.m.active.counts(now) {
+	counts := c.m.active.counts(now)
+	if c.m.cfg.fleet != nil {
+		if fc, ok := c.m.fleetCounts(now); ok {
+			counts = fc
+		}
+	}
+	for i, n := range counts {
 		ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, float64(n), activeWindows[i].name)
 	}
 	ch <- prometheus.MustNewConstMetric(shareDesc, prometheus.GaugeValue, c.m.share.share(now))

@@ -34,6 +34,12 @@ type Config struct {
 	// 0 or 1 means no sharding.
 	ShardID    int `yaml:"shard_id"`
 	ShardCount int `yaml:"shard_count"`
+	// ShardAuto has each replica sharing a PostgreSQL store claim a free
+	// shard of ShardCount there (ShardID is then ignored): one shard per
+	// replica, and replicas beyond ShardCount wait and take over the
+	// shard of one that dies. On the bbolt store the one process runs
+	// every shard.
+	ShardAuto bool `yaml:"shard_auto"`
 	// ManagerRoleIDs are Discord role ids whose members are managers in
 	// every chat.
 	ManagerRoleIDs []string `yaml:"manager_role_ids"`
@@ -66,6 +72,9 @@ func (c Config) Validate() error {
 	if c.ShardCount < 0 {
 		p.Add("shard_count", "must be 1 or more, got %d", c.ShardCount)
 	}
+	if c.ShardAuto && c.ShardCount < 2 {
+		p.Add("shard_auto", "needs discord.shard_count of 2 or more, got %d", c.ShardCount)
+	}
 	if n := max(c.ShardCount, 1); c.ShardID < 0 || c.ShardID >= n {
 		p.Add("shard_id", "must be from 0 to discord.shard_count-1 (0..%d), got %d", n-1, c.ShardID)
 	}
@@ -88,7 +97,24 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-var _ bot.AdapterConfig = Config{}
+var (
+	_ bot.AdapterConfig = Config{}
+	_ bot.Sharded       = Config{}
+)
+
+// AutoShards implements bot.Sharded: ShardCount when ShardAuto is set.
+func (c Config) AutoShards() int {
+	if !c.ShardAuto {
+		return 0
+	}
+	return max(c.ShardCount, 1)
+}
+
+// WithShard implements bot.Sharded.
+func (c Config) WithShard(id int) bot.AdapterConfig {
+	c.ShardID, c.ShardAuto = id, false
+	return c
+}
 
 // Platform implements bot.AdapterConfig.
 func (c Config) Platform() string { return PlatformName }

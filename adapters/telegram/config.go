@@ -155,7 +155,21 @@ func (c Config) Validate() error {
 	return p.Err()
 }
 
-var _ bot.AdapterConfig = Config{}
+var (
+	_ bot.AdapterConfig = Config{}
+	_ bot.Exclusive     = Config{}
+)
+
+// Exclusive implements bot.Exclusive: in polling mode one replica at a
+// time polls (two getUpdates loops of one bot take each other's updates
+// and Telegram answers the second with 409 Conflict); in webhook mode
+// every replica receives what the load balancer sends it. The lead is
+// the bot's: its numeric id, the part of the token before the colon,
+// which is not secret.
+func (c Config) Exclusive() (string, bool) {
+	id, _, _ := strings.Cut(c.Token, ":")
+	return "telegram-polling/" + id, c.withDefaults().Mode == ModePolling
+}
 
 // Platform implements bot.AdapterConfig.
 func (c Config) Platform() string { return PlatformName }

@@ -75,7 +75,7 @@ func openStore(cfg *Config, log *slog.Logger) (memory.Backend, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		return pgstore.Open(ctx, cfg.Store.DSN, pgstore.WithRetention(cfg.Retention.Days),
-			pgstore.WithLogger(log.With("component", "store")))
+			pgstore.WithLogger(log.With("component", "store")), pgstore.WithLeaseTTL(cfg.Store.LeaseTTL))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)

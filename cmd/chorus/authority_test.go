@@ -36,7 +36,7 @@ func startPlatformRig(t *testing.T, cfg *Config) *platformRig {
 	})))
 	r.a = a
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
-	comps, _, err := platformComponents(cfg, a.log, a, bot.ObserverFunc(func(bot.Event) {}), env)
+	comps, _, err := platformComponents(cfg, a.log, a, bot.ObserverFunc(func(bot.Event) {}), env, bot.Solo{})
 	if err != nil {
 		t.Fatal(err)
 	}

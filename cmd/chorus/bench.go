@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		cpuProfile string
 		verbose    bool
 		stores     string
+		replicas   string
 	)
 	fs.IntVar(&cfg.Users, "users", 100, "synthetic followers")
 	fs.IntVar(&cfg.Conversations, "conversations", 0, "conversations (default --users: one DM each; fewer or more makes group chats where users mention the bot)")
@@ -51,6 +53,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.BoolVar(&cfg.NoMask, "no-mask", false, "turn the LLM client's masking of personal data off, to tell its cost")
 	fs.BoolVar(&cfg.NoKB, "no-kb", false, "run without the example knowledge base")
 	fs.StringVar(&stores, "store", "bbolt", "bbolt, postgres (store.dsn, in a scratch schema dropped after), or both in turn: bbolt,postgres")
+	fs.StringVar(&replicas, "replicas", "1", "for the postgres store: engines sharing it, in one process, fed in turn; a list runs each: 1,2,3")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile to FILE when the load is over, before anything is closed (go tool pprof)")
@@ -86,11 +89,26 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	cfg.LLM = conf.LLM
+	fleet, err := replicaCounts(replicas)
+	if err != nil {
+		return err
+	}
 	cfg.Engine = benchEngine(g, env, cfg)
-	var reps []*bench.Report
+	var runs []bench.Config
 	for _, store := range strings.Split(stores, ",") {
 		run := cfg
 		run.Store = strings.TrimSpace(store)
+		if run.Store != pgstore.DriverPostgres {
+			runs = append(runs, run)
+			continue
+		}
+		for _, n := range fleet {
+			run.Replicas = n
+			runs = append(runs, run)
+		}
+	}
+	var reps []*bench.Report
+	for _, run := range runs {
 		if run.Store == pgstore.DriverPostgres {
 			if run.DSN = conf.Store.DSN; run.DSN == "" {
 				return errNoPostgres
@@ -119,6 +137,19 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return bench.WriteComparison(env.stdout, reps)
 	}
 	return nil
+}
+
+// replicaCounts parses --replicas: counts of 1 or more, comma-separated.
+func replicaCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: --replicas %q: want counts of 1 or more, such as 1,2,3", errUsage, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // benchEngine builds the engine as serve does, from the configuration

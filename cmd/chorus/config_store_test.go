@@ -49,6 +49,7 @@ func TestStoreSection(t *testing.T) {
 		{[]string{"CHORUS_STORE_DRIVER=mysql"}, "store.driver"},
 		{[]string{"CHORUS_STORE_DRIVER=postgres"}, "store.dsn"},
 		{[]string{"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN=postgres://u:secret-x@h:notaport/db"}, "store.dsn"},
+		{[]string{"CHORUS_STORE_DRIVER=postgres", "CHORUS_STORE_DSN=postgres://u:secret-x@h:5432/db", "CHORUS_STORE_LEASE_TTL=100ms"}, "store.lease_ttl"},
 	} {
 		cfg, err := loadConfigFile("", tc.env)
 		if err != nil {

@@ -70,6 +70,7 @@ func TestValidateRules(t *testing.T) {
 		{"discord guild ids", func(c *Config) { c.Discord.GuildIDs = []string{"my-guild"} }, "discord.guild_ids[0]", "numeric guild id"},
 		{"discord manager role ids", func(c *Config) { c.Discord.ManagerRoleIDs = []string{"x"} }, "discord.manager_role_ids[0]", "numeric role id"},
 		{"discord shard_count", func(c *Config) { c.Discord.ShardCount = -1 }, "discord.shard_count", "1 or more"},
+		{"discord shard_auto", func(c *Config) { c.Discord.ShardAuto, c.Discord.ShardCount = true, 1 }, "discord.shard_auto", "shard_count of 2 or more"},
 		{"discord shard_id too big", func(c *Config) { c.Discord.ShardID, c.Discord.ShardCount = 2, 2 }, "discord.shard_id", "0..1), got 2"},
 		{"discord shard_id negative", func(c *Config) { c.Discord.ShardID = -1 }, "discord.shard_id", "got -1"},
 		{"discord token space", func(c *Config) { c.Discord.Token = "abc def" }, "discord.token", "spaces"},

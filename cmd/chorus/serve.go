@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusbot/chorus/adapters/console"
@@ -16,6 +17,10 @@ import (
 	"github.com/chorusbot/chorus/memory/pgstore"
 	"github.com/chorusbot/chorus/metrics"
 )
+
+// fleetMergeEvery is how often a replica merges its active-user sketches
+// into the shared store: the fleet's chorus_active_users lag by as much.
+const fleetMergeEvery = 15 * time.Second
 
 // component is one long-running part of serve.
 type component struct {
@@ -75,8 +80,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	for model, p := range cfg.LLM.Prices {
 		prices[model] = metrics.Price{PromptPer1M: p.PromptPer1M, CompletionPer1M: p.CompletionPer1M}
 	}
-	met, err := metrics.New(reg, metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
-		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""), metrics.WithUserKey(analytics.ActivityKey))
+	mopts := []metrics.Option{metrics.WithPrices(prices), metrics.WithModels(cfg.LLM.Model, "offline"),
+		metrics.WithStoreSize(st.Size), metrics.WithBuildInfo(version, ""), metrics.WithUserKey(analytics.ActivityKey)}
+	if _, shared := elector(st).(bot.Solo); !shared {
+		// Replicas: chorus_active_users counts the fleet's users.
+		mopts = append(mopts, metrics.WithFleet(st))
+	}
+	met, err := metrics.New(reg, mopts...)
 	if err != nil {
 		return err
 	}
@@ -102,7 +112,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		metrics.WithCheck(storeCheck(cfg), st.Healthy),
 		metrics.WithCheck("llm", health.check),
 	}
-	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env)
+	lead := elector(st)
+	comps, adapterChecks, err := platformComponents(cfg, log, a, met, env, lead)
 	if err != nil {
 		return err
 	}
@@ -115,7 +126,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			met.Connecting(c.platform) // 0 until it connects
 		}
 	}
-	comps = append(comps, component{name: "retention", run: func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) }})
+	comps = append(comps, component{name: "active users", run: func(ctx context.Context) error { return met.RunFleet(ctx, fleetMergeEvery, log) }})
+	// Retention runs on one replica of a fleet at a time.
+	comps = append(comps, component{name: "retention", run: func(ctx context.Context) error {
+		return lead.Lead(ctx, "retention", func(ctx context.Context) error { return st.RunRetention(ctx, cfg.Retention.Interval) })
+	}})
 	var token string // the admin token, when serve holds a bbolt file
 	if cfg.Admin.Listen != "" {
 		if !cfg.Store.Postgres() {
@@ -186,7 +201,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 // platformComponents builds the enabled platform adapters, or the console
 // when none is.
-func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv) ([]component, []metrics.ServerOption, error) {
+func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer, env *cliEnv, lead bot.Elector) ([]component, []metrics.ServerOption, error) {
 	var comps []component
 	var checks []metrics.ServerOption
 	for _, pc := range cfg.platforms() {
@@ -194,15 +209,31 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 			continue
 		}
 		name := pc.Platform()
-		// The adapter and RunAdapter name the adapter in their lines.
-		ad, err := pc.NewAdapter(a.engine, bot.AdapterEnv{Log: log, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()})
+		alog := log.With("adapter", name)
+		aenv := bot.AdapterEnv{Log: alog, Observer: obs, Commands: a.engine.Commands, Roles: cfg.roles()}
+		if sh, ok := pc.(bot.Sharded); ok && sh.AutoShards() > 0 {
+			run, ready, err := autoShards(a.engine, sh, aenv, lead)
+			if err != nil {
+				return nil, nil, err
+			}
+			comps = append(comps, component{name: name, platform: name, run: run})
+			checks = append(checks, metrics.WithCheck(name, ready))
+			continue
+		}
+		ad, err := pc.NewAdapter(a.engine, aenv)
 		if err != nil {
 			return nil, nil, err
 		}
 		a.engine.AddPlatform(ad)
-		comps = append(comps, component{name: name, platform: name,
-			run: func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, log, bot.Backoff{}) }})
-		checks = append(checks, metrics.WithCheck(name, readyCheck(ad.Ready)))
+		run := func(ctx context.Context) error { return bot.RunAdapter(ctx, ad, alog, bot.Backoff{}) }
+		ready := readyCheck(ad.Ready)
+		if ex, ok := pc.(bot.Exclusive); ok {
+			if name, ok := ex.Exclusive(); ok {
+				run, ready = exclusive(lead, name, alog, run, ready)
+			}
+		}
+		comps = append(comps, component{name: name, platform: name, run: run})
+		checks = append(checks, metrics.WithCheck(name, ready))
 	}
 	if len(comps) == 0 {
 		con, err := console.New(env.stdin, env.stdout, a.engine, console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir))
@@ -215,6 +246,41 @@ func platformComponents(cfg *Config, log *slog.Logger, a *app, obs bot.Observer,
 		log.Info("no platform token configured: serving the console")
 	}
 	return comps, checks, nil
+}
+
+// elector is the fleet's leader election: the PostgreSQL store's when
+// replicas share one, else the process is the fleet.
+func elector(st memory.Backend) bot.Elector {
+	if el, ok := st.(bot.Elector); ok {
+		return el
+	}
+	return bot.Solo{}
+}
+
+// exclusive runs an adapter that receives on one replica at a time under
+// the lead name: a replica waiting for the lead is ready (it answers the
+// conversations it holds, and sends through the platform), and says so.
+func exclusive(el bot.Elector, name string, log *slog.Logger, run func(context.Context) error, ready func(context.Context) error) (func(context.Context) error, func(context.Context) error) {
+	var leading atomic.Bool
+	lrun := func(ctx context.Context) error {
+		return el.Lead(ctx, name, func(ctx context.Context) error {
+			leading.Store(true)
+			defer leading.Store(false)
+			log.Info("receiving: this replica leads", "lead", name)
+			return run(ctx)
+		})
+	}
+	lready := func(ctx context.Context) error {
+		if !leading.Load() {
+			return nil // standby: another replica receives
+		}
+		return ready(ctx)
+	}
+	if _, solo := el.(bot.Solo); solo {
+		return run, ready
+	}
+	log.Info("receiving on one replica at a time: waiting for the lead", "lead", name)
+	return lrun, lready
 }
 
 func readyCheck(ready func() bool) func(context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -29,6 +30,12 @@ type Config struct {
 	// pairs; secret: set it from CHORUS_STORE_DSN or DSNFile.
 	DSN     string `yaml:"dsn" secret:"dsn_file"`
 	DSNFile string `yaml:"dsn_file"`
+	// LeaseTTL is how long a replica's hold on a conversation or a lead
+	// (retention, Telegram's polling, a Discord shard) outlives its last
+	// sign of life: when a replica dies, the others take its work over
+	// within about this long (default 5s). Shorter hands over sooner and
+	// costs a keep-alive write every third of it.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // DefaultConfig is the embedded store: bbolt.
@@ -50,6 +57,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := pgconn.ParseConfig(c.DSN); err != nil {
 		return &bot.FieldError{Path: "dsn", Msg: "does not parse as a PostgreSQL URL or key=value string"}
+	}
+	if c.LeaseTTL != 0 && c.LeaseTTL < 300*time.Millisecond {
+		return &bot.FieldError{Path: "lease_ttl", Msg: fmt.Sprintf("must be at least 300ms (or 0 for the default %v), got %v", DefaultLeaseTTL, c.LeaseTTL)}
 	}
 	return nil
 }

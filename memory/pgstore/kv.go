@@ -142,7 +142,15 @@ var _ bot.KVBatch = (*Store)(nil)
 // Update implements bot.KVBatch: fn's reads and writes are one
 // transaction (one commit), committed when fn returns nil.
 func (s *Store) Update(ctx context.Context, fn func(tx bot.KV) error) error {
-	err := s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(txKV{tx}) })
+	var err error
+	// A value created by another replica while fn ran (errRaced from
+	// txKV.UpdateValue) makes the whole transaction run again.
+	for range 5 {
+		err = s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(txKV{tx}) })
+		if !errors.Is(err, errRaced) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("pgstore: kv update: %w", err)
 	}
@@ -367,3 +375,80 @@ func (s *Store) refresh(ctx context.Context) {
 		s.log.Info("knowledge base refreshed from the database", "documents_changed", n, "passages", s.kb.Len())
 	}
 }
+
+var (
+	_ bot.KVUpdater = (*Store)(nil)
+	_ bot.KVUpdater = txKV{}
+)
+
+// UpdateValue implements bot.KVUpdater: in one transaction it locks the
+// row (SELECT ... FOR UPDATE), calls fn and writes its result. When the
+// key is absent and another replica creates it meanwhile, the insert finds
+// it there and the whole update is tried again, with the row to lock.
+func (s *Store) UpdateValue(ctx context.Context, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error {
+	if err := checkKVKey(bucket, key); err != nil {
+		return err
+	}
+	var err error
+	for range 5 {
+		err = s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return updateValue(ctx, tx, bucket, key, fn) })
+		if !errors.Is(err, errRaced) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: kv update %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// UpdateValue implements bot.KVUpdater inside a transaction (a flush
+// that merges many values in one commit, bot.KVBatch): the row is locked
+// until the commit; losing the race to create the key fails the
+// transaction with errRaced, which Store.Update runs again.
+func (t txKV) UpdateValue(ctx context.Context, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error {
+	if err := checkKVKey(bucket, key); err != nil {
+		return err
+	}
+	return updateValue(ctx, t.tx, bucket, key, fn)
+}
+
+func checkKVKey(bucket, key string) error {
+	if bucket == "" || key == "" {
+		return fmt.Errorf("pgstore: kv update: %w", errEmptyKey)
+	}
+	if len(bucket)+len(key) > MaxKVKey {
+		return fmt.Errorf("pgstore: kv update %s: %w", bucket, errLongKey)
+	}
+	return nil
+}
+
+// updateValue is one locked read, change and write of a value in tx; it
+// returns errRaced when another transaction created the key first.
+func updateValue(ctx context.Context, tx pgx.Tx, bucket, key string, fn func(old []byte, found bool) ([]byte, error)) error {
+	var old []byte
+	err := tx.QueryRow(ctx, `SELECT value FROM kv WHERE bucket = $1 AND key = $2 FOR UPDATE`, []byte(bucket), []byte(key)).Scan(&old)
+	found := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	v, err := fn(old, found)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	if found {
+		_, err = tx.Exec(ctx, `UPDATE kv SET value = $3 WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key), v)
+		return err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, []byte(bucket), []byte(key), v)
+	if err == nil && tag.RowsAffected() == 0 {
+		return errRaced
+	}
+	return err
+}
+
+// errRaced is an update that lost the race to create its key, five times.
+var errRaced = errors.New("another replica kept creating the key first")

@@ -333,8 +333,10 @@ func (s *Store) prune(ctx context.Context, turnsBefore, dedupBefore time.Time) (
 // RunRetention prunes every interval until ctx ends, then returns nil,
 // as memory.Store.RunRetention does: turns and summaries older than the
 // retention (none when unset) and dedup records older than the
-// retention, or 30 days when history is kept forever. Replicas that each
-// run it delete the same rows; the first to get there does the work.
+// retention, or 30 days when history is kept forever; and the fleet's
+// rate buckets and budget counts once past use. chorus serve runs it on
+// one replica at a time (the lead "retention"); replicas that each ran it
+// would delete the same rows, the first to get there doing the work.
 func (s *Store) RunRetention(ctx context.Context, every time.Duration) error {
 	return memory.Every(ctx, every, func(ctx context.Context) error {
 		now := s.now()
@@ -343,6 +345,9 @@ func (s *Store) RunRetention(ctx context.Context, every time.Duration) error {
 			turnsBefore = now.Add(-s.retention)
 		}
 		if _, err := s.prune(ctx, turnsBefore, now.Add(-s.dedupTTL)); err != nil {
+			return fmt.Errorf("pgstore: retention: %w", err)
+		}
+		if _, err := s.pruneLimits(ctx, now); err != nil {
 			return fmt.Errorf("pgstore: retention: %w", err)
 		}
 		return nil

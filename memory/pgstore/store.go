@@ -46,6 +46,10 @@ type Store struct {
 	log       *slog.Logger
 	stats     *counter
 	kb        *memory.KB
+	// owner names this replica in the lease tables; leaseTTL is a
+	// lease's lifetime (lease.go).
+	owner    string
+	leaseTTL time.Duration
 
 	stop      context.CancelFunc
 	listening sync.WaitGroup
@@ -72,6 +76,8 @@ type options struct {
 	maxConns       int32
 	migrate        bool
 	legacyKB       bool
+	leaseTTL       time.Duration
+	replica        string
 }
 
 // Option configures Open.
@@ -159,17 +165,22 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.kb = kb
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.listening.Add(1)
+	s.listening.Add(2)
 	go s.listen(lctx)
+	go s.keepLeases(lctx)
 	return s, nil
 }
 
 // connect opens the pool, checks the server answers and makes the
 // schema; the store it returns has no knowledge base and no listener.
 func connect(ctx context.Context, dsn string, opts []Option) (*Store, options, error) {
-	o := options{now: time.Now, connectTimeout: 5 * time.Second, maxConns: 16, migrate: true, log: slog.New(slog.DiscardHandler)}
+	o := options{now: time.Now, connectTimeout: 5 * time.Second, maxConns: 16, migrate: true, log: slog.New(slog.DiscardHandler),
+		leaseTTL: DefaultLeaseTTL}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.replica == "" {
+		o.replica = replicaName()
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -194,7 +205,8 @@ func connect(ctx context.Context, dsn string, opts []Option) (*Store, options, e
 	if err != nil {
 		return nil, o, fmt.Errorf("pgstore: connect to %s: %w", host, err)
 	}
-	s := &Store{pool: pool, host: host, now: o.now, retention: o.retention, dedupTTL: 30 * 24 * time.Hour, log: o.log, stats: st}
+	s := &Store{pool: pool, host: host, now: o.now, retention: o.retention, dedupTTL: 30 * 24 * time.Hour, log: o.log, stats: st,
+		owner: o.replica, leaseTTL: o.leaseTTL}
 	if o.retention > 0 {
 		s.dedupTTL = o.retention
 	}
@@ -320,6 +332,7 @@ func (s *Store) Close() error {
 			s.stop()
 		}
 		s.listening.Wait()
+		s.dropLeases()
 		s.pool.Close()
 	})
 	return nil

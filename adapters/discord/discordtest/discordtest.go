@@ -135,12 +135,44 @@ type frame struct {
 type session struct {
 	id  string
 	seq int64
+	// shard is what IDENTIFY asked for: [shard_id, num_shards].
+	shard *[2]int
 }
 
 type conn struct {
 	ws   *websocket.Conn
 	wmu  sync.Mutex
 	sess *session
+}
+
+// OnShard reports whether Discord sends the events of guild (empty: a
+// DM) to the shard [shard_id, num_shards]: (guild_id >> 22) % num_shards
+// names it, and DMs go to shard 0. No shard, or one of one, gets all.
+func OnShard(shard *[2]int, guild string) bool {
+	if shard == nil || shard[1] <= 1 {
+		return true
+	}
+	if guild == "" {
+		return shard[0] == 0
+	}
+	id, err := strconv.ParseUint(guild, 10, 64)
+	if err != nil {
+		return false
+	}
+	return int((id>>22)%uint64(shard[1])) == shard[0]
+}
+
+// eventGuild is the guild an event's payload belongs to.
+func eventGuild(event string, raw []byte) string {
+	var d struct {
+		ID      string `json:"id"`
+		GuildID string `json:"guild_id"`
+	}
+	_ = json.Unmarshal(raw, &d)
+	if strings.HasPrefix(event, "GUILD_") && d.GuildID == "" {
+		return d.ID
+	}
+	return d.GuildID
 }
 
 func (c *conn) write(v any) error {
@@ -383,18 +415,20 @@ func (s *Server) newID() string {
 const sessionWait = 5 * time.Second
 
 // Dispatch sends an event (op 0) with the next sequence number to every
-// connected session. It fails when none is connected within sessionWait.
+// connected session of the shard the event's guild belongs to (OnShard),
+// as Discord does. It fails when none is connected within sessionWait.
 func (s *Server) Dispatch(event string, d any) error {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("discordtest: dispatch %s: %w", event, err)
 	}
-	s.waitSession()
+	guild := eventGuild(event, raw)
+	s.waitSession(guild)
 	s.mu.Lock()
 	var targets []*conn
 	var frames []frame
 	for c := range s.conns {
-		if c.sess == nil {
+		if c.sess == nil || !OnShard(c.sess.shard, guild) {
 			continue
 		}
 		c.sess.seq++
@@ -413,12 +447,13 @@ func (s *Server) Dispatch(event string, d any) error {
 	return nil
 }
 
-// waitSession waits up to sessionWait until a session takes dispatches.
-func (s *Server) waitSession() {
+// waitSession waits up to sessionWait until a session of the shard of
+// guild takes dispatches.
+func (s *Server) waitSession(guild string) {
 	for deadline := time.Now().Add(sessionWait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		s.mu.Lock()
 		for c := range s.conns {
-			if c.sess != nil {
+			if c.sess != nil && OnShard(c.sess.shard, guild) {
 				s.mu.Unlock()
 				return
 			}
@@ -430,7 +465,7 @@ func (s *Server) waitSession() {
 // DispatchRaw writes a raw text frame to every connected session, for
 // malformed input.
 func (s *Server) DispatchRaw(text string) error {
-	s.waitSession()
+	s.waitSession("")
 	s.mu.Lock()
 	var targets []*conn
 	for c := range s.conns {
@@ -624,7 +659,13 @@ func (s *Server) identify(c *conn, d json.RawMessage) bool {
 	sess := &session{id: "sess-" + s.newID()}
 	s.sessions[sess.id] = sess
 	s.identifies = append(s.identifies, id)
-	guilds := slices.Clone(s.guilds)
+	sess.shard = id.Shard
+	var guilds []Guild
+	for _, g := range s.guilds {
+		if OnShard(id.Shard, g.ID) {
+			guilds = append(guilds, g)
+		}
+	}
 	sess.seq++
 	seq := sess.seq
 	s.mu.Unlock()
