@@ -568,3 +568,24 @@ func TestForgetAndExportUser(t *testing.T) {
 		t.Errorf("export after forget = %+v", ex)
 	}
 }
+
+func TestChats(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(2 * time.Hour)
+	r.send("c1", "a", bot.RoleFollower, at, "hello")
+	r.send("c2", "a", bot.RoleFollower, at, "this is bad")
+	r.send("c2", "b", bot.RoleFollower, at, "hi")
+	r.sendIn("dm1", bot.ChatDM, "a", bot.RoleFollower, at, "private words")
+	r.clk.Set(at.Add(time.Hour))
+	cs, err := r.a.Chats(context.Background(), 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Chat != "tg/c2" || cs[0].Messages != 2 || cs[0].Negatives != 1 || cs[1].Chat != "tg/c1" {
+		t.Errorf("chats %+v, want c2 (2 messages, 1 negative) then c1, no private chat", cs)
+	}
+	cs, _ = r.a.Chats(context.Background(), 24*time.Hour, bot.ViewChat("tg", "c1"))
+	if len(cs) != 1 || cs[0].Chat != "tg/c1" {
+		t.Errorf("chats in view c1: %+v", cs)
+	}
+}

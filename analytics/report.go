@@ -63,6 +63,10 @@ func (a *Analytics) spanOf(period time.Duration) span {
 	return span{From: to.Add(-period.Round(time.Hour)), To: to}
 }
 
+// StepOf is the step of a report's series over period: an hour up to
+// two days, a day beyond.
+func StepOf(period time.Duration) time.Duration { return bucketOf(period) }
+
 // bucketOf is the chart step for a period: hours up to two days, days
 // beyond.
 func bucketOf(period time.Duration) time.Duration {
@@ -518,5 +522,49 @@ func (a *Analytics) Competitors(ctx context.Context, period time.Duration, v bot
 		out = append(out, *s)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Mentions > out[j].Mentions })
+	return out, nil
+}
+
+// Chats lists the chats v covers that had messages in the period ending
+// now, busiest first: a console's chat picker. Private chats are left out
+// (a Telegram private chat's id is its user's); their messages count in
+// reports on every chat.
+func (a *Analytics) Chats(ctx context.Context, period time.Duration, v bot.View) ([]ChatSentiment, error) {
+	if err := a.Flush(ctx); err != nil {
+		return nil, err
+	}
+	sp := a.spanOf(period)
+	chats := map[string]*ChatSentiment{}
+	err := a.scanHours(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
+		if chat == globalChat || !v.Covers(chat) || h.Messages == 0 {
+			return
+		}
+		c := chats[chat]
+		if c == nil {
+			c = &ChatSentiment{Chat: chat}
+			chats[chat] = c
+		}
+		if h.Title != "" {
+			c.Title = h.Title
+		}
+		c.Private = c.Private || h.DM
+		c.Messages += h.Messages
+		c.Negatives += h.Counts[Negative]
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analytics: chats: %w", err)
+	}
+	out := make([]ChatSentiment, 0, len(chats))
+	for _, c := range chats {
+		if !c.Private {
+			out = append(out, *c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Messages != out[j].Messages {
+			return out[i].Messages > out[j].Messages
+		}
+		return out[i].Chat < out[j].Chat
+	})
 	return out, nil
 }

@@ -48,6 +48,8 @@ type Deps struct {
 	Key []byte
 	// Log receives what goes wrong; default discard.
 	Log *slog.Logger
+	// Stats feeds the overview.
+	Stats Stats
 }
 
 // Console is the managers' web console: sign-in by a link the bot gives,
@@ -60,6 +62,7 @@ type Console struct {
 	log    *slog.Logger
 	now    func() time.Time
 	tpl    map[string]*template.Template
+	alerts alertLog
 	// linkMu serialises consuming sign-in links in this process.
 	linkMu sync.Mutex
 }
@@ -317,8 +320,4 @@ func (c *Console) audit(ctx context.Context, id Identity, e bot.AuditEntry) {
 // fail shows an error page inside the console.
 func (c *Console) fail(w http.ResponseWriter, r *request, status int, msg string) {
 	c.renderPage(w, r, status, "error", map[string]any{"Message": msg})
-}
-
-func (c *Console) overview(w http.ResponseWriter, r *request) {
-	c.renderPage(w, r, http.StatusOK, "overview", nil)
 }

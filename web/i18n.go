@@ -32,6 +32,32 @@ var messages = map[string]map[string]string{
 		"console.link":     "Your console link (valid 10 minutes, works once): {link}",
 		"console.dm_only":  "Send /console to me in a private message: the link signs you in and must not be shared in a group.",
 		"console.disabled": "The web console is not enabled (web.listen is empty).",
+
+		"overview.chat":           "Chat",
+		"overview.all_chats":      "Whole community",
+		"overview.period":         "Period",
+		"overview.show":           "Show",
+		"overview.messages":       "Messages",
+		"overview.active_users":   "Active users",
+		"overview.reply_rate":     "Reply rate ({ok} of {all} answered)",
+		"overview.first_reply":    "Median time to first reply",
+		"overview.share_chart":    "Sentiment share over time",
+		"overview.activity_chart": "Messages and active users",
+		"overview.alerts":         "Alerts",
+		"overview.no_alerts":      "No alerts in this period.",
+		"overview.unavailable":    "Analytics is not available.",
+		"overview.failed":         "The figures could not be computed; see the log.",
+		"period.24h":              "Last 24 hours",
+		"period.7d":               "Last 7 days",
+		"period.30d":              "Last 30 days",
+		"period.90d":              "Last 90 days",
+		"sentiment.negative":      "Negative",
+		"sentiment.neutral":       "Neutral",
+		"sentiment.positive":      "Positive",
+		"alert.negative_surge":    "Negative surge",
+		"col.time":                "Time",
+		"col.chat":                "Chat",
+		"col.kind":                "Kind",
 	},
 	"zh": {
 		"title":            "Chorus 控制台",
@@ -63,4 +89,70 @@ var messages = map[string]map[string]string{
 		"console.dm_only":  "请在私聊中向我发送 /console：该链接用于登录，不能在群组中分享。",
 		"console.disabled": "网页控制台未启用（web.listen 为空）。",
 	},
+}
+
+// addMessages adds a page's words: en and zh must have the same keys.
+func addMessages(en, zh map[string]string) {
+	for k, v := range en {
+		messages["en"][k] = v
+	}
+	for k, v := range zh {
+		messages["zh"][k] = v
+	}
+}
+
+func init() {
+	addMessages(map[string]string{
+		"overview.chat":           "Chat",
+		"overview.all_chats":      "Whole community",
+		"overview.period":         "Period",
+		"overview.show":           "Show",
+		"overview.messages":       "Messages",
+		"overview.active_users":   "Active users",
+		"overview.reply_rate":     "Reply rate ({ok} of {all} answered)",
+		"overview.first_reply":    "Median time to first reply",
+		"overview.share_chart":    "Sentiment share over time",
+		"overview.activity_chart": "Messages and active users",
+		"overview.alerts":         "Alerts",
+		"overview.no_alerts":      "No alerts in this period.",
+		"overview.unavailable":    "Analytics is not available.",
+		"overview.failed":         "The figures could not be computed; see the log.",
+		"period.24h":              "Last 24 hours",
+		"period.7d":               "Last 7 days",
+		"period.30d":              "Last 30 days",
+		"period.90d":              "Last 90 days",
+		"sentiment.negative":      "Negative",
+		"sentiment.neutral":       "Neutral",
+		"sentiment.positive":      "Positive",
+		"alert.negative_surge":    "Negative surge",
+		"col.time":                "Time",
+		"col.chat":                "Chat",
+		"col.kind":                "Kind",
+	}, map[string]string{
+		"overview.chat":           "聊天",
+		"overview.all_chats":      "整个社区",
+		"overview.period":         "时段",
+		"overview.show":           "显示",
+		"overview.messages":       "消息数",
+		"overview.active_users":   "活跃用户",
+		"overview.reply_rate":     "回复率（{all} 条中答复 {ok} 条）",
+		"overview.first_reply":    "首次回复时间中位数",
+		"overview.share_chart":    "情绪占比变化",
+		"overview.activity_chart": "消息与活跃用户",
+		"overview.alerts":         "预警",
+		"overview.no_alerts":      "此时段内没有预警。",
+		"overview.unavailable":    "分析功能不可用。",
+		"overview.failed":         "无法计算数据；请查看日志。",
+		"period.24h":              "最近 24 小时",
+		"period.7d":               "最近 7 天",
+		"period.30d":              "最近 30 天",
+		"period.90d":              "最近 90 天",
+		"sentiment.negative":      "负面",
+		"sentiment.neutral":       "中性",
+		"sentiment.positive":      "正面",
+		"alert.negative_surge":    "负面情绪激增",
+		"col.time":                "时间",
+		"col.chat":                "聊天",
+		"col.kind":                "类型",
+	})
 }

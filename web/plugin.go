@@ -17,9 +17,10 @@ func (c *Console) Plugin() bot.Plugin {
 		}
 	}
 	return bot.Plugin{
-		Name:    "web",
-		Catalog: cat,
-		Run:     c.Run,
+		Name:     "web",
+		Catalog:  cat,
+		Run:      c.Run,
+		Observer: &c.alerts,
 		Commands: []bot.CommandSpec{{
 			Name: "console", Role: bot.RoleManager, PrivateArgs: true,
 			Help: map[string]string{"en": "a sign-in link to the web console (in a private message)", "zh": "获取网页控制台的登录链接（私聊）"},

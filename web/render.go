@@ -67,6 +67,8 @@ var pages = []string{"signin", "signin_needed", "signedout", "error", "overview"
 var funcs = template.FuncMap{
 	"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + "%" },
 	"add": func(a, b int) int { return a + b },
+	"dur": fmtDuration,
+	"num": compact,
 }
 
 func parseTemplates() (map[string]*template.Template, error) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/web"
@@ -44,6 +46,7 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 		Auditor: st,
 		Key:     key,
 		Log:     log.With("component", "console"),
+		Stats:   consoleStats{p.ana},
 		Authority: func(id web.Identity) bot.Authority {
 			if p.engine == nil {
 				return bot.Authority{}
@@ -104,4 +107,32 @@ func runConsoleLink(_ context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "%s\n(sign-in link for %s, %s; valid %s, works once)\n", link, id.Key(), role, web.LinkTTL)
 	return nil
+}
+
+// consoleStats is analytics as the console's overview reads it.
+type consoleStats struct{ a *analytics.Analytics }
+
+func (s consoleStats) Overview(ctx context.Context, period time.Duration, v bot.View) (web.Overview, error) {
+	en, err := s.a.Engagement(ctx, period, v)
+	if err != nil {
+		return web.Overview{}, err
+	}
+	o := web.Overview{Messages: en.Messages, ActiveUsers: en.ActiveUsers, Replies: en.Replies, RepliesOK: en.RepliesOK,
+		ReplyRate: en.ReplyRate, MedianFirstReply: en.MedianFirstReply, Step: analytics.StepOf(period)}
+	for _, p := range en.Series {
+		o.Series = append(o.Series, web.Point{Time: p.Time, Counts: p.Counts, Users: p.Users})
+		for i := range p.Counts {
+			o.Counts[i] += p.Counts[i]
+		}
+	}
+	return o, nil
+}
+
+func (s consoleStats) Chats(ctx context.Context, period time.Duration) ([]web.ChatInfo, error) {
+	cs, err := s.a.Chats(ctx, period, bot.ViewAll())
+	out := make([]web.ChatInfo, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, web.ChatInfo{Key: c.Chat, Title: c.Title, Messages: c.Messages})
+	}
+	return out, err
 }
