@@ -589,3 +589,29 @@ func TestChats(t *testing.T) {
 		t.Errorf("chats in view c1: %+v", cs)
 	}
 }
+
+// TestStatsShowsVotes: the followers' votes on answers reach /stats as the
+// share of positive ones.
+func TestStatsShowsVotes(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(3 * time.Hour)
+	r.send("c1", "1", bot.RoleFollower, at, "hello")
+	r.sendIn("dmx", bot.ChatDM, "boss", bot.RoleFollower, at, "/stats")
+	if got := r.lastReply("dmx"); !strings.Contains(got, "ratings of answers: none yet") {
+		t.Errorf("/stats without votes: %q", got)
+	}
+	for i, rt := range []bot.Rating{bot.RatingUp, bot.RatingUp, bot.RatingUp, bot.RatingDown} {
+		r.a.Observe(bot.Event{Kind: bot.EventFeedback, Time: at, Platform: "tg", Chat: "tg/c1", User: fmt.Sprint("tg:", i), Label: string(rt)})
+	}
+	st, err := r.a.Engagement(context.Background(), 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.VotesUp != 3 || st.VotesDown != 1 || st.PositiveShare != 0.75 {
+		t.Errorf("votes %d up %d down, share %v", st.VotesUp, st.VotesDown, st.PositiveShare)
+	}
+	r.sendIn("dmy", bot.ChatDM, "boss", bot.RoleFollower, at.Add(time.Minute), "/stats")
+	if got := r.lastReply("dmy"); !strings.Contains(got, "75% positive (3 👍, 1 👎)") {
+		t.Errorf("/stats with votes: %q", got)
+	}
+}

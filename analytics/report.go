@@ -229,7 +229,11 @@ type Engagement struct {
 	// started in groups and channels; BrandAnswered those a follower
 	// answered.
 	BrandStarted, BrandAnswered int
-	Series                      []Point
+	// VotesUp and VotesDown count the followers' ratings of answers (the
+	// feedback buttons); PositiveShare is the share of VotesUp.
+	VotesUp, VotesDown int
+	PositiveShare      float64
+	Series             []Point
 }
 
 // Engagement computes the engagement figures over the period ending now,
@@ -263,6 +267,8 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 			out.RepliesOK += h.RepliesOK
 			out.BrandStarted += h.BrandStarted
 			out.BrandAnswered += h.BrandAnswered
+			out.VotesUp += h.VotesUp
+			out.VotesDown += h.VotesDown
 			for i, n := range h.FirstToken {
 				if i < latencyBuckets {
 					lat[i] += n
@@ -317,6 +323,9 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 		out.ReplyRate = float64(out.RepliesOK) / float64(out.Replies)
 	}
 	out.MedianFirstReply = medianLatency(lat)
+	if n := out.VotesUp + out.VotesDown; n > 0 {
+		out.PositiveShare = float64(out.VotesUp) / float64(n)
+	}
 	if !v.All() {
 		// |P ∩ B| = |P| + |B| - |P ∪ B|, from the sketches.
 		p, b := int(inPeriod.Estimate()), int(before.Estimate())

@@ -86,6 +86,9 @@ type hourRollup struct {
 	FirstToken    []int `json:"ft,omitempty"` // latency histogram
 	BrandStarted  int   `json:"bs,omitempty"`
 	BrandAnswered int   `json:"ba,omitempty"`
+	// Votes on answers with the feedback buttons: up, down.
+	VotesUp   int `json:"vu,omitempty"`
+	VotesDown int `json:"vd,omitempty"`
 
 	users *hyperloglog.Sketch
 }
@@ -154,6 +157,8 @@ func (h *hourRollup) merge(o *hourRollup) {
 	}
 	h.BrandStarted += o.BrandStarted
 	h.BrandAnswered += o.BrandAnswered
+	h.VotesUp += o.VotesUp
+	h.VotesDown += o.VotesDown
 }
 
 func (h *hourRollup) encode() ([]byte, error) {
