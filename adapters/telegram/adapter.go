@@ -155,8 +155,7 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 		tg.WithNotAsyncHandlers(),
 		tg.WithWorkers(1),
 		tg.WithUpdatesChannelCap(16),
-		tg.WithAllowedUpdates(tg.AllowedUpdates{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-			models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost}),
+		tg.WithAllowedUpdates(allowedUpdates),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: new client: %w", err)
@@ -164,6 +163,11 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 	a.api = api
 	return a, nil
 }
+
+// allowedUpdates are the update kinds Chorus reads: messages, their edits,
+// channel posts, and the presses of the feedback buttons.
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
+	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateCallbackQuery}
 
 // Name implements bot.Platform.
 func (a *Adapter) Name() string { return PlatformName }
