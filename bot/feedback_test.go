@@ -88,3 +88,27 @@ func TestApologyHasNoFeedback(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewSendsAndStoresNothing: the console's "what would the bot
+// answer?" gets the model's checked answer; no platform sees it and no
+// conversation keeps it.
+func TestPreviewSendsAndStoresNothing(t *testing.T) {
+	r := bottest.NewRig(t, bottest.RigConfig{})
+	r.LLM.Reply = func(req bot.Request) (string, error) { return "We open at 8am.", nil }
+	p, err := r.Engine.Preview(context.Background(), "when do you open?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Answer != "We open at 8am." || p.Blocked || p.Lang != "en" {
+		t.Errorf("preview %+v", p)
+	}
+	if n := len(r.Platform.Calls()); n != 0 {
+		t.Errorf("the preview reached the platform: %d calls", n)
+	}
+	if turns := r.Store.TurnsOf("preview/preview"); len(turns) != 0 {
+		t.Errorf("the preview was stored: %+v", turns)
+	}
+	if q := r.LLM.Requests()[0].Query; q != "when do you open?" {
+		t.Errorf("query %q", q)
+	}
+}
