@@ -50,6 +50,47 @@ type Deps struct {
 	Log *slog.Logger
 	// Stats feeds the overview.
 	Stats Stats
+	// History finds the exchange a vote or a blocked answer is about.
+	History History
+	// Knowledge is the knowledge base: answers written in review, uploads,
+	// the "what would the bot answer?" box.
+	Knowledge Knowledge
+	// Gaps closes the knowledge gaps an answer written in review answers.
+	Gaps Gaps
+	// AuditLog reads the audit log (blocked answers, the moderation page).
+	AuditLog bot.AuditLog
+}
+
+// History reads a conversation's recent turns (bot.History's Window).
+type History interface {
+	Window(ctx context.Context, conv string, budget int) ([]bot.Turn, error)
+}
+
+// Gaps is the managers' list of knowledge gaps (manage.Tools).
+type Gaps interface {
+	ResolveGaps(ctx context.Context, question string) (int, error)
+}
+
+// Knowledge is the knowledge base as the console changes it.
+type Knowledge interface {
+	// AddAnswer adds a question-and-answer passage written in the console.
+	AddAnswer(ctx context.Context, question, answer string) error
+	// Documents lists every document, by source.
+	Documents(ctx context.Context) ([]Document, error)
+	// Upload stores a document uploaded in the console (a format kb ingest
+	// reads, by the name's extension), replacing one of the same name.
+	Upload(ctx context.Context, name string, content []byte) (Document, error)
+	// Remove deletes a document.
+	Remove(ctx context.Context, source, path string) error
+	// Preview is what the bot would answer question.
+	Preview(ctx context.Context, question string) (bot.Preview, error)
+}
+
+// Document is one document of the knowledge base.
+type Document struct {
+	Source, Path, Title, Format string
+	Passages, Bytes             int
+	Ingested                    time.Time
 }
 
 // Console is the managers' web console: sign-in by a link the bot gives,
@@ -63,6 +104,7 @@ type Console struct {
 	now    func() time.Time
 	tpl    map[string]*template.Template
 	alerts alertLog
+	review reviewQueue
 	// linkMu serialises consuming sign-in links in this process.
 	linkMu sync.Mutex
 }
@@ -111,6 +153,10 @@ func (c *Console) Mount(srv *Server) {
 	srv.HandleFunc("GET "+PathSignedOut, c.signedOut)
 	srv.Handle("POST "+PathSignOut, c.page(bot.RoleManager, c.signOut))
 	srv.Handle("GET /console/{$}", c.page(bot.RoleManager, c.overview))
+	srv.Handle("GET /console/review", c.page(bot.RoleManager, c.reviewPage))
+	srv.Handle("POST /console/review/{id}/fine", c.page(bot.RoleManager, c.reviewFine))
+	srv.Handle("POST /console/review/{id}/answer", c.page(bot.RoleManager, c.reviewAnswer))
+	srv.Handle("POST /console/settings/dm", c.page(bot.RoleOwner, c.setFullDM))
 	srv.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathConsole, http.StatusMovedPermanently)
 	})
@@ -123,18 +169,31 @@ func cacheStatic(h http.Handler) http.Handler {
 	})
 }
 
-// Run sweeps expired sessions and used links every hour until ctx ends.
+// Run writes the exchanges to review every few seconds and sweeps
+// expired sessions and used links every hour, until ctx ends.
 func (c *Console) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
+	flush := time.NewTicker(2 * time.Second)
+	defer flush.Stop()
+	if err := c.ss.sweep(ctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("console: sweep sessions", "err", err)
+	}
 	for {
-		if err := c.ss.sweep(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("console: sweep sessions", "err", err)
-		}
 		select {
 		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = c.flushReview(fctx)
 			return ctx.Err()
-		case <-t.C:
+		case <-sweep.C:
+			if err := c.ss.sweep(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("console: sweep sessions", "err", err)
+			}
+		case <-flush.C:
+			if err := c.flushReview(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("console: review", "err", err)
+			}
 		}
 	}
 }

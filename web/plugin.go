@@ -20,7 +20,8 @@ func (c *Console) Plugin() bot.Plugin {
 		Name:     "web",
 		Catalog:  cat,
 		Run:      c.Run,
-		Observer: &c.alerts,
+		Observer: bot.ObserverFunc(func(e bot.Event) { c.alerts.Observe(e); c.review.Observe(e) }),
+		Keeper:   c,
 		Commands: []bot.CommandSpec{{
 			Name: "console", Role: bot.RoleManager, PrivateArgs: true,
 			Help: map[string]string{"en": "a sign-in link to the web console (in a private message)", "zh": "获取网页控制台的登录链接（私聊）"},

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -42,11 +46,15 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 		return nil, err
 	}
 	return web.NewConsole(cfg.Web, web.Deps{
-		KV:      st,
-		Auditor: st,
-		Key:     key,
-		Log:     log.With("component", "console"),
-		Stats:   consoleStats{p.ana},
+		KV:        st,
+		Auditor:   st,
+		Key:       key,
+		Log:       log.With("component", "console"),
+		Stats:     consoleStats{p.ana},
+		History:   st,
+		AuditLog:  st,
+		Gaps:      p.man,
+		Knowledge: consoleKB{kb: st.KB(), engine: func() *bot.Engine { return p.engine }},
 		Authority: func(id web.Identity) bot.Authority {
 			if p.engine == nil {
 				return bot.Authority{}
@@ -135,4 +143,64 @@ func (s consoleStats) Chats(ctx context.Context, period time.Duration) ([]web.Ch
 		out = append(out, web.ChatInfo{Key: c.Chat, Title: c.Title, Messages: c.Messages})
 	}
 	return out, err
+}
+
+// consoleSource is the knowledge-base source of what managers add in the
+// console: answers written in review (answers/) and uploaded documents
+// (uploads/).
+const consoleSource = "console"
+
+// consoleKB is the knowledge base as the console changes it, and the
+// engine's preview of an answer.
+type consoleKB struct {
+	kb     *memory.KB
+	engine func() *bot.Engine
+}
+
+func (k consoleKB) AddAnswer(ctx context.Context, question, answer string) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"question", "answer"})
+	_ = w.Write([]string{question, answer})
+	w.Flush()
+	sum := sha256.Sum256([]byte(question))
+	name := "answers/" + time.Now().UTC().Format("20060102") + "-" + hex.EncodeToString(sum[:6]) + ".csv"
+	_, err := k.kb.IngestFile(ctx, consoleSource, name, b.Bytes())
+	return err
+}
+
+func (k consoleKB) Documents(ctx context.Context) ([]web.Document, error) {
+	docs, err := k.kb.List(ctx)
+	out := make([]web.Document, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, web.Document{Source: d.Source, Path: d.Path, Title: d.Title, Format: d.Format,
+			Passages: d.Passages, Bytes: d.Bytes, Ingested: d.Ingested})
+	}
+	return out, err
+}
+
+func (k consoleKB) Upload(ctx context.Context, name string, content []byte) (web.Document, error) {
+	p := "uploads/" + name
+	if _, err := k.kb.IngestFile(ctx, consoleSource, p, content); err != nil {
+		return web.Document{}, err
+	}
+	docs, err := k.Documents(ctx)
+	for _, d := range docs {
+		if d.Source == consoleSource && d.Path == p {
+			return d, err
+		}
+	}
+	return web.Document{Source: consoleSource, Path: p}, err
+}
+
+func (k consoleKB) Remove(ctx context.Context, source, path string) error {
+	return k.kb.Remove(ctx, source, path)
+}
+
+func (k consoleKB) Preview(ctx context.Context, question string) (bot.Preview, error) {
+	e := k.engine()
+	if e == nil {
+		return bot.Preview{}, fmt.Errorf("the engine is not running")
+	}
+	return e.Preview(ctx, question)
 }
