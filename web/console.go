@@ -157,6 +157,9 @@ func (c *Console) Mount(srv *Server) {
 	srv.Handle("POST /console/review/{id}/fine", c.page(bot.RoleManager, c.reviewFine))
 	srv.Handle("POST /console/review/{id}/answer", c.page(bot.RoleManager, c.reviewAnswer))
 	srv.Handle("POST /console/settings/dm", c.page(bot.RoleOwner, c.setFullDM))
+	srv.Handle("GET /console/knowledge", c.page(bot.RoleManager, c.knowledgePage))
+	srv.Handle("POST /console/knowledge/upload", c.page(bot.RoleManager, c.upload))
+	srv.Handle("POST /console/knowledge/delete", c.page(bot.RoleManager, c.removeDoc))
 	srv.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathConsole, http.StatusMovedPermanently)
 	})
@@ -240,7 +243,12 @@ func (c *Console) page(role bot.Role, h func(http.ResponseWriter, *request)) htt
 		req := &request{Request: r, s: s, cookie: cookie, auth: auth, lang: lang}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if !validCSRF(s, formValue(r, csrfField)) {
+			tok, err := formValue(r, csrfField)
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				c.fail(w, req, http.StatusRequestEntityTooLarge, tr(lang, "err.too_large", "max", "50 MB"))
+				return
+			}
+			if !validCSRF(s, tok) {
 				c.fail(w, req, http.StatusForbidden, tr(lang, "err.csrf"))
 				return
 			}
@@ -253,23 +261,28 @@ func (c *Console) page(role bot.Role, h func(http.ResponseWriter, *request)) htt
 	})
 }
 
-// maxFormBytes bounds a form; uploads have their own bound.
-const maxFormBytes = 60 << 20
+// maxFormBytes bounds a form: an upload of MaxUpload and the rest of
+// its form.
+const maxFormBytes = MaxUpload + 1<<20
 
-// formValue reads a POST form field, multipart or urlencoded.
-func formValue(r *http.Request, key string) string {
+// formValue reads a POST form field, multipart or urlencoded; the error
+// is the body's (too large, cut short).
+func formValue(r *http.Request, key string) (string, error) {
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if r.MultipartForm == nil {
 			if err := r.ParseMultipartForm(8 << 20); err != nil {
-				return ""
+				return "", err
 			}
 		}
 		if v := r.MultipartForm.Value[key]; len(v) > 0 {
-			return v[0]
+			return v[0], nil
 		}
-		return ""
+		return "", nil
 	}
-	return r.PostFormValue(key)
+	if err := r.ParseForm(); err != nil {
+		return "", err
+	}
+	return r.PostFormValue(key), nil
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, value string, exp time.Time) {
