@@ -57,8 +57,10 @@ type Deps struct {
 	Knowledge Knowledge
 	// Gaps closes the knowledge gaps an answer written in review answers.
 	Gaps Gaps
-	// AuditLog reads the audit log (blocked answers, the moderation page).
+	// AuditLog reads the audit log (the moderation page).
 	AuditLog bot.AuditLog
+	// Moderation is appeals, strikes, word lists and dry-run.
+	Moderation Moderation
 }
 
 // History reads a conversation's recent turns (bot.History's Window).
@@ -157,6 +159,10 @@ func (c *Console) Mount(srv *Server) {
 	srv.Handle("POST /console/review/{id}/fine", c.page(bot.RoleManager, c.reviewFine))
 	srv.Handle("POST /console/review/{id}/answer", c.page(bot.RoleManager, c.reviewAnswer))
 	srv.Handle("POST /console/settings/dm", c.page(bot.RoleOwner, c.setFullDM))
+	srv.Handle("GET /console/moderation", c.page(bot.RoleManager, c.moderationPage))
+	srv.Handle("POST /console/moderation/appeal/{verb}", c.page(bot.RoleManager, c.appealAction))
+	srv.Handle("POST /console/moderation/words", c.page(bot.RoleManager, c.setWords))
+	srv.Handle("POST /console/moderation/dryrun", c.page(bot.RoleManager, c.setDryRun))
 	srv.Handle("GET /console/knowledge", c.page(bot.RoleManager, c.knowledgePage))
 	srv.Handle("POST /console/knowledge/upload", c.page(bot.RoleManager, c.upload))
 	srv.Handle("POST /console/knowledge/delete", c.page(bot.RoleManager, c.removeDoc))

@@ -13,6 +13,7 @@ import (
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/memory"
+	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/web"
 )
 
@@ -45,16 +46,21 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 	if err != nil {
 		return nil, err
 	}
+	var mod web.Moderation
+	if p.mod != nil {
+		mod = consoleModeration{p.mod}
+	}
 	return web.NewConsole(cfg.Web, web.Deps{
-		KV:        st,
-		Auditor:   st,
-		Key:       key,
-		Log:       log.With("component", "console"),
-		Stats:     consoleStats{p.ana},
-		History:   st,
-		AuditLog:  st,
-		Gaps:      p.man,
-		Knowledge: consoleKB{kb: st.KB(), engine: func() *bot.Engine { return p.engine }},
+		Moderation: mod,
+		KV:         st,
+		Auditor:    st,
+		Key:        key,
+		Log:        log.With("component", "console"),
+		Stats:      consoleStats{p.ana},
+		History:    st,
+		AuditLog:   st,
+		Gaps:       p.man,
+		Knowledge:  consoleKB{kb: st.KB(), engine: func() *bot.Engine { return p.engine }},
 		Authority: func(id web.Identity) bot.Authority {
 			if p.engine == nil {
 				return bot.Authority{}
@@ -203,4 +209,27 @@ func (k consoleKB) Preview(ctx context.Context, question string) (bot.Preview, e
 		return bot.Preview{}, fmt.Errorf("the engine is not running")
 	}
 	return e.Preview(ctx, question)
+}
+
+// consoleModeration is the moderator as the console's moderation page
+// uses it.
+type consoleModeration struct{ *moderation.Moderator }
+
+func (m consoleModeration) Appeals(ctx context.Context) ([]web.Appeal, error) {
+	as, err := m.Moderator.Appeals(ctx)
+	out := make([]web.Appeal, 0, len(as))
+	for _, a := range as {
+		out = append(out, web.Appeal{User: a.User, Text: a.Text, Time: a.Action.Time, Chat: a.Action.Chat,
+			Category: string(a.Action.Category), Action: string(a.Action.Action), Excerpt: a.Action.Excerpt})
+	}
+	return out, err
+}
+
+func (m consoleModeration) Strikes(ctx context.Context) ([]web.Strikes, error) {
+	ss, err := m.StrikeList(ctx)
+	out := make([]web.Strikes, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, web.Strikes{User: s.User, Strikes: s.Strikes})
+	}
+	return out, err
 }
