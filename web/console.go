@@ -61,6 +61,10 @@ type Deps struct {
 	AuditLog bot.AuditLog
 	// Moderation is appeals, strikes, word lists and dry-run.
 	Moderation Moderation
+	// Drafts are the kept /post drafts.
+	Drafts Drafts
+	// Persona is the persona in force; owners change it.
+	Persona Persona
 }
 
 // History reads a conversation's recent turns (bot.History's Window).
@@ -163,6 +167,10 @@ func (c *Console) Mount(srv *Server) {
 	srv.Handle("POST /console/moderation/appeal/{verb}", c.page(bot.RoleManager, c.appealAction))
 	srv.Handle("POST /console/moderation/words", c.page(bot.RoleManager, c.setWords))
 	srv.Handle("POST /console/moderation/dryrun", c.page(bot.RoleManager, c.setDryRun))
+	srv.Handle("GET /console/drafts", c.page(bot.RoleManager, c.draftsPage))
+	srv.Handle("POST /console/drafts/{id}/{verb}", c.page(bot.RoleManager, c.draftAction))
+	srv.Handle("GET /console/persona", c.page(bot.RoleManager, c.personaPage))
+	srv.Handle("POST /console/persona", c.page(bot.RoleOwner, c.setPersona))
 	srv.Handle("GET /console/knowledge", c.page(bot.RoleManager, c.knowledgePage))
 	srv.Handle("POST /console/knowledge/upload", c.page(bot.RoleManager, c.upload))
 	srv.Handle("POST /console/knowledge/delete", c.page(bot.RoleManager, c.removeDoc))

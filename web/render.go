@@ -62,7 +62,7 @@ func (v view) T(key string, args ...any) string { return tr(v.Lang, key, args...
 
 // pages are the templates that are whole pages; each is parsed with the
 // layout.
-var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge"}
+var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge", "drafts", "persona"}
 
 var funcs = template.FuncMap{
 	"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + "%" },
@@ -113,7 +113,7 @@ func (c *Console) write(w http.ResponseWriter, status int, name string, v view) 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", v.Lang)
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/web"
@@ -52,6 +53,8 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 	}
 	return web.NewConsole(cfg.Web, web.Deps{
 		Moderation: mod,
+		Drafts:     consoleManage{p.man},
+		Persona:    consoleManage{p.man},
 		KV:         st,
 		Auditor:    st,
 		Key:        key,
@@ -232,4 +235,25 @@ func (m consoleModeration) Strikes(ctx context.Context) ([]web.Strikes, error) {
 		out = append(out, web.Strikes{User: s.User, Strikes: s.Strikes})
 	}
 	return out, err
+}
+
+// consoleManage is the managers' tools as the console's drafts and
+// persona pages use them.
+type consoleManage struct{ *manage.Tools }
+
+func (m consoleManage) Drafts(ctx context.Context) ([]web.Draft, error) {
+	ds, err := m.Tools.Drafts(ctx)
+	out := make([]web.Draft, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, web.Draft{ID: d.ID, Platform: d.Platform, Brief: d.Brief, Text: d.Text, Author: d.Author, Created: d.Created, Flags: d.Flags})
+	}
+	return out, err
+}
+
+func (m consoleManage) SetPersona(ctx context.Context, fields map[string]string) (bot.Persona, error) {
+	vs := make(map[manage.Field]string, len(fields))
+	for k, v := range fields {
+		vs[manage.Field(k)] = v
+	}
+	return m.Tools.SetPersona(ctx, vs)
 }
