@@ -320,11 +320,16 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "signin_needed", lang, nil)
 		return
 	}
-	if _, err := c.signer.verify(tok); err != nil {
+	claims, err := c.signer.verify(tok)
+	if err != nil {
 		c.render(w, r, http.StatusUnauthorized, "signin_needed", lang, map[string]any{"Bad": linkProblem(err)})
 		return
 	}
-	c.render(w, r, http.StatusOK, "signin", lang, map[string]any{"Token": tok})
+	who := claims.Key()
+	if claims.Name != "" {
+		who = claims.Name + " (" + who + ")"
+	}
+	c.render(w, r, http.StatusOK, "signin", lang, map[string]any{"Token": tok, "User": who})
 }
 
 func linkProblem(err error) string {
@@ -396,7 +401,11 @@ func (c *Console) audit(ctx context.Context, id Identity, e bot.AuditEntry) {
 	if e.Kind == "" {
 		e.Kind = bot.AuditCommand
 	}
-	e.Note = strings.TrimSpace("via console " + e.Note)
+	if e.Note = strings.TrimSpace(e.Note); e.Note != "" {
+		e.Note = "via console: " + e.Note
+	} else {
+		e.Note = "via console"
+	}
 	e.Excerpt = bot.MaskPII(e.Excerpt)
 	if err := c.d.Auditor.Audit(ctx, e); err != nil {
 		c.log.Warn("console: audit", "err", err)

@@ -187,7 +187,7 @@ func (c *Console) overview(w http.ResponseWriter, r *request) {
 	data.ShareChart = shareChart(r.T("overview.share_chart"), o.Series, o.Step, names)
 	data.ActivityChart = lineChart(r.T("overview.activity_chart"), o.Series, o.Step, []lineSeries{
 		{name: r.T("overview.messages"), colour: "#2f6fde", value: func(p Point) int { return p.Counts[0] + p.Counts[1] + p.Counts[2] }},
-		{name: r.T("overview.active_users"), colour: "#e0a100", value: func(p Point) int { return p.Users }},
+		{name: r.T("overview.active_users"), colour: "#e0a100", dash: true, value: func(p Point) int { return p.Users }},
 	})
 	data.Alerts = c.alerts.since(c.now().Add(-d), v)
 	c.renderPage(w, r, http.StatusOK, "overview", data)

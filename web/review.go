@@ -381,7 +381,7 @@ func (c *Console) reviewAnswer(w http.ResponseWriter, r *request) {
 		}
 	}
 	c.audit(ctx, r.s.Identity, bot.AuditEntry{Rule: "review: wrote the answer", Chat: it.Chat,
-		Note: fmt.Sprintf("added to the knowledge base; %d gaps closed", closed), Excerpt: bot.Excerpt(question+" → "+answer, 300)})
+		Note: fmt.Sprintf("added to the knowledge base; knowledge gaps closed: %d", closed), Excerpt: bot.Excerpt(question+" → "+answer, 300)})
 	http.Redirect(w, r.Request, "/console/review?done=answered", http.StatusSeeOther)
 }
 

@@ -124,8 +124,12 @@ func lineChart(title string, pts []Point, step time.Duration, series []lineSerie
 				}
 				fmt.Fprintf(&path, "%s%.1f %.1f", cmd, x, y)
 			}
-			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2"><title>%s</title></path>`,
-				path.String(), s.colour, template.HTMLEscapeString(s.name))
+			dash := ""
+			if s.dash {
+				dash = ` stroke-dasharray="6 4"`
+			}
+			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2"%s><title>%s</title></path>`,
+				path.String(), s.colour, dash, template.HTMLEscapeString(s.name))
 		}
 		times := make([]time.Time, n)
 		for i, p := range pts {
@@ -142,7 +146,10 @@ func lineChart(title string, pts []Point, step time.Duration, series []lineSerie
 
 type lineSeries struct {
 	name, colour string
-	value        func(Point) int
+	// dash draws the line dashed, so that it shows where it runs on top
+	// of another.
+	dash  bool
+	value func(Point) int
 }
 
 // niceCeil rounds n up to 1, 2 or 5 times a power of ten, divisible by 4

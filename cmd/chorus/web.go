@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
@@ -173,7 +175,7 @@ func (k consoleKB) AddAnswer(ctx context.Context, question, answer string) error
 	_ = w.Write([]string{question, answer})
 	w.Flush()
 	sum := sha256.Sum256([]byte(question))
-	name := "answers/" + time.Now().UTC().Format("20060102") + "-" + hex.EncodeToString(sum[:6]) + ".csv"
+	name := "answers/" + slug(question, 48) + "-" + hex.EncodeToString(sum[:3]) + ".csv"
 	_, err := k.kb.IngestFile(ctx, consoleSource, name, b.Bytes())
 	return err
 }
@@ -256,4 +258,29 @@ func (m consoleManage) SetPersona(ctx context.Context, fields map[string]string)
 		vs[manage.Field(k)] = v
 	}
 	return m.Tools.SetPersona(ctx, vs)
+}
+
+// slug is text as a file name: its letters and digits, lower case, words
+// joined by "-", at most n runes.
+func slug(text string, n int) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(text) {
+		if b.Len() > 0 && len([]rune(b.String())) >= n {
+			break
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	if b.Len() == 0 {
+		return "answer"
+	}
+	return b.String()
 }
