@@ -157,7 +157,14 @@ web:
 		if err := os.WriteFile(p, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("screenshot %s", p)
+		// The page's weight: its HTML and what it loads (the CSS, the
+		// script), uncompressed, as the browser's resource timing says.
+		w, err := chromedp.Run(tctx, chromedp.Evaluate[[]int](`[performance.getEntriesByType("navigation")[0].decodedBodySize,
+			performance.getEntriesByType("resource").reduce((n, r) => n + r.decodedBodySize, 0)]`))
+		if err != nil || len(w) != 2 {
+			t.Fatalf("page weight of %s: %v", name, err)
+		}
+		t.Logf("screenshot %s (page weight: HTML %d bytes + CSS/script %d bytes)", p, w[0], w[1])
 	}
 	text := func(sel string) string {
 		t.Helper()
