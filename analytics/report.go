@@ -126,7 +126,7 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.V
 	out := SentimentSummary{Period: period}
 	series := newSeries(sp, step)
 	var sum float64
-	chats := map[string]*ChatSentiment{}
+	chats := chatTally{}
 	err := a.scanHours(ctx, sp.From, sp.To, func(hour time.Time, chat string, h *hourRollup) {
 		if chat == globalChat || !v.Covers(chat) {
 			return
@@ -143,17 +143,7 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.V
 				out.Samples = append(out.Samples, SampleMessage{Name: x.Name, Text: x.Text})
 			}
 		}
-		c := chats[chat]
-		if c == nil {
-			c = &ChatSentiment{Chat: chat}
-			chats[chat] = c
-		}
-		if h.Title != "" {
-			c.Title = h.Title
-		}
-		c.Private = c.Private || h.DM
-		c.Messages += h.Messages
-		c.Negatives += h.Counts[Negative]
+		chats.add(chat, h)
 	})
 	if err != nil {
 		return out, fmt.Errorf("analytics: sentiment: %w", err)
@@ -543,22 +533,12 @@ func (a *Analytics) Chats(ctx context.Context, period time.Duration, v bot.View)
 		return nil, err
 	}
 	sp := a.spanOf(period)
-	chats := map[string]*ChatSentiment{}
+	chats := chatTally{}
 	err := a.scanHours(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
 		if chat == globalChat || !v.Covers(chat) || h.Messages == 0 {
 			return
 		}
-		c := chats[chat]
-		if c == nil {
-			c = &ChatSentiment{Chat: chat}
-			chats[chat] = c
-		}
-		if h.Title != "" {
-			c.Title = h.Title
-		}
-		c.Private = c.Private || h.DM
-		c.Messages += h.Messages
-		c.Negatives += h.Counts[Negative]
+		chats.add(chat, h)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("analytics: chats: %w", err)
@@ -576,4 +556,22 @@ func (a *Analytics) Chats(ctx context.Context, period time.Duration, v bot.View)
 		return out[i].Chat < out[j].Chat
 	})
 	return out, nil
+}
+
+// chatTally adds up chats' hours: their names, whether private, messages
+// and negative ones.
+type chatTally map[string]*ChatSentiment
+
+func (t chatTally) add(chat string, h *hourRollup) {
+	c := t[chat]
+	if c == nil {
+		c = &ChatSentiment{Chat: chat}
+		t[chat] = c
+	}
+	if h.Title != "" {
+		c.Title = h.Title
+	}
+	c.Private = c.Private || h.DM
+	c.Messages += h.Messages
+	c.Negatives += h.Counts[Negative]
 }
