@@ -139,7 +139,8 @@ func (c *Console) itemOf(ctx context.Context, e bot.Event) *reviewItem {
 			return nil
 		}
 	case bot.EventQuestion:
-		it.Kind, it.Asker, it.Question = reviewDontKnow, bot.UserHash(e.User), e.Text
+		// Masked as the knowledge gaps keep it (manage).
+		it.Kind, it.Asker, it.Question = reviewDontKnow, bot.UserHash(e.User), bot.MaskPII(e.Text)
 		if a, ok := lastAnswerTo(win, e.User); ok {
 			it.Answer, it.Name = a.Text, nameOf(win, e.User)
 		}

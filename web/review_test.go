@@ -194,3 +194,35 @@ func TestReviewMarkFineAndPrivacy(t *testing.T) {
 		t.Errorf("a forgotten follower is still on the review page:\n%s", body)
 	}
 }
+
+// TestReviewBlockedAndDontKnow: an answer the output checks stopped and an
+// honest "I don't know" reach the review page with their question and
+// answer; the question of a "don't know" comes masked from the event.
+func TestReviewBlockedAndDontKnow(t *testing.T) {
+	rr := newReviewRig(t)
+	group := bot.Chat{ID: "g3", Kind: bot.ChatGroup}
+	rr.LLM.Reply = func(bot.Request) (string, error) { return "Our rival's beans are awful.", nil }
+	rr.Send(t, bot.Message{ID: "b1", Chat: group, Author: bot.User{ID: "80", Name: "Bea"}, Text: "what do you think of Acme?", Mentioned: true})
+	rr.con.review.Observe(bot.Event{Kind: bot.EventOutputBlocked, Time: rr.Clock.Now(), Platform: "tg", ChatKind: bot.ChatGroup,
+		Chat: "tg/g3", User: "tg:80", Label: "competitor", Action: "fallback"})
+	rr.Clock.Add(time.Minute)
+	rr.con.review.Observe(bot.Event{Kind: bot.EventOutputBlocked, Time: rr.Clock.Now(), Platform: "tg", Chat: "tg/g3", User: "tg:80",
+		Label: "competitor", Action: "reask"}) // asked again: not for review
+	rr.con.review.Observe(bot.Event{Kind: bot.EventQuestion, Time: rr.Clock.Now(), Platform: "tg", ChatKind: bot.ChatGroup, Chat: "tg/g3",
+		User: "tg:81", Text: "can I pay with card 4111 1111 1111 1111?", Outcome: bot.OutcomeUnanswered})
+	rr.con.review.Observe(bot.Event{Kind: bot.EventQuestion, Time: rr.Clock.Now(), Platform: "tg", Chat: "tg/g3", User: "tg:81",
+		Text: "answered fine", Outcome: bot.OutcomeOK}) // answered: not for review
+	b, _ := rr.signIn(t, "2")
+	_, body := get(t, b, rr.srv.URL+"/console/review?kind=blocked")
+	if !strings.Contains(body, "what do you think of Acme?") || !strings.Contains(body, "competitor") || len(itemRE.FindAllString(body, -1)) != 1 {
+		t.Errorf("blocked items:\n%s", body)
+	}
+	_, body = get(t, b, rr.srv.URL+"/console/review?kind=dont_know")
+	if !strings.Contains(body, "can I pay with card") || strings.Contains(body, "4111 1111") || len(itemRE.FindAllString(body, -1)) != 1 || strings.Contains(body, "answered fine") {
+		t.Errorf("don't-know items:\n%s", body)
+	}
+	_, body = get(t, b, rr.srv.URL+"/console/review")
+	if n := len(itemRE.FindAllString(body, -1)); n != 2 {
+		t.Errorf("%d items in all, want 2", n)
+	}
+}
