@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -613,5 +614,33 @@ func TestStatsShowsVotes(t *testing.T) {
 	r.sendIn("dmy", bot.ChatDM, "boss", bot.RoleFollower, at.Add(time.Minute), "/stats")
 	if got := r.lastReply("dmy"); !strings.Contains(got, "75% positive (3 👍, 1 👎)") {
 		t.Errorf("/stats with votes: %q", got)
+	}
+}
+
+// TestDecodeCountsSkipsOnlySamplesAndCompetitors: the light decoding the
+// engagement figures and the chat list use keeps every count.
+func TestDecodeCountsSkipsOnlySamplesAndCompetitors(t *testing.T) {
+	h := &hourRollup{Platform: "tg", Title: "Fans", DM: true, Messages: 7, Counts: [3]int{1, 2, 4}, ScoreSum: 1.5,
+		Samples: []sampleRec{{Name: "a", Text: "bad"}}, Competitors: map[string]*compCount{"Acme": {N: 2}},
+		Replies: 3, RepliesOK: 2, FirstToken: []int{1, 2}, BrandStarted: 1, BrandAnswered: 1, VotesUp: 3, VotesDown: 1}
+	h.addUser("tg:1")
+	b, err := h.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := decodeRollup(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	light, err := decodeCounts(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if light.Samples != nil || light.Competitors != nil {
+		t.Errorf("samples or competitors decoded: %+v %+v", light.Samples, light.Competitors)
+	}
+	full.Samples, full.Competitors = nil, nil
+	if !reflect.DeepEqual(full, light) {
+		t.Errorf("light decoding differs:\n%+v\n%+v", full, light)
 	}
 }

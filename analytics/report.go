@@ -245,7 +245,7 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 	stepUsers := make([]*hyperloglog.Sketch, len(series.points))
 	lat := make([]int, latencyBuckets)
 	before := hyperloglog.New14()
-	err := a.scanHours(ctx, from, sp.To, func(hour time.Time, chat string, h *hourRollup) {
+	err := a.scanCounts(ctx, from, sp.To, func(hour time.Time, chat string, h *hourRollup) {
 		age := sp.To.Sub(hour)
 		// Engine-wide figures recorded before they were kept per chat
 		// are only for a report on every chat.
@@ -534,7 +534,7 @@ func (a *Analytics) Chats(ctx context.Context, period time.Duration, v bot.View)
 	}
 	sp := a.spanOf(period)
 	chats := chatTally{}
-	err := a.scanHours(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
+	err := a.scanCounts(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
 		if chat == globalChat || !v.Covers(chat) || h.Messages == 0 {
 			return
 		}
