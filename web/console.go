@@ -52,8 +52,8 @@ type Deps struct {
 	Stats Stats
 	// History finds the exchange a vote or a blocked answer is about.
 	History History
-	// Knowledge is the knowledge base: answers written in review, uploads,
-	// the "what would the bot answer?" box.
+	// Knowledge is the knowledge base: answers written in review, uploads
+	// and edits, the "what would the bot answer?" box.
 	Knowledge Knowledge
 	// Gaps closes the knowledge gaps an answer written in review answers.
 	Gaps Gaps
@@ -79,18 +79,22 @@ type Gaps interface {
 
 // Knowledge is the knowledge base as the console changes it.
 type Knowledge interface {
-	// AddAnswer adds a question-and-answer passage written in the console.
-	AddAnswer(ctx context.Context, question, answer string) error
+	// Put stores content as the document path of the console's own
+	// source (SourceConsole), replacing one of that path; the format
+	// comes from the extension, as kb ingest reads it.
+	Put(ctx context.Context, path string, content []byte) (Document, error)
 	// Documents lists every document, by source.
 	Documents(ctx context.Context) ([]Document, error)
-	// Upload stores a document uploaded in the console (a format kb ingest
-	// reads, by the name's extension), replacing one of the same name.
-	Upload(ctx context.Context, name string, content []byte) (Document, error)
 	// Remove deletes a document.
 	Remove(ctx context.Context, source, path string) error
 	// Preview is what the bot would answer question.
 	Preview(ctx context.Context, question string) (bot.Preview, error)
 }
+
+// SourceConsole is the knowledge-base source of what managers add in the
+// console: answers written in review (answers/) and uploaded documents
+// (uploads/).
+const SourceConsole = "console"
 
 // Document is one document of the knowledge base.
 type Document struct {
@@ -174,6 +178,8 @@ func (c *Console) Mount(srv *Server) {
 	srv.Handle("GET /console/knowledge", c.page(bot.RoleManager, c.knowledgePage))
 	srv.Handle("POST /console/knowledge/upload", c.page(bot.RoleManager, c.upload))
 	srv.Handle("POST /console/knowledge/delete", c.page(bot.RoleManager, c.removeDoc))
+	srv.Handle("GET /console/knowledge/edit", c.page(bot.RoleManager, c.editDocPage))
+	srv.Handle("POST /console/knowledge/edit", c.page(bot.RoleManager, c.editDoc))
 	srv.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathConsole, http.StatusMovedPermanently)
 	})

@@ -71,7 +71,7 @@ func TestKnowledgeUploadDeleteAndAsk(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("upload = %d\n%s", resp.StatusCode, body)
 	}
-	if string(rr.kb.files["opening.md"]) != "# Opening hours\nWe open at 8." {
+	if string(rr.kb.files["uploads/opening.md"]) != "# Opening hours\nWe open at 8." {
 		t.Errorf("stored %q", rr.kb.files)
 	}
 	_, body = get(t, b, rr.srv.URL+"/console/knowledge?done=uploaded")
@@ -84,7 +84,21 @@ func TestKnowledgeUploadDeleteAndAsk(t *testing.T) {
 			t.Errorf("the answer box lacks %q", want)
 		}
 	}
-	resp, _ = post(t, b, rr.srv.URL+"/console/knowledge/delete", url.Values{"csrf": {csrf}, "source": {"console"}, "path": {"opening.md"}})
+	// Edit it: the text added in the console comes back in the editor,
+	// and the new text replaces the document.
+	_, body = get(t, b, rr.srv.URL+"/console/knowledge/edit?path=uploads/opening.md")
+	if !strings.Contains(body, "We open at 8.") {
+		t.Errorf("editor:\n%s", body)
+	}
+	resp, _ = post(t, b, rr.srv.URL+"/console/knowledge/edit", url.Values{"csrf": {csrf}, "path": {"uploads/opening.md"},
+		"content": {"# Opening hours\r\nWe open at 7."}})
+	if resp.StatusCode != http.StatusSeeOther || string(rr.kb.files["uploads/opening.md"]) != "# Opening hours\nWe open at 7." {
+		t.Errorf("edit = %d, %q", resp.StatusCode, rr.kb.files["uploads/opening.md"])
+	}
+	if resp, _ := get(t, b, rr.srv.URL+"/console/knowledge/edit?path=hours.md"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("editing a document of another source = %d", resp.StatusCode)
+	}
+	resp, _ = post(t, b, rr.srv.URL+"/console/knowledge/delete", url.Values{"csrf": {csrf}, "source": {"console"}, "path": {"uploads/opening.md"}})
 	if resp.StatusCode != http.StatusSeeOther || len(rr.kb.docs) != 0 {
 		t.Errorf("delete = %d, docs %v", resp.StatusCode, rr.kb.docs)
 	}
@@ -94,7 +108,7 @@ func TestKnowledgeUploadDeleteAndAsk(t *testing.T) {
 			audited++
 		}
 	}
-	if audited != 2 {
-		t.Errorf("%d kb changes audited, want 2", audited)
+	if audited != 3 {
+		t.Errorf("%d kb changes audited, want 3", audited)
 	}
 }

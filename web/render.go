@@ -62,7 +62,7 @@ func (v view) T(key string, args ...any) string { return tr(v.Lang, key, args...
 
 // pages are the templates that are whole pages; each is parsed with the
 // layout.
-var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge", "drafts", "persona"}
+var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge", "drafts", "persona", "docedit"}
 
 var funcs = template.FuncMap{
 	"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + "%" },

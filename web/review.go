@@ -359,7 +359,7 @@ func (c *Console) reviewAnswer(w http.ResponseWriter, r *request) {
 		c.fail(w, r, http.StatusServiceUnavailable, r.T("kb.unavailable"))
 		return
 	}
-	if err := c.d.Knowledge.AddAnswer(ctx, question, answer); err != nil {
+	if err := c.addAnswer(ctx, question, answer); err != nil {
 		c.log.Warn("console: add answer", "err", err)
 		c.fail(w, r, http.StatusInternalServerError, r.T("err.store"))
 		return

@@ -16,17 +16,9 @@ import (
 
 // fakeKB is a knowledge base that records what the console changed.
 type fakeKB struct {
-	mu      sync.Mutex
-	answers [][2]string
-	docs    []Document
-	files   map[string][]byte
-}
-
-func (k *fakeKB) AddAnswer(_ context.Context, q, a string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.answers = append(k.answers, [2]string{q, a})
-	return nil
+	mu    sync.Mutex
+	docs  []Document
+	files map[string][]byte
 }
 
 func (k *fakeKB) Documents(context.Context) ([]Document, error) {
@@ -35,16 +27,35 @@ func (k *fakeKB) Documents(context.Context) ([]Document, error) {
 	return append([]Document(nil), k.docs...), nil
 }
 
-func (k *fakeKB) Upload(_ context.Context, name string, content []byte) (Document, error) {
+func (k *fakeKB) Put(_ context.Context, path string, content []byte) (Document, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.files == nil {
 		k.files = map[string][]byte{}
 	}
-	k.files[name] = content
-	d := Document{Source: "console", Path: name, Passages: 1, Bytes: len(content)}
+	k.files[path] = content
+	d := Document{Source: SourceConsole, Path: path, Passages: 1, Bytes: len(content)}
+	for i, o := range k.docs {
+		if o.Path == path {
+			k.docs[i] = d
+			return d, nil
+		}
+	}
 	k.docs = append(k.docs, d)
 	return d, nil
+}
+
+// answers are the question-and-answer documents written in review.
+func (k *fakeKB) answers() map[string]string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := map[string]string{}
+	for p, c := range k.files {
+		if strings.HasPrefix(p, "answers/") {
+			out[p] = string(c)
+		}
+	}
+	return out
 }
 
 func (k *fakeKB) Remove(_ context.Context, source, path string) error {
@@ -132,8 +143,15 @@ func TestReviewRatedDownAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("answer = %d", resp.StatusCode)
 	}
-	if len(rr.kb.answers) != 1 || rr.kb.answers[0] != [2]string{"When do you open?", "We open at 8am every day."} {
-		t.Errorf("knowledge base got %v", rr.kb.answers)
+	as := rr.kb.answers()
+	if len(as) != 1 {
+		t.Fatalf("knowledge base got %v", as)
+	}
+	for p, c := range as {
+		if !strings.HasPrefix(p, "answers/when-do-you-open-") || !strings.HasSuffix(p, ".csv") ||
+			c != "question,answer\nWhen do you open?,We open at 8am every day.\n" {
+			t.Errorf("answer document %s:\n%s", p, c)
+		}
 	}
 	if len(rr.gaps.resolved) != 1 {
 		t.Errorf("gaps resolved %v", rr.gaps.resolved)

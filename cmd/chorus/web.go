@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
@@ -156,11 +150,6 @@ func (s consoleStats) Chats(ctx context.Context, period time.Duration) ([]web.Ch
 	return out, err
 }
 
-// consoleSource is the knowledge-base source of what managers add in the
-// console: answers written in review (answers/) and uploaded documents
-// (uploads/).
-const consoleSource = "console"
-
 // consoleKB is the knowledge base as the console changes it, and the
 // engine's preview of an answer.
 type consoleKB struct {
@@ -168,16 +157,17 @@ type consoleKB struct {
 	engine func() *bot.Engine
 }
 
-func (k consoleKB) AddAnswer(ctx context.Context, question, answer string) error {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"question", "answer"})
-	_ = w.Write([]string{question, answer})
-	w.Flush()
-	sum := sha256.Sum256([]byte(question))
-	name := "answers/" + slug(question, 48) + "-" + hex.EncodeToString(sum[:3]) + ".csv"
-	_, err := k.kb.IngestFile(ctx, consoleSource, name, b.Bytes())
-	return err
+func (k consoleKB) Put(ctx context.Context, path string, content []byte) (web.Document, error) {
+	if _, err := k.kb.IngestFile(ctx, web.SourceConsole, path, content); err != nil {
+		return web.Document{}, err
+	}
+	docs, err := k.Documents(ctx)
+	for _, d := range docs {
+		if d.Source == web.SourceConsole && d.Path == path {
+			return d, err
+		}
+	}
+	return web.Document{Source: web.SourceConsole, Path: path}, err
 }
 
 func (k consoleKB) Documents(ctx context.Context) ([]web.Document, error) {
@@ -188,20 +178,6 @@ func (k consoleKB) Documents(ctx context.Context) ([]web.Document, error) {
 			Passages: d.Passages, Bytes: d.Bytes, Ingested: d.Ingested})
 	}
 	return out, err
-}
-
-func (k consoleKB) Upload(ctx context.Context, name string, content []byte) (web.Document, error) {
-	p := "uploads/" + name
-	if _, err := k.kb.IngestFile(ctx, consoleSource, p, content); err != nil {
-		return web.Document{}, err
-	}
-	docs, err := k.Documents(ctx)
-	for _, d := range docs {
-		if d.Source == consoleSource && d.Path == p {
-			return d, err
-		}
-	}
-	return web.Document{Source: consoleSource, Path: p}, err
 }
 
 func (k consoleKB) Remove(ctx context.Context, source, path string) error {
@@ -258,29 +234,4 @@ func (m consoleManage) SetPersona(ctx context.Context, fields map[string]string)
 		vs[manage.Field(k)] = v
 	}
 	return m.Tools.SetPersona(ctx, vs)
-}
-
-// slug is text as a file name: its letters and digits, lower case, words
-// joined by "-", at most n runes.
-func slug(text string, n int) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(text) {
-		if b.Len() > 0 && len([]rune(b.String())) >= n {
-			break
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		dash = true
-	}
-	if b.Len() == 0 {
-		return "answer"
-	}
-	return b.String()
 }
