@@ -298,6 +298,13 @@ func TestPost(t *testing.T) {
 	}
 	r := newRig(t, rigOpts{kb: shippingKB, reply: reply, persona: bot.Persona{Brand: "Beanery", Voice: "warm and witty", Dont: []string{"use slang"}}})
 	got := r.dm(t, manager, "/post x launch of the Aurora blend")
+	if lp, ok := r.tools.LastPostOf("tg:" + manager); !ok || len(lp.Variants) != 3 || lp.Platform != "x" ||
+		!strings.Contains(lp.Variants[0], "Meet Aurora") || !strings.Contains(lp.Brief, "Aurora blend") {
+		t.Errorf("LastPostOf = %+v %v", lp, ok)
+	}
+	if _, ok := r.tools.LastPostOf("tg:" + follower); ok {
+		t.Error("a follower has a last /post")
+	}
 	reqs := r.requests(bot.PurposePost)
 	if len(reqs) != 1 {
 		t.Fatalf("%d post calls, want 1", len(reqs))

@@ -520,3 +520,33 @@ func (t *Tools) DeleteDraft(ctx context.Context, id string) error {
 	}
 	return t.kv.Delete(ctx, BucketDrafts, id)
 }
+
+// LastPost is a manager's last /post, not kept yet: the platform it was
+// written for, the brief, and each variant with what the output checks
+// found in it.
+type LastPost struct {
+	Platform, Brief string
+	Variants        []string
+	Flags           [][]string
+}
+
+// LastPostOf returns user's last /post (held in memory until they post
+// again or the process ends); ok is false when there is none.
+func (t *Tools) LastPostOf(user string) (LastPost, bool) {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	s, ok := t.sessions[user]
+	if !ok || s == nil {
+		return LastPost{}, false
+	}
+	out := LastPost{Platform: s.Target.Key, Brief: s.Brief}
+	for _, v := range s.Variants {
+		var fl []string
+		for _, f := range v.Flags {
+			fl = append(fl, string(f.Check)+": "+f.Detail)
+		}
+		out.Variants = append(out.Variants, v.Text)
+		out.Flags = append(out.Flags, fl)
+	}
+	return out, true
+}

@@ -10,9 +10,12 @@ import (
 	"github.com/chorusbot/chorus/bot"
 )
 
-// Drafts are the kept /post drafts (manage.Tools).
+// Drafts are the kept /post drafts and a manager's last /post
+// (manage.Tools).
 type Drafts interface {
 	Drafts(ctx context.Context) ([]Draft, error)
+	// LastPost is user's last /post, not kept; ok false when none.
+	LastPost(user string) (p LastPost, ok bool)
 	EditDraft(ctx context.Context, id, text string) error
 	DeleteDraft(ctx context.Context, id string) error
 }
@@ -22,6 +25,14 @@ type Draft struct {
 	ID, Platform, Brief, Text, Author string
 	Created                           time.Time
 	Flags                             []string
+}
+
+// LastPost is a manager's last /post, not kept yet: its variants and what
+// the output checks found in each.
+type LastPost struct {
+	Platform, Brief string
+	Variants        []string
+	Flags           [][]string
 }
 
 // Persona is the persona in force and how an owner changes it
@@ -42,7 +53,11 @@ func (c *Console) draftsPage(w http.ResponseWriter, r *request) {
 		c.fail(w, r, http.StatusInternalServerError, r.T("err.store"))
 		return
 	}
-	c.renderPage(w, r, http.StatusOK, "drafts", map[string]any{"Drafts": ds, "Done": r.URL.Query().Get("done")})
+	data := map[string]any{"Drafts": ds, "Done": r.URL.Query().Get("done")}
+	if lp, ok := c.d.Drafts.LastPost(r.User()); ok {
+		data["Last"] = lp
+	}
+	c.renderPage(w, r, http.StatusOK, "drafts", data)
 }
 
 func (c *Console) draftAction(w http.ResponseWriter, r *request) {

@@ -30,6 +30,14 @@ func (f *fakeManage) Drafts(context.Context) ([]Draft, error) {
 	return out, nil
 }
 
+func (f *fakeManage) LastPost(user string) (LastPost, bool) {
+	if user != "tg:2" {
+		return LastPost{}, false
+	}
+	return LastPost{Platform: "telegram", Brief: "new beans", Variants: []string{"Fresh beans are in!", "Try our new beans."},
+		Flags: [][]string{nil, {"ungrounded: a price the knowledge base does not hold"}}}, true
+}
+
 func (f *fakeManage) EditDraft(_ context.Context, id, text string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,6 +88,11 @@ func TestDraftsAndPersona(t *testing.T) {
 	_, body := get(t, b, cr.srv.URL+"/console/drafts")
 	if !strings.Contains(body, "New beans &lt;b&gt;today&lt;/b&gt;!") || !strings.Contains(body, "/console/static/console.js") {
 		t.Errorf("drafts page:\n%s", body)
+	}
+	for _, want := range []string{"Your last /post", "Fresh beans are in!", "Try our new beans.", "ungrounded: a price"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("drafts page lacks %q", want)
+		}
 	}
 	if resp, _ := post(t, b, cr.srv.URL+"/console/drafts/d1/save", url.Values{"csrf": {csrf}, "text": {"New beans today."}}); resp.StatusCode != http.StatusSeeOther || fm.drafts["d1"].Text != "New beans today." {
 		t.Errorf("save = %d, %q", resp.StatusCode, fm.drafts["d1"].Text)

@@ -228,6 +228,11 @@ func (m consoleManage) Drafts(ctx context.Context) ([]web.Draft, error) {
 	return out, err
 }
 
+func (m consoleManage) LastPost(user string) (web.LastPost, bool) {
+	lp, ok := m.LastPostOf(user)
+	return web.LastPost{Platform: lp.Platform, Brief: lp.Brief, Variants: lp.Variants, Flags: lp.Flags}, ok
+}
+
 func (m consoleManage) SetPersona(ctx context.Context, fields map[string]string) (bot.Persona, error) {
 	vs := make(map[manage.Field]string, len(fields))
 	for k, v := range fields {
