@@ -67,8 +67,8 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 			}
 			u := bot.User{ID: id.ID, Roles: id.Roles}
 			if id.Platform == console.Name {
-				// The person at the terminal (chorus chat, serve on the
-				// console), as the console adapter says of them.
+				// The person at the terminal (serve on the console), as
+				// the console adapter says of them.
 				u.Role = bot.RoleOwner
 			}
 			return p.engine.AuthorityOf(&bot.Message{Platform: id.Platform, Author: u, Chat: bot.Chat{ID: id.ID, Kind: bot.ChatDM}})
