@@ -14,6 +14,8 @@ var catalogEN = map[string]string{
 	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
 	"analytics.stats":            "Last {period}: {messages} {messages|message|messages} from {users} active {users|user|users} ({per} per user; commands not counted); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nQuestions put to the bot (messages addressed to it, and /ask): {replies}; answered {ok} ({rate}){rest}. Median time to the first words of an answer: {median}.\nConversations started by the brand: {started}, answered: {answered}.",
 	"analytics.stats_rest":       "; {n} ended with an apology or a limit notice",
+	"analytics.stats_votes":      "Followers' ratings of answers: {share} positive ({up} 👍, {down} 👎).",
+	"analytics.stats_no_votes":   "Followers' ratings of answers: none yet.",
 	"analytics.sentiment":        "Sentiment, last {period}: {messages} {messages|message|messages} — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
@@ -34,6 +36,8 @@ var catalogZH = map[string]string{
 	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
 	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条，不含命令）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n向机器人提出的问题（发给它的消息和 /ask）：{replies} 个，已回答 {ok} 个（{rate}）{rest}。回答首句出现的中位时间：{median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
 	"analytics.stats_rest":       "，{n} 个以致歉或限额提示结束",
+	"analytics.stats_votes":      "粉丝对回答的评价：{share} 为好评（👍 {up}，👎 {down}）。",
+	"analytics.stats_no_votes":   "粉丝对回答的评价：暂无。",
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
@@ -147,6 +151,11 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 		"dau", st.DAU, "wau", st.WAU, "mau", st.MAU, "ok", st.RepliesOK, "replies", st.Replies,
 		"rate", pct(st.ReplyRate), "rest", rest, "median", fmtDur(st.MedianFirstReply),
 		"started", st.BrandStarted, "answered", st.BrandAnswered)
+	if st.VotesUp+st.VotesDown > 0 {
+		text += "\n" + env.T("analytics.stats_votes", "share", pct(st.PositiveShare), "up", st.VotesUp, "down", st.VotesDown)
+	} else {
+		text += "\n" + env.T("analytics.stats_no_votes")
+	}
 	png, err := UsersChart(st.Series, bucketOf(d), "Active users per "+stepName(bucketOf(d))+", last "+periodWords(d))
 	if err != nil {
 		return err

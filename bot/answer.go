@@ -41,7 +41,9 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	}
 	lctx, cancel := context.WithTimeout(ctx, e.cfg.LLMTimeout)
 	defer cancel()
-	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
+	// An answer carries the feedback buttons; one that ends otherwise
+	// (an apology, the fallback) loses them before its final text.
+	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction, Feedback: m.ID})
 	w.Gate = e.gate(g)
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
 	marker := e.sendMarker(ctx, env, w)
@@ -114,6 +116,9 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	default:
 		w.Set(env.T("apology"))
 		outcome = OutcomeApology
+	}
+	if outcome != OutcomeOK && outcome != OutcomeCut {
+		w.NoFeedback()
 	}
 	// The final text must reach the user even when the answer's own
 	// deadline passed: give it a fresh, short one.

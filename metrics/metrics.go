@@ -232,6 +232,7 @@ type Metrics struct {
 	blocked   *prometheus.CounterVec
 	sentiment *prometheus.CounterVec
 	alertsRun *prometheus.CounterVec
+	feedback  *prometheus.CounterVec
 
 	queueDepth  prometheus.Gauge
 	inFlight    prometheus.Gauge
@@ -318,6 +319,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	m.blocked = counter("output_blocked_total", "Sentences of the bot's own replies blocked by an output check before anyone saw them, by check.", "check")
 	m.sentiment = counter("sentiment_messages_total", "Messages scored for sentiment, by label.", "label")
 	m.alertsRun = counter("alerts_total", "Early-warning alerts raised, by kind.", "kind")
+	m.feedback = counter("answer_feedback_total", "Followers' ratings of the bot's answers (the buttons under them; one per follower per answer), by rating.", "rating")
 
 	m.queueDepth = gauge("engine_queue_depth", "Messages accepted and not yet handled, in flight included.")
 	m.inFlight = gauge("engine_in_flight", "Messages being handled now.")
@@ -335,7 +337,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
 		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
-		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun,
+		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun, m.feedback,
 		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects, m.refused,
 		buildInfo, &windowCollector{m: m},
 	}
@@ -403,6 +405,9 @@ func (m *Metrics) zero() {
 	}
 	for _, c := range bot.Checks {
 		m.blocked.WithLabelValues(string(c))
+	}
+	for _, r := range bot.Ratings {
+		m.feedback.WithLabelValues(string(r))
 	}
 }
 
@@ -499,6 +504,10 @@ func (m *Metrics) Observe(e bot.Event) {
 		m.share.add(m.now(), label == NegativeLabel)
 	case bot.EventAlert:
 		m.alertsRun.WithLabelValues(m.alerts.get(e.Category)).Inc()
+	case bot.EventFeedback:
+		if r := bot.Rating(e.Label); r == bot.RatingUp || r == bot.RatingDown {
+			m.feedback.WithLabelValues(string(r)).Inc()
+		}
 	case bot.EventPanic:
 		m.panics.WithLabelValues(m.platforms.get(e.Platform)).Inc()
 	case bot.EventQueue:

@@ -34,6 +34,10 @@ func (a *Adapter) handleUpdate(ctx context.Context, upd *models.Update) (err err
 			err = nil
 		}
 	}()
+	if upd.CallbackQuery != nil {
+		a.onCallback(ctx, upd.CallbackQuery)
+		return nil
+	}
 	m, skip := a.convert(ctx, upd)
 	if skip != "" {
 		a.events.Emit(bot.Event{Kind: bot.EventAdapter, Platform: PlatformName, State: bot.AdapterSkipped, Category: skip})
@@ -88,18 +92,7 @@ func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message,
 	if edited && tm.EditDate > 0 {
 		m.Time = time.Unix(int64(tm.EditDate), 0)
 	}
-	m.Chat = bot.Chat{ID: strconv.FormatInt(tm.Chat.ID, 10), Title: tm.Chat.Title}
-	switch tm.Chat.Type {
-	case models.ChatTypePrivate:
-		m.Chat.Kind = bot.ChatDM
-	case models.ChatTypeChannel:
-		m.Chat.Kind = bot.ChatChannel
-	default:
-		m.Chat.Kind = bot.ChatGroup
-	}
-	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
-		m.Chat.Thread = strconv.Itoa(tm.MessageThreadID)
-	}
+	m.Chat = chatOf(tm)
 	// Who wrote it. A message sent as the chat itself (sender_chat is the
 	// chat) is from one of its administrators, posting anonymously (or, in
 	// a channel, from the channel's admins): it carries their role.
@@ -210,4 +203,21 @@ func removeUTF16(s string, cuts [][2]int) string {
 		}
 	}
 	return strings.TrimSpace(strings.ReplaceAll(string(utf16.Decode(kept)), "  ", " "))
+}
+
+// chatOf is the chat (and forum topic) a message is in.
+func chatOf(tm *models.Message) bot.Chat {
+	c := bot.Chat{ID: strconv.FormatInt(tm.Chat.ID, 10), Title: tm.Chat.Title}
+	switch tm.Chat.Type {
+	case models.ChatTypePrivate:
+		c.Kind = bot.ChatDM
+	case models.ChatTypeChannel:
+		c.Kind = bot.ChatChannel
+	default:
+		c.Kind = bot.ChatGroup
+	}
+	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
+		c.Thread = strconv.Itoa(tm.MessageThreadID)
+	}
+	return c
 }

@@ -19,9 +19,10 @@ import (
 )
 
 // allowedUpdates are the update kinds Chorus reads, for getUpdates and
-// setWebhook.
+// setWebhook: messages, their edits, channel posts, and the presses of the
+// feedback buttons.
 var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost}
+	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateCallbackQuery}
 
 // Polling bounds.
 const (
@@ -182,6 +183,10 @@ func laneOf(u *models.Update) string {
 			k += "/" + strconv.FormatInt(m.From.ID, 10)
 		}
 		return k
+	}
+	// A press of a feedback button: its chat and the follower who pressed.
+	if cq := u.CallbackQuery; cq != nil && cq.Message.Message != nil {
+		return strconv.FormatInt(cq.Message.Message.Chat.ID, 10) + "/" + strconv.FormatInt(cq.From.ID, 10)
 	}
 	return ""
 }

@@ -201,6 +201,7 @@ func newAppOver(cfg *Config, log *slog.Logger, st memory.Backend, conv bot.Store
 	if err != nil {
 		return nil, err
 	}
+	plug.engine = e
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/chorusbot/chorus/metrics"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/prompts"
+	"github.com/chorusbot/chorus/web"
 )
 
 // defaultDataDir is where state lives when nothing else is said.
@@ -44,6 +45,7 @@ type Config struct {
 	Telegram   telegram.Config        `yaml:"telegram"`
 	Discord    discord.Config         `yaml:"discord"`
 	Admin      metrics.AdminConfig    `yaml:"admin"`
+	Web        web.Config             `yaml:"web"`
 	Moderation moderation.Config      `yaml:"moderation"`
 	Analytics  analytics.Config       `yaml:"analytics"`
 	Announce   manage.Config          `yaml:"announce"`
@@ -66,6 +68,7 @@ func defaultConfig() *Config {
 		Telegram:   telegram.DefaultConfig(),
 		Discord:    discord.DefaultConfig(),
 		Admin:      metrics.DefaultAdmin(),
+		Web:        web.DefaultConfig(),
 		Moderation: moderation.DefaultConfig(),
 		Analytics:  analytics.DefaultConfig(),
 		Store:      pgstore.DefaultConfig(),

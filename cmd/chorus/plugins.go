@@ -11,6 +11,7 @@ import (
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/moderation/replycheck"
 	"github.com/chorusbot/chorus/prompts"
+	"github.com/chorusbot/chorus/web"
 )
 
 // plugins are the parts that plug into the engine: moderation, the checks
@@ -22,7 +23,11 @@ type plugins struct {
 	checks   *replycheck.Checker
 	ana      *analytics.Analytics
 	man      *manage.Tools
+	web      *web.Console
 	personas *bot.Personas
+	// engine is the engine the plug-ins were installed in, set once it is
+	// built: the console asks it the role of a signed-in manager.
+	engine *bot.Engine
 }
 
 // newPlugins builds the plug-ins over the store and the model.
@@ -57,6 +62,11 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	if err != nil {
 		return nil, fmt.Errorf("manage: %w", err)
 	}
+	if cfg.Web.Listen != "" {
+		if p.web, err = newConsole(cfg, log, st, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -70,7 +80,11 @@ func (p *plugins) list() []bot.Plugin {
 	if p.checks != nil {
 		out = append(out, p.checks.Plugin())
 	}
-	return append(out, p.ana.Plugin(), p.man.Plugin())
+	out = append(out, p.ana.Plugin(), p.man.Plugin())
+	if p.web != nil {
+		out = append(out, p.web.Plugin())
+	}
+	return out
 }
 
 // newReplyChecks builds the checks of the bot's own words: the

@@ -158,6 +158,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			defer removeAdminToken(filepath.Join(cfg.DataDir, adminTokenFile), token)
 		}
 	}
+	if ws := newWebServer(cfg, log, a); ws != nil {
+		comps = append(comps, component{name: "web", run: ws.Run})
+	}
 
 	if err := a.engine.Start(ctx); err != nil {
 		return err
@@ -175,8 +178,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			if err := c.run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("component stopped", "component", c.name, "err", err)
 				errc <- fmt.Errorf("%s: %w", c.name, err)
-				if c.name == "admin" {
-					stopAll() // the admin address is taken: that is fatal
+				if c.name == "admin" || c.name == "web" {
+					stopAll() // the address is taken: that is fatal
 				}
 			}
 		}()
