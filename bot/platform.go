@@ -93,6 +93,14 @@ type Platform interface {
 	Limits() Limits
 }
 
+// MemberCounter is a Platform that can say how many members a chat has
+// (Telegram getChatMemberCount, Discord's approximate member count of the
+// channel's server): the reach of a post published there. Callers check
+// for it with a type assertion; a platform without it has no reach.
+type MemberCounter interface {
+	MemberCount(ctx context.Context, chat Chat) (int, error)
+}
+
 // Handler takes incoming messages; the Engine is one. Adapters depend on this
 // interface, not on the Engine.
 type Handler interface {

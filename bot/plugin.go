@@ -35,6 +35,10 @@ type Plugin struct {
 	// Labels are the values it puts in the events it emits, for the
 	// metrics (Engine.Labels).
 	Labels Labels
+	// Attach, when set, is called once when the plug-in is installed,
+	// with the Host: what it may reach outside a message (its background
+	// work, an HTTP handler it serves).
+	Attach func(h *Host)
 	// Start runs once when the engine starts, before any message is
 	// replayed (the persona override is applied there).
 	Start func(ctx context.Context) error
@@ -78,9 +82,35 @@ func (e *Engine) install() error {
 			}
 		}
 		e.labels = e.labels.Merge(p.Labels)
+		if p.Attach != nil {
+			p.Attach(&Host{e: e})
+		}
 	}
 	return nil
 }
+
+// Host is what a plug-in may reach of the engine outside a message: in
+// its background work (a scheduled post) or an HTTP handler it serves (a
+// click on a tracked link). Like Env it is narrow: the platforms, the
+// audit log, the events, the persona and the catalogue; never the engine.
+type Host struct{ e *Engine }
+
+// PlatformFor returns a platform the engine speaks, by name. Platforms
+// are added before the engine starts: look them up when needed, not at
+// Attach.
+func (h *Host) PlatformFor(name string) (Platform, bool) { return h.e.Platform(name) }
+
+// Audit writes an entry to the audit log, as Env.Audit does.
+func (h *Host) Audit(ctx context.Context, a AuditEntry) { h.e.audit(ctx, a) }
+
+// Emit sends an event to the engine's observers (the metrics).
+func (h *Host) Emit(ev Event) { h.e.events.Emit(ev) }
+
+// Persona is the persona in force.
+func (h *Host) Persona() Persona { return h.e.Persona() }
+
+// Catalog is the bot's own messages, unescaped, in every language.
+func (h *Host) Catalog() *Catalog { return h.e.catalog }
 
 // startPlugins runs the plug-ins' Start hooks, then launches their
 // background work under a context that Close ends.

@@ -106,6 +106,9 @@ const (
 	AuditPersona AuditKind = "persona"
 	// AuditAnnounce: an announcement was sent to the channels.
 	AuditAnnounce AuditKind = "announce"
+	// AuditPublish: a post was published to a brand channel, scheduled
+	// or cancelled (package campaigns).
+	AuditPublish AuditKind = "publish"
 )
 
 // ChatKinds lists every ChatKind.

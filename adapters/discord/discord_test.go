@@ -77,7 +77,7 @@ func start(t testing.TB, su setup) *harness {
 	fake := discordtest.NewServer(discordtest.Options{HeartbeatInterval: 500 * time.Millisecond})
 	fake.AddGuild(discordtest.Guild{ID: guild, Name: "Brand", OwnerID: "owner",
 		Roles:    []discordtest.Role{{ID: modRole, Name: "mods", Permissions: discordgo.PermissionModerateMembers}, {ID: botRole, Name: "Chorus"}},
-		Channels: []string{chanA, chanB}, Threads: []string{thread}, BotRoles: []string{botRole}})
+		Channels: []string{chanA, chanB}, Threads: []string{thread}, BotRoles: []string{botRole}, Members: 4321})
 	if su.llm == nil {
 		su.llm = &bottest.LLM{}
 	}
@@ -596,5 +596,17 @@ func TestEditedMessageUpdatesTheRecord(t *testing.T) {
 	h.idle()
 	if n := len(h.fake.BotMessages(chanA)); n != 0 {
 		t.Errorf("the bot answered an edit: %d messages", n)
+	}
+}
+
+func TestMemberCount(t *testing.T) {
+	h := start(t, setup{})
+	n, err := h.ad.MemberCount(context.Background(), bot.Chat{ID: chanA, Kind: bot.ChatGroup})
+	if err != nil || n != 4321 {
+		t.Fatalf("MemberCount = %d, %v; want 4321", n, err)
+	}
+	calls := h.fake.Calls("GET", "/guilds/"+guild)
+	if len(calls) != 1 || calls[0].Query != "with_counts=true" {
+		t.Fatalf("calls = %+v", calls)
 	}
 }

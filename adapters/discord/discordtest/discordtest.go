@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ type Guild struct {
 	Threads []string
 	// BotRoles are the roles of the bot's own member (its managed role).
 	BotRoles []string
+	// Members is the approximate_member_count GET /guilds/{id}?with_counts=true
+	// answers.
+	Members int
 }
 
 // Call is one REST request the fake served.
@@ -848,6 +852,18 @@ func (s *Server) route(method, path string, c *Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "Unknown Channel", "code": 10003}
 		}
 		return http.StatusOK, map[string]any{"id": at(1), "guild_id": g, "type": 0}
+	case at(0) == "guilds" && len(p) == 2 && method == http.MethodGet:
+		for _, g := range s.guilds {
+			if g.ID == at(1) {
+				out := s.guildJSON(g)
+				if q, _ := url.ParseQuery(c.Query); q.Get("with_counts") == "true" {
+					out["approximate_member_count"] = g.Members
+					out["approximate_presence_count"] = g.Members / 3
+				}
+				return http.StatusOK, out
+			}
+		}
+		return http.StatusNotFound, map[string]any{"message": "Unknown Guild", "code": 10004}
 	case at(0) == "channels" && at(2) == "typing" && method == http.MethodPost:
 		return http.StatusNoContent, nil
 	case at(0) == "channels" && at(2) == "messages" && len(p) == 3 && method == http.MethodPost:
