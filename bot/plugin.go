@@ -106,6 +106,10 @@ func (h *Host) Audit(ctx context.Context, a AuditEntry) { h.e.audit(ctx, a) }
 // Emit sends an event to the engine's observers (the metrics).
 func (h *Host) Emit(ev Event) { h.e.events.Emit(ev) }
 
+// Redact removes secrets from text (an error from a platform) before it
+// is kept or shown; see Redactor.
+func (h *Host) Redact(s string) string { return h.e.redactor.Redact(s) }
+
 // Persona is the persona in force.
 func (h *Host) Persona() Persona { return h.e.Persona() }
 

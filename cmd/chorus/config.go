@@ -11,6 +11,7 @@ import (
 	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/manage"
@@ -47,6 +48,8 @@ type Config struct {
 	Moderation moderation.Config      `yaml:"moderation"`
 	Analytics  analytics.Config       `yaml:"analytics"`
 	Announce   manage.Config          `yaml:"announce"`
+	Campaigns  campaigns.Config       `yaml:"campaigns"`
+	Links      campaigns.LinksConfig  `yaml:"links"`
 	// Store is where state lives: bbolt in DataDir, or PostgreSQL.
 	Store pgstore.Config `yaml:"store"`
 }
@@ -68,6 +71,7 @@ func defaultConfig() *Config {
 		Admin:      metrics.DefaultAdmin(),
 		Moderation: moderation.DefaultConfig(),
 		Analytics:  analytics.DefaultConfig(),
+		Campaigns:  campaigns.DefaultConfig(),
 		Store:      pgstore.DefaultConfig(),
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -22,6 +23,7 @@ type plugins struct {
 	checks   *replycheck.Checker
 	ana      *analytics.Analytics
 	man      *manage.Tools
+	camp     *campaigns.Campaigns
 	personas *bot.Personas
 }
 
@@ -48,7 +50,17 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 			return nil, err
 		}
 	}
-	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) })}
+	campCfg := cfg.Campaigns
+	campCfg.Channels = cfg.Announce.Channels
+	deps := campaigns.Deps{KV: st, Knowledge: st.KB(), Log: log.With("component", "campaigns")}
+	if p.checks != nil {
+		deps.Checks = p.checks
+	}
+	p.camp, err = campaigns.New(campCfg, cfg.Links, deps)
+	if err != nil {
+		return nil, err
+	}
+	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) }), manage.WithPublisher(p.camp)}
 	if p.checks != nil {
 		manOpts = append(manOpts, manage.WithChecks(p.checks))
 	}
@@ -70,7 +82,7 @@ func (p *plugins) list() []bot.Plugin {
 	if p.checks != nil {
 		out = append(out, p.checks.Plugin())
 	}
-	return append(out, p.ana.Plugin(), p.man.Plugin())
+	return append(out, p.ana.Plugin(), p.man.Plugin(), p.camp.Plugin())
 }
 
 // newReplyChecks builds the checks of the bot's own words: the
