@@ -50,6 +50,14 @@ const (
 	// fired), Action ("reask" or "fallback"). A sentence of the bot's own
 	// reply failed an output check and was never shown.
 	EventOutputBlocked
+	// EventClick: Platform, Chat, Label (the campaign kind: post,
+	// announcement, answer, welcome). A person (not a preview fetcher)
+	// followed a tracked link.
+	EventClick
+	// EventConversion: Platform, Chat, Label (the campaign kind), Score
+	// (the value, 0 when none). A signed conversion was attributed to a
+	// click.
+	EventConversion
 )
 
 // Event is one thing the engine (or an adapter, or a plug-in) did. Fields not

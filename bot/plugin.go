@@ -23,6 +23,10 @@ type Plugin struct {
 	// Checker judges every sentence of the bot's own words before it is
 	// shown (the output checks). At most one plug-in sets it.
 	Checker OutputChecker
+	// Rewriter rewrites every sentence of the bot's answers that passed
+	// the checks, before it is shown; rewriters run in the order
+	// installed.
+	Rewriter OutputRewriter
 	// Observer receives the engine's events.
 	Observer Observer
 	// Commands are the commands it adds; a name already registered
@@ -64,6 +68,9 @@ func (e *Engine) install() error {
 				return fmt.Errorf("bot: New: plug-in %s: the output checker is already set", p.Name)
 			}
 			e.checker = p.Checker
+		}
+		if p.Rewriter != nil {
+			e.rewriters = append(e.rewriters, p.Rewriter)
 		}
 		if p.Observer != nil {
 			e.events.Add(p.Observer)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,10 @@ type Option func(*Campaigns)
 // WithClock replaces time.Now, for tests (the engine's clock).
 func WithClock(now func() time.Time) Option { return func(c *Campaigns) { c.now = now } }
 
+// WithFlushEvery sets how often counted clicks are written
+// (DefaultFlushEvery); a crash loses at most this much.
+func WithFlushEvery(d time.Duration) Option { return func(c *Campaigns) { c.flushEvery = d } }
+
 // WithTick sets how often scheduled posts are looked at (DefaultTick).
 func WithTick(d time.Duration) Option { return func(c *Campaigns) { c.tick = d } }
 
@@ -66,6 +72,27 @@ type Campaigns struct {
 	log    *slog.Logger
 	now    func() time.Time
 	tick   time.Duration
+
+	// domains are links.domains, normalised; base is the short links'
+	// base URL (nil: links are not rewritten).
+	domains []string
+	base    *url.URL
+
+	// lmu guards the link cache: code to link, index key to code.
+	lmu   sync.Mutex
+	cache map[string]Link
+	index map[string]string
+
+	// Clicks: cmu guards the counting state, fmu serialises writing it
+	// (and conversions' changes of the figures); kick asks Run to flush.
+	cmu        sync.Mutex
+	clicks     clickState
+	fmu        sync.Mutex
+	dmu        sync.Mutex
+	kick       chan struct{}
+	flushEvery time.Duration
+	kmu        sync.Mutex
+	ckey       []byte
 
 	hmu  sync.RWMutex
 	host *bot.Host
@@ -90,7 +117,15 @@ func New(cfg Config, links LinksConfig, d Deps, opts ...Option) (*Campaigns, err
 		return nil, errors.New("campaigns: New: nil KV")
 	}
 	c := &Campaigns{cfg: cfg, lcfg: links, loc: cfg.location(), kv: d.KV, kb: d.Knowledge, checks: d.Checks, log: d.Log,
-		now: time.Now, tick: DefaultTick}
+		now: time.Now, tick: DefaultTick, cache: map[string]Link{}, index: map[string]string{},
+		kick: make(chan struct{}, 1), flushEvery: DefaultFlushEvery}
+	c.clicks.pending = map[string]*Stats{}
+	for _, d := range links.Domains {
+		c.domains = append(c.domains, normDomain(d))
+	}
+	if links.BaseURL != "" {
+		c.base, _ = url.Parse(strings.TrimRight(links.BaseURL, "/"))
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -114,7 +149,8 @@ func (c *Campaigns) Plugin() bot.Plugin {
 			c.host = h
 			c.hmu.Unlock()
 		},
-		Run: c.Run,
+		Rewriter: c,
+		Run:      c.Run,
 	}
 }
 
@@ -134,6 +170,12 @@ func (c *Campaigns) Run(ctx context.Context) error {
 	if err := c.recover(ctx); err != nil {
 		c.log.Warn("campaigns: settling interrupted posts failed", "err", err)
 	}
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		c.flushLoop(ctx)
+	}()
 	t := time.NewTicker(c.tick)
 	defer t.Stop()
 	for {
@@ -144,6 +186,29 @@ func (c *Campaigns) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+	}
+}
+
+// flushLoop writes counted clicks every flushEvery, or sooner when many
+// wait, until ctx ends; then once more.
+func (c *Campaigns) flushLoop(ctx context.Context) {
+	t := time.NewTicker(c.flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+			if err := c.flush(fctx); err != nil {
+				c.log.Warn("campaigns: writing clicks at stop failed", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+		case <-c.kick:
+		}
+		if err := c.flush(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("campaigns: writing clicks failed; kept for the next try", "err", err)
 		}
 	}
 }

@@ -523,3 +523,24 @@ func parseWhen(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// Announce implements manage.Publisher: a confirmed /announce goes to one
+// channel as a campaign of its own (kind announcement), its links
+// tracked and its reach kept.
+func (c *Campaigns) Announce(ctx context.Context, author, text, platform, chat string) error {
+	now := c.now()
+	p := &Post{Kind: KindAnnouncement, Platform: platform, Chat: chat, Text: text, Author: author, Created: now, At: now.UTC(),
+		Status: StatusScheduled, Reach: -1}
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if err := c.newPost(ctx, p); err != nil {
+		return fmt.Errorf("campaigns: announce: %w", err)
+	}
+	if err := c.sendPost(ctx, p); err != nil {
+		return fmt.Errorf("campaigns: announce: %w", err)
+	}
+	if p.Status != StatusSent {
+		return errors.New(p.Error)
+	}
+	return nil
+}

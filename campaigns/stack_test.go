@@ -37,12 +37,15 @@ type world struct {
 	clock *bottest.Clock
 	audit *bottest.AuditLog
 	llm   *bottest.LLM
-	msgID int
+	// events are the engine's events, over every run.
+	events *bottest.EventLog
+	msgID  int
 }
 
 func newWorld(t *testing.T) *world {
 	w := &world{fake: telegramtest.NewServer(botID, "chorus_bot"), kv: bottest.NewMemKV(),
-		clock: bottest.NewClock(time.Date(2026, 12, 20, 8, 0, 0, 0, time.UTC)), audit: &bottest.AuditLog{}, llm: &bottest.LLM{}}
+		clock: bottest.NewClock(time.Date(2026, 12, 20, 8, 0, 0, 0, time.UTC)), audit: &bottest.AuditLog{}, llm: &bottest.LLM{},
+		events: &bottest.EventLog{}}
 	t.Cleanup(w.fake.Close)
 	w.fake.SetMemberCount(channelID, 1500)
 	return w
@@ -61,7 +64,14 @@ type run struct {
 type runOpts struct {
 	cfg   campaigns.Config
 	links campaigns.LinksConfig
+	// kb grounds the output checks (nil: nothing).
+	kb bot.Knowledge
 }
+
+// kb is a knowledge base of fixed passages.
+type kb []bot.Passage
+
+func (k kb) Search(context.Context, string, int) ([]bot.Passage, error) { return k, nil }
 
 func (w *world) start(t *testing.T, o runOpts) *run {
 	t.Helper()
@@ -75,7 +85,7 @@ func (w *world) start(t *testing.T, o runOpts) *run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	camp, err := campaigns.New(o.cfg, o.links, campaigns.Deps{KV: w.kv, Checks: checks},
+	camp, err := campaigns.New(o.cfg, o.links, campaigns.Deps{KV: w.kv, Checks: checks, Knowledge: o.kb},
 		campaigns.WithClock(w.clock.Now), campaigns.WithTick(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +97,7 @@ func (w *world) start(t *testing.T, o runOpts) *run {
 		t.Fatal(err)
 	}
 	eng, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"telegram:" + strconv.Itoa(managerID)}}}, store, w.llm,
-		bot.WithPrompts(prompts.Default()), bot.WithAuditor(w.audit), bot.WithClock(w.clock.Now),
+		bot.WithPrompts(prompts.Default()), bot.WithAuditor(w.audit), bot.WithClock(w.clock.Now), bot.WithObserver(w.events),
 		bot.WithPlugin(man.Plugin()), bot.WithPlugin(camp.Plugin()))
 	if err != nil {
 		t.Fatal(err)

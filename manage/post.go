@@ -465,6 +465,10 @@ type Publisher interface {
 	Scheduled(ctx context.Context, env *bot.Env) error
 	// Cancel cancels a scheduled post by its id.
 	Cancel(ctx context.Context, env *bot.Env, id string) error
+	// Announce sends a confirmed /announce text by author to one
+	// channel, as a campaign of its own (its links tracked, its reach
+	// kept).
+	Announce(ctx context.Context, author, text, platform, chat string) error
 }
 
 // WithPublisher lets /post publish, schedule and cancel kept drafts.
