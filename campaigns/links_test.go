@@ -26,7 +26,7 @@ var shortRE = regexp.MustCompile(`https://go\.lumen\.example/l/([a-z0-9]+)`)
 func linkOpts() runOpts {
 	return runOpts{
 		links: campaigns.LinksConfig{Domains: []string{"lumen.example"}, BaseURL: "https://go.lumen.example", ConversionSecret: secret},
-		kb: kb{{Source: "shop.md", Text: "Order the winter blend at https://shop.lumen.example/winter?size=250 or read https://blog.other.example/beans."}},
+		kb:    kb{{Source: "shop.md", Text: "Order the winter blend at https://shop.lumen.example/winter?size=250 or read https://blog.other.example/beans."}},
 	}
 }
 
