@@ -65,6 +65,11 @@ func SentimentChart(pts []Point, step time.Duration) ([]byte, error) {
 
 // UsersChart renders active users per step as a PNG.
 func UsersChart(pts []Point, step time.Duration) ([]byte, error) {
+	return areaChart("active users", pts, step, drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff})
+}
+
+// areaChart renders the Users of pts as one filled series.
+func areaChart(name string, pts []Point, step time.Duration, color drawing.Color) ([]byte, error) {
 	pts = padded(pts, step)
 	xs := make([]time.Time, len(pts))
 	ys := make([]float64, len(pts))
@@ -73,10 +78,11 @@ func UsersChart(pts []Point, step time.Duration) ([]byte, error) {
 		xs[i], ys[i] = p.Time, float64(p.Users)
 		top = max(top, ys[i])
 	}
-	ss := []chart.Series{chart.TimeSeries{Name: "active users", XValues: xs, YValues: ys,
-		Style: chart.Style{StrokeColor: drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, StrokeWidth: 2,
-			FillColor: drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0x40}}}}
-	return render(ss, step, top*1.1, "active users")
+	fill := color
+	fill.A = 0x40
+	ss := []chart.Series{chart.TimeSeries{Name: name, XValues: xs, YValues: ys,
+		Style: chart.Style{StrokeColor: color, StrokeWidth: 2, FillColor: fill}}}
+	return render(ss, step, top*1.1, name)
 }
 
 func render(ss []chart.Series, step time.Duration, top float64, yName string) ([]byte, error) {
@@ -94,4 +100,14 @@ func render(ss []chart.Series, step time.Duration, top float64, yName string) ([
 		return nil, fmt.Errorf("analytics: render chart: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// CountChart renders one count per step (clicks per day) as a PNG; name
+// labels the series and the axis.
+func CountChart(name string, times []time.Time, counts []int, step time.Duration) ([]byte, error) {
+	pts := make([]Point, len(times))
+	for i, t := range times {
+		pts[i] = Point{Time: t, Users: counts[i]}
+	}
+	return areaChart(name, pts, step, drawing.Color{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff})
 }

@@ -141,8 +141,18 @@ var _ manage.Publisher = (*Campaigns)(nil)
 // Host their background work reaches the platforms through, and the
 // scheduler sending posts when their time comes.
 func (c *Campaigns) Plugin() bot.Plugin {
+	h := func(en, zh string) map[string]string { return map[string]string{"en": en, "zh": zh} }
+	kinds := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		kinds[i] = string(k)
+	}
 	return bot.Plugin{
-		Name:    "campaigns",
+		Name: "campaigns",
+		Commands: []bot.CommandSpec{
+			{Name: "campaigns", Role: bot.RoleManager, Usage: "[period]", Help: h("posts, announcements and answers with their reach, clicks and conversions (default 30d)", "帖子、公告和回答的覆盖、点击与转化（默认 30 天）"), Run: c.cmdCampaigns},
+			{Name: "campaign", Role: bot.RoleManager, Usage: "ID", Help: h("one campaign's reach, clicks, conversions and links, with a chart", "单个推广活动的覆盖、点击、转化和链接，附图表"), Run: c.cmdCampaign},
+		},
+		Labels:  bot.Labels{Campaigns: kinds},
 		Catalog: map[string]map[string]string{"en": catalogEN, "zh": catalogZH},
 		Attach: func(h *bot.Host) {
 			c.hmu.Lock()

@@ -70,6 +70,8 @@ type Stats struct {
 	// Values are the conversions' values summed by currency ("" when a
 	// conversion gave a value without one).
 	Values map[string]float64 `json:"values,omitempty"`
+	// ValueDays are the values by "DAY CURRENCY".
+	ValueDays map[string]float64 `json:"value_days,omitempty"`
 	// Events are conversions by event name.
 	Events map[string]int `json:"events,omitempty"`
 }
@@ -119,6 +121,12 @@ func (s *Stats) add(d *Stats) {
 			s.Values = map[string]float64{}
 		}
 		s.Values[k] += v
+	}
+	for k, v := range d.ValueDays {
+		if s.ValueDays == nil {
+			s.ValueDays = map[string]float64{}
+		}
+		s.ValueDays[k] += v
 	}
 	for k, cs := range d.Chats {
 		t := s.chat(k)

@@ -221,10 +221,12 @@ func (c *Campaigns) convert(ctx context.Context, cv Conversion) (string, string,
 		value = *cv.Value
 	}
 	d := &Stats{Campaign: l.Campaign, Kind: l.Kind, Conversions: 1}
-	inc(&d.ConversionDays, now.In(c.loc).Format(time.DateOnly), 1)
+	day := now.In(c.loc).Format(time.DateOnly)
+	inc(&d.ConversionDays, day, 1)
 	inc(&d.Events, strings.ToLower(strings.TrimSpace(cv.Event)), 1)
 	if cv.Value != nil {
 		d.Values = map[string]float64{rec.Currency: value}
+		d.ValueDays = map[string]float64{day + " " + rec.Currency: value}
 	}
 	cs := d.chat(l.Platform + "/" + l.Chat)
 	cs.Conversions, cs.Value = 1, value
