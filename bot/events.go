@@ -58,6 +58,12 @@ const (
 	// (the value, 0 when none). A signed conversion was attributed to a
 	// click.
 	EventConversion
+	// EventMemberJoined: Platform, ChatKind, Chat (the conversation key of
+	// the chat to greet in), User, Lang (the member's, where the platform
+	// tells it), Text (the member's display name, for a greeting only),
+	// Category (the server id on Discord, empty elsewhere). A member
+	// joined a community chat (Engine.HandleJoin).
+	EventMemberJoined
 )
 
 // Event is one thing the engine (or an adapter, or a plug-in) did. Fields not

@@ -107,6 +107,24 @@ type Handler interface {
 	Handle(ctx context.Context, m Message) error
 }
 
+// Join is a member joining a community chat: Telegram's chat_member and
+// new_chat_members, Discord's GUILD_MEMBER_ADD.
+type Join struct {
+	Platform string
+	// Chat is where the member joined and may be greeted (on Discord the
+	// server's system channel, with Server set; ID empty when the server
+	// has none).
+	Chat Chat
+	User User
+	Time time.Time
+}
+
+// JoinHandler takes members joining chats; the Engine is one. An adapter
+// checks its Handler for it and hands joins on when it is one.
+type JoinHandler interface {
+	HandleJoin(ctx context.Context, j Join) error
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, m Message) error
 

@@ -65,6 +65,27 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 	return e.enqueue(ctx, queued{m: m, received: received})
 }
 
+var _ JoinHandler = (*Engine)(nil)
+
+// HandleJoin tells the plug-ins (EventMemberJoined) that a member joined a
+// chat: the welcome, the activation of new members. Bots joining are
+// ignored; nothing is stored by the engine.
+func (e *Engine) HandleJoin(ctx context.Context, j Join) error {
+	if _, ok := e.Platform(j.Platform); !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownPlatform, j.Platform)
+	}
+	if j.User.IsBot || j.User.ID == "" || j.Chat.ID == "" && j.Chat.Server == "" {
+		return nil
+	}
+	if j.Time.IsZero() {
+		j.Time = e.now()
+	}
+	name, _ := SanitizeText(j.User.Name)
+	e.events.Emit(Event{Kind: EventMemberJoined, Time: j.Time, Platform: j.Platform, ChatKind: j.Chat.Kind,
+		Chat: ConversationKey(j.Platform, j.Chat.ID, ""), User: UserKey(j.Platform, j.User.ID), Lang: j.User.Lang, Text: name, Category: j.Chat.Server})
+	return nil
+}
+
 func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	select {
 	case e.slots <- struct{}{}:

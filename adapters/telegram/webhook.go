@@ -129,8 +129,7 @@ func (a *Adapter) setWebhook(ctx context.Context) {
 		err := a.do(ctx, "setWebhook", 1, func(ctx context.Context) error {
 			_, err := a.api.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.cfg.Webhook.PublicURL, SecretToken: a.cfg.Webhook.Secret,
 				MaxConnections: maxWebhookInFlight,
-				AllowedUpdates: []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-					models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost}})
+				AllowedUpdates: allowedUpdates})
 			return err
 		})
 		if err == nil || ctx.Err() != nil {

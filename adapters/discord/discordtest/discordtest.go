@@ -74,6 +74,9 @@ type Guild struct {
 	Threads []string
 	// BotRoles are the roles of the bot's own member (its managed role).
 	BotRoles []string
+	// SystemChannel is the channel Discord posts joins in
+	// (system_channel_id).
+	SystemChannel string
 	// Members is the approximate_member_count GET /guilds/{id}?with_counts=true
 	// answers.
 	Members int
@@ -694,6 +697,13 @@ func (s *Server) resume(c *conn, d json.RawMessage) bool {
 	return true
 }
 
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func nonNilAny(xs []any) []any {
 	if xs == nil {
 		return []any{}
@@ -718,7 +728,7 @@ func (s *Server) guildJSON(g Guild) map[string]any {
 		threads = append(threads, map[string]any{"id": t, "name": "thread-" + t, "type": 11, "guild_id": g.ID, "parent_id": parent})
 	}
 	members := []any{map[string]any{"user": map[string]any{"id": s.opts.BotID, "username": s.opts.BotName, "bot": true}, "roles": nonNil(g.BotRoles)}}
-	return map[string]any{"id": g.ID, "name": g.Name, "owner_id": g.OwnerID, "roles": roles,
+	return map[string]any{"id": g.ID, "name": g.Name, "owner_id": g.OwnerID, "roles": roles, "system_channel_id": nilIfEmpty(g.SystemChannel),
 		"channels": nonNilAny(channels), "threads": nonNilAny(threads), "members": members}
 }
 
