@@ -116,6 +116,8 @@ type Join struct {
 	// has none).
 	Chat Chat
 	User User
+	// Time is when the platform says the member joined (informative: the
+	// engine stamps the event on receipt).
 	Time time.Time
 }
 

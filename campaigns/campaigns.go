@@ -94,6 +94,14 @@ type Campaigns struct {
 	kmu        sync.Mutex
 	ckey       []byte
 
+	// Members: joins waits for the welcome worker; amu guards pending
+	// (members within their activation window who have not written, by
+	// user key, with when they joined) and the greeting buckets by chat.
+	joins   chan memberJob
+	amu     sync.Mutex
+	pending map[string]time.Time
+	buckets map[string]*bucket
+
 	hmu  sync.RWMutex
 	host *bot.Host
 
@@ -120,6 +128,7 @@ func New(cfg Config, links LinksConfig, d Deps, opts ...Option) (*Campaigns, err
 		now: time.Now, tick: DefaultTick, cache: map[string]Link{}, index: map[string]string{},
 		kick: make(chan struct{}, 1), flushEvery: DefaultFlushEvery}
 	c.clicks.pending = map[string]*Stats{}
+	c.joins, c.pending, c.buckets = make(chan memberJob, joinQueue), map[string]time.Time{}, map[string]*bucket{}
 	for _, d := range links.Domains {
 		c.domains = append(c.domains, normDomain(d))
 	}
@@ -160,6 +169,9 @@ func (c *Campaigns) Plugin() bot.Plugin {
 			c.hmu.Unlock()
 		},
 		Rewriter: c,
+		Observer: c,
+		Keeper:   c,
+		Start:    c.loadPending,
 		Run:      c.Run,
 	}
 }
@@ -180,12 +192,10 @@ func (c *Campaigns) Run(ctx context.Context) error {
 	if err := c.recover(ctx); err != nil {
 		c.log.Warn("campaigns: settling interrupted posts failed", "err", err)
 	}
-	done := make(chan struct{})
-	defer func() { <-done }()
-	go func() {
-		defer close(done)
-		c.flushLoop(ctx)
-	}()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { c.flushLoop(ctx) })
+	wg.Go(func() { c.memberLoop(ctx) })
 	t := time.NewTicker(c.tick)
 	defer t.Stop()
 	for {

@@ -30,6 +30,9 @@ var catalogEN = map[string]string{
 	"campaigns.by_platform":       "{platform}: clicks {clicks} (unique {unique}), conversions {conversions}",
 	"campaigns.events":            "Conversions by event: {events}",
 	"campaigns.link":              "{url} → {target}: {clicks} clicks",
+	"campaigns.welcome":           "Welcome, {name}! I'm {bot}, {brand}'s assistant: ask me anything here.",
+	"campaigns.welcome_rules":     "Our rules: {rules}",
+	"campaigns.welcome_link":      "New here? Start with {link}",
 }
 
 // catalogZH holds the campaigns' messages in Chinese.
@@ -62,4 +65,7 @@ var catalogZH = map[string]string{
 	"campaigns.by_platform":       "{platform}：点击 {clicks}（独立 {unique}），转化 {conversions}",
 	"campaigns.events":            "按事件的转化：{events}",
 	"campaigns.link":              "{url} → {target}：{clicks} 次点击",
+	"campaigns.welcome":           "欢迎你，{name}！我是 {brand} 的助手 {bot}，有任何问题都可以在这里问我。",
+	"campaigns.welcome_rules":     "社区规则：{rules}",
+	"campaigns.welcome_link":      "第一次来？从这里开始：{link}",
 }

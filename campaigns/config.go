@@ -24,16 +24,44 @@ type Config struct {
 	// channel ids. They are announce.channels, set by the binary: one
 	// list of the brand's channels for /announce and /post publish.
 	Channels map[string][]string `yaml:"-"`
+	// Welcome greets members joining the community's chats.
+	Welcome WelcomeConfig `yaml:"welcome"`
+}
+
+// WelcomeConfig is "campaigns.welcome": greeting new members.
+type WelcomeConfig struct {
+	// Chats are where members are greeted: Telegram groups
+	// ("telegram:-1001234567890", the bot an administrator there) and
+	// Discord servers ("discord:81234", greeted in the server's system
+	// channel; needs discord.member_events). Empty: no welcome.
+	Chats []string `yaml:"chats" platform:"homes"`
+	// Rules is the line of the community's rules the greeting carries.
+	Rules string `yaml:"rules"`
+	// Link is a page for new members; tracked when its domain is one of
+	// links.domains.
+	Link string `yaml:"link"`
+	// Template replaces the catalogue's greeting: {name}, {brand}, {bot},
+	// {rules}, {link}.
+	Template string `yaml:"template"`
+	// PerMinute bounds the greetings in one chat per minute: members
+	// joining past it (a raid) are recorded but not greeted.
+	PerMinute int `yaml:"per_minute"`
 }
 
 // DefaultConfig is the section's defaults: UTC, no channels.
-func DefaultConfig() Config { return Config{TimeZone: "UTC"} }
+func DefaultConfig() Config { return Config{TimeZone: "UTC", Welcome: WelcomeConfig{PerMinute: 5}} }
 
 // Validate checks the section, naming fields by their YAML path in it.
 func (c Config) Validate() error {
 	var p bot.Problems
 	if _, err := time.LoadLocation(c.zone()); err != nil {
 		p.Add("time_zone", "unknown time zone %q (use an IANA name such as \"Europe/Berlin\" or \"UTC\")", c.TimeZone)
+	}
+	if c.Welcome.PerMinute < 0 {
+		p.Add("welcome.per_minute", "must be 0 or more (0: 5)")
+	}
+	if l := c.Welcome.Link; l != "" {
+		p.URL("welcome.link", l, "http", "https")
 	}
 	for _, k := range bot.SortedKeys(c.Channels) {
 		for i, id := range c.Channels[k] {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
@@ -38,7 +40,13 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 			return nil, err
 		}
 	}
-	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithModel(model, set))
+	// /stats shows the members who joined, which the campaigns (built
+	// below, over analytics' classifier) keep.
+	members := analytics.MembersFunc(func(ctx context.Context, from, to time.Time, v bot.View) (analytics.Activation, error) {
+		return p.camp.Activation(ctx, from, to, v)
+	})
+	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithModel(model, set),
+		analytics.WithMembers(members))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
