@@ -388,18 +388,11 @@ func (c *Campaigns) addStats(ctx context.Context, id string, d *Stats) error {
 
 // stats reads the stored figures of campaign id (zero when none).
 func (c *Campaigns) stats(ctx context.Context, id string) (Stats, error) {
-	v, err := c.kv.Get(ctx, BucketStats, id)
-	if errors.Is(err, bot.ErrNotFound) {
-		return Stats{Campaign: id}, nil
+	s, ok, err := getJSON[Stats](ctx, c.kv, BucketStats, id)
+	if !ok && err == nil {
+		s.Campaign = id
 	}
-	if err != nil {
-		return Stats{}, err
-	}
-	var s Stats
-	if err := json.Unmarshal(v, &s); err != nil {
-		return Stats{}, fmt.Errorf("stats %s: %w", id, err)
-	}
-	return s, nil
+	return s, err
 }
 
 // clickKey is the key click ids are signed with, made on first use.

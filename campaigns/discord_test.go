@@ -1,7 +1,6 @@
 package campaigns_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -46,14 +45,8 @@ func TestDiscordPublishAndWelcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng.AddPlatform(ad)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := eng.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- ad.Run(ctx) }()
-	defer func() { cancel(); <-done; _ = eng.Close() }()
+	stop := serve(t, eng, ad)
+	defer stop()
 	waitFor(t, "connected", func() bool { return ad.Ready() && len(fake.Commands(guild)) > 0 })
 
 	w := &world{kv: kv, clock: bottest.NewClock(time.Now())}

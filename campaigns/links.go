@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -180,18 +179,7 @@ func (c *Campaigns) link(ctx context.Context, code string) (Link, bool, error) {
 }
 
 func (c *Campaigns) loadLink(ctx context.Context, code string) (Link, bool, error) {
-	v, err := c.kv.Get(ctx, BucketLinks, code)
-	if errors.Is(err, bot.ErrNotFound) {
-		return Link{}, false, nil
-	}
-	if err != nil {
-		return Link{}, false, err
-	}
-	var l Link
-	if err := json.Unmarshal(v, &l); err != nil {
-		return Link{}, false, fmt.Errorf("link %s: %w", code, err)
-	}
-	return l, true, nil
+	return getJSON[Link](ctx, c.kv, BucketLinks, code)
 }
 
 // codeAlphabet is what codes are made of: lower case and digits, so that

@@ -42,6 +42,19 @@ func published(t *testing.T, w *world, r *run) string {
 	return sent[0].Text
 }
 
+// live starts Chorus with o, publishes a draft with a tracked link and
+// serves the campaigns' handler: the world, the run, the link's code, the
+// post's id and the handler's server.
+func live(t *testing.T, o runOpts) (*world, *run, string, string, *httptest.Server) {
+	t.Helper()
+	w := newWorld(t)
+	r := w.start(t, o)
+	code := shortRE.FindStringSubmatch(published(t, w, r))[1]
+	srv := httptest.NewServer(r.camp.Handler())
+	t.Cleanup(srv.Close)
+	return w, r, code, postID(t, w), srv
+}
+
 func postID(t *testing.T, w *world) string {
 	t.Helper()
 	ps := w.posts(t)
@@ -103,12 +116,7 @@ func get(t *testing.T, u, agent, forwarded string) *http.Response {
 }
 
 func TestRedirectCountsPeopleNotPreviews(t *testing.T) {
-	w := newWorld(t)
-	r := w.start(t, linkOpts())
-	code := shortRE.FindStringSubmatch(published(t, w, r))[1]
-	pid := postID(t, w)
-	srv := httptest.NewServer(r.camp.Handler())
-	defer srv.Close()
+	w, r, code, pid, srv := live(t, linkOpts())
 
 	// The preview fetchers of Telegram and Discord follow every link once.
 	for _, ua := range []string{"TelegramBot (like TwitterBot)", "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)", ""} {
@@ -152,14 +160,9 @@ func TestRedirectCountsPeopleNotPreviews(t *testing.T) {
 }
 
 func TestUniqueClicksBehindTrustedProxyAndAcrossDays(t *testing.T) {
-	w := newWorld(t)
 	o := linkOpts()
 	o.links.TrustForwardedFor = true
-	r := w.start(t, o)
-	code := shortRE.FindStringSubmatch(published(t, w, r))[1]
-	pid := postID(t, w)
-	srv := httptest.NewServer(r.camp.Handler())
-	defer srv.Close()
+	w, r, code, pid, srv := live(t, o)
 	get(t, srv.URL+"/l/"+code, browser, "198.51.100.1")
 	get(t, srv.URL+"/l/"+code, browser, "198.51.100.2")
 	get(t, srv.URL+"/l/"+code, browser, "10.0.0.1, 198.51.100.2") // the proxy appends the client
@@ -224,12 +227,7 @@ func postConversion(t *testing.T, u string, body []byte, sig string) (int, map[s
 }
 
 func TestConversions(t *testing.T) {
-	w := newWorld(t)
-	r := w.start(t, linkOpts())
-	code := shortRE.FindStringSubmatch(published(t, w, r))[1]
-	pid := postID(t, w)
-	srv := httptest.NewServer(r.camp.Handler())
-	defer srv.Close()
+	w, r, code, pid, srv := live(t, linkOpts())
 	loc, _ := url.Parse(get(t, srv.URL+"/l/"+code, browser, "").Header.Get("Location"))
 	click := loc.Query().Get("chorus_click")
 

@@ -254,18 +254,23 @@ func (c *Campaigns) putPost(ctx context.Context, p *Post) error {
 
 // post reads a post; ok is false when there is none.
 func (c *Campaigns) post(ctx context.Context, id string) (Post, bool, error) {
-	v, err := c.kv.Get(ctx, BucketPosts, id)
+	return getJSON[Post](ctx, c.kv, BucketPosts, id)
+}
+
+// getJSON reads the JSON value under key; ok is false when there is none.
+func getJSON[T any](ctx context.Context, kv bot.KV, bucket, key string) (T, bool, error) {
+	var v T
+	raw, err := kv.Get(ctx, bucket, key)
 	if errors.Is(err, bot.ErrNotFound) {
-		return Post{}, false, nil
+		return v, false, nil
 	}
 	if err != nil {
-		return Post{}, false, err
+		return v, false, err
 	}
-	var p Post
-	if err := json.Unmarshal(v, &p); err != nil {
-		return Post{}, false, fmt.Errorf("post %s: %w", id, err)
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, false, fmt.Errorf("%s %s: %w", bucket, key, err)
 	}
-	return p, true, nil
+	return v, true, nil
 }
 
 // posts lists every post, oldest first.

@@ -1,7 +1,6 @@
 package campaigns_test
 
 import (
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,14 +14,9 @@ import (
 // members, three clicks by two people, a preview, a purchase; an answer's
 // link clicked once) gives these figures in /campaigns and /campaign.
 func TestCampaignReports(t *testing.T) {
-	w := newWorld(t)
 	o := linkOpts()
 	o.links.TrustForwardedFor = true
-	r := w.start(t, o)
-	code := shortRE.FindStringSubmatch(published(t, w, r))[1]
-	pid := postID(t, w)
-	srv := httptest.NewServer(r.camp.Handler())
-	defer srv.Close()
+	w, r, code, pid, srv := live(t, o)
 	get(t, srv.URL+"/l/"+code, "TelegramBot (like TwitterBot)", "198.51.100.9")
 	loc, _ := url.Parse(get(t, srv.URL+"/l/"+code, browser, "198.51.100.1").Header.Get("Location"))
 	get(t, srv.URL+"/l/"+code, browser, "198.51.100.1")

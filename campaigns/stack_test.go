@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,6 +107,18 @@ func (w *world) start(t *testing.T, o runOpts) *run {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &run{t: t, w: w, eng: eng, camp: camp, stop: serve(t, eng, ad)}
+	t.Cleanup(r.stop)
+	if !w.fake.WaitFor(waitLong, ad.Ready) {
+		t.Fatal("adapter never connected")
+	}
+	return r
+}
+
+// serve adds ad to eng, starts both and returns what stops them (once;
+// later calls do nothing).
+func serve(t *testing.T, eng *bot.Engine, ad bot.Adapter) func() {
+	t.Helper()
 	eng.AddPlatform(ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := eng.Start(ctx); err != nil {
@@ -113,26 +126,18 @@ func (w *world) start(t *testing.T, o runOpts) *run {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ad.Run(ctx) }()
-	r := &run{t: t, w: w, eng: eng, camp: camp}
-	stopped := false
-	r.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(waitLong):
-			t.Error("adapter did not stop")
-		}
-		_ = eng.Close()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(waitLong):
+				t.Error("adapter did not stop")
+			}
+			_ = eng.Close()
+		})
 	}
-	t.Cleanup(r.stop)
-	if !w.fake.WaitFor(waitLong, ad.Ready) {
-		t.Fatal("adapter never connected")
-	}
-	return r
 }
 
 // say sends text from user in their private chat and waits for the n-th
