@@ -347,6 +347,9 @@ func (c *Campaigns) outcomeLine(lang string, p *Post) string {
 	if p.Status != StatusSent {
 		return cat.T(lang, "campaigns.failed", "id", p.ID, "channel", ch, "error", p.Error)
 	}
+	if p.Reach < 0 {
+		return cat.T(lang, "campaigns.published_noreach", "id", p.ID, "channel", ch)
+	}
 	return cat.T(lang, "campaigns.published", "id", p.ID, "channel", ch, "reach", reachText(p.Reach))
 }
 
@@ -362,7 +365,7 @@ func (c *Campaigns) catalog() *bot.Catalog {
 
 func reachText(n int) string {
 	if n < 0 {
-		return "?"
+		return "n/a"
 	}
 	return strconv.Itoa(n)
 }

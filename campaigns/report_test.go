@@ -32,7 +32,7 @@ func TestCampaignReports(t *testing.T) {
 	rep := r.say(managerID, "/campaigns 7d")
 	contains(t, rep, pid+" · post · telegram -1009001 · 2026-12-20 09:00",
 		"reach 1500 · clicks 3 (unique 2) · click-through 0.1% · conversions 1 (rate 50.0%) · value 12.50 EUR",
-		"answer · links in answers", "reach ? · clicks 1 (unique 1) · click-through n/a · conversions 0 (rate 0.0%) · value 0",
+		"answer · links in answers", "reach n/a · clicks 1 (unique 1) · click-through n/a · conversions 0 (rate 0.0%) · value 0",
 		"All campaigns:", "reach 1500 · clicks 4 (unique 3) · click-through 0.2% · conversions 1 (rate 33.3%) · value 12.50 EUR")
 	photos := w.fake.Calls(telegramtest.MethodSendPhoto)
 	if len(photos) != 1 || len(photos[0].Files["photo"]) < 1000 {

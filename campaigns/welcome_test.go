@@ -2,6 +2,8 @@ package campaigns_test
 
 import (
 	"context"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,9 +66,15 @@ func TestWelcomeOncePerMemberAndRateLimited(t *testing.T) {
 	if len(msgs) != 4 || !strings.Contains(msgs[3].Text, "Welcome, Lea!") || !strings.Contains(msgs[3].Text, "Our rules: be kind") {
 		t.Fatalf("greetings = %+v", msgs)
 	}
-	// Clicks on the welcome link count for the welcome campaign.
+	// A click on the welcome link counts for the welcome campaign.
+	srv := httptest.NewServer(r.camp.Handler())
+	defer srv.Close()
+	res := get(t, srv.URL+"/l/"+shortRE.FindStringSubmatch(g)[1], browser, "")
+	if loc, _ := url.Parse(res.Header.Get("Location")); loc == nil || loc.Query().Get("utm_campaign") != "welcome" || loc.Path != "/start" {
+		t.Fatalf("welcome link goes to %v", res.Header.Get("Location"))
+	}
 	st, err := r.camp.Stats(context.Background(), "welcome")
-	if err != nil || st.Clicks != 0 {
+	if err != nil || st.Clicks != 1 || st.Kind != campaigns.KindWelcome || st.Chats["telegram/"+strconv.Itoa(groupID)] == nil {
 		t.Fatalf("welcome stats = %+v, %v", st, err)
 	}
 }
