@@ -18,9 +18,10 @@ COPY --from=build --chown=65532:65532 /out/data /data
 COPY --from=build /src/configs/knowledge /etc/chorus/knowledge
 ENV CHORUS_DATA_DIR=/data \
     CHORUS_KB_DIR=/etc/chorus/knowledge \
-    CHORUS_ADMIN_LISTEN=0.0.0.0:9464
+    CHORUS_ADMIN_LISTEN=0.0.0.0:9464 \
+    CHORUS_WEB_LISTEN=0.0.0.0:8080
 VOLUME ["/data"]
-EXPOSE 9464
+EXPOSE 9464 8080
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/chorus"]
 CMD ["serve"]

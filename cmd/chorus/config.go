@@ -20,6 +20,7 @@ import (
 	"github.com/chorusbot/chorus/metrics"
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/prompts"
+	"github.com/chorusbot/chorus/web"
 )
 
 // defaultDataDir is where state lives when nothing else is said.
@@ -45,6 +46,7 @@ type Config struct {
 	Telegram   telegram.Config        `yaml:"telegram"`
 	Discord    discord.Config         `yaml:"discord"`
 	Admin      metrics.AdminConfig    `yaml:"admin"`
+	Web        web.Config             `yaml:"web"`
 	Moderation moderation.Config      `yaml:"moderation"`
 	Analytics  analytics.Config       `yaml:"analytics"`
 	Announce   manage.Config          `yaml:"announce"`
@@ -69,6 +71,7 @@ func defaultConfig() *Config {
 		Telegram:   telegram.DefaultConfig(),
 		Discord:    discord.DefaultConfig(),
 		Admin:      metrics.DefaultAdmin(),
+		Web:        web.DefaultConfig(),
 		Moderation: moderation.DefaultConfig(),
 		Analytics:  analytics.DefaultConfig(),
 		Campaigns:  campaigns.DefaultConfig(),

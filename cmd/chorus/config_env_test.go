@@ -161,6 +161,8 @@ func TestEnvVars(t *testing.T) {
 		"CHORUS_TELEGRAM_API_URL":        "telegram.api_url",
 		"CHORUS_ENGINE_WORKERS":          "engine.workers",
 		"CHORUS_ADMIN_LISTEN":            "admin.listen",
+		"CHORUS_WEB_LISTEN":              "web.listen",
+		"CHORUS_WEB_BASE_URL":            "web.base_url",
 		"CHORUS_TELEGRAM_WEBHOOK_SECRET": "telegram.webhook.secret",
 		"CHORUS_TELEGRAM_TOKEN_FILE":     "telegram.token_file",
 		"CHORUS_MODERATION_WORDS":        "moderation.words",

@@ -66,7 +66,7 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{stderr: &syncBuffer{}, done: make(chan struct{}), admin: freePort(t)}
 	p.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + p.admin}, env...)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + p.admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Stdin = strings.NewReader("")
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.stderr

@@ -272,7 +272,7 @@ func TestFaultReadOnlyDatabase(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_DATA_DIR=" + data, "CHORUS_ADMIN_LISTEN=" + freePort(t)}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_DATA_DIR=" + data, "CHORUS_ADMIN_LISTEN=" + freePort(t), "CHORUS_WEB_LISTEN=127.0.0.1:0"}
 	cmd.Dir = data
 	cmd.Stdin = strings.NewReader("")
 	if os.Geteuid() == 0 {

@@ -172,7 +172,7 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 	admin := freePort(t)
 	serve := exec.Command(binary, "serve")
 	serve.Dir = root
-	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + admin}, env...)
+	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	serve.Stdin = strings.NewReader("")
 	var serveErr syncBuffer
 	serve.Stdout, serve.Stderr = io.Discard, &serveErr

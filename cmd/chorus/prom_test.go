@@ -53,7 +53,7 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	serve := exec.Command(binary, "serve")
 	serve.Dir = t.TempDir()
 	serve.Env = []string{"PATH=" + os.Getenv("PATH"), "CHORUS_DATA_DIR=" + t.TempDir(),
-		"CHORUS_ADMIN_LISTEN=" + adminAddr, "CHORUS_LOG_LEVEL=warn"}
+		"CHORUS_ADMIN_LISTEN=" + adminAddr, "CHORUS_WEB_LISTEN=127.0.0.1:0", "CHORUS_LOG_LEVEL=warn"}
 	serve.Stdin = strings.NewReader(script)
 	var out strings.Builder
 	serve.Stdout = &out

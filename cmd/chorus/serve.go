@@ -100,6 +100,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		srv := metrics.NewServer(cfg.Admin.Listen, reg, checks...)
 		comps = append(comps, component{"admin", srv.Run})
 	}
+	if ws := newWebServer(cfg, log, a); ws != nil {
+		comps = append(comps, component{"web", ws.Run})
+	}
 
 	if err := a.engine.Start(ctx); err != nil {
 		return err
@@ -116,8 +119,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			if err := c.run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("component stopped", "component", c.name, "err", err)
 				errc <- fmt.Errorf("%s: %w", c.name, err)
-				if c.name == "admin" {
-					stopAll() // the admin address is taken: that is fatal
+				if c.name == "admin" || c.name == "web" {
+					stopAll() // the address is taken: that is fatal
 				}
 			}
 		}()
