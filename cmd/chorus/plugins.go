@@ -64,7 +64,7 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	if p.checks != nil {
 		deps.Checks = p.checks
 	}
-	p.camp, err = campaigns.New(campCfg, cfg.Links, deps)
+	p.camp, err = campaigns.New(campCfg, cfg.links(), deps)
 	if err != nil {
 		return nil, err
 	}

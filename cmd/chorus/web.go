@@ -21,4 +21,9 @@ func newWebServer(cfg *Config, log *slog.Logger, a *app) *web.Server {
 
 // mountWeb mounts the public handlers of the packages that serve any on
 // the web listener.
-func mountWeb(cfg *Config, a *app, srv *web.Server) {}
+func mountWeb(cfg *Config, a *app, srv *web.Server) {
+	// Tracked links and the brand site's conversions (package campaigns).
+	links := a.plug.camp.Handler()
+	srv.Handle("GET /l/{code}", links)
+	srv.Handle("POST /conversions", links)
+}
