@@ -79,7 +79,9 @@ func TestLinksNeedAPublicAddress(t *testing.T) {
 	}{
 		{"no base url", func(c *Config) {}, "links.base_url"},
 		{"no listener", func(c *Config) { c.Web.Listen, c.Links.BaseURL = "", "https://go.lumen.example" }, "links.domains"},
-		{"bad domain", func(c *Config) { c.Links.BaseURL, c.Links.Domains = "https://go.lumen.example", []string{"https://lumen.example/"} }, "links.domains[0]"},
+		{"bad domain", func(c *Config) {
+			c.Links.BaseURL, c.Links.Domains = "https://go.lumen.example", []string{"https://lumen.example/"}
+		}, "links.domains[0]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := defaultConfig()
