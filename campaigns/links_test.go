@@ -292,3 +292,25 @@ func TestConversions(t *testing.T) {
 func body2(click string) string {
 	return `{"event_id":"order-2","click_id":"` + click + `","event":"purchase"}`
 }
+
+// TestAnnouncementIsACampaign: a confirmed /announce goes out through the
+// campaigns: its link tracked, its reach kept, in /campaigns.
+func TestAnnouncementIsACampaign(t *testing.T) {
+	w := newWorld(t)
+	r := w.start(t, linkOpts())
+	preview := r.say(managerID, "/announce The winter blend is here: https://shop.lumen.example/winter?size=250")
+	code := regexp.MustCompile(`/announce confirm (\d{6})`).FindStringSubmatch(preview)
+	if code == nil {
+		t.Fatalf("preview: %q", preview)
+	}
+	contains(t, r.say(managerID, "/announce confirm "+code[1]), "1")
+	sent := w.fake.Messages(channelID)
+	if len(sent) != 1 || !shortRE.MatchString(sent[0].Text) || strings.Contains(sent[0].Text, "shop.lumen.example") {
+		t.Fatalf("channel got %+v", sent)
+	}
+	ps := w.posts(t)
+	if len(ps) != 1 || ps[0].Kind != campaigns.KindAnnouncement || !strings.HasPrefix(ps[0].ID, "a") || ps[0].Reach != 1500 || ps[0].Author != "telegram:7" {
+		t.Fatalf("posts = %+v", ps)
+	}
+	contains(t, r.say(managerID, "/campaigns"), ps[0].ID+" · announcement · telegram -1009001", "reach 1500 · clicks 0")
+}

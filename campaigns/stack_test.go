@@ -92,12 +92,12 @@ func (w *world) start(t *testing.T, o runOpts) *run {
 		t.Fatal(err)
 	}
 	store := bottest.NewMemStore()
-	man, err := manage.New(manage.Config{}, manage.Deps{KV: w.kv, History: store, Model: w.llm, Prompts: prompts.Default()},
+	man, err := manage.New(manage.Config{Channels: o.cfg.Channels}, manage.Deps{KV: w.kv, History: store, Model: w.llm, Prompts: prompts.Default()},
 		manage.WithClock(w.clock.Now), manage.WithChecks(checks), manage.WithPublisher(camp))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Managers: []string{"telegram:" + strconv.Itoa(managerID)}}}, store, w.llm,
+	eng, err := bot.New(bot.Config{Workers: 2, Roles: bot.Roles{Owners: []string{"telegram:" + strconv.Itoa(managerID)}}}, store, w.llm,
 		bot.WithPrompts(prompts.Default()), bot.WithAuditor(w.audit), bot.WithClock(w.clock.Now), bot.WithObserver(w.events),
 		bot.WithPlugin(man.Plugin()), bot.WithPlugin(camp.Plugin()))
 	if err != nil {
