@@ -371,21 +371,31 @@ func reachText(n int) string {
 }
 
 // Scheduled implements manage.Publisher: /post scheduled lists what waits
-// for its time, soonest first.
+// for its time, soonest first, and the posts that failed in the last
+// week, so that a scheduled post that could not go out is seen.
 func (c *Campaigns) Scheduled(ctx context.Context, env *bot.Env) error {
 	ps, err := c.posts(ctx)
 	if err != nil {
 		return fmt.Errorf("campaigns: scheduled: %w", err)
 	}
+	week := c.now().Add(-7 * 24 * time.Hour)
+	failed := slices.DeleteFunc(slices.Clone(ps), func(p Post) bool { return p.Status != StatusFailed || p.At.Before(week) })
 	ps = slices.DeleteFunc(ps, func(p Post) bool { return p.Status != StatusScheduled })
-	if len(ps) == 0 {
-		return env.Reply(ctx, env.T("campaigns.none_scheduled"))
-	}
-	slices.SortStableFunc(ps, func(a, b Post) int { return a.At.Compare(b.At) })
 	var b strings.Builder
-	b.WriteString(env.T("campaigns.scheduled_header", "zone", c.loc.String()))
-	for _, p := range ps {
-		fmt.Fprintf(&b, "\n%s · %s %s · %s · %s", p.ID, p.Platform, p.Chat, p.At.In(c.loc).Format(timeLayout), env.Esc(bot.Excerpt(p.Text, 70)))
+	if len(ps) == 0 {
+		b.WriteString(env.T("campaigns.none_scheduled"))
+	} else {
+		slices.SortStableFunc(ps, func(a, b Post) int { return a.At.Compare(b.At) })
+		b.WriteString(env.T("campaigns.scheduled_header", "zone", c.loc.String()))
+		for _, p := range ps {
+			fmt.Fprintf(&b, "\n%s · %s %s · %s · %s", p.ID, p.Platform, p.Chat, p.At.In(c.loc).Format(timeLayout), env.Esc(bot.Excerpt(p.Text, 70)))
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString("\n\n" + env.T("campaigns.failed_header"))
+		for _, p := range failed {
+			fmt.Fprintf(&b, "\n%s · %s %s · %s · %s", p.ID, p.Platform, p.Chat, p.At.In(c.loc).Format(timeLayout), env.Esc(p.Error))
+		}
 	}
 	return env.Reply(ctx, b.String())
 }

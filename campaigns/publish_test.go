@@ -165,3 +165,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFailedScheduledPostIsShown: a scheduled post the platform refuses is
+// marked failed, audited, and listed by /post scheduled with the reason.
+func TestFailedScheduledPostIsShown(t *testing.T) {
+	w := newWorld(t)
+	r := w.start(t, runOpts{})
+	w.keepDraft(t, "d1", "telegram", "Winter blend is back.")
+	contains(t, r.say(managerID, "/post publish d1 at +1h"), "Scheduled p")
+	w.fake.Fail(telegramtest.MethodSendMessage, 1, 403, "Forbidden: bot is not a member of the channel chat", 0)
+	w.clock.Add(time.Hour)
+	waitFor(t, "the post failed", func() bool {
+		ps := w.posts(t)
+		return len(ps) == 1 && ps[0].Status == campaigns.StatusFailed
+	})
+	contains(t, r.say(managerID, "/post scheduled"), "No posts are scheduled.", "Not published in the last week:", "bot is not a member")
+	a := w.audit.Entries(bot.AuditPublish)
+	if last := a[len(a)-1]; last.Action != "failed" || last.Actor != "scheduler" {
+		t.Fatalf("audit = %+v", last)
+	}
+}
