@@ -198,11 +198,19 @@ func newCode() (string, error) {
 	return string(b[:]), nil
 }
 
+// DMChat is the chat every private chat counts as: a private chat's id
+// names the person (on Telegram it is their user id), and clicks must not.
+const DMChat = "dm"
+
 // RewriteSentence implements bot.OutputRewriter: links to the brand's
 // domains in an answer become tracked links of the "answer" campaign in
-// the message's chat.
+// the message's chat (DMChat for private chats).
 func (c *Campaigns) RewriteSentence(ctx context.Context, s string, m *bot.Message) string {
-	return c.rewrite(ctx, s, Campaign{ID: string(KindAnswer), Kind: KindAnswer, Platform: m.Platform, Chat: m.Chat.ID})
+	chat := m.Chat.ID
+	if m.Chat.Kind == bot.ChatDM {
+		chat = DMChat
+	}
+	return c.rewrite(ctx, s, Campaign{ID: string(KindAnswer), Kind: KindAnswer, Platform: m.Platform, Chat: chat})
 }
 
 // Rewrite rewrites the links of an announcement (manage's /announce) to

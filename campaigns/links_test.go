@@ -95,6 +95,12 @@ func TestLinksRewrittenOnlyForBrandDomains(t *testing.T) {
 	if q := loc.Query(); loc.Host != "www.lumen.example" || q.Get("utm_campaign") != "answer" || q.Get("utm_source") != "telegram" {
 		t.Fatalf("answer link goes to %s", loc)
 	}
+	// Clicks on links in private chats count for "dm", never for the
+	// chat, whose id names the person.
+	st, err := r.camp.Stats(context.Background(), "answer")
+	if err != nil || st.Clicks != 1 || st.Chats["telegram/dm"] == nil || len(st.Chats) != 1 {
+		t.Fatalf("answer stats = %+v, %v", st, err)
+	}
 }
 
 func get(t *testing.T, u, agent, forwarded string) *http.Response {
