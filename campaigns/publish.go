@@ -460,6 +460,9 @@ func (c *Campaigns) sendDue(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if !c.ready(p.Platform) {
+			continue // at start, before the adapter connected: next tick
+		}
 		// A send once begun is finished even if Chorus is stopping: cut
 		// off, the post would have gone out but be recorded as failed.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
@@ -486,6 +489,25 @@ func (c *Campaigns) sendDue(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ready reports whether platform can send now: an adapter that says it
+// is not connected yet (Discord before its gateway opened, at start) is
+// waited for; a platform Chorus doesn't speak is not (sendPost fails the
+// post).
+func (c *Campaigns) ready(platform string) bool {
+	h := c.getHost()
+	if h == nil {
+		return false
+	}
+	pl, ok := h.PlatformFor(platform)
+	if !ok {
+		return true
+	}
+	if r, ok := pl.(interface{ Ready() bool }); ok {
+		return r.Ready()
+	}
+	return true
 }
 
 // sendTimeout bounds one scheduled send, which a stop does not cut off.
