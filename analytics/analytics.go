@@ -240,7 +240,7 @@ func sample(text string) string {
 // engagement figures.
 func (a *Analytics) Observe(e bot.Event) {
 	switch e.Kind {
-	case bot.EventReplySent, bot.EventFirstToken:
+	case bot.EventReplySent, bot.EventFirstToken, bot.EventFeedback:
 	default:
 		return
 	}
@@ -269,6 +269,13 @@ func (a *Analytics) Observe(e bot.Event) {
 			h.FirstToken = make([]int, latencyBuckets)
 		}
 		h.FirstToken[latencyBucket(e.Duration)]++
+	case bot.EventFeedback:
+		switch bot.Rating(e.Label) {
+		case bot.RatingUp:
+			h.VotesUp++
+		case bot.RatingDown:
+			h.VotesDown++
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -587,5 +588,80 @@ func TestStatsShowsActivation(t *testing.T) {
 	}
 	if len(asked) != 1 || asked[0] != "168h0m0s true" {
 		t.Fatalf("asked %v", asked)
+	}
+}
+
+func TestChats(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(2 * time.Hour)
+	r.send("c1", "a", bot.RoleFollower, at, "hello")
+	r.send("c2", "a", bot.RoleFollower, at, "this is bad")
+	r.send("c2", "b", bot.RoleFollower, at, "hi")
+	r.sendIn("dm1", bot.ChatDM, "a", bot.RoleFollower, at, "private words")
+	r.clk.Set(at.Add(time.Hour))
+	cs, err := r.a.Chats(context.Background(), 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Chat != "tg/c2" || cs[0].Messages != 2 || cs[0].Negatives != 1 || cs[1].Chat != "tg/c1" {
+		t.Errorf("chats %+v, want c2 (2 messages, 1 negative) then c1, no private chat", cs)
+	}
+	cs, _ = r.a.Chats(context.Background(), 24*time.Hour, bot.ViewChat("tg", "c1"))
+	if len(cs) != 1 || cs[0].Chat != "tg/c1" {
+		t.Errorf("chats in view c1: %+v", cs)
+	}
+}
+
+// TestStatsShowsVotes: the followers' votes on answers reach /stats as the
+// share of positive ones.
+func TestStatsShowsVotes(t *testing.T) {
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
+	at := t0.Add(3 * time.Hour)
+	r.send("c1", "1", bot.RoleFollower, at, "hello")
+	r.sendIn("dmx", bot.ChatDM, "boss", bot.RoleFollower, at, "/stats")
+	if got := r.lastReply("dmx"); !strings.Contains(got, "ratings of answers: none yet") {
+		t.Errorf("/stats without votes: %q", got)
+	}
+	for i, rt := range []bot.Rating{bot.RatingUp, bot.RatingUp, bot.RatingUp, bot.RatingDown} {
+		r.a.Observe(bot.Event{Kind: bot.EventFeedback, Time: at, Platform: "tg", Chat: "tg/c1", User: fmt.Sprint("tg:", i), Label: string(rt)})
+	}
+	st, err := r.a.Engagement(context.Background(), 24*time.Hour, bot.ViewAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.VotesUp != 3 || st.VotesDown != 1 || st.PositiveShare != 0.75 {
+		t.Errorf("votes %d up %d down, share %v", st.VotesUp, st.VotesDown, st.PositiveShare)
+	}
+	r.sendIn("dmy", bot.ChatDM, "boss", bot.RoleFollower, at.Add(time.Minute), "/stats")
+	if got := r.lastReply("dmy"); !strings.Contains(got, "75% positive (3 👍, 1 👎)") {
+		t.Errorf("/stats with votes: %q", got)
+	}
+}
+
+// TestDecodeCountsSkipsOnlySamplesAndCompetitors: the light decoding the
+// engagement figures and the chat list use keeps every count.
+func TestDecodeCountsSkipsOnlySamplesAndCompetitors(t *testing.T) {
+	h := &hourRollup{Platform: "tg", Title: "Fans", DM: true, Messages: 7, Counts: [3]int{1, 2, 4}, ScoreSum: 1.5,
+		Samples: []sampleRec{{Name: "a", Text: "bad"}}, Competitors: map[string]*compCount{"Acme": {N: 2}},
+		Replies: 3, RepliesOK: 2, FirstToken: []int{1, 2}, BrandStarted: 1, BrandAnswered: 1, VotesUp: 3, VotesDown: 1}
+	h.addUser("tg:1")
+	b, err := h.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := decodeRollup(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	light, err := decodeCounts(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if light.Samples != nil || light.Competitors != nil {
+		t.Errorf("samples or competitors decoded: %+v %+v", light.Samples, light.Competitors)
+	}
+	full.Samples, full.Competitors = nil, nil
+	if !reflect.DeepEqual(full, light) {
+		t.Errorf("light decoding differs:\n%+v\n%+v", full, light)
 	}
 }

@@ -13,6 +13,8 @@ var catalogEN = map[string]string{
 	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
 	"analytics.stats_members":    "New members: {joined} joined; 7-day activation {rate} ({active} wrote within 7 days of joining, {waiting} joined less than 7 days ago and have not written yet).",
 	"analytics.stats":            "Last {period}: {messages} messages from {users} active users ({per} per user); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nBot replies: {ok} of {replies} answered ({rate}); median time to first reply {median}.\nConversations started by the brand: {started}, answered: {answered}.",
+	"analytics.stats_votes":      "Followers' ratings of answers: {share} positive ({up} 👍, {down} 👎).",
+	"analytics.stats_no_votes":   "Followers' ratings of answers: none yet.",
 	"analytics.sentiment":        "Sentiment, last {period}: {messages} messages — negative {neg}, neutral {neu}, positive {pos}; mean score {mean}.",
 	"analytics.sentiment_chats":  "Most negative messages in: {chats}",
 	"analytics.samples":          "Recent negative messages:",
@@ -33,6 +35,8 @@ var catalogZH = map[string]string{
 	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
 	"analytics.stats_members":    "新成员：{joined} 人加入；7 天激活率 {rate}（{active} 人在加入后 7 天内发过言，{waiting} 人加入不满 7 天且尚未发言）。",
 	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n机器人回复：{replies} 条中已回答 {ok} 条（{rate}）；首次回复中位时间 {median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
+	"analytics.stats_votes":      "粉丝对回答的评价：{share} 为好评（👍 {up}，👎 {down}）。",
+	"analytics.stats_no_votes":   "粉丝对回答的评价：暂无。",
 	"analytics.sentiment":        "最近 {period} 的情绪：{messages} 条消息 — 负面 {neg}，中性 {neu}，正面 {pos}；平均分 {mean}。",
 	"analytics.sentiment_chats":  "负面消息最多的会话：{chats}",
 	"analytics.samples":          "最近的负面消息：",
@@ -125,6 +129,11 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 			rate = pct(float64(act.Active) / float64(act.Joined))
 		}
 		text += "\n" + env.T("analytics.stats_members", "joined", act.Joined, "active", act.Active, "rate", rate, "waiting", act.Waiting)
+	}
+	if st.VotesUp+st.VotesDown > 0 {
+		text += "\n" + env.T("analytics.stats_votes", "share", pct(st.PositiveShare), "up", st.VotesUp, "down", st.VotesDown)
+	} else {
+		text += "\n" + env.T("analytics.stats_no_votes")
 	}
 	png, err := UsersChart(st.Series, bucketOf(d))
 	if err != nil {

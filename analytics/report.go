@@ -63,6 +63,10 @@ func (a *Analytics) spanOf(period time.Duration) span {
 	return span{From: to.Add(-period.Round(time.Hour)), To: to}
 }
 
+// StepOf is the step of a report's series over period: an hour up to
+// two days, a day beyond.
+func StepOf(period time.Duration) time.Duration { return bucketOf(period) }
+
 // bucketOf is the chart step for a period: hours up to two days, days
 // beyond.
 func bucketOf(period time.Duration) time.Duration {
@@ -122,7 +126,7 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.V
 	out := SentimentSummary{Period: period}
 	series := newSeries(sp, step)
 	var sum float64
-	chats := map[string]*ChatSentiment{}
+	chats := chatTally{}
 	err := a.scanHours(ctx, sp.From, sp.To, func(hour time.Time, chat string, h *hourRollup) {
 		if chat == globalChat || !v.Covers(chat) {
 			return
@@ -139,17 +143,7 @@ func (a *Analytics) Sentiment(ctx context.Context, period time.Duration, v bot.V
 				out.Samples = append(out.Samples, SampleMessage{Name: x.Name, Text: x.Text})
 			}
 		}
-		c := chats[chat]
-		if c == nil {
-			c = &ChatSentiment{Chat: chat}
-			chats[chat] = c
-		}
-		if h.Title != "" {
-			c.Title = h.Title
-		}
-		c.Private = c.Private || h.DM
-		c.Messages += h.Messages
-		c.Negatives += h.Counts[Negative]
+		chats.add(chat, h)
 	})
 	if err != nil {
 		return out, fmt.Errorf("analytics: sentiment: %w", err)
@@ -225,7 +219,11 @@ type Engagement struct {
 	// started in groups and channels; BrandAnswered those a follower
 	// answered.
 	BrandStarted, BrandAnswered int
-	Series                      []Point
+	// VotesUp and VotesDown count the followers' ratings of answers (the
+	// feedback buttons); PositiveShare is the share of VotesUp.
+	VotesUp, VotesDown int
+	PositiveShare      float64
+	Series             []Point
 }
 
 // Engagement computes the engagement figures over the period ending now,
@@ -247,7 +245,7 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 	stepUsers := make([]*hyperloglog.Sketch, len(series.points))
 	lat := make([]int, latencyBuckets)
 	before := hyperloglog.New14()
-	err := a.scanHours(ctx, from, sp.To, func(hour time.Time, chat string, h *hourRollup) {
+	err := a.scanCounts(ctx, from, sp.To, func(hour time.Time, chat string, h *hourRollup) {
 		age := sp.To.Sub(hour)
 		// Engine-wide figures recorded before they were kept per chat
 		// are only for a report on every chat.
@@ -259,6 +257,8 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 			out.RepliesOK += h.RepliesOK
 			out.BrandStarted += h.BrandStarted
 			out.BrandAnswered += h.BrandAnswered
+			out.VotesUp += h.VotesUp
+			out.VotesDown += h.VotesDown
 			for i, n := range h.FirstToken {
 				if i < latencyBuckets {
 					lat[i] += n
@@ -313,6 +313,9 @@ func (a *Analytics) Engagement(ctx context.Context, period time.Duration, v bot.
 		out.ReplyRate = float64(out.RepliesOK) / float64(out.Replies)
 	}
 	out.MedianFirstReply = medianLatency(lat)
+	if n := out.VotesUp + out.VotesDown; n > 0 {
+		out.PositiveShare = float64(out.VotesUp) / float64(n)
+	}
 	if !v.All() {
 		// |P ∩ B| = |P| + |B| - |P ∪ B|, from the sketches.
 		p, b := int(inPeriod.Estimate()), int(before.Estimate())
@@ -519,4 +522,56 @@ func (a *Analytics) Competitors(ctx context.Context, period time.Duration, v bot
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Mentions > out[j].Mentions })
 	return out, nil
+}
+
+// Chats lists the chats v covers that had messages in the period ending
+// now, busiest first: a console's chat picker. Private chats are left out
+// (a Telegram private chat's id is its user's); their messages count in
+// reports on every chat.
+func (a *Analytics) Chats(ctx context.Context, period time.Duration, v bot.View) ([]ChatSentiment, error) {
+	if err := a.Flush(ctx); err != nil {
+		return nil, err
+	}
+	sp := a.spanOf(period)
+	chats := chatTally{}
+	err := a.scanCounts(ctx, sp.From, sp.To, func(_ time.Time, chat string, h *hourRollup) {
+		if chat == globalChat || !v.Covers(chat) || h.Messages == 0 {
+			return
+		}
+		chats.add(chat, h)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analytics: chats: %w", err)
+	}
+	out := make([]ChatSentiment, 0, len(chats))
+	for _, c := range chats {
+		if !c.Private {
+			out = append(out, *c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Messages != out[j].Messages {
+			return out[i].Messages > out[j].Messages
+		}
+		return out[i].Chat < out[j].Chat
+	})
+	return out, nil
+}
+
+// chatTally adds up chats' hours: their names, whether private, messages
+// and negative ones.
+type chatTally map[string]*ChatSentiment
+
+func (t chatTally) add(chat string, h *hourRollup) {
+	c := t[chat]
+	if c == nil {
+		c = &ChatSentiment{Chat: chat}
+		t[chat] = c
+	}
+	if h.Title != "" {
+		c.Title = h.Title
+	}
+	c.Private = c.Private || h.DM
+	c.Messages += h.Messages
+	c.Negatives += h.Counts[Negative]
 }

@@ -86,6 +86,9 @@ type hourRollup struct {
 	FirstToken    []int `json:"ft,omitempty"` // latency histogram
 	BrandStarted  int   `json:"bs,omitempty"`
 	BrandAnswered int   `json:"ba,omitempty"`
+	// Votes on answers with the feedback buttons: up, down.
+	VotesUp   int `json:"vu,omitempty"`
+	VotesDown int `json:"vd,omitempty"`
 
 	users *hyperloglog.Sketch
 }
@@ -154,6 +157,8 @@ func (h *hourRollup) merge(o *hourRollup) {
 	}
 	h.BrandStarted += o.BrandStarted
 	h.BrandAnswered += o.BrandAnswered
+	h.VotesUp += o.VotesUp
+	h.VotesDown += o.VotesDown
 }
 
 func (h *hourRollup) encode() ([]byte, error) {
@@ -170,6 +175,27 @@ func (h *hourRollup) encode() ([]byte, error) {
 func decodeRollup(b []byte) (*hourRollup, error) {
 	h := &hourRollup{}
 	if err := json.Unmarshal(b, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// skipJSON takes a JSON value and keeps nothing of it.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// decodeCounts is decodeRollup without the quoted samples and the
+// competitor counts, for the reports that read neither (engagement, the
+// chat list): building them is most of a rollup's decoding.
+func decodeCounts(b []byte) (*hourRollup, error) {
+	h := &hourRollup{}
+	w := struct {
+		*hourRollup
+		Samples     skipJSON `json:"x"`
+		Competitors skipJSON `json:"k"`
+	}{hourRollup: h}
+	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -417,6 +443,17 @@ func compareStrings(a, b string) int {
 
 // scanHours calls fn for every stored rollup in [from, to).
 func (a *Analytics) scanHours(ctx context.Context, from, to time.Time, fn func(hour time.Time, chat string, h *hourRollup)) error {
+	return a.scanWith(ctx, from, to, decodeRollup, fn)
+}
+
+// scanCounts is scanHours without the samples and competitor counts
+// (decodeCounts).
+func (a *Analytics) scanCounts(ctx context.Context, from, to time.Time, fn func(hour time.Time, chat string, h *hourRollup)) error {
+	return a.scanWith(ctx, from, to, decodeCounts, fn)
+}
+
+func (a *Analytics) scanWith(ctx context.Context, from, to time.Time, decode func([]byte) (*hourRollup, error),
+	fn func(hour time.Time, chat string, h *hourRollup)) error {
 	return a.kv.Scan(ctx, bucketHours, hourKey(from), hourKey(to), func(key string, value []byte) error {
 		hk, chat, ok := cutSlash(key)
 		if !ok {
@@ -426,7 +463,7 @@ func (a *Analytics) scanHours(ctx context.Context, from, to time.Time, fn func(h
 		if err != nil {
 			return nil
 		}
-		h, err := decodeRollup(value)
+		h, err := decode(value)
 		if err != nil {
 			return nil
 		}

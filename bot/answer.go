@@ -40,7 +40,9 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	}
 	lctx, cancel := context.WithTimeout(ctx, e.cfg.LLMTimeout)
 	defer cancel()
-	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction})
+	// An answer carries the feedback buttons; one that ends otherwise
+	// (an apology, the fallback) loses them before its final text.
+	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction, Feedback: m.ID})
 	w.Gate = e.gate(g, m)
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
 	w.OnFirst = func() {
@@ -110,6 +112,9 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 		w.Set(env.T("apology"))
 		outcome = OutcomeApology
 	}
+	if outcome != OutcomeOK && outcome != OutcomeCut {
+		w.NoFeedback()
+	}
 	// The final text must reach the user even when the answer's own
 	// deadline passed: give it a fresh, short one.
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -153,7 +158,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 // before it is shown: pings the user did not write are removed, the
 // output checker judges it, and what passed goes through the plug-ins'
 // rewriters (tracked links), after the checks so that they judge what
-// the model wrote.
+// the model wrote; with no message (a preview) nothing is rewritten.
 func (e *Engine) gate(g *Grounding, m *Message) func(ctx context.Context, s string) (string, Violation) {
 	return func(ctx context.Context, s string) (string, Violation) {
 		s = StripPings(s, g.Query)
@@ -162,8 +167,10 @@ func (e *Engine) gate(g *Grounding, m *Message) func(ctx context.Context, s stri
 				return s, v
 			}
 		}
-		for _, r := range e.rewriters {
-			s = r.RewriteSentence(ctx, s, m)
+		if m != nil {
+			for _, r := range e.rewriters {
+				s = r.RewriteSentence(ctx, s, m)
+			}
 		}
 		return s, Violation{}
 	}

@@ -92,6 +92,9 @@ type Engine struct {
 	cmu      sync.RWMutex
 	commands map[string]CommandSpec
 
+	// voteMu makes a vote's check and record one step.
+	voteMu sync.Mutex
+
 	rate    *rateLimiter
 	budgets budgets
 

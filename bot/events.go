@@ -50,6 +50,11 @@ const (
 	// fired), Action ("reask" or "fallback"). A sentence of the bot's own
 	// reply failed an output check and was never shown.
 	EventOutputBlocked
+	// EventFeedback: Platform, Chat, User (the voter), Label (the
+	// Rating), Ref (the platform id of the question the rated answer
+	// replies to). A follower rated an answer with its buttons; one per
+	// follower per answer.
+	EventFeedback
 	// EventClick: Platform, Chat, Label (the campaign kind: post,
 	// announcement, answer, welcome). A person (not a preview fetcher)
 	// followed a tracked link.
@@ -95,6 +100,8 @@ type Event struct {
 	Score    float64
 	Queued   int
 	InFlight int
+	// Ref is a platform message id the event is about (EventFeedback).
+	Ref string
 }
 
 // Observer receives events. Observe is called synchronously from the engine's

@@ -68,6 +68,11 @@ type Out struct {
 	Interaction string
 	// Final is set on the last Send or Edit of a streamed reply.
 	Final bool
+	// Feedback, when set, asks for 👍/👎 buttons under the final message
+	// of an answer (Final): its value is the id of the question answered,
+	// which the buttons carry back in a Vote (FeedbackData). Adapters
+	// that can't show buttons ignore it.
+	Feedback string
 }
 
 // Platform is what the engine needs of a chat platform. Adapters implement it

@@ -192,6 +192,10 @@ func (w *StreamWriter) Restart() {
 	w.pending, w.blocked, w.blockedS, w.capped = "", Violation{}, "", false
 }
 
+// NoFeedback drops the feedback buttons the template asked for: the
+// reply is not an answer to rate.
+func (w *StreamWriter) NoFeedback() { w.tmpl.Feedback = "" }
+
 // Append ends the reply with note (a fallback, a cut marker, the cap
 // note) after what passed.
 func (w *StreamWriter) Append(note string) { w.suffix = note }

@@ -359,3 +359,71 @@ func (t *Tools) GapQuestions(ctx context.Context, since time.Time) ([]string, er
 	}
 	return out, nil
 }
+
+// removeGaps deletes the recorded questions drop selects, buffered or
+// stored, and returns how many.
+func (t *Tools) removeGaps(ctx context.Context, drop func(gapRecord) bool) (int, error) {
+	t.flushMu.Lock()
+	defer t.flushMu.Unlock()
+	n := 0
+	t.gmu.Lock()
+	before := len(t.gbuf)
+	t.gbuf = slices.DeleteFunc(t.gbuf, drop)
+	n += before - len(t.gbuf)
+	t.gmu.Unlock()
+
+	type rewrite struct {
+		key   string
+		batch []gapRecord
+	}
+	var changed []rewrite
+	err := t.kv.Scan(ctx, BucketGaps, "", "", func(k string, v []byte) error {
+		var batch []gapRecord
+		if json.Unmarshal(v, &batch) != nil {
+			return nil
+		}
+		kept := slices.DeleteFunc(slices.Clone(batch), drop)
+		if len(kept) != len(batch) {
+			n += len(batch) - len(kept)
+			changed = append(changed, rewrite{k, kept})
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, c := range changed {
+		if len(c.batch) == 0 {
+			err = t.kv.Delete(ctx, BucketGaps, c.key)
+		} else {
+			b, _ := json.Marshal(c.batch)
+			err = t.kv.Put(ctx, BucketGaps, c.key, b)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// ResolveGaps deletes the recorded knowledge gaps a new answer closes:
+// the questions alike enough to question (Config.GapSimilarity, as /gaps
+// groups them) or equal to it. It returns how many; /gaps and the digest
+// no longer list them.
+func (t *Tools) ResolveGaps(ctx context.Context, question string) (int, error) {
+	if t.kv == nil {
+		return 0, nil
+	}
+	q := termSet(question)
+	norm := strings.ToLower(strings.TrimSpace(question))
+	n, err := t.removeGaps(ctx, func(r gapRecord) bool {
+		if strings.ToLower(strings.TrimSpace(r.Text)) == norm {
+			return true
+		}
+		return len(q) > 0 && jaccard(q, termSet(r.Text)) >= t.cfg.GapSimilarity
+	})
+	if err != nil {
+		return n, fmt.Errorf("manage: resolve gaps: %w", err)
+	}
+	return n, nil
+}

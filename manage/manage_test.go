@@ -298,6 +298,13 @@ func TestPost(t *testing.T) {
 	}
 	r := newRig(t, rigOpts{kb: shippingKB, reply: reply, persona: bot.Persona{Brand: "Beanery", Voice: "warm and witty", Dont: []string{"use slang"}}})
 	got := r.dm(t, manager, "/post x launch of the Aurora blend")
+	if lp, ok := r.tools.LastPostOf("tg:" + manager); !ok || len(lp.Variants) != 3 || lp.Platform != "x" ||
+		!strings.Contains(lp.Variants[0], "Meet Aurora") || !strings.Contains(lp.Brief, "Aurora blend") {
+		t.Errorf("LastPostOf = %+v %v", lp, ok)
+	}
+	if _, ok := r.tools.LastPostOf("tg:" + follower); ok {
+		t.Error("a follower has a last /post")
+	}
 	reqs := r.requests(bot.PurposePost)
 	if len(reqs) != 1 {
 		t.Fatalf("%d post calls, want 1", len(reqs))
@@ -777,6 +784,33 @@ func TestGapsAndDigestAgree(t *testing.T) {
 			if part, _, _ := strings.Cut(after, "\n\n"); strings.Contains(part, q) {
 				t.Errorf("digest lists %q as unanswered:\n%s", q, digest)
 			}
+		}
+	}
+}
+
+// TestResolveGaps: a question answered in the console takes its group of
+// gaps off /gaps; other gaps stay.
+func TestResolveGaps(t *testing.T) {
+	r := newRig(t, rigOpts{})
+	now := r.now()
+	for _, q := range []string{"do you ship to Norway?", "do you ship to norway", "can I ship to Norway?", "is the grinder dishwasher safe?"} {
+		r.tools.Observe(bot.Event{Kind: bot.EventQuestion, Platform: "tg", Text: q, Outcome: bot.OutcomeUnanswered, Time: now})
+	}
+	qs, err := r.tools.GapQuestions(context.Background(), now.Add(-time.Hour))
+	if err != nil || len(qs) != 4 {
+		t.Fatalf("gaps before %q %v", qs, err)
+	}
+	n, err := r.tools.ResolveGaps(context.Background(), "Do you ship to Norway?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, _ = r.tools.GapQuestions(context.Background(), now.Add(-time.Hour))
+	if n < 2 || len(qs) != 4-n || !slices.Contains(qs, "is the grinder dishwasher safe?") {
+		t.Errorf("resolved %d, left %q", n, qs)
+	}
+	for _, q := range qs {
+		if strings.Contains(strings.ToLower(q), "ship to norway") && q != "can I ship to Norway?" {
+			t.Errorf("gap %q survived", q)
 		}
 	}
 }

@@ -201,15 +201,64 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 	if err != nil {
 		return err
 	}
+	if perr := o.set(f, value); perr != nil {
+		switch perr.Kind {
+		case "required":
+			return env.Reply(ctx, env.T("manage.persona_required", "field", f))
+		case "too_long":
+			return env.Reply(ctx, env.T("manage.persona_too_long", "field", f, "max", perr.Max))
+		case "too_many":
+			return env.Reply(ctx, env.T("manage.persona_too_many", "field", f, "max", perr.Max))
+		default:
+			return env.Reply(ctx, usage)
+		}
+	}
+	p, err := t.storeOverride(ctx, o)
+	if err != nil {
+		return err
+	}
+	m := env.Message()
+	env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
+		Kind: bot.AuditPersona, Action: "set", Rule: string(f), Excerpt: clip(value, 120)})
+	shown := personaValue(p, f)
+	if shown == "" {
+		shown = "—"
+	}
+	return env.Reply(ctx, env.T("manage.persona_set", "field", f, "value", shown))
+}
+
+// PersonaError says why a persona field's value was refused: Kind is
+// "required", "too_long" (Max runes), "too_many" (Max items) or
+// "unknown" (no such field).
+type PersonaError struct {
+	Field Field
+	Kind  string
+	Max   int
+}
+
+func (e *PersonaError) Error() string {
+	switch e.Kind {
+	case "required":
+		return fmt.Sprintf("manage: persona %s is required", e.Field)
+	case "too_long":
+		return fmt.Sprintf("manage: persona %s is longer than %d characters", e.Field, e.Max)
+	case "too_many":
+		return fmt.Sprintf("manage: persona %s has more than %d items", e.Field, e.Max)
+	}
+	return fmt.Sprintf("manage: no persona field %q", e.Field)
+}
+
+// set puts value in field f of the override, as /persona set takes it
+// (do and dont: items separated by ";"; "-" clears voice, do or dont).
+func (o *personaOverride) set(f Field, value string) *PersonaError {
 	clear := value == clearValue
-	tooLong := func(n int) error { return env.Reply(ctx, env.T("manage.persona_too_long", "field", f, "max", n)) }
 	switch f {
 	case FieldBrand, FieldBotName:
-		if clear {
-			return env.Reply(ctx, env.T("manage.persona_required", "field", f))
+		if clear || value == "" {
+			return &PersonaError{Field: f, Kind: "required"}
 		}
 		if utf8.RuneCountInString(value) > maxNameRunes {
-			return tooLong(maxNameRunes)
+			return &PersonaError{Field: f, Kind: "too_long", Max: maxNameRunes}
 		}
 		v := value
 		if f == FieldBrand {
@@ -219,7 +268,7 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 		}
 	case FieldVoice:
 		if utf8.RuneCountInString(value) > maxVoiceRunes {
-			return tooLong(maxVoiceRunes)
+			return &PersonaError{Field: f, Kind: "too_long", Max: maxVoiceRunes}
 		}
 		v := value
 		if clear {
@@ -235,12 +284,12 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 					continue
 				}
 				if utf8.RuneCountInString(it) > maxItemRunes {
-					return tooLong(maxItemRunes)
+					return &PersonaError{Field: f, Kind: "too_long", Max: maxItemRunes}
 				}
 				items = append(items, it)
 			}
 			if len(items) > maxListItems {
-				return env.Reply(ctx, env.T("manage.persona_too_many", "field", f, "max", maxListItems))
+				return &PersonaError{Field: f, Kind: "too_many", Max: maxListItems}
 			}
 		}
 		if f == FieldDo {
@@ -249,16 +298,21 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 			o.Dont = &items
 		}
 	default:
-		return env.Reply(ctx, usage)
+		return &PersonaError{Field: f, Kind: "unknown"}
 	}
+	return nil
+}
+
+// storeOverride keeps o and puts the persona it makes in force.
+func (t *Tools) storeOverride(ctx context.Context, o personaOverride) (bot.Persona, error) {
 	js, err := json.Marshal(o)
 	if err != nil {
-		return fmt.Errorf("manage: persona set: %w", err)
+		return bot.Persona{}, fmt.Errorf("manage: persona set: %w", err)
 	}
 	if err := t.kv.Put(ctx, BucketPersona, personaKey, js); err != nil {
-		return fmt.Errorf("manage: persona set: %w", err)
+		return bot.Persona{}, fmt.Errorf("manage: persona set: %w", err)
 	}
-	base := env.Persona()
+	var base bot.Persona
 	if t.personas != nil {
 		base = t.personas.Base()
 	}
@@ -266,12 +320,33 @@ func (t *Tools) setPersona(ctx context.Context, env *bot.Env, args string) error
 	if t.personas != nil {
 		t.personas.Set(p)
 	}
-	m := env.Message()
-	env.Audit(ctx, bot.AuditEntry{Platform: m.Platform, Chat: m.ConversationKey(), User: m.UserKey(), Actor: m.UserKey(),
-		Kind: bot.AuditPersona, Action: "set", Rule: string(f), Excerpt: clip(value, 120)})
-	shown := personaValue(p, f)
-	if shown == "" {
-		shown = "—"
+	return p, nil
+}
+
+// Persona is the persona in force.
+func (t *Tools) Persona() bot.Persona {
+	if t.personas == nil {
+		return bot.Persona{}
 	}
-	return env.Reply(ctx, env.T("manage.persona_set", "field", f, "value", shown))
+	return t.personas.Current()
+}
+
+// SetPersona sets fields of the persona as /persona set does, all at
+// once: every value is checked first, and nothing changes when one is
+// refused (a *PersonaError). The caller audits.
+func (t *Tools) SetPersona(ctx context.Context, values map[Field]string) (bot.Persona, error) {
+	o, err := t.override(ctx)
+	if err != nil {
+		return bot.Persona{}, err
+	}
+	for _, f := range Fields {
+		v, ok := values[f]
+		if !ok {
+			continue
+		}
+		if perr := o.set(f, strings.TrimSpace(v)); perr != nil {
+			return bot.Persona{}, perr
+		}
+	}
+	return t.storeOverride(ctx, o)
 }

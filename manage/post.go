@@ -551,3 +551,84 @@ func (t *Tools) showDraft(ctx context.Context, env *bot.Env, id string) error {
 	}
 	return env.Reply(ctx, text)
 }
+
+// maxDraftRunes bounds a draft edited in the console.
+const maxDraftRunes = 4000
+
+// Drafts lists the kept drafts, newest first.
+func (t *Tools) Drafts(ctx context.Context) ([]Draft, error) {
+	var ds []Draft
+	err := t.kv.Scan(ctx, BucketDrafts, "", "", func(_ string, v []byte) error {
+		var d Draft
+		if json.Unmarshal(v, &d) == nil {
+			ds = append(ds, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("manage: drafts: %w", err)
+	}
+	slices.SortFunc(ds, func(a, b Draft) int { return b.Created.Compare(a.Created) })
+	return ds, nil
+}
+
+// EditDraft replaces a kept draft's text; bot.ErrNotFound when there is
+// no such draft.
+func (t *Tools) EditDraft(ctx context.Context, id, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" || utf8.RuneCountInString(text) > maxDraftRunes {
+		return fmt.Errorf("manage: a draft holds 1 to %d characters", maxDraftRunes)
+	}
+	v, err := t.kv.Get(ctx, BucketDrafts, id)
+	if err != nil {
+		return err
+	}
+	var d Draft
+	if err := json.Unmarshal(v, &d); err != nil {
+		return fmt.Errorf("manage: edit draft: %w", err)
+	}
+	d.Text, d.Flags = text, nil
+	js, _ := json.Marshal(d)
+	if err := t.kv.Put(ctx, BucketDrafts, id, js); err != nil {
+		return fmt.Errorf("manage: edit draft: %w", err)
+	}
+	return nil
+}
+
+// DeleteDraft deletes a kept draft.
+func (t *Tools) DeleteDraft(ctx context.Context, id string) error {
+	if _, err := t.kv.Get(ctx, BucketDrafts, id); err != nil {
+		return err
+	}
+	return t.kv.Delete(ctx, BucketDrafts, id)
+}
+
+// LastPost is a manager's last /post, not kept yet: the platform it was
+// written for, the brief, and each variant with what the output checks
+// found in it.
+type LastPost struct {
+	Platform, Brief string
+	Variants        []string
+	Flags           [][]string
+}
+
+// LastPostOf returns user's last /post (held in memory until they post
+// again or the process ends); ok is false when there is none.
+func (t *Tools) LastPostOf(user string) (LastPost, bool) {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	s, ok := t.sessions[user]
+	if !ok || s == nil {
+		return LastPost{}, false
+	}
+	out := LastPost{Platform: s.Target.Key, Brief: s.Brief}
+	for _, v := range s.Variants {
+		var fl []string
+		for _, f := range v.Flags {
+			fl = append(fl, string(f.Check)+": "+f.Detail)
+		}
+		out.Variants = append(out.Variants, v.Text)
+		out.Flags = append(out.Flags, fl)
+	}
+	return out, true
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
@@ -76,45 +75,9 @@ func (t *Tools) ForgetUser(ctx context.Context, req bot.ForgetRequest) (int, err
 	mine := func(r gapRecord) bool {
 		return r.User == uh && (r.Chat == "" && req.Scope.All() || r.Chat != "" && req.Scope.Covers(r.Chat))
 	}
-	t.flushMu.Lock()
-	defer t.flushMu.Unlock()
-	n := 0
-	t.gmu.Lock()
-	before := len(t.gbuf)
-	t.gbuf = slices.DeleteFunc(t.gbuf, mine)
-	n += before - len(t.gbuf)
-	t.gmu.Unlock()
-
-	type rewrite struct {
-		key   string
-		batch []gapRecord
-	}
-	var changed []rewrite
-	err := t.kv.Scan(ctx, BucketGaps, "", "", func(k string, v []byte) error {
-		var batch []gapRecord
-		if json.Unmarshal(v, &batch) != nil {
-			return nil
-		}
-		kept := slices.DeleteFunc(slices.Clone(batch), mine)
-		if len(kept) != len(batch) {
-			n += len(batch) - len(kept)
-			changed = append(changed, rewrite{k, kept})
-		}
-		return nil
-	})
+	n, err := t.removeGaps(ctx, mine)
 	if err != nil {
 		return n, fmt.Errorf("manage: forget: %w", err)
-	}
-	for _, c := range changed {
-		if len(c.batch) == 0 {
-			err = t.kv.Delete(ctx, BucketGaps, c.key)
-		} else {
-			b, _ := json.Marshal(c.batch)
-			err = t.kv.Put(ctx, BucketGaps, c.key, b)
-		}
-		if err != nil {
-			return n, fmt.Errorf("manage: forget: %w", err)
-		}
 	}
 	if !req.Scope.All() {
 		return n, nil

@@ -222,6 +222,7 @@ type Metrics struct {
 	blocked   *prometheus.CounterVec
 	sentiment *prometheus.CounterVec
 	alertsRun *prometheus.CounterVec
+	feedback  *prometheus.CounterVec
 
 	clicks      *prometheus.CounterVec
 	conversions *prometheus.CounterVec
@@ -306,6 +307,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	m.blocked = counter("output_blocked_total", "Sentences of the bot's own replies blocked by an output check before anyone saw them, by check.", "check")
 	m.sentiment = counter("sentiment_messages_total", "Messages scored for sentiment, by label.", "label")
 	m.alertsRun = counter("alerts_total", "Early-warning alerts raised, by kind.", "kind")
+	m.feedback = counter("answer_feedback_total", "Followers' ratings of the bot's answers (the buttons under them; one per follower per answer), by rating.", "rating")
 
 	m.clicks = counter("link_clicks_total", "Clicks on tracked links by people (not preview fetchers), by platform and campaign kind.", "platform", "kind")
 	m.conversions = counter("conversions_total", "Signed conversions attributed to a click, by platform and campaign kind.", "platform", "kind")
@@ -325,7 +327,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
 		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
-		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun, m.clicks, m.conversions,
+		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun, m.clicks, m.conversions, m.feedback,
 		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects,
 		buildInfo, &windowCollector{m: m},
 	}
@@ -392,6 +394,9 @@ func (m *Metrics) zero() {
 	for _, c := range bot.Checks {
 		m.blocked.WithLabelValues(string(c))
 	}
+	for _, r := range bot.Ratings {
+		m.feedback.WithLabelValues(string(r))
+	}
 }
 
 // Declare adds what the running parts may put in their events (see
@@ -456,6 +461,10 @@ func (m *Metrics) Observe(e bot.Event) {
 		m.clicks.WithLabelValues(m.platforms.get(e.Platform), m.campaigns.get(e.Label)).Inc()
 	case bot.EventConversion:
 		m.conversions.WithLabelValues(m.platforms.get(e.Platform), m.campaigns.get(e.Label)).Inc()
+	case bot.EventFeedback:
+		if r := bot.Rating(e.Label); r == bot.RatingUp || r == bot.RatingDown {
+			m.feedback.WithLabelValues(string(r)).Inc()
+		}
 	case bot.EventPanic:
 		m.panics.WithLabelValues(m.platforms.get(e.Platform)).Inc()
 	case bot.EventQueue:

@@ -686,3 +686,26 @@ func TestClicksAndConversions(t *testing.T) {
 		t.Fatalf("conversions = %v", got)
 	}
 }
+
+// TestAnswerFeedback: both ratings exist at zero before any vote; votes
+// count by rating, and an unknown rating counts nowhere.
+func TestAnswerFeedback(t *testing.T) {
+	m, reg := newTest(t)
+	n, err := testutil.GatherAndCount(reg, "chorus_answer_feedback_total")
+	if err != nil || n != len(bot.Ratings) {
+		t.Fatalf("%d feedback series before any vote (%v), want %d at zero", n, err, len(bot.Ratings))
+	}
+	m.Observe(bot.Event{Kind: bot.EventFeedback, Label: "up"})
+	m.Observe(bot.Event{Kind: bot.EventFeedback, Label: "up"})
+	m.Observe(bot.Event{Kind: bot.EventFeedback, Label: "down"})
+	m.Observe(bot.Event{Kind: bot.EventFeedback, Label: "meh"})
+	if got := value(t, reg, "chorus_answer_feedback_total", map[string]string{"rating": "up"}); got != 2 {
+		t.Errorf("up = %v, want 2", got)
+	}
+	if got := value(t, reg, "chorus_answer_feedback_total", map[string]string{"rating": "down"}); got != 1 {
+		t.Errorf("down = %v, want 1", got)
+	}
+	if n, _ := testutil.GatherAndCount(reg, "chorus_answer_feedback_total"); n != 2 {
+		t.Errorf("%d feedback series, want 2", n)
+	}
+}

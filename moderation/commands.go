@@ -125,14 +125,9 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 					ws = slices.Delete(ws, i, i+1)
 				}
 			}
-			b, _ := json.Marshal(ws)
-			if err := m.kv.Put(ctx, bucket, keyWords, b); err != nil {
-				return fmt.Errorf("moderation: store words: %w", err)
+			if err := m.SetWords(ctx, ws); err != nil {
+				return err
 			}
-			m.stMu.Lock()
-			m.words = ws
-			m.stMu.Unlock()
-			m.rules.setWords(ws)
 			auditCmd("", "/mod words "+f[1], fmt.Sprintf("%d items", len(items)))
 			return env.Reply(ctx, env.T("mod.words_changed", "count", len(ws)))
 		}
@@ -187,16 +182,9 @@ func (m *Moderator) modCommand(ctx context.Context, env *bot.Env, c *bot.Command
 		if len(f) < 2 || (f[1] != "on" && f[1] != "off") {
 			return env.Reply(ctx, env.T("mod.usage"))
 		}
-		val := "0"
-		if f[1] == "on" {
-			val = "1"
+		if err := m.SetDryRun(ctx, f[1] == "on"); err != nil {
+			return err
 		}
-		if err := m.kv.Put(ctx, bucket, keyDryRun, []byte(val)); err != nil {
-			return fmt.Errorf("moderation: store dry-run: %w", err)
-		}
-		m.stMu.Lock()
-		m.dryRun = val == "1"
-		m.stMu.Unlock()
 		auditCmd("", "/mod dryrun", f[1])
 		return env.Reply(ctx, env.T("mod.dryrun", "state", f[1]))
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/chorusbot/chorus/bot"
 )
@@ -21,10 +22,26 @@ type Config struct {
 	// campaign links), e.g. https://chorus.example.com; empty means
 	// http://LISTEN. With https the console's session cookie is Secure.
 	BaseURL string `yaml:"base_url"`
+	// Secret signs the console's sign-in links (at least 32 characters).
+	// Empty: a key is made once and kept in DATA_DIR/console.key, which
+	// chorus console-link reads too; set it when replicas share a store.
+	Secret     string `yaml:"secret" secret:"secret_file"`
+	SecretFile string `yaml:"secret_file"`
+	// SessionTTL is how long a console session lasts from sign-in.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// FullDMReview shows the whole text of private messages in the
+	// console. Off (the default): a DM's content shows only for exchanges
+	// that need review, masked as for the model. Only an owner may turn it
+	// on here or in the console.
+	FullDMReview bool `yaml:"full_dm_review"`
 }
 
 // DefaultConfig is the "web" section as Chorus ships it.
-func DefaultConfig() Config { return Config{Listen: DefaultListen} }
+func DefaultConfig() Config { return Config{Listen: DefaultListen, SessionTTL: DefaultSessionTTL} }
+
+// DefaultSessionTTL is how long a console session lasts unless told
+// otherwise: a working day.
+const DefaultSessionTTL = 12 * time.Hour
 
 // Validate checks the "web" section.
 func (c Config) Validate() error {
@@ -37,6 +54,12 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.BaseURL); err == nil && (u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
 			p.Add("base_url", "must be a plain address without query, fragment or credentials")
 		}
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		p.Add("secret", "must be at least 32 characters (value not shown)")
+	}
+	if c.SessionTTL < time.Minute {
+		p.Add("session_ttl", "must be at least 1m, got %s", c.SessionTTL)
 	}
 	return p.Err()
 }

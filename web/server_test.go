@@ -92,12 +92,14 @@ func TestConfig(t *testing.T) {
 		secure  bool
 	}{
 		{"default", DefaultConfig(), "", "http://127.0.0.1:8080", false},
-		{"any host", Config{Listen: ":9000"}, "", "http://127.0.0.1:9000", false},
-		{"https base", Config{Listen: DefaultListen, BaseURL: "https://chorus.example.com/"}, "", "https://chorus.example.com", true},
+		{"any host", Config{Listen: ":9000", SessionTTL: time.Hour}, "", "http://127.0.0.1:9000", false},
+		{"https base", Config{Listen: DefaultListen, BaseURL: "https://chorus.example.com/", SessionTTL: time.Hour}, "", "https://chorus.example.com", true},
 		{"bad listen", Config{Listen: "8080"}, "listen", "", false},
 		{"bad base", Config{Listen: DefaultListen, BaseURL: "ftp://x"}, "base_url", "", false},
 		{"base with query", Config{Listen: DefaultListen, BaseURL: "https://x/?a=1"}, "base_url", "", false},
-		{"disabled", Config{}, "", "", false},
+		{"short secret", Config{Listen: DefaultListen, Secret: "short", SessionTTL: time.Hour}, "secret", "", false},
+		{"short session", Config{Listen: DefaultListen, SessionTTL: time.Second}, "session_ttl", "", false},
+		{"disabled", Config{SessionTTL: time.Hour}, "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

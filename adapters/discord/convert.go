@@ -84,7 +84,14 @@ func (a *Adapter) onMessageUpdate(s *discordgo.Session, mu *discordgo.MessageUpd
 // carrying the interaction, acknowledged by the dispatcher first.
 func (a *Adapter) onInteractionCreate(s *discordgo.Session, ic *discordgo.InteractionCreate) {
 	defer a.recoverEvent("INTERACTION_CREATE")
-	if ic == nil || ic.Interaction == nil || ic.Type != discordgo.InteractionApplicationCommand {
+	if ic == nil || ic.Interaction == nil {
+		return
+	}
+	if ic.Type == discordgo.InteractionMessageComponent {
+		a.onComponent(s, ic.Interaction)
+		return
+	}
+	if ic.Type != discordgo.InteractionApplicationCommand {
 		return
 	}
 	m, ok := a.convertInteraction(s, ic.Interaction)

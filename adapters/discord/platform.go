@@ -94,6 +94,27 @@ func files(atts []bot.Attachment) []*discordgo.File {
 	return out
 }
 
+// feedbackComponents is the row of 👍/👎 buttons an answer's final
+// message carries (bot.Out.Feedback), nil for any other message.
+func feedbackComponents(out bot.Out) []discordgo.MessageComponent {
+	if !out.Final || out.Feedback == "" {
+		return nil
+	}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Emoji: &discordgo.ComponentEmoji{Name: "👍"}, Style: discordgo.SecondaryButton, CustomID: bot.FeedbackData(bot.RatingUp, out.Feedback)},
+		discordgo.Button{Emoji: &discordgo.ComponentEmoji{Name: "👎"}, Style: discordgo.SecondaryButton, CustomID: bot.FeedbackData(bot.RatingDown, out.Feedback)},
+	}}}
+}
+
+// feedbackEdit is feedbackComponents for an edit: nil leaves a message's
+// components as they are.
+func feedbackEdit(out bot.Out) *[]discordgo.MessageComponent {
+	if c := feedbackComponents(out); c != nil {
+		return &c
+	}
+	return nil
+}
+
 // Send implements bot.Platform. A message answering a slash command
 // completes the interaction's deferred response, or follows it up.
 func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
@@ -109,7 +130,7 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 		if !st.completed {
 			content := out.Text
 			msg, err := s.InteractionResponseEdit(ix, &discordgo.WebhookEdit{Content: &content, Files: files(out.Attachments),
-				AllowedMentions: noPings(false)}, opt)
+				AllowedMentions: noPings(false), Components: feedbackEdit(out)}, opt)
 			if err != nil {
 				return "", mapErr("complete interaction", err)
 			}
@@ -117,13 +138,14 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 			return msg.ID, nil
 		}
 		msg, err := s.FollowupMessageCreate(ix, true, &discordgo.WebhookParams{Content: out.Text, Files: files(out.Attachments),
-			AllowedMentions: noPings(false)}, opt)
+			AllowedMentions: noPings(false), Components: feedbackComponents(out)}, opt)
 		if err != nil {
 			return "", mapErr("follow up interaction", err)
 		}
 		return msg.ID, nil
 	}
-	send := &discordgo.MessageSend{Content: out.Text, Files: files(out.Attachments), AllowedMentions: noPings(out.ReplyTo != "")}
+	send := &discordgo.MessageSend{Content: out.Text, Files: files(out.Attachments), AllowedMentions: noPings(out.ReplyTo != ""),
+		Components: feedbackComponents(out)}
 	if out.ReplyTo != "" {
 		no := false
 		send.Reference = &discordgo.MessageReference{MessageID: out.ReplyTo, ChannelID: out.Chat.ID, FailIfNotExists: &no}
@@ -183,7 +205,8 @@ func (a *Adapter) Edit(ctx context.Context, out bot.Out, id string) error {
 			target = "@original"
 		}
 		st.mu.Unlock()
-		_, err := s.WebhookMessageEdit(ix.AppID, ix.Token, target, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings(false)}, opt)
+		_, err := s.WebhookMessageEdit(ix.AppID, ix.Token, target, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings(false),
+			Components: feedbackEdit(out)}, opt)
 		if err != nil {
 			return mapErr("edit interaction reply", err)
 		}
@@ -191,6 +214,7 @@ func (a *Adapter) Edit(ctx context.Context, out bot.Out, id string) error {
 	}
 	edit := discordgo.NewMessageEdit(out.Chat.ID, id).SetContent(content)
 	edit.AllowedMentions = noPings(out.ReplyTo != "")
+	edit.Components = feedbackEdit(out)
 	if _, err := s.ChannelMessageEditComplex(edit, opt); err != nil {
 		return mapErr("edit", err)
 	}

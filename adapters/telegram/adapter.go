@@ -55,12 +55,6 @@ func WithLogger(l *slog.Logger) Option { return func(a *Adapter) { a.log = l } }
 // WithObserver adds an observer for bot.EventAdapter events.
 func WithObserver(o bot.Observer) Option { return func(a *Adapter) { a.events.Add(o) } }
 
-// allowedUpdates are the updates asked of Telegram: messages, channel
-// posts, and chat_member (members joining; Telegram sends it only when
-// asked, and only to a bot that administers the chat).
-var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateChatMember}
-
 // WithCommands gives the commands to register with setMyCommands at start
 // (pass engine.Commands): follower commands for everyone, manager commands
 // for chat administrators and configured managers.
@@ -161,7 +155,7 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 		tg.WithNotAsyncHandlers(),
 		tg.WithWorkers(1),
 		tg.WithUpdatesChannelCap(16),
-		tg.WithAllowedUpdates(tg.AllowedUpdates(allowedUpdates)),
+		tg.WithAllowedUpdates(allowedUpdates),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: new client: %w", err)
@@ -169,6 +163,14 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 	a.api = api
 	return a, nil
 }
+
+// allowedUpdates are the update kinds Chorus reads: messages, their edits,
+// channel posts, the presses of the feedback buttons, and chat_member
+// (members joining: Telegram sends it only when asked, and only to a bot
+// that administers the chat).
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
+	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateCallbackQuery,
+	models.AllowedUpdateChatMember}
 
 // Name implements bot.Platform.
 func (a *Adapter) Name() string { return PlatformName }

@@ -30,11 +30,18 @@ const (
 
 // events records adapter events.
 type events struct {
-	mu   sync.Mutex
-	list []bot.Event
+	mu    sync.Mutex
+	list  []bot.Event
+	votes []bot.Event
 }
 
 func (e *events) Observe(ev bot.Event) {
+	if ev.Kind == bot.EventFeedback {
+		e.mu.Lock()
+		e.votes = append(e.votes, ev)
+		e.mu.Unlock()
+		return
+	}
 	if ev.Kind != bot.EventAdapter {
 		return
 	}
@@ -71,7 +78,7 @@ func start(t testing.TB, llm *bottest.LLM, cfg func(*Config)) *harness {
 	h := &harness{t: t, fake: telegramtest.NewServer(botID, botName), llm: llm, store: bottest.NewMemStore(), events: &events{}, msgID: 500}
 	t.Cleanup(h.fake.Close)
 	// The test group is a home chat, so its administrators manage it.
-	eng, err := bot.New(bot.Config{Workers: 4, Roles: bot.Roles{HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}}, h.store, llm, bot.WithPrompts(prompts.Default()))
+	eng, err := bot.New(bot.Config{Workers: 4, Roles: bot.Roles{HomeChats: []string{"telegram:" + strconv.Itoa(groupID)}, Managers: []string{"telegram:7"}}}, h.store, llm, bot.WithPrompts(prompts.Default()), bot.WithObserver(h.events))
 	if err != nil {
 		t.Fatal(err)
 	}

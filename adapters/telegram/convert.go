@@ -45,6 +45,9 @@ func updateChatID(u *models.Update) int64 {
 	if u.ChatMember != nil {
 		return u.ChatMember.Chat.ID
 	}
+	if cq := u.CallbackQuery; cq != nil && cq.Message.Message != nil {
+		return cq.Message.Message.Chat.ID
+	}
 	return 0
 }
 
@@ -121,6 +124,10 @@ func (a *Adapter) handleUpdate(ctx context.Context, upd *models.Update) (err err
 			err = nil
 		}
 	}()
+	if upd.CallbackQuery != nil {
+		a.onCallback(ctx, upd.CallbackQuery)
+		return nil
+	}
 	if a.handleJoins(ctx, upd) {
 		return nil
 	}
@@ -178,18 +185,7 @@ func (a *Adapter) convert(ctx context.Context, upd *models.Update) (bot.Message,
 	if edited && tm.EditDate > 0 {
 		m.Time = time.Unix(int64(tm.EditDate), 0)
 	}
-	m.Chat = bot.Chat{ID: strconv.FormatInt(tm.Chat.ID, 10), Title: tm.Chat.Title}
-	switch tm.Chat.Type {
-	case models.ChatTypePrivate:
-		m.Chat.Kind = bot.ChatDM
-	case models.ChatTypeChannel:
-		m.Chat.Kind = bot.ChatChannel
-	default:
-		m.Chat.Kind = bot.ChatGroup
-	}
-	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
-		m.Chat.Thread = strconv.Itoa(tm.MessageThreadID)
-	}
+	m.Chat = chatOf(tm)
 	// Who wrote it. A message sent as the chat itself (sender_chat is the
 	// chat) is from one of its administrators, posting anonymously (or, in
 	// a channel, from the channel's admins): it carries their role.
@@ -300,4 +296,21 @@ func removeUTF16(s string, cuts [][2]int) string {
 		}
 	}
 	return strings.TrimSpace(strings.ReplaceAll(string(utf16.Decode(kept)), "  ", " "))
+}
+
+// chatOf is the chat (and forum topic) a message is in.
+func chatOf(tm *models.Message) bot.Chat {
+	c := bot.Chat{ID: strconv.FormatInt(tm.Chat.ID, 10), Title: tm.Chat.Title}
+	switch tm.Chat.Type {
+	case models.ChatTypePrivate:
+		c.Kind = bot.ChatDM
+	case models.ChatTypeChannel:
+		c.Kind = bot.ChatChannel
+	default:
+		c.Kind = bot.ChatGroup
+	}
+	if tm.IsTopicMessage && tm.MessageThreadID != 0 {
+		c.Thread = strconv.Itoa(tm.MessageThreadID)
+	}
+	return c
 }

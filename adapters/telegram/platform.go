@@ -135,14 +135,14 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 		if text == "" {
 			return "", errors.New("telegram: send: empty message")
 		}
-		return a.sendText(ctx, chat, thread, reply, text)
+		return a.sendText(ctx, chat, thread, reply, text, feedbackMarkup(out))
 	}
 	caption := ""
 	var last string
 	if text != "" && len(out.Attachments) == 1 && utf8.RuneCountInString(text) <= maxCaption-24 {
 		caption = text
 	} else if text != "" {
-		if last, err = a.sendText(ctx, chat, thread, reply, text); err != nil {
+		if last, err = a.sendText(ctx, chat, thread, reply, text, nil); err != nil {
 			return "", err
 		}
 		reply = nil
@@ -161,10 +161,22 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 	return last, nil
 }
 
-func (a *Adapter) sendText(ctx context.Context, chat int64, thread int, reply *models.ReplyParameters, text string) (string, error) {
+// feedbackMarkup is the 👍/👎 inline keyboard an answer's final message
+// carries (bot.Out.Feedback), nil for any other message.
+func feedbackMarkup(out bot.Out) models.ReplyMarkup {
+	if !out.Final || out.Feedback == "" {
+		return nil
+	}
+	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
+		{Text: "👍", CallbackData: bot.FeedbackData(bot.RatingUp, out.Feedback)},
+		{Text: "👎", CallbackData: bot.FeedbackData(bot.RatingDown, out.Feedback)},
+	}}}
+}
+
+func (a *Adapter) sendText(ctx context.Context, chat int64, thread int, reply *models.ReplyParameters, text string, markup models.ReplyMarkup) (string, error) {
 	body, mode := render(text)
 	p := &tg.SendMessageParams{ChatID: chat, MessageThreadID: thread, Text: body, ParseMode: mode,
-		ReplyParameters: reply, LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
+		ReplyParameters: reply, LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}, ReplyMarkup: markup}
 	var msg *models.Message
 	send := func(ctx context.Context) (err error) { msg, err = a.api.SendMessage(ctx, p); return err }
 	err := a.do(ctx, "sendMessage", sendAttempts, send)
@@ -234,7 +246,7 @@ func (a *Adapter) Edit(ctx context.Context, out bot.Out, id string) error {
 	}
 	body, mode := render(text)
 	p := &tg.EditMessageTextParams{ChatID: chat, MessageID: mid, Text: body, ParseMode: mode,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
+		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}, ReplyMarkup: feedbackMarkup(out)}
 	edit := func(ctx context.Context) error { _, err := a.api.EditMessageText(ctx, p); return err }
 	err = a.do(ctx, "editMessageText", sendAttempts, edit)
 	if cantParse(err) {

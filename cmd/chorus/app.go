@@ -193,6 +193,7 @@ func newAppWith(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	if err != nil {
 		return nil, err
 	}
+	plug.engine = e
 	return &app{cfg: cfg, log: log, store: st, llm: model, model: modelName, engine: e, plug: plug}, nil
 }
 

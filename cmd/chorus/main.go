@@ -12,6 +12,7 @@
 //	chorus bench [flags]              load test with synthetic followers (see docs/benchmarks.md)
 //	chorus eval TASK --dataset PATH   score a shipped classifier (spam, offensive, hate, sentiment)
 //	chorus train moderation|sentiment retrain the shipped classifiers from labelled data
+//	chorus console-link --user PLATFORM:ID  a sign-in link to the web console
 //	chorus check-config               validate the configuration and print it, secrets redacted
 //	chorus version
 //
@@ -75,6 +76,7 @@ func commands() []command {
 		{"bench", "load-test the engine, store, moderation and analytics with synthetic followers and a fake model", runBench},
 		{"eval", "score a shipped classifier on a labelled dataset: eval spam|offensive|hate|sentiment --dataset PATH", runEval},
 		{"train", "retrain the shipped classifiers: train moderation|sentiment --datasets DIR", runTrain},
+		{"console-link", "print a single-use sign-in link to the web console for --user PLATFORM:ID (a manager or owner in the configuration)", runConsoleLink},
 		{"check-config", "validate the configuration and print it with secrets redacted", runCheckConfig},
 		{"migrate-store", "move the bbolt data (conversations, profiles, audit, plug-in data, knowledge) into PostgreSQL: --to postgres [--dry-run]; resumable", runMigrateStore},
 		{"migrate", "apply the PostgreSQL schema migrations (store.driver: postgres), alone; serve applies them at start too", runMigrate},

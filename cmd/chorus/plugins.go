@@ -14,6 +14,7 @@ import (
 	"github.com/chorusbot/chorus/moderation"
 	"github.com/chorusbot/chorus/moderation/replycheck"
 	"github.com/chorusbot/chorus/prompts"
+	"github.com/chorusbot/chorus/web"
 )
 
 // plugins are the parts that plug into the engine: moderation, the checks
@@ -26,7 +27,11 @@ type plugins struct {
 	ana      *analytics.Analytics
 	man      *manage.Tools
 	camp     *campaigns.Campaigns
+	web      *web.Console
 	personas *bot.Personas
+	// engine is the engine the plug-ins were installed in, set once it is
+	// built: the console asks it the role of a signed-in manager.
+	engine *bot.Engine
 }
 
 // newPlugins builds the plug-ins over the store and the model.
@@ -77,6 +82,11 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 	if err != nil {
 		return nil, fmt.Errorf("manage: %w", err)
 	}
+	if cfg.Web.Listen != "" {
+		if p.web, err = newConsole(cfg, log, st, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -90,7 +100,11 @@ func (p *plugins) list() []bot.Plugin {
 	if p.checks != nil {
 		out = append(out, p.checks.Plugin())
 	}
-	return append(out, p.ana.Plugin(), p.man.Plugin(), p.camp.Plugin())
+	out = append(out, p.ana.Plugin(), p.man.Plugin(), p.camp.Plugin())
+	if p.web != nil {
+		out = append(out, p.web.Plugin())
+	}
+	return out
 }
 
 // newReplyChecks builds the checks of the bot's own words: the

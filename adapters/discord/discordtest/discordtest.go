@@ -111,6 +111,18 @@ type Message struct {
 	// follow-ups.
 	Token string
 	Files []string
+	// Buttons are the message's buttons (its action rows' components), in
+	// order.
+	Buttons []Button
+}
+
+// Button is a button component of a message.
+type Button struct {
+	Style    int    `json:"style"`
+	Label    string `json:"label,omitempty"`
+	Emoji    string `json:"-"`
+	CustomID string `json:"custom_id,omitempty"`
+	URL      string `json:"url,omitempty"`
 }
 
 // Failure is a scripted error answer.
@@ -553,6 +565,55 @@ func (s *Server) Interaction(c SlashCommand) (id, token string, err error) {
 	return id, token, s.Dispatch("INTERACTION_CREATE", d)
 }
 
+// Press is a user pressing a button of one of the bot's messages.
+type Press struct {
+	ChannelID string
+	// GuildID empty makes it a press in a DM.
+	GuildID   string
+	UserID    string
+	Name      string
+	MessageID string
+	CustomID  string
+}
+
+// PressButton dispatches INTERACTION_CREATE of type 3 (message component)
+// for a press of the button with p.CustomID under message p.MessageID, as
+// Discord does (with the message), and returns the interaction id, whose
+// response Callbacks reports. It fails when the message has no such
+// button.
+func (s *Server) PressButton(p Press) (id string, err error) {
+	s.mu.Lock()
+	m, ok := s.msgs[p.MessageID]
+	found := false
+	if ok {
+		for _, b := range m.Buttons {
+			found = found || b.CustomID == p.CustomID
+		}
+	}
+	if !found {
+		s.mu.Unlock()
+		return "", fmt.Errorf("discordtest: message %s has no button %q", p.MessageID, p.CustomID)
+	}
+	id = s.newID()
+	token := "tok-" + id
+	s.ixChannel[token] = p.ChannelID
+	msg := s.messageJSON(m)
+	s.mu.Unlock()
+	user := map[string]any{"id": p.UserID, "username": p.Name}
+	d := map[string]any{
+		"id": id, "application_id": s.opts.AppID, "type": 3, "token": token, "version": 1,
+		"channel_id": p.ChannelID, "message": msg,
+		"data": map[string]any{"custom_id": p.CustomID, "component_type": 2},
+	}
+	if p.GuildID != "" {
+		d["guild_id"] = p.GuildID
+		d["member"] = map[string]any{"user": user, "roles": []string{}, "permissions": "0"}
+	} else {
+		d["user"] = user
+	}
+	return id, s.Dispatch("INTERACTION_CREATE", d)
+}
+
 func userList(ids []string) []any {
 	out := []any{}
 	for _, id := range ids {
@@ -575,7 +636,7 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 		author = map[string]any{"id": s.opts.BotID, "username": s.opts.BotName, "bot": true}
 	}
 	return map[string]any{"id": m.ID, "channel_id": m.ChannelID, "content": m.Content, "type": 0,
-		"author": author, "timestamp": time.Now().UTC().Format(time.RFC3339Nano)}
+		"author": author, "timestamp": time.Now().UTC().Format(time.RFC3339Nano), "components": componentsJSON(m.Buttons)}
 }
 
 // ---- gateway ----
@@ -877,12 +938,19 @@ func (s *Server) route(method, path string, c *Call) (int, any) {
 	case at(0) == "channels" && at(2) == "typing" && method == http.MethodPost:
 		return http.StatusNoContent, nil
 	case at(0) == "channels" && at(2) == "messages" && len(p) == 3 && method == http.MethodPost:
+		if msg := checkComponents(c.Payload); msg != "" {
+			return http.StatusBadRequest, map[string]any{"message": msg, "code": 50035}
+		}
 		m := s.addMessage(at(1), str(c.Payload, "content"), "", c.Files)
+		m.Buttons = buttonsOf(c.Payload["components"])
 		return http.StatusOK, s.messageJSON(m)
 	case at(0) == "channels" && at(2) == "messages" && len(p) == 4 && method == http.MethodPatch:
 		m, ok := s.msgs[at(3)]
 		if !ok || m.ChannelID != at(1) || m.Deleted {
 			return notFound()
+		}
+		if msg := checkComponents(c.Payload); msg != "" {
+			return http.StatusBadRequest, map[string]any{"message": msg, "code": 50035}
 		}
 		s.setContent(m, c.Payload)
 		return http.StatusOK, s.messageJSON(m)
@@ -925,7 +993,11 @@ func (s *Server) route(method, path string, c *Call) (int, any) {
 		if !ok {
 			return http.StatusNotFound, map[string]any{"message": "Unknown Webhook", "code": 10015}
 		}
+		if msg := checkComponents(c.Payload); msg != "" {
+			return http.StatusBadRequest, map[string]any{"message": msg, "code": 50035}
+		}
 		m := s.addMessage(ch, str(c.Payload, "content"), at(2), c.Files)
+		m.Buttons = buttonsOf(c.Payload["components"])
 		return http.StatusOK, s.messageJSON(m)
 	case at(0) == "webhooks" && len(p) == 5 && at(3) == "messages" && method == http.MethodPatch:
 		token := at(2)
@@ -951,6 +1023,9 @@ func (s *Server) route(method, path string, c *Call) (int, any) {
 		if m == nil {
 			return notFound()
 		}
+		if msg := checkComponents(c.Payload); msg != "" {
+			return http.StatusBadRequest, map[string]any{"message": msg, "code": 50035}
+		}
 		s.setContent(m, c.Payload)
 		m.Files = append(m.Files, c.Files...)
 		return http.StatusOK, s.messageJSON(m)
@@ -973,6 +1048,91 @@ func (s *Server) setContent(m *Message, payload map[string]any) {
 		m.Content = c
 		m.Versions = append(m.Versions, c)
 	}
+	if raw, ok := payload["components"]; ok {
+		m.Buttons = buttonsOf(raw)
+	}
+}
+
+// checkComponents checks a payload's components as Discord does: action
+// rows (type 1) of at most five buttons (type 2), each with a custom_id
+// of 1 to 100 characters unless it is a link (style 5). It returns the
+// error message Discord would give, "" when they are valid.
+func checkComponents(payload map[string]any) string {
+	raw, ok := payload["components"]
+	if !ok || raw == nil {
+		return ""
+	}
+	rows, ok := raw.([]any)
+	if !ok || len(rows) > 5 {
+		return "Invalid Form Body: components"
+	}
+	for _, r := range rows {
+		row, _ := r.(map[string]any)
+		if t, _ := row["type"].(float64); t != 1 {
+			return "Invalid Form Body: components.type must be 1 (action row)"
+		}
+		cs, _ := row["components"].([]any)
+		if len(cs) == 0 || len(cs) > 5 {
+			return "Invalid Form Body: an action row holds 1 to 5 components"
+		}
+		for _, c := range cs {
+			b, _ := c.(map[string]any)
+			if t, _ := b["type"].(float64); t != 2 {
+				return "Invalid Form Body: only buttons are supported by the fake"
+			}
+			style, _ := b["style"].(float64)
+			id, _ := b["custom_id"].(string)
+			if style != 5 && (len(id) == 0 || len(id) > 100) {
+				return "Invalid Form Body: custom_id must be 1 to 100 characters"
+			}
+		}
+	}
+	return ""
+}
+
+// buttonsOf reads the buttons of a checked components payload.
+func buttonsOf(raw any) []Button {
+	var out []Button
+	rows, _ := raw.([]any)
+	for _, r := range rows {
+		row, _ := r.(map[string]any)
+		cs, _ := row["components"].([]any)
+		for _, c := range cs {
+			b, _ := c.(map[string]any)
+			style, _ := b["style"].(float64)
+			btn := Button{Style: int(style), Label: str(b, "label"), CustomID: str(b, "custom_id"), URL: str(b, "url")}
+			if e, ok := b["emoji"].(map[string]any); ok {
+				btn.Emoji = str(e, "name")
+			}
+			out = append(out, btn)
+		}
+	}
+	return out
+}
+
+// componentsJSON renders a message's buttons as one action row.
+func componentsJSON(bs []Button) []any {
+	if len(bs) == 0 {
+		return []any{}
+	}
+	var cs []any
+	for _, b := range bs {
+		c := map[string]any{"type": 2, "style": b.Style}
+		if b.Label != "" {
+			c["label"] = b.Label
+		}
+		if b.Emoji != "" {
+			c["emoji"] = map[string]any{"name": b.Emoji}
+		}
+		if b.CustomID != "" {
+			c["custom_id"] = b.CustomID
+		}
+		if b.URL != "" {
+			c["url"] = b.URL
+		}
+		cs = append(cs, c)
+	}
+	return []any{map[string]any{"type": 1, "components": cs}}
 }
 
 func str(m map[string]any, k string) string {

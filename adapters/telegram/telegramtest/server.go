@@ -42,6 +42,7 @@ const (
 	MethodSendDocument          = "sendDocument"
 	MethodSetWebhook            = "setWebhook"
 	MethodDeleteWebhook         = "deleteWebhook"
+	MethodAnswerCallbackQuery   = "answerCallbackQuery"
 )
 
 // Call is one recorded API request.
@@ -68,6 +69,22 @@ type Sent struct {
 	// Kind is "text", "photo" or "document".
 	Kind  string
 	Edits int
+	// Buttons are the inline keyboard under the message (reply_markup), row
+	// by row.
+	Buttons [][]Button
+}
+
+// Button is one inline keyboard button.
+type Button struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data,omitempty"`
+	URL          string `json:"url,omitempty"`
+}
+
+// query is a callback query the fake delivered, and how it was answered.
+type query struct {
+	answered bool
+	text     string
 }
 
 type failure struct {
@@ -100,6 +117,8 @@ type Server struct {
 	members  map[int64]int
 	failures map[string][]*failure
 	confirm  int64 // highest update id confirmed by an offset
+	queries  map[string]*query
+	nextQ    int
 }
 
 // NewServer starts a fake Bot API for a bot with the given id and username.
@@ -108,7 +127,7 @@ func NewServer(botID int64, username string) *Server {
 		BotID: botID, BotUsername: username,
 		arrived: make(chan struct{}), changed: make(chan struct{}),
 		byKey: map[[2]int64]*Sent{}, nextMsg: map[int64]int{},
-		admins: map[int64][]int64{}, members: map[int64]int{}, failures: map[string][]*failure{},
+		admins: map[int64][]int64{}, members: map[int64]int{}, failures: map[string][]*failure{}, queries: map[string]*query{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -139,6 +158,62 @@ func (s *Server) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.updates)
+}
+
+// Press presses the inline button carrying data under the bot's message
+// messageID in chat, as user from: the bot gets a callback_query update
+// (with the message it pressed on, as Telegram sends it) and must answer it
+// with answerCallbackQuery. It returns the query's id, or an error when
+// the message has no such button.
+func (s *Server) Press(chat models.Chat, messageID int, from models.User, data string) (string, error) {
+	s.mu.Lock()
+	m := s.byKey[[2]int64{chat.ID, int64(messageID)}]
+	var found bool
+	if m != nil {
+		for _, row := range m.Buttons {
+			for _, b := range row {
+				found = found || b.CallbackData == data
+			}
+		}
+	}
+	if !found {
+		s.mu.Unlock()
+		return "", fmt.Errorf("telegramtest: message %d in chat %d has no button with data %q", messageID, chat.ID, data)
+	}
+	s.nextQ++
+	id := fmt.Sprintf("%d%06d", s.BotID, s.nextQ)
+	s.queries[id] = &query{}
+	msg := s.model(m)
+	msg.Chat = chat
+	msg.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: keyboard(m.Buttons)}
+	s.mu.Unlock()
+	s.Push(models.Update{CallbackQuery: &models.CallbackQuery{ID: id, From: from, ChatInstance: fmt.Sprint(chat.ID), Data: data,
+		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &msg}}})
+	return id, nil
+}
+
+func keyboard(rows [][]Button) [][]models.InlineKeyboardButton {
+	var out [][]models.InlineKeyboardButton
+	for _, row := range rows {
+		var r []models.InlineKeyboardButton
+		for _, b := range row {
+			r = append(r, models.InlineKeyboardButton{Text: b.Text, CallbackData: b.CallbackData, URL: b.URL})
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Answer reports whether the bot answered the callback query id, and the
+// notification text it gave.
+func (s *Server) Answer(id string) (answered bool, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queries[id]
+	if q == nil {
+		return false, ""
+	}
+	return q.answered, q.text
 }
 
 // SetAdmins sets the administrators getChatAdministrators reports for a chat;
@@ -448,6 +523,16 @@ func (s *Server) answer(c Call) (int, any, string) {
 		return http.StatusOK, n, ""
 	case MethodSendMessage, MethodSendPhoto, MethodSendDocument:
 		return s.send(c)
+	case MethodAnswerCallbackQuery:
+		q := s.queries[c.Params["callback_query_id"]]
+		if q == nil || q.answered {
+			return http.StatusBadRequest, nil, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+		}
+		if len([]rune(c.Params["text"])) > 200 {
+			return http.StatusBadRequest, nil, "Bad Request: text is too long"
+		}
+		q.answered, q.text = true, c.Params["text"]
+		return http.StatusOK, true, ""
 	case MethodEditMessageText:
 		k := [2]int64{c.int64("chat_id"), c.int64("message_id")}
 		m := s.byKey[k]
@@ -458,10 +543,14 @@ func (s *Server) answer(c Call) (int, any, string) {
 		if err := checkText(text, c.Params["parse_mode"]); err != nil {
 			return http.StatusBadRequest, nil, "Bad Request: " + err.Error()
 		}
-		if text == m.Text && c.Params["parse_mode"] == m.ParseMode {
+		buttons, err := parseMarkup(c.Params["reply_markup"])
+		if err != nil {
+			return http.StatusBadRequest, nil, "Bad Request: " + err.Error()
+		}
+		if text == m.Text && c.Params["parse_mode"] == m.ParseMode && slices.EqualFunc(buttons, m.Buttons, slices.Equal) {
 			return http.StatusBadRequest, nil, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 		}
-		m.Text, m.ParseMode = text, c.Params["parse_mode"]
+		m.Text, m.ParseMode, m.Buttons = text, c.Params["parse_mode"], buttons
 		m.Edits++
 		return http.StatusOK, s.model(m), ""
 	}
@@ -508,6 +597,11 @@ func (s *Server) send(c Call) (int, any, string) {
 			}
 		}
 	}
+	buttons, err := parseMarkup(c.Params["reply_markup"])
+	if err != nil {
+		return http.StatusBadRequest, nil, "Bad Request: " + err.Error()
+	}
+	m.Buttons = buttons
 	if rp := c.Params["reply_parameters"]; rp != "" {
 		var p models.ReplyParameters
 		if err := json.Unmarshal([]byte(rp), &p); err != nil {
@@ -520,6 +614,28 @@ func (s *Server) send(c Call) (int, any, string) {
 	s.sent = append(s.sent, m)
 	s.byKey[[2]int64{chat, int64(m.MessageID)}] = m
 	return http.StatusOK, s.model(m), ""
+}
+
+// parseMarkup reads an inline keyboard as Telegram checks it: callback
+// data of 1 to 64 bytes.
+func parseMarkup(raw string) ([][]Button, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	var mk struct {
+		InlineKeyboard [][]Button `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(raw), &mk); err != nil {
+		return nil, fmt.Errorf("can't parse reply keyboard markup JSON object")
+	}
+	for _, row := range mk.InlineKeyboard {
+		for _, b := range row {
+			if b.URL == "" && (len(b.CallbackData) == 0 || len(b.CallbackData) > 64) {
+				return nil, fmt.Errorf("BUTTON_DATA_INVALID")
+			}
+		}
+	}
+	return mk.InlineKeyboard, nil
 }
 
 func (s *Server) model(m *Sent) models.Message {
