@@ -270,7 +270,8 @@ func pct(v float64, ok bool) string {
 	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
 }
 
-func money(vs map[string]float64) string {
+// Money writes values by currency: "12.50 EUR, 3.00 USD", "0" when none.
+func Money(vs map[string]float64) string {
 	if len(vs) == 0 {
 		return "0"
 	}
@@ -290,7 +291,7 @@ func figures(env *bot.Env, r Row) string {
 	ctr, ok := r.CTR()
 	cr, cok := r.ConversionRate()
 	return env.T("campaigns.figures", "reach", reachText(r.Reach), "clicks", r.Clicks, "unique", r.Unique, "ctr", pct(ctr, ok),
-		"conversions", r.Conversions, "rate", pct(cr, cok), "value", money(r.Values))
+		"conversions", r.Conversions, "rate", pct(cr, cok), "value", Money(r.Values))
 }
 
 // crossChat refuses a report asked where it may not be shown: campaign

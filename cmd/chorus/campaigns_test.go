@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/campaigns"
@@ -57,6 +58,11 @@ func TestLinksOnTheWebListener(t *testing.T) {
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	if res.StatusCode != http.StatusFound || loc.Host != "shop.lumen.example" || loc.Query().Get("utm_campaign") != "p1" || loc.Query().Get("chorus_click") == "" {
 		t.Fatalf("redirect: %d %s", res.StatusCode, loc)
+	}
+	// The console's Campaigns page reads the same figures.
+	rep, err := consoleCampaigns{a.plug.camp}.CampaignReport(context.Background(), 24*time.Hour)
+	if err != nil || len(rep.Rows) != 1 || rep.Rows[0].ID != "p1" || rep.Rows[0].Clicks != 1 || rep.Rows[0].CTR != -1 || rep.Total.Clicks != 1 {
+		t.Fatalf("console report = %+v, %v", rep, err)
 	}
 	res, err = http.Post(srv.URL+"/conversions", "application/json", strings.NewReader(`{"event_id":"1","click_id":"x","event":"signup"}`))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -55,6 +56,7 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 	return web.NewConsole(cfg.Web, web.Deps{
 		Moderation: mod,
 		Drafts:     consoleManage{p.man},
+		Campaigns:  consoleCampaigns{p.camp},
 		Persona:    consoleManage{p.man},
 		KV:         st,
 		Auditor:    st,
@@ -218,6 +220,33 @@ func (m consoleModeration) Strikes(ctx context.Context) ([]web.Strikes, error) {
 		out = append(out, web.Strikes{User: s.User, Strikes: s.Strikes})
 	}
 	return out, err
+}
+
+// consoleCampaigns is the campaigns' report as the console's Campaigns
+// page reads it.
+type consoleCampaigns struct{ c *campaigns.Campaigns }
+
+func (cc consoleCampaigns) CampaignReport(ctx context.Context, period time.Duration) (web.CampaignReport, error) {
+	rep, err := cc.c.Report(ctx, period)
+	if err != nil {
+		return web.CampaignReport{}, err
+	}
+	row := func(r campaigns.Row) web.CampaignRow {
+		out := web.CampaignRow{ID: r.ID, Kind: string(r.Kind), Platform: r.Platform, Chat: r.Chat, Sent: r.Sent, Late: r.Late, Reach: r.Reach,
+			Clicks: r.Clicks, Unique: r.Unique, Conversions: r.Conversions, CTR: -1, Rate: -1, Value: campaigns.Money(r.Values)}
+		if v, ok := r.CTR(); ok {
+			out.CTR = v
+		}
+		if v, ok := r.ConversionRate(); ok {
+			out.Rate = v
+		}
+		return out
+	}
+	out := web.CampaignReport{Total: row(rep.Total), Days: rep.Days, Clicks: rep.Clicks}
+	for _, r := range rep.Rows {
+		out.Rows = append(out.Rows, row(r))
+	}
+	return out, nil
 }
 
 // consoleManage is the managers' tools as the console's drafts and
