@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/campaigns"
@@ -71,8 +72,13 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 			if p.engine == nil {
 				return bot.Authority{}
 			}
-			return p.engine.AuthorityOf(&bot.Message{Platform: id.Platform, Author: bot.User{ID: id.ID, Roles: id.Roles},
-				Chat: bot.Chat{ID: id.ID, Kind: bot.ChatDM}})
+			u := bot.User{ID: id.ID, Roles: id.Roles}
+			if id.Platform == console.Name {
+				// The person at the terminal (serve on the console), as
+				// the console adapter says of them.
+				u.Role = bot.RoleOwner
+			}
+			return p.engine.AuthorityOf(&bot.Message{Platform: id.Platform, Author: u, Chat: bot.Chat{ID: id.ID, Kind: bot.ChatDM}})
 		},
 	})
 }

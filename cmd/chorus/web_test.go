@@ -78,4 +78,25 @@ func TestConsoleLinkSignsIn(t *testing.T) {
 	if _, ok := a.engine.Command("console"); !ok {
 		t.Error("/console is not registered")
 	}
+	// /console typed at the terminal (chorus chat) gives a link for the
+	// person there, the owner; a Telegram identity no config names is
+	// refused.
+	for _, tc := range []struct {
+		id   web.Identity
+		want int
+	}{{web.Identity{Platform: "console", ID: "owner"}, http.StatusSeeOther}, {web.Identity{Platform: "telegram", ID: "7"}, http.StatusUnauthorized}} {
+		l, err := a.plug.web.Signer().Link(tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lu, _ := url.Parse(l)
+		resp, err := c.PostForm(ts.URL+web.PathSignIn, url.Values{"t": {lu.Query().Get("t")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("sign-in as %s = %d, want %d", tc.id.Key(), resp.StatusCode, tc.want)
+		}
+	}
 }
