@@ -27,6 +27,7 @@ type Analytics struct {
 	model   bot.LLM
 	prompts Prompts
 	comps   []competitorMatcher
+	members Members
 
 	batchOnce sync.Once
 	batcher   *llmBatcher

@@ -750,6 +750,27 @@ func TestFlushOneTransaction(t *testing.T) {
 	}
 }
 
+// TestStatsShowsActivation: /stats adds the members who joined and their
+// 7-day activation, over the report's span and view.
+func TestStatsShowsActivation(t *testing.T) {
+	var asked []string
+	members := MembersFunc(func(_ context.Context, from, to time.Time, v bot.View) (Activation, error) {
+		asked = append(asked, fmt.Sprint(to.Sub(from), " ", v.All()))
+		return Activation{Joined: 8, Active: 3, Waiting: 2}, nil
+	})
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}), WithMembers(members))
+	at := t0.Add(3 * time.Hour)
+	r.sendIn("dmx", bot.ChatDM, "boss", bot.RoleFollower, at, "/stats 7d")
+	sent := r.p.Calls("send")
+	text := sent[len(sent)-1].Out.Text
+	if !strings.Contains(text, "New members: 8 joined; 7-day activation 38% (3 wrote within 7 days of joining, 2 joined less than 7 days ago") {
+		t.Fatalf("stats = %q", text)
+	}
+	if len(asked) != 1 || asked[0] != "168h0m0s true" {
+		t.Fatalf("asked %v", asked)
+	}
+}
+
 func TestChats(t *testing.T) {
 	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
 	at := t0.Add(2 * time.Hour)

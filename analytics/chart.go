@@ -89,6 +89,12 @@ func SentimentChart(pts []Point, step time.Duration, title string) ([]byte, erro
 // UsersChart renders active users per step as a PNG, titled title, on an
 // axis of whole numbers. A step with nobody active is a real 0.
 func UsersChart(pts []Point, step time.Duration, title string) ([]byte, error) {
+	return areaChart("active users", title, pts, step, drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff})
+}
+
+// areaChart renders the Users of pts as one filled series named name,
+// titled title, on an axis of whole numbers.
+func areaChart(name, title string, pts []Point, step time.Duration, color drawing.Color) ([]byte, error) {
 	pts = padded(pts, step)
 	xs := make([]time.Time, len(pts))
 	ys := make([]float64, len(pts))
@@ -97,10 +103,11 @@ func UsersChart(pts []Point, step time.Duration, title string) ([]byte, error) {
 		xs[i], ys[i] = p.Time, float64(p.Users)
 		top = max(top, p.Users)
 	}
-	style := chart.Style{StrokeColor: drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, StrokeWidth: 2,
-		FillColor: drawing.Color{R: 0x1f, G: 0x77, B: 0xb4, A: 0x40}}
+	fill := color
+	fill.A = 0x40
+	style := chart.Style{StrokeColor: color, StrokeWidth: 2, FillColor: fill}
 	ss := []chart.Series{chart.TimeSeries{XValues: xs, YValues: ys, Style: style}}
-	return render(ss, []legendKey{{"active users", style}}, pts, step, title, "active users", integerTicks(top))
+	return render(ss, []legendKey{{name, style}}, pts, step, title, name, integerTicks(top))
 }
 
 // integerTicks are ticks at whole numbers from 0 to at least top, at a
@@ -188,4 +195,14 @@ func render(ss []chart.Series, keys []legendKey, pts []Point, step time.Duration
 		return nil, fmt.Errorf("analytics: render chart: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// CountChart renders one count per step (clicks per day) as a PNG; name
+// labels the series and the axis.
+func CountChart(name string, times []time.Time, counts []int, step time.Duration) ([]byte, error) {
+	pts := make([]Point, len(times))
+	for i, t := range times {
+		pts[i] = Point{Time: t, Users: counts[i]}
+	}
+	return areaChart(name, name, pts, step, drawing.Color{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff})
 }

@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -177,6 +178,31 @@ func WithClock(now func() time.Time) Option { return func(a *Analytics) { a.now 
 // WithModel sets the model and the prompt of the LLM sentiment mode;
 // without them the offline classifier scores every message.
 func WithModel(m bot.LLM, p Prompts) Option { return func(a *Analytics) { a.model, a.prompts = m, p } }
+
+// Activation is how many members joined chats in a period and how many
+// of them wrote within seven days of joining (Waiting: joined less than
+// seven days ago and silent so far).
+type Activation struct {
+	Joined, Active, Waiting int
+}
+
+// Members counts new members and their activation (package campaigns
+// keeps the joins).
+type Members interface {
+	Activation(ctx context.Context, from, to time.Time, v bot.View) (Activation, error)
+}
+
+// MembersFunc adapts a function to Members.
+type MembersFunc func(ctx context.Context, from, to time.Time, v bot.View) (Activation, error)
+
+// Activation calls f.
+func (f MembersFunc) Activation(ctx context.Context, from, to time.Time, v bot.View) (Activation, error) {
+	return f(ctx, from, to, v)
+}
+
+// WithMembers makes /stats show the members who joined and their 7-day
+// activation.
+func WithMembers(m Members) Option { return func(a *Analytics) { a.members = m } }
 
 // WithClassifier replaces the offline classifier (tests, other models).
 func WithClassifier(c Classifier) Option { return func(a *Analytics) { a.offline = c } }

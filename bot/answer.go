@@ -44,7 +44,7 @@ func (e *Engine) answer(ctx context.Context, env *Env, query string) error {
 	// An answer carries the feedback buttons; one that ends otherwise
 	// (an apology, the fallback) loses them before its final text.
 	w := NewStreamWriter(env.Platform, Out{Chat: m.Chat, ReplyTo: m.ID, Interaction: m.Interaction, Feedback: m.ID})
-	w.Gate = e.gate(g)
+	w.Gate = e.gate(g, m)
 	w.MaxMessages, w.CapNote = e.cfg.ReplyMaxMessages, env.T("reply_capped")
 	marker := e.sendMarker(ctx, env, w)
 	w.OnFirst = func() {
@@ -183,15 +183,24 @@ func (e *Engine) storeReply(ctx context.Context, m *Message, conv string, reply 
 }
 
 // gate is the check every sentence of an answer grounded in g passes
-// before it is shown: pings the user did not write are removed, then the
-// output checker judges it.
-func (e *Engine) gate(g *Grounding) func(ctx context.Context, s string) (string, Violation) {
+// before it is shown: pings the user did not write are removed, the
+// output checker judges it, and what passed goes through the plug-ins'
+// rewriters (tracked links), after the checks so that they judge what
+// the model wrote; with no message (a preview) nothing is rewritten.
+func (e *Engine) gate(g *Grounding, m *Message) func(ctx context.Context, s string) (string, Violation) {
 	return func(ctx context.Context, s string) (string, Violation) {
 		s = StripPings(s, g.Query)
-		if e.checker == nil {
-			return s, Violation{}
+		if e.checker != nil {
+			if v := e.checker.CheckSentence(ctx, s, g); v.Blocked() {
+				return s, v
+			}
 		}
-		return s, e.checker.CheckSentence(ctx, s, g)
+		if m != nil {
+			for _, r := range e.rewriters {
+				s = r.RewriteSentence(ctx, s, m)
+			}
+		}
+		return s, Violation{}
 	}
 }
 

@@ -73,6 +73,7 @@ type Engine struct {
 	plugins    []Plugin
 	inspectors []Inspector
 	checker    OutputChecker
+	rewriters  []OutputRewriter
 	// bg is the plug-ins' background work, under bgCtx.
 	bg     sync.WaitGroup
 	bgCtx  context.Context

@@ -55,6 +55,20 @@ const (
 	// replies to). A follower rated an answer with its buttons; one per
 	// follower per answer.
 	EventFeedback
+	// EventClick: Platform, Chat, Label (the campaign kind: post,
+	// announcement, answer, welcome). A person (not a preview fetcher)
+	// followed a tracked link.
+	EventClick
+	// EventConversion: Platform, Chat, Label (the campaign kind), Score
+	// (the value, 0 when none). A signed conversion was attributed to a
+	// click.
+	EventConversion
+	// EventMemberJoined: Platform, ChatKind, Chat (the conversation key of
+	// the chat to greet in), User, Lang (the member's, where the platform
+	// tells it), Text (the member's display name, for a greeting only),
+	// Category (the server id on Discord, empty elsewhere). A member
+	// joined a community chat (Engine.HandleJoin).
+	EventMemberJoined
 )
 
 // Event is one thing the engine (or an adapter, or a plug-in) did. Fields not

@@ -110,6 +110,15 @@ func (g *Grounding) Texts() []string {
 	return out
 }
 
+// OutputRewriter rewrites a sentence of the bot's own answer after it
+// passed the output checks and before it is shown (links to the brand's
+// site become tracked links). It must be safe for concurrent use and
+// quick, return the sentence unchanged when it has nothing to do, and
+// never add what the checks would refuse.
+type OutputRewriter interface {
+	RewriteSentence(ctx context.Context, sentence string, m *Message) string
+}
+
 // OutputChecker judges one sentence of the bot's own words against the
 // grounding of the answer it belongs to. It must be safe for concurrent
 // use and quick: it runs on every sentence before the sentence is shown.

@@ -121,10 +121,38 @@ type Platform interface {
 	Limits() Limits
 }
 
+// MemberCounter is a Platform that can say how many members a chat has
+// (Telegram getChatMemberCount, Discord's approximate member count of the
+// channel's server): the reach of a post published there. Callers check
+// for it with a type assertion; a platform without it has no reach.
+type MemberCounter interface {
+	MemberCount(ctx context.Context, chat Chat) (int, error)
+}
+
 // Handler takes incoming messages; the Engine is one. Adapters depend on this
 // interface, not on the Engine.
 type Handler interface {
 	Handle(ctx context.Context, m Message) error
+}
+
+// Join is a member joining a community chat: Telegram's chat_member and
+// new_chat_members, Discord's GUILD_MEMBER_ADD.
+type Join struct {
+	Platform string
+	// Chat is where the member joined and may be greeted (on Discord the
+	// server's system channel, with Server set; ID empty when the server
+	// has none).
+	Chat Chat
+	User User
+	// Time is when the platform says the member joined (informative: the
+	// engine stamps the event on receipt).
+	Time time.Time
+}
+
+// JoinHandler takes members joining chats; the Engine is one. An adapter
+// checks its Handler for it and hands joins on when it is one.
+type JoinHandler interface {
+	HandleJoin(ctx context.Context, j Join) error
 }
 
 // HandlerFunc adapts a function to Handler.

@@ -23,6 +23,10 @@ type Plugin struct {
 	// Checker judges every sentence of the bot's own words before it is
 	// shown (the output checks). At most one plug-in sets it.
 	Checker OutputChecker
+	// Rewriter rewrites every sentence of the bot's answers that passed
+	// the checks, before it is shown; rewriters run in the order
+	// installed.
+	Rewriter OutputRewriter
 	// Observer receives the engine's events.
 	Observer Observer
 	// Commands are the commands it adds; a name already registered
@@ -35,6 +39,10 @@ type Plugin struct {
 	// Labels are the values it puts in the events it emits, for the
 	// metrics (Engine.Labels).
 	Labels Labels
+	// Attach, when set, is called once when the plug-in is installed,
+	// with the Host: what it may reach outside a message (its background
+	// work, an HTTP handler it serves).
+	Attach func(h *Host)
 	// Start runs once when the engine starts, before any message is
 	// replayed (the persona override is applied there).
 	Start func(ctx context.Context) error
@@ -61,6 +69,9 @@ func (e *Engine) install() error {
 			}
 			e.checker = p.Checker
 		}
+		if p.Rewriter != nil {
+			e.rewriters = append(e.rewriters, p.Rewriter)
+		}
 		if p.Observer != nil {
 			e.events.Add(p.Observer)
 		}
@@ -78,9 +89,39 @@ func (e *Engine) install() error {
 			}
 		}
 		e.labels = e.labels.Merge(p.Labels)
+		if p.Attach != nil {
+			p.Attach(&Host{e: e})
+		}
 	}
 	return nil
 }
+
+// Host is what a plug-in may reach of the engine outside a message: in
+// its background work (a scheduled post) or an HTTP handler it serves (a
+// click on a tracked link). Like Env it is narrow: the platforms, the
+// audit log, the events, the persona and the catalogue; never the engine.
+type Host struct{ e *Engine }
+
+// PlatformFor returns a platform the engine speaks, by name. Platforms
+// are added before the engine starts: look them up when needed, not at
+// Attach.
+func (h *Host) PlatformFor(name string) (Platform, bool) { return h.e.Platform(name) }
+
+// Audit writes an entry to the audit log, as Env.Audit does.
+func (h *Host) Audit(ctx context.Context, a AuditEntry) { h.e.audit(ctx, a) }
+
+// Emit sends an event to the engine's observers (the metrics).
+func (h *Host) Emit(ev Event) { h.e.events.Emit(ev) }
+
+// Redact removes secrets from text (an error from a platform) before it
+// is kept or shown; see Redactor.
+func (h *Host) Redact(s string) string { return h.e.redactor.Redact(s) }
+
+// Persona is the persona in force.
+func (h *Host) Persona() Persona { return h.e.Persona() }
+
+// Catalog is the bot's own messages, unescaped, in every language.
+func (h *Host) Catalog() *Catalog { return h.e.catalog }
 
 // startPlugins runs the plug-ins' Start hooks, then launches their
 // background work under a context that Close ends.

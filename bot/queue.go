@@ -72,6 +72,27 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 	return e.enqueue(ctx, queued{m: m, received: received})
 }
 
+var _ JoinHandler = (*Engine)(nil)
+
+// HandleJoin tells the plug-ins (EventMemberJoined) that a member joined a
+// chat: the welcome, the activation of new members. Bots joining are
+// ignored; nothing is stored by the engine. The event's time is the
+// engine's clock at receipt, like a message's.
+func (e *Engine) HandleJoin(ctx context.Context, j Join) error {
+	if _, ok := e.Platform(j.Platform); !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownPlatform, j.Platform)
+	}
+	if j.User.IsBot || j.User.ID == "" || j.Chat.ID == "" && j.Chat.Server == "" {
+		return nil
+	}
+	// Stamped on receipt, as messages are, so that a member's first
+	// message is compared with their join on one clock.
+	name, _ := SanitizeText(j.User.Name)
+	e.events.Emit(Event{Kind: EventMemberJoined, Time: e.now(), Platform: j.Platform, ChatKind: j.Chat.Kind,
+		Chat: ConversationKey(j.Platform, j.Chat.ID, ""), User: UserKey(j.Platform, j.User.ID), Lang: j.User.Lang, Text: name, Category: j.Chat.Server})
+	return nil
+}
+
 func (e *Engine) enqueue(ctx context.Context, q queued) error {
 	select {
 	case e.slots <- struct{}{}:

@@ -109,6 +109,9 @@ const (
 	AuditPersona AuditKind = "persona"
 	// AuditAnnounce: an announcement was sent to the channels.
 	AuditAnnounce AuditKind = "announce"
+	// AuditPublish: a post was published to a brand channel, scheduled
+	// or cancelled (package campaigns).
+	AuditPublish AuditKind = "publish"
 )
 
 // ChatKinds lists every ChatKind.
@@ -136,13 +139,16 @@ type Labels struct {
 	Sentiments []string
 	// Alerts are the values of EventAlert's Category.
 	Alerts []string
+	// Campaigns are the values of EventClick's and EventConversion's
+	// Label (campaign kinds).
+	Campaigns []string
 }
 
 // Merge returns l with the values of o added.
 func (l Labels) Merge(o Labels) Labels {
 	return Labels{Platforms: concat(l.Platforms, o.Platforms), Commands: concat(l.Commands, o.Commands),
 		Categories: concat(l.Categories, o.Categories), Actions: concat(l.Actions, o.Actions),
-		Sentiments: concat(l.Sentiments, o.Sentiments), Alerts: concat(l.Alerts, o.Alerts)}
+		Sentiments: concat(l.Sentiments, o.Sentiments), Alerts: concat(l.Alerts, o.Alerts), Campaigns: concat(l.Campaigns, o.Campaigns)}
 }
 
 // concat returns a new slice holding a then b.

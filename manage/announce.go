@@ -112,6 +112,16 @@ func (t *Tools) checkAnnouncement(ctx context.Context, env *bot.Env, text string
 	return bot.CheckText(ctx, t.checks, text, g)
 }
 
+// sendAnnouncement sends text to ch: through the Publisher when there is
+// one (a campaign of its own, links tracked), else directly.
+func (t *Tools) sendAnnouncement(ctx context.Context, pl bot.Platform, author, text string, ch channel) error {
+	if t.publisher != nil {
+		return t.publisher.Announce(ctx, author, text, ch.Platform, ch.ID)
+	}
+	_, err := bot.SendSplit(ctx, pl, bot.Out{Chat: bot.Chat{ID: ch.ID, Kind: bot.ChatChannel}, Text: text, Final: true})
+	return err
+}
+
 // newCode is six random digits.
 func newCode() (string, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -152,7 +162,7 @@ func (t *Tools) confirmAnnounce(ctx context.Context, env *bot.Env, code string) 
 		if !ok {
 			line += "✗ " + env.T("manage.announce_not_connected")
 			failed = append(failed, ch.Platform+" "+ch.ID)
-		} else if _, err := bot.SendSplit(ctx, pl, bot.Out{Chat: bot.Chat{ID: ch.ID, Kind: bot.ChatChannel}, Text: p.Text, Final: true}); err != nil {
+		} else if err := t.sendAnnouncement(ctx, pl, user, p.Text, ch); err != nil {
 			t.log.Warn("manage: announcement failed", "platform", ch.Platform, "chat", ch.ID, "err", err)
 			line += "✗ " + clip(err.Error(), 120)
 			failed = append(failed, ch.Platform+" "+ch.ID)

@@ -184,6 +184,8 @@ type Tools struct {
 	now     func() time.Time
 	checks  bot.OutputChecker
 
+	publisher Publisher
+
 	kv       bot.KV
 	history  bot.History
 	kb       bot.Knowledge
@@ -260,7 +262,7 @@ func (t *Tools) Plugin() bot.Plugin {
 		Observer: t,
 		Commands: []bot.CommandSpec{
 			{Name: "digest", Role: bot.RoleManager, Usage: "[hours] [PLATFORM/CHAT]", Help: h("what this chat discussed: topics, unanswered questions, mood, members", "本群讨论摘要：话题、未回答的问题、情绪、活跃成员"), Run: t.cmdDigest},
-			{Name: "post", Role: bot.RoleManager, Usage: "PLATFORM BRIEF | again | keep N | list | show ID", Help: h("draft a social post in the brand's voice", "以品牌口吻起草社交媒体帖子"), Run: t.cmdPost},
+			{Name: "post", Role: bot.RoleManager, Usage: "PLATFORM BRIEF | again | keep N | list | show ID | publish N [CHANNEL] [at TIME] | scheduled | cancel ID", Help: h("draft a social post in the brand's voice", "以品牌口吻起草社交媒体帖子"), Run: t.cmdPost},
 			{Name: "gaps", Role: bot.RoleManager, Usage: "[period]", Help: h("questions the knowledge base could not answer (default 7d)", "知识库无法回答的问题（默认 7 天）"), Run: t.cmdGaps},
 			{Name: "persona", Role: bot.RoleManager, Usage: "show | set FIELD VALUE | reset", Help: h("show or change the bot's persona", "查看或修改机器人的人设"), Run: t.cmdPersona},
 			{Name: "announce", Role: bot.RoleOwner, Usage: "TEXT | confirm CODE | cancel", Help: h("post an announcement to every platform's channels", "向各平台的公告频道发布公告"), Run: t.cmdAnnounce},

@@ -112,6 +112,8 @@ func (t *Tools) cmdPost(ctx context.Context, env *bot.Env, c *bot.Command) error
 		return t.listDrafts(ctx, env)
 	case "show":
 		return t.showDraft(ctx, env, rest)
+	case "publish", "scheduled", "cancel":
+		return t.publishing(ctx, env, strings.ToLower(sub), rest)
 	}
 	tg, ok := t.target(sub)
 	if !ok || rest == "" {
@@ -418,7 +420,9 @@ func (t *Tools) keep(ctx context.Context, env *bot.Env, arg string) error {
 	return env.Reply(ctx, env.T("manage.post_kept", "id", d.ID, "n", n))
 }
 
-func (t *Tools) listDrafts(ctx context.Context, env *bot.Env) error {
+// recentDrafts returns the newest kept drafts, newest first, at most
+// maxDraftsListed: what /post list numbers and /post publish N counts in.
+func (t *Tools) recentDrafts(ctx context.Context) ([]Draft, error) {
 	var ds []Draft
 	err := t.kv.Scan(ctx, BucketDrafts, "", "", func(_ string, v []byte) error {
 		var d Draft
@@ -430,6 +434,12 @@ func (t *Tools) listDrafts(ctx context.Context, env *bot.Env) error {
 		}
 		return nil
 	})
+	slices.Reverse(ds)
+	return ds, err
+}
+
+func (t *Tools) listDrafts(ctx context.Context, env *bot.Env) error {
+	ds, err := t.recentDrafts(ctx)
 	if err != nil {
 		return fmt.Errorf("manage: post list: %w", err)
 	}
@@ -438,11 +448,83 @@ func (t *Tools) listDrafts(ctx context.Context, env *bot.Env) error {
 	}
 	var b strings.Builder
 	b.WriteString(env.T("manage.post_list"))
-	for i := len(ds) - 1; i >= 0; i-- {
-		d := ds[i]
-		fmt.Fprintf(&b, "\n%s · %s · %s · %s", d.ID, d.Platform, d.Created.UTC().Format("2006-01-02 15:04"), clip(d.Text, 70))
+	for i, d := range ds {
+		fmt.Fprintf(&b, "\n%d. %s · %s · %s · %s", i+1, d.ID, d.Platform, d.Created.UTC().Format("2006-01-02 15:04"), clip(d.Text, 70))
 	}
 	return env.Reply(ctx, b.String())
+}
+
+// Publisher publishes kept drafts to the brand's channels, now or at a
+// time (package campaigns): /post publish, /post scheduled and /post
+// cancel hand over to it.
+type Publisher interface {
+	// Publish publishes d; args are what followed the draft in the
+	// command ("[CHANNEL] [at TIME]").
+	Publish(ctx context.Context, env *bot.Env, d Draft, args string) error
+	// Scheduled lists the posts waiting for their time.
+	Scheduled(ctx context.Context, env *bot.Env) error
+	// Cancel cancels a scheduled post by its id.
+	Cancel(ctx context.Context, env *bot.Env, id string) error
+	// Announce sends a confirmed /announce text by author to one
+	// channel, as a campaign of its own (its links tracked, its reach
+	// kept).
+	Announce(ctx context.Context, author, text, platform, chat string) error
+}
+
+// WithPublisher lets /post publish, schedule and cancel kept drafts.
+func WithPublisher(p Publisher) Option { return func(t *Tools) { t.publisher = p } }
+
+// publishing runs /post publish N|ID [CHANNEL] [at TIME], /post
+// scheduled and /post cancel ID through the Publisher.
+func (t *Tools) publishing(ctx context.Context, env *bot.Env, sub, rest string) error {
+	if t.publisher == nil {
+		return env.Reply(ctx, env.T("manage.post_no_publisher"))
+	}
+	switch sub {
+	case "scheduled":
+		return t.publisher.Scheduled(ctx, env)
+	case "cancel":
+		if rest == "" {
+			return env.Reply(ctx, env.T("manage.post_publish_usage"))
+		}
+		return t.publisher.Cancel(ctx, env, rest)
+	}
+	ref, args, _ := strings.Cut(rest, " ")
+	if ref == "" {
+		return env.Reply(ctx, env.T("manage.post_publish_usage"))
+	}
+	d, ok, err := t.findDraft(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("manage: post publish: %w", err)
+	}
+	if !ok {
+		return env.Reply(ctx, env.T("manage.post_not_found", "id", ref))
+	}
+	return t.publisher.Publish(ctx, env, d, strings.TrimSpace(args))
+}
+
+// findDraft finds a kept draft by its id, or by its number in /post list
+// (1 is the newest).
+func (t *Tools) findDraft(ctx context.Context, ref string) (Draft, bool, error) {
+	if n, err := strconv.Atoi(ref); err == nil {
+		ds, err := t.recentDrafts(ctx)
+		if err != nil || n < 1 || n > len(ds) {
+			return Draft{}, false, err
+		}
+		return ds[n-1], true, nil
+	}
+	v, err := t.kv.Get(ctx, BucketDrafts, ref)
+	if errors.Is(err, bot.ErrNotFound) {
+		return Draft{}, false, nil
+	}
+	if err != nil {
+		return Draft{}, false, err
+	}
+	var d Draft
+	if err := json.Unmarshal(v, &d); err != nil {
+		return Draft{}, false, err
+	}
+	return d, true, nil
 }
 
 func (t *Tools) showDraft(ctx context.Context, env *bot.Env, id string) error {

@@ -212,6 +212,7 @@ type Metrics struct {
 	now func() time.Time
 
 	platforms, commands, models, categories, actions, labels, alerts *labelSet
+	campaigns                                                        *labelSet
 	chatKinds, outcomes, purposes, rateReasons                       *labelSet
 
 	received     *prometheus.CounterVec
@@ -233,6 +234,9 @@ type Metrics struct {
 	sentiment *prometheus.CounterVec
 	alertsRun *prometheus.CounterVec
 	feedback  *prometheus.CounterVec
+
+	clicks      *prometheus.CounterVec
+	conversions *prometheus.CounterVec
 
 	queueDepth  prometheus.Gauge
 	inFlight    prometheus.Gauge
@@ -283,6 +287,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		actions:     newLabelSet(cfg.actions),
 		labels:      newLabelSet(cfg.labels),
 		alerts:      newLabelSet(cfg.alerts),
+		campaigns:   newLabelSet(nil),
 		chatKinds:   newLabelSet(strs(bot.ChatKinds)),
 		outcomes:    newLabelSet(strs(bot.ReplyOutcomes), strs(bot.CommandOutcomes), strs(bot.LLMOutcomes)),
 		purposes:    newLabelSet(strs(bot.Purposes)),
@@ -321,6 +326,9 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	m.alertsRun = counter("alerts_total", "Early-warning alerts raised, by kind.", "kind")
 	m.feedback = counter("answer_feedback_total", "Followers' ratings of the bot's answers (the buttons under them; one per follower per answer), by rating.", "rating")
 
+	m.clicks = counter("link_clicks_total", "Clicks on tracked links by people (not preview fetchers), by platform and campaign kind.", "platform", "kind")
+	m.conversions = counter("conversions_total", "Signed conversions attributed to a click, by platform and campaign kind.", "platform", "kind")
+
 	m.queueDepth = gauge("engine_queue_depth", "Messages accepted and not yet handled, in flight included.")
 	m.inFlight = gauge("engine_in_flight", "Messages being handled now.")
 	m.panics = counter("panics_recovered_total", "Handler panics recovered, by platform.", "platform")
@@ -337,7 +345,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.received, m.duplicates, m.replies, m.commandsRun, m.firstToken, m.replyLatency,
 		m.llmRequests, m.llmDuration, m.llmPrompt, m.llmCompletion, m.llmCost,
-		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun, m.feedback,
+		m.verdicts, m.modAction, m.blocked, m.sentiment, m.alertsRun, m.clicks, m.conversions, m.feedback,
 		m.queueDepth, m.inFlight, m.panics, m.rateLimited, m.connected, m.reconnects, m.refused,
 		buildInfo, &windowCollector{m: m},
 	}
@@ -403,6 +411,12 @@ func (m *Metrics) zero() {
 	for _, r := range bot.LimitReasons {
 		m.rateLimited.WithLabelValues(string(r))
 	}
+	for _, p := range platforms {
+		for _, k := range m.campaigns.values() {
+			m.clicks.WithLabelValues(p, k)
+			m.conversions.WithLabelValues(p, k)
+		}
+	}
 	for _, c := range bot.Checks {
 		m.blocked.WithLabelValues(string(c))
 	}
@@ -423,6 +437,7 @@ func (m *Metrics) Declare(l bot.Labels) {
 	m.actions.add(l.Actions...)
 	m.labels.add(l.Sentiments...)
 	m.alerts.add(l.Alerts...)
+	m.campaigns.add(l.Campaigns...)
 	m.zero()
 }
 
@@ -504,6 +519,10 @@ func (m *Metrics) Observe(e bot.Event) {
 		m.share.add(m.now(), label == NegativeLabel)
 	case bot.EventAlert:
 		m.alertsRun.WithLabelValues(m.alerts.get(e.Category)).Inc()
+	case bot.EventClick:
+		m.clicks.WithLabelValues(m.platforms.get(e.Platform), m.campaigns.get(e.Label)).Inc()
+	case bot.EventConversion:
+		m.conversions.WithLabelValues(m.platforms.get(e.Platform), m.campaigns.get(e.Label)).Inc()
 	case bot.EventFeedback:
 		if r := bot.Rating(e.Label); r == bot.RatingUp || r == bot.RatingDown {
 			m.feedback.WithLabelValues(string(r)).Inc()

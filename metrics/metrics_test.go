@@ -745,6 +745,36 @@ func TestSeenRebuildsActiveUsers(t *testing.T) {
 	}
 }
 
+// TestClicksAndConversions: the campaign counters are labelled by platform
+// and campaign kind only, exist at zero once declared, and anything else
+// a plug-in might send (a post id) is "other".
+func TestClicksAndConversions(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Declare(bot.Labels{Platforms: []string{"telegram", "discord"}, Campaigns: []string{"post", "answer"}})
+	for _, name := range []string{"chorus_link_clicks_total", "chorus_conversions_total"} {
+		if got, ok := lookup(t, reg, name, map[string]string{"platform": "discord", "kind": "answer"}); !ok || got != 0 {
+			t.Fatalf("%s{discord,answer} = %v, %v; want 0 at start", name, got, ok)
+		}
+	}
+	m.Observe(bot.Event{Kind: bot.EventClick, Platform: "telegram", Chat: "telegram/-100", Label: "post"})
+	m.Observe(bot.Event{Kind: bot.EventClick, Platform: "telegram", Label: "post"})
+	m.Observe(bot.Event{Kind: bot.EventClick, Platform: "telegram", Label: "pmxvk2rk0"})
+	m.Observe(bot.Event{Kind: bot.EventConversion, Platform: "telegram", Label: "post", Score: 12.5})
+	if got := value(t, reg, "chorus_link_clicks_total", map[string]string{"platform": "telegram", "kind": "post"}); got != 2 {
+		t.Fatalf("clicks = %v", got)
+	}
+	if got := value(t, reg, "chorus_link_clicks_total", map[string]string{"platform": "telegram", "kind": "other"}); got != 1 {
+		t.Fatalf("clicks{other} = %v", got)
+	}
+	if got := value(t, reg, "chorus_conversions_total", map[string]string{"platform": "telegram", "kind": "post"}); got != 1 {
+		t.Fatalf("conversions = %v", got)
+	}
+}
+
 // TestAnswerFeedback: both ratings exist at zero before any vote; votes
 // count by rating, and an unknown rating counts nowhere.
 func TestAnswerFeedback(t *testing.T) {

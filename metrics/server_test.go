@@ -185,6 +185,8 @@ func feedAll(m *Metrics) {
 		{Kind: bot.EventScored, Label: "negative"},
 		{Kind: bot.EventAlert, Category: "negative_surge"},
 		{Kind: bot.EventPanic, Platform: "telegram"},
+		{Kind: bot.EventClick, Platform: "telegram", Label: "post"},
+		{Kind: bot.EventConversion, Platform: "telegram", Label: "post", Score: 12.5},
 		{Kind: bot.EventQueue, Queued: 1, InFlight: 1},
 		{Kind: bot.EventRateLimited, Reason: bot.LimitRate},
 		{Kind: bot.EventAdapter, Platform: "telegram", State: bot.AdapterConnected},

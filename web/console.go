@@ -65,6 +65,8 @@ type Deps struct {
 	Drafts Drafts
 	// Persona is the persona in force; owners change it.
 	Persona Persona
+	// Campaigns are the published posts' and links' figures.
+	Campaigns Campaigns
 }
 
 // History reads a conversation's recent turns (bot.History's Window).
@@ -174,6 +176,7 @@ func (c *Console) Mount(srv *Server) {
 	srv.Handle("GET /console/drafts", c.page(bot.RoleManager, c.draftsPage))
 	srv.Handle("POST /console/drafts/{id}/{verb}", c.page(bot.RoleManager, c.draftAction))
 	srv.Handle("GET /console/persona", c.page(bot.RoleManager, c.personaPage))
+	srv.Handle("GET /console/campaigns", c.page(bot.RoleManager, c.campaignsPage))
 	srv.Handle("POST /console/persona", c.page(bot.RoleOwner, c.setPersona))
 	srv.Handle("GET /console/knowledge", c.page(bot.RoleManager, c.knowledgePage))
 	srv.Handle("POST /console/knowledge/upload", c.page(bot.RoleManager, c.upload))

@@ -62,13 +62,15 @@ func (v view) T(key string, args ...any) string { return tr(v.Lang, key, args...
 
 // pages are the templates that are whole pages; each is parsed with the
 // layout.
-var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge", "drafts", "persona", "docedit"}
+var pages = []string{"signin", "signin_needed", "signedout", "error", "overview", "review", "moderation", "knowledge", "drafts", "persona", "docedit", "campaigns"}
 
 var funcs = template.FuncMap{
 	"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + "%" },
-	"add": func(a, b int) int { return a + b },
-	"dur": fmtDuration,
-	"num": compact,
+	// pct1 keeps a decimal: click-through rates are often under 1%.
+	"pct1": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+	"add":  func(a, b int) int { return a + b },
+	"dur":  fmtDuration,
+	"num":  compact,
 }
 
 func parseTemplates() (map[string]*template.Template, error) {

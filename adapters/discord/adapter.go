@@ -127,8 +127,9 @@ type Adapter struct {
 var _ bot.Adapter = (*Adapter)(nil)
 
 type job struct {
-	m  bot.Message
-	ix *discordgo.Interaction // set for interactions: acknowledge first
+	m    bot.Message
+	ix   *discordgo.Interaction // set for interactions: acknowledge first
+	join *bot.Join              // set for a member joining instead of m
 }
 
 // New checks cfg and builds an adapter. It does no network I/O.
@@ -213,6 +214,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	s.MaxRestRetries = 1
 	s.ShardID, s.ShardCount = a.cfg.ShardID, a.cfg.ShardCount
 	s.Identify.Intents = Intents
+	if a.cfg.MemberEvents {
+		s.Identify.Intents |= discordgo.IntentsGuildMembers
+	}
 	// Handlers run on the gateway's read goroutine and only queue work;
 	// the dispatchers below do the rest with bounded concurrency.
 	s.SyncEvents = true
@@ -225,6 +229,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	s.AddHandler(a.onMessageCreate)
 	s.AddHandler(a.onMessageUpdate)
 	s.AddHandler(a.onInteractionCreate)
+	s.AddHandler(a.onMemberAdd)
 
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -43,6 +43,10 @@ type Config struct {
 	// ManagerRoleIDs are Discord role ids whose members are managers in
 	// every chat.
 	ManagerRoleIDs []string `yaml:"manager_role_ids"`
+	// MemberEvents asks for members joining (GUILD_MEMBER_ADD), for the
+	// welcome: it needs the Server Members privileged intent switched on
+	// in the developer portal, or Discord refuses the connection.
+	MemberEvents bool `yaml:"member_events"`
 }
 
 // DefaultConfig is the "discord" section as Chorus ships it: no token

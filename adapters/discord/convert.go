@@ -31,6 +31,39 @@ func (a *Adapter) onMessageCreate(s *discordgo.Session, mc *discordgo.MessageCre
 	a.enqueue(job{m: m})
 }
 
+// onMemberAdd hands a member joining a guild (GUILD_MEMBER_ADD, with
+// discord.member_events) on as a bot.Join, to be greeted in the guild's
+// system channel.
+func (a *Adapter) onMemberAdd(s *discordgo.Session, ma *discordgo.GuildMemberAdd) {
+	defer a.recoverEvent("GUILD_MEMBER_ADD")
+	if ma == nil || ma.Member == nil || ma.User == nil || ma.User.Bot {
+		return
+	}
+	chat := bot.Chat{Kind: bot.ChatGroup, Server: ma.GuildID}
+	if g, err := s.State.Guild(ma.GuildID); err == nil {
+		chat.ID, chat.Title = g.SystemChannelID, g.Name
+	}
+	name := ma.User.GlobalName
+	if ma.Nick != "" {
+		name = ma.Nick
+	}
+	if name == "" {
+		name = ma.User.Username
+	}
+	j := &bot.Join{Platform: PlatformName, Chat: chat, User: bot.User{ID: ma.User.ID, Name: name, Handle: ma.User.Username, Roles: ma.Roles},
+		Time: ma.JoinedAt}
+	key := chat.ID
+	if key == "" {
+		key = "guild:" + ma.GuildID
+	}
+	a.mu.RLock()
+	disp, ctx := a.disp, a.dctx
+	a.mu.RUnlock()
+	if disp != nil {
+		disp.Send(ctx, key, job{join: j})
+	}
+}
+
 // onMessageUpdate turns an edit of a message's text into a bot.Message
 // with Edited set, so the stored turn follows the edit. Updates without an
 // edit time are Discord filling in embeds, not edits.
@@ -94,6 +127,14 @@ func (a *Adapter) enqueue(j job) {
 func (a *Adapter) handle(ctx context.Context, j job) {
 	defer a.recoverEvent("dispatch")
 	if ctx.Err() != nil {
+		return
+	}
+	if j.join != nil {
+		if jh, ok := a.h.(bot.JoinHandler); ok {
+			if err := jh.HandleJoin(ctx, *j.join); err != nil && ctx.Err() == nil {
+				a.log.Warn("handler refused a join", "guild", j.join.Chat.Server, "err", err)
+			}
+		}
 		return
 	}
 	if j.ix != nil {

@@ -77,7 +77,7 @@ func start(t testing.TB, su setup) *harness {
 	fake := discordtest.NewServer(discordtest.Options{HeartbeatInterval: 500 * time.Millisecond})
 	fake.AddGuild(discordtest.Guild{ID: guild, Name: "Brand", OwnerID: "owner",
 		Roles:    []discordtest.Role{{ID: modRole, Name: "mods", Permissions: discordgo.PermissionModerateMembers}, {ID: botRole, Name: "Chorus"}},
-		Channels: []string{chanA, chanB}, Threads: []string{thread}, BotRoles: []string{botRole}})
+		Channels: []string{chanA, chanB}, Threads: []string{thread}, BotRoles: []string{botRole}, Members: 4321})
 	if su.llm == nil {
 		su.llm = &bottest.LLM{}
 	}
@@ -596,5 +596,85 @@ func TestEditedMessageUpdatesTheRecord(t *testing.T) {
 	h.idle()
 	if n := len(h.fake.BotMessages(chanA)); n != 0 {
 		t.Errorf("the bot answered an edit: %d messages", n)
+	}
+}
+
+func TestMemberCount(t *testing.T) {
+	h := start(t, setup{})
+	n, err := h.ad.MemberCount(context.Background(), bot.Chat{ID: chanA, Kind: bot.ChatGroup})
+	if err != nil || n != 4321 {
+		t.Fatalf("MemberCount = %d, %v; want 4321", n, err)
+	}
+	calls := h.fake.Calls("GET", "/guilds/"+guild)
+	if len(calls) != 1 || calls[0].Query != "with_counts=true" {
+		t.Fatalf("calls = %+v", calls)
+	}
+}
+
+type joins struct {
+	bot.Handler
+	mu   sync.Mutex
+	list []bot.Join
+}
+
+func (j *joins) HandleJoin(_ context.Context, x bot.Join) error {
+	j.mu.Lock()
+	j.list = append(j.list, x)
+	j.mu.Unlock()
+	return nil
+}
+
+func (j *joins) got() []bot.Join {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]bot.Join(nil), j.list...)
+}
+
+// TestMemberJoin: with member_events, the adapter asks for the Guild
+// Members intent and hands GUILD_MEMBER_ADD on as a join to be greeted in
+// the guild's system channel.
+func TestMemberJoin(t *testing.T) {
+	fake := discordtest.NewServer(discordtest.Options{HeartbeatInterval: 500 * time.Millisecond})
+	defer fake.Close()
+	fake.AddGuild(discordtest.Guild{ID: guild, Name: "Brand", OwnerID: "owner", Channels: []string{chanA}, SystemChannel: chanA})
+	eng, err := bot.New(bot.Config{Workers: 1}, bottest.NewMemStore(), &bottest.LLM{}, bot.WithPrompts(prompts.Default()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	h := &joins{Handler: eng}
+	ad, err := discord.New(discord.Config{Token: "secret-token", APIURL: fake.URL, GatewayURL: fake.GatewayURL, MemberEvents: true}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ad.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	poll := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+		}
+	}
+	poll("never connected", func() bool { return ad.Ready() && fake.Connections() > 0 })
+	if ids := fake.Identifies(); len(ids) == 0 || ids[0].Intents&int(discordgo.IntentsGuildMembers) == 0 {
+		t.Fatalf("identify = %+v: no Guild Members intent", ids)
+	}
+	for _, u := range []map[string]any{
+		{"id": "u9", "username": "mia", "global_name": "Mia"},
+		{"id": "b1", "username": "somebot", "bot": true},
+	} {
+		if err := fake.Dispatch("GUILD_MEMBER_ADD", map[string]any{"guild_id": guild, "user": u, "roles": []string{}, "joined_at": "2026-12-20T08:00:00Z"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll("no join", func() bool { return len(h.got()) >= 1 })
+	time.Sleep(50 * time.Millisecond)
+	got := h.got()
+	if len(got) != 1 || got[0].User.ID != "u9" || got[0].User.Name != "Mia" || got[0].Chat.ID != chanA || got[0].Chat.Server != guild || got[0].Platform != "discord" {
+		t.Fatalf("joins = %+v", got)
 	}
 }

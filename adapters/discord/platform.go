@@ -157,6 +157,38 @@ func (a *Adapter) Send(ctx context.Context, out bot.Out) (string, error) {
 	return msg.ID, nil
 }
 
+var _ bot.MemberCounter = (*Adapter)(nil)
+
+// MemberCount implements bot.MemberCounter: the approximate member count
+// of the server the channel belongs to (GET /guilds/{id}?with_counts=true),
+// the channel's server found from the gateway's state or, failing that,
+// from GET /channels/{id}. A DM has no server and no count.
+func (a *Adapter) MemberCount(ctx context.Context, chat bot.Chat) (int, error) {
+	s, err := a.session()
+	if err != nil {
+		return 0, err
+	}
+	opt := discordgo.WithContext(ctx)
+	guild := chat.Server
+	if guild == "" {
+		if ch, err := s.State.Channel(chat.ID); err == nil {
+			guild = ch.GuildID
+		} else if ch, err := s.Channel(chat.ID, opt); err == nil {
+			guild = ch.GuildID
+		} else {
+			return 0, mapErr("get channel", err)
+		}
+	}
+	if guild == "" {
+		return 0, fmt.Errorf("discord: member count of channel %s: %w", chat.ID, bot.ErrUnsupported)
+	}
+	g, err := s.GuildWithCounts(guild, opt)
+	if err != nil {
+		return 0, mapErr("get guild", err)
+	}
+	return g.ApproximateMemberCount, nil
+}
+
 // Edit implements bot.Platform.
 func (a *Adapter) Edit(ctx context.Context, out bot.Out, id string) error {
 	s, err := a.session()

@@ -697,3 +697,18 @@ func TestEmojiReplySplitsByUTF16(t *testing.T) {
 		t.Errorf("pieces don't rebuild the reply on a paragraph boundary")
 	}
 }
+
+func TestMemberCount(t *testing.T) {
+	h := start(t, &bottest.LLM{}, nil)
+	h.fake.SetMemberCount(groupID, 1234)
+	n, err := h.ad.MemberCount(context.Background(), bot.Chat{ID: strconv.Itoa(groupID), Kind: bot.ChatGroup})
+	if err != nil || n != 1234 {
+		t.Fatalf("MemberCount = %d, %v; want 1234", n, err)
+	}
+	if calls := h.fake.Calls(telegramtest.MethodGetChatMemberCount); len(calls) != 1 || calls[0].Params["chat_id"] != strconv.Itoa(groupID) {
+		t.Fatalf("calls = %+v", calls)
+	}
+	if _, err := h.ad.MemberCount(context.Background(), bot.Chat{ID: "-100999", Kind: bot.ChatChannel}); err == nil || !strings.Contains(err.Error(), "chat not found") {
+		t.Fatalf("unknown chat: err = %v", err)
+	}
+}

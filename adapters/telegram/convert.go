@@ -23,6 +23,68 @@ const (
 	SkipOther    = "other"
 )
 
+// joins are the members an update says joined a group: the members of a
+// new_chat_members service message, or a chat_member update from "left"
+// or "kicked" to a member. Bots are left out.
+func joins(u *models.Update) (models.Chat, []models.User, int) {
+	if m := u.Message; m != nil && len(m.NewChatMembers) > 0 {
+		var out []models.User
+		for _, nm := range m.NewChatMembers {
+			if !nm.IsBot {
+				out = append(out, nm)
+			}
+		}
+		return m.Chat, out, m.Date
+	}
+	cm := u.ChatMember
+	if cm == nil {
+		return models.Chat{}, nil, 0
+	}
+	was := cm.OldChatMember.Type == models.ChatMemberTypeLeft || cm.OldChatMember.Type == models.ChatMemberTypeBanned ||
+		cm.OldChatMember.Type == models.ChatMemberTypeRestricted && cm.OldChatMember.Restricted != nil && !cm.OldChatMember.Restricted.IsMember
+	var user *models.User
+	switch n := cm.NewChatMember; n.Type {
+	case models.ChatMemberTypeMember:
+		if n.Member != nil {
+			user = n.Member.User
+		}
+	case models.ChatMemberTypeRestricted:
+		if n.Restricted != nil && n.Restricted.IsMember {
+			user = n.Restricted.User
+		}
+	}
+	if !was || user == nil || user.IsBot {
+		return models.Chat{}, nil, 0
+	}
+	return cm.Chat, []models.User{*user}, cm.Date
+}
+
+// handleJoins hands the members upd says joined to the handler, when it
+// takes joins; it reports whether upd was about joins.
+func (a *Adapter) handleJoins(ctx context.Context, upd *models.Update) bool {
+	chat, users, date := joins(upd)
+	if len(users) == 0 {
+		return upd.ChatMember != nil
+	}
+	jh, ok := a.h.(bot.JoinHandler)
+	if !ok {
+		return true
+	}
+	kind := bot.ChatGroup
+	if chat.Type == models.ChatTypeChannel {
+		kind = bot.ChatChannel
+	}
+	for _, u := range users {
+		j := bot.Join{Platform: PlatformName, Chat: bot.Chat{ID: strconv.FormatInt(chat.ID, 10), Kind: kind, Title: chat.Title},
+			User: bot.User{ID: strconv.FormatInt(u.ID, 10), Name: displayName(&u), Handle: u.Username, Lang: u.LanguageCode},
+			Time: time.Unix(int64(date), 0)}
+		if err := jh.HandleJoin(ctx, j); err != nil && ctx.Err() == nil {
+			a.log.Warn("handler refused a join", "err", err)
+		}
+	}
+	return true
+}
+
 // handleUpdate converts upd and hands it to the handler. A panic while
 // converting is recovered, logged and counted; it never reaches the
 // caller. It returns the handler's error (for the webhook's status).
@@ -36,6 +98,9 @@ func (a *Adapter) handleUpdate(ctx context.Context, upd *models.Update) (err err
 	}()
 	if upd.CallbackQuery != nil {
 		a.onCallback(ctx, upd.CallbackQuery)
+		return nil
+	}
+	if a.handleJoins(ctx, upd) {
 		return nil
 	}
 	m, skip := a.convert(ctx, upd)

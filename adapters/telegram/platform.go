@@ -342,6 +342,24 @@ func (a *Adapter) Ban(ctx context.Context, chat bot.Chat, userID string) error {
 	})
 }
 
+var _ bot.MemberCounter = (*Adapter)(nil)
+
+// MemberCount implements bot.MemberCounter with getChatMemberCount: the
+// members of a group, or the subscribers of a channel.
+func (a *Adapter) MemberCount(ctx context.Context, chat bot.Chat) (int, error) {
+	c, err := parseChat(chat.ID)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = a.do(ctx, "getChatMemberCount", sendAttempts, func(ctx context.Context) error {
+		var err error
+		n, err = a.api.GetChatMemberCount(ctx, &tg.GetChatMemberCountParams{ChatID: c})
+		return err
+	})
+	return n, err
+}
+
 // isAdmin reports whether user administers chat, from a cache refreshed by
 // getChatAdministrators every AdminCacheTTL. A failed lookup counts as "no"
 // and is retried after a short while.

@@ -19,10 +19,12 @@ import (
 )
 
 // allowedUpdates are the update kinds Chorus reads, for getUpdates and
-// setWebhook: messages, their edits, channel posts, and the presses of the
-// feedback buttons.
+// setWebhook: messages, their edits, channel posts, the presses of the
+// feedback buttons, and chat_member (members joining: Telegram sends it only
+// when asked, and only to a bot that administers the chat).
 var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage,
-	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateCallbackQuery}
+	models.AllowedUpdateChannelPost, models.AllowedUpdateEditedChannelPost, models.AllowedUpdateCallbackQuery,
+	models.AllowedUpdateChatMember}
 
 // Polling bounds.
 const (
@@ -183,6 +185,10 @@ func laneOf(u *models.Update) string {
 			k += "/" + strconv.FormatInt(m.From.ID, 10)
 		}
 		return k
+	}
+	// A member joining (chat_member): its chat.
+	if u.ChatMember != nil {
+		return strconv.FormatInt(u.ChatMember.Chat.ID, 10)
 	}
 	// A press of a feedback button: its chat and the follower who pressed.
 	if cq := u.CallbackQuery; cq != nil && cq.Message.Message != nil {

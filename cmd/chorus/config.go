@@ -11,6 +11,7 @@ import (
 	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/llm"
 	"github.com/chorusbot/chorus/manage"
@@ -49,6 +50,8 @@ type Config struct {
 	Moderation moderation.Config      `yaml:"moderation"`
 	Analytics  analytics.Config       `yaml:"analytics"`
 	Announce   manage.Config          `yaml:"announce"`
+	Campaigns  campaigns.Config       `yaml:"campaigns"`
+	Links      campaigns.LinksConfig  `yaml:"links"`
 	// Store is where state lives: bbolt in DataDir, or PostgreSQL.
 	Store pgstore.Config `yaml:"store"`
 }
@@ -71,6 +74,7 @@ func defaultConfig() *Config {
 		Web:        web.DefaultConfig(),
 		Moderation: moderation.DefaultConfig(),
 		Analytics:  analytics.DefaultConfig(),
+		Campaigns:  campaigns.DefaultConfig(),
 		Store:      pgstore.DefaultConfig(),
 	}
 }
@@ -106,7 +110,29 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		p.Add("data_dir", "must not be empty")
 	}
+	// Short links are served on the public listener, at a public address
+	// said in so many words: http://LISTEN (web.base_url's fallback) is
+	// loopback by default, and links to it in a public post would lead
+	// nowhere.
+	if len(c.Links.Domains) > 0 {
+		switch {
+		case c.Web.Listen == "":
+			p.Add("links.domains", "tracked links are served on the public listener: set web.listen, or leave links.domains empty")
+		case c.links().BaseURL == "":
+			p.Add("links.base_url", "set the public address short links point to (or web.base_url), such as \"https://go.brand.example\"")
+		}
+	}
 	return errors.Join(p.Err(), configs.Validate(c, c.platformNames()))
+}
+
+// links is the "links" section with base_url defaulting to web.base_url
+// (when that is set: never the http://LISTEN fallback).
+func (c *Config) links() campaigns.LinksConfig {
+	l := c.Links
+	if l.BaseURL == "" {
+		l.BaseURL = c.Web.BaseURL
+	}
+	return l
 }
 
 // secrets are the values the redaction in front of the logs replaces: the

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -23,6 +26,7 @@ type plugins struct {
 	checks   *replycheck.Checker
 	ana      *analytics.Analytics
 	man      *manage.Tools
+	camp     *campaigns.Campaigns
 	web      *web.Console
 	personas *bot.Personas
 	// engine is the engine the plug-ins were installed in, set once it is
@@ -41,7 +45,13 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 			return nil, err
 		}
 	}
-	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithModel(model, set))
+	// /stats shows the members who joined, which the campaigns (built
+	// below, over analytics' classifier) keep.
+	members := analytics.MembersFunc(func(ctx context.Context, from, to time.Time, v bot.View) (analytics.Activation, error) {
+		return p.camp.Activation(ctx, from, to, v)
+	})
+	p.ana, err = analytics.New(st, cfg.Analytics, analytics.WithLogger(log.With("component", "analytics")), analytics.WithModel(model, set),
+		analytics.WithMembers(members))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
@@ -53,7 +63,17 @@ func newPlugins(cfg *Config, log *slog.Logger, st memory.Backend, model bot.LLM,
 			return nil, err
 		}
 	}
-	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) })}
+	campCfg := cfg.Campaigns
+	campCfg.Channels = cfg.Announce.Channels
+	deps := campaigns.Deps{KV: st, Knowledge: st.KB(), Log: log.With("component", "campaigns")}
+	if p.checks != nil {
+		deps.Checks = p.checks
+	}
+	p.camp, err = campaigns.New(campCfg, cfg.links(), deps)
+	if err != nil {
+		return nil, err
+	}
+	manOpts := []manage.Option{manage.WithMood(func(texts []string) string { return mood(clf, texts) }), manage.WithPublisher(p.camp)}
 	if p.checks != nil {
 		manOpts = append(manOpts, manage.WithChecks(p.checks))
 	}
@@ -80,7 +100,7 @@ func (p *plugins) list() []bot.Plugin {
 	if p.checks != nil {
 		out = append(out, p.checks.Plugin())
 	}
-	out = append(out, p.ana.Plugin(), p.man.Plugin())
+	out = append(out, p.ana.Plugin(), p.man.Plugin(), p.camp.Plugin())
 	if p.web != nil {
 		out = append(out, p.web.Plugin())
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/chorusbot/chorus/adapters/console"
 	"github.com/chorusbot/chorus/analytics"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/campaigns"
 	"github.com/chorusbot/chorus/manage"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
@@ -29,11 +30,16 @@ func newWebServer(cfg *Config, log *slog.Logger, a *app) *web.Server {
 }
 
 // mountWeb mounts the public handlers of the packages that serve any on
-// the web listener: the managers' console under /console/.
+// the web listener: the managers' console under /console/, the tracked
+// links under /l/ and the conversions at /conversions.
 func mountWeb(cfg *Config, a *app, srv *web.Server) {
 	if a.plug.web != nil {
 		a.plug.web.Mount(srv)
 	}
+	// Tracked links and the brand site's conversions (package campaigns).
+	links := a.plug.camp.Handler()
+	srv.Handle("GET /l/{code}", links)
+	srv.Handle("POST /conversions", links)
 }
 
 // newConsole builds the managers' web console over the store; the role of
@@ -51,6 +57,7 @@ func newConsole(cfg *Config, log *slog.Logger, st memory.Backend, p *plugins) (*
 	return web.NewConsole(cfg.Web, web.Deps{
 		Moderation: mod,
 		Drafts:     consoleManage{p.man},
+		Campaigns:  consoleCampaigns{p.camp},
 		Persona:    consoleManage{p.man},
 		KV:         st,
 		Auditor:    st,
@@ -219,6 +226,33 @@ func (m consoleModeration) Strikes(ctx context.Context) ([]web.Strikes, error) {
 		out = append(out, web.Strikes{User: s.User, Strikes: s.Strikes})
 	}
 	return out, err
+}
+
+// consoleCampaigns is the campaigns' report as the console's Campaigns
+// page reads it.
+type consoleCampaigns struct{ c *campaigns.Campaigns }
+
+func (cc consoleCampaigns) CampaignReport(ctx context.Context, period time.Duration) (web.CampaignReport, error) {
+	rep, err := cc.c.Report(ctx, period)
+	if err != nil {
+		return web.CampaignReport{}, err
+	}
+	row := func(r campaigns.Row) web.CampaignRow {
+		out := web.CampaignRow{ID: r.ID, Kind: string(r.Kind), Platform: r.Platform, Chat: r.Chat, Sent: r.Sent, Late: r.Late, Reach: r.Reach,
+			Clicks: r.Clicks, Unique: r.Unique, Conversions: r.Conversions, CTR: -1, Rate: -1, Value: campaigns.Money(r.Values)}
+		if v, ok := r.CTR(); ok {
+			out.CTR = v
+		}
+		if v, ok := r.ConversionRate(); ok {
+			out.Rate = v
+		}
+		return out
+	}
+	out := web.CampaignReport{Total: row(rep.Total), Days: rep.Days, Clicks: rep.Clicks}
+	for _, r := range rep.Rows {
+		out.Rows = append(out.Rows, row(r))
+	}
+	return out, nil
 }
 
 // consoleManage is the managers' tools as the console's drafts and

@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,12 @@ type Guild struct {
 	Threads []string
 	// BotRoles are the roles of the bot's own member (its managed role).
 	BotRoles []string
+	// SystemChannel is the channel Discord posts joins in
+	// (system_channel_id).
+	SystemChannel string
+	// Members is the approximate_member_count GET /guilds/{id}?with_counts=true
+	// answers.
+	Members int
 }
 
 // Call is one REST request the fake served.
@@ -792,6 +799,13 @@ func (s *Server) resume(c *conn, d json.RawMessage) bool {
 	return true
 }
 
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func nonNilAny(xs []any) []any {
 	if xs == nil {
 		return []any{}
@@ -816,7 +830,7 @@ func (s *Server) guildJSON(g Guild) map[string]any {
 		threads = append(threads, map[string]any{"id": t, "name": "thread-" + t, "type": 11, "guild_id": g.ID, "parent_id": parent})
 	}
 	members := []any{map[string]any{"user": map[string]any{"id": s.opts.BotID, "username": s.opts.BotName, "bot": true}, "roles": nonNil(g.BotRoles)}}
-	return map[string]any{"id": g.ID, "name": g.Name, "owner_id": g.OwnerID, "roles": roles,
+	return map[string]any{"id": g.ID, "name": g.Name, "owner_id": g.OwnerID, "roles": roles, "system_channel_id": nilIfEmpty(g.SystemChannel),
 		"channels": nonNilAny(channels), "threads": nonNilAny(threads), "members": members}
 }
 
@@ -950,6 +964,18 @@ func (s *Server) route(method, path string, c *Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "Unknown Channel", "code": 10003}
 		}
 		return http.StatusOK, map[string]any{"id": at(1), "guild_id": g, "type": 0}
+	case at(0) == "guilds" && len(p) == 2 && method == http.MethodGet:
+		for _, g := range s.guilds {
+			if g.ID == at(1) {
+				out := s.guildJSON(g)
+				if q, _ := url.ParseQuery(c.Query); q.Get("with_counts") == "true" {
+					out["approximate_member_count"] = g.Members
+					out["approximate_presence_count"] = g.Members / 3
+				}
+				return http.StatusOK, out
+			}
+		}
+		return http.StatusNotFound, map[string]any{"message": "Unknown Guild", "code": 10004}
 	case at(0) == "channels" && at(2) == "typing" && method == http.MethodPost:
 		return http.StatusNoContent, nil
 	case at(0) == "channels" && at(2) == "messages" && len(p) == 3 && method == http.MethodPost:

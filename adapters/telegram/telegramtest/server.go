@@ -39,6 +39,7 @@ const (
 	MethodRestrictChatMember    = "restrictChatMember"
 	MethodBanChatMember         = "banChatMember"
 	MethodGetChatAdministrators = "getChatAdministrators"
+	MethodGetChatMemberCount    = "getChatMemberCount"
 	MethodSendPhoto             = "sendPhoto"
 	MethodSendDocument          = "sendDocument"
 	MethodSetWebhook            = "setWebhook"
@@ -115,6 +116,7 @@ type Server struct {
 	byKey    map[[2]int64]*Sent
 	nextMsg  map[int64]int
 	admins   map[int64][]int64
+	members  map[int64]int
 	failures map[string][]*failure
 	confirm  int64 // highest update id confirmed by an offset
 	queries  map[string]*query
@@ -127,7 +129,7 @@ func NewServer(botID int64, username string) *Server {
 		BotID: botID, BotUsername: username,
 		arrived: make(chan struct{}), changed: make(chan struct{}),
 		byKey: map[[2]int64]*Sent{}, nextMsg: map[int64]int{},
-		admins: map[int64][]int64{}, failures: map[string][]*failure{}, queries: map[string]*query{},
+		admins: map[int64][]int64{}, members: map[int64]int{}, failures: map[string][]*failure{}, queries: map[string]*query{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -222,6 +224,15 @@ func (s *Server) SetAdmins(chatID int64, userIDs ...int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.admins[chatID] = slices.Clone(userIDs)
+}
+
+// SetMemberCount sets what getChatMemberCount answers for a chat; a chat
+// never set is "Bad Request: chat not found", as for a chat the bot is
+// not in.
+func (s *Server) SetMemberCount(chatID int64, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[chatID] = n
 }
 
 // Fail makes the next n calls of method fail with the HTTP-style error code
@@ -506,6 +517,12 @@ func (s *Server) answer(c Call) (int, any, string) {
 			out = []map[string]any{}
 		}
 		return http.StatusOK, out, ""
+	case MethodGetChatMemberCount:
+		n, ok := s.members[c.int64("chat_id")]
+		if !ok {
+			return http.StatusBadRequest, nil, "Bad Request: chat not found"
+		}
+		return http.StatusOK, n, ""
 	case MethodSendMessage, MethodSendPhoto, MethodSendDocument:
 		return s.send(c)
 	case MethodAnswerCallbackQuery:
