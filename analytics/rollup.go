@@ -190,6 +190,13 @@ func decodeRollup(b []byte) (*hourRollup, error) {
 	if err := json.Unmarshal(b, h); err != nil {
 		return nil, err
 	}
+	h.convertLegacy()
+	return h, nil
+}
+
+// convertLegacy moves the coarser first-reply histogram stored before into
+// FirstToken.
+func (h *hourRollup) convertLegacy() {
 	if len(h.LegacyFirstToken) > 0 {
 		if len(h.FirstToken) < latencyBuckets {
 			h.FirstToken = append(h.FirstToken, make([]int, latencyBuckets-len(h.FirstToken))...)
@@ -199,7 +206,6 @@ func decodeRollup(b []byte) (*hourRollup, error) {
 		}
 		h.LegacyFirstToken = nil
 	}
-	return h, nil
 }
 
 // skipJSON takes a JSON value and keeps nothing of it.
@@ -220,6 +226,7 @@ func decodeCounts(b []byte) (*hourRollup, error) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
+	h.convertLegacy()
 	return h, nil
 }
 
