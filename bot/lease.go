@@ -61,6 +61,8 @@ type leasedConv struct {
 	msgs     []Message
 	dirty    bool
 	takeover bool
+	// worked is set while the batch taken last is being worked.
+	worked bool
 	// last is set once a batch was taken while draining: the next
 	// refill lets the conversation go.
 	last bool
@@ -227,10 +229,11 @@ func (e *Engine) stepLeased(c *leasedConv) bool {
 	return true
 }
 
-// refill takes c's next batch from the shared inbox. When there is none
-// it lets the lease go (the store refuses while any is pending, which
-// closes the race with a replica that accepted one meanwhile) and reports
-// false.
+// refill takes c's next batch from the shared inbox, and reports false
+// when it let c go. After a batch it first tries to let go (one round
+// trip when, as most often, nothing more is pending); the store refuses
+// while a message is pending, which also closes the race with a replica
+// that accepted one meanwhile, and then the pending ones are taken.
 func (e *Engine) refill(c *leasedConv) bool {
 	ctx := e.base
 	for {
@@ -244,20 +247,25 @@ func (e *Engine) refill(c *leasedConv) bool {
 			e.deactivate(c, true)
 			return false
 		}
-		// Draining, the batch pending now is the conversation's last
-		// here, so that a busy conversation can't hold a drain up.
-		c.last = closing
-		msgs, err := e.leaser.PendingOf(ctx, c.key, leaseBatch)
-		if err != nil {
-			e.log.Warn("take pending messages", "err", err)
-			e.deactivate(c, true) // the sweeper comes back to it
-			return false
+		if !c.worked {
+			// Draining, the batch pending now is the conversation's
+			// last here, so that a busy conversation can't hold a drain
+			// up.
+			c.last = closing
+			msgs, err := e.leaser.PendingOf(ctx, c.key, leaseBatch)
+			if err != nil {
+				e.log.Warn("take pending messages", "err", err)
+				e.deactivate(c, true) // the sweeper comes back to it
+				return false
+			}
+			if len(msgs) > 0 {
+				c.msgs, c.worked = msgs, true
+				return true
+			}
 		}
-		if len(msgs) > 0 {
-			c.msgs = msgs
-			return true
-		}
-		c.takeover = false
+		// A message in flight when a replica died is in the first batch
+		// after a take-over; later ones are this replica's own.
+		c.worked, c.takeover = false, false
 		released, err := e.leaser.Release(ctx, c.key)
 		if err != nil {
 			e.log.Warn("release conversation", "err", err)
@@ -265,7 +273,7 @@ func (e *Engine) refill(c *leasedConv) bool {
 			return false
 		}
 		if !released {
-			continue // one arrived: take it
+			continue // one is pending: take it
 		}
 		if e.deactivate(c, false) {
 			return false

@@ -366,27 +366,43 @@ func (m *Moderator) decayed(r strikeRecord, now time.Time) strikeRecord {
 }
 
 // addStrike adds one strike earned in chat (a chat key) (or, in dry run,
-// only computes it) and returns the new total.
+// only computes it) and returns the new total. The record is read and
+// written in one step of the KV (bot.UpdateKV), so that replicas striking
+// the same user in different chats at once both count.
 func (m *Moderator) addStrike(ctx context.Context, user, chat string, persist bool) (float64, error) {
 	m.strikes.Lock()
 	defer m.strikes.Unlock()
-	r, err := m.getStrikes(ctx, user)
-	if err != nil {
-		return 0, err
-	}
 	now := m.now()
-	nr := m.decayed(r, now)
-	nr.Strikes++
-	n := nr.Strikes
-	if nr.Chats == nil {
-		nr.Chats = map[string]float64{}
-	}
-	nr.Chats[chat]++
-	if persist {
-		b, _ := json.Marshal(nr)
-		if err := m.kv.Put(ctx, bucket, keyStrikes+user, b); err != nil {
-			return 0, fmt.Errorf("moderation: strikes: %w", err)
+	add := func(r strikeRecord) strikeRecord {
+		nr := m.decayed(r, now)
+		nr.Strikes++
+		if nr.Chats == nil {
+			nr.Chats = map[string]float64{}
 		}
+		nr.Chats[chat]++
+		return nr
+	}
+	if !persist {
+		r, err := m.getStrikes(ctx, user)
+		if err != nil {
+			return 0, err
+		}
+		return add(r).Strikes, nil
+	}
+	var n float64
+	err := bot.UpdateKV(ctx, m.kv, bucket, keyStrikes+user, func(old []byte, found bool) ([]byte, error) {
+		var r strikeRecord
+		if found {
+			if err := json.Unmarshal(old, &r); err != nil {
+				return nil, err
+			}
+		}
+		nr := add(r)
+		n = nr.Strikes
+		return json.Marshal(nr)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("moderation: strikes: %w", err)
 	}
 	return n, nil
 }
