@@ -268,7 +268,9 @@ web:
 	// The owner drafts a post in the chat; the drafts page shows it, and
 	// the one kept.
 	say(ownerDM, owner, "/post telegram our opening hours", func(m telegramtest.Sent) bool { return strings.Contains(m.Text, "/post keep") })
-	say(ownerDM, owner, "/post keep 2", func(m telegramtest.Sent) bool { return strings.Contains(m.Text, "kept") || strings.Contains(m.Text, "Kept") })
+	say(ownerDM, owner, "/post keep 2", func(m telegramtest.Sent) bool {
+		return strings.Contains(m.Text, "kept") || strings.Contains(m.Text, "Kept")
+	})
 	run("drafts", chromedp.Navigate(base+"/console/drafts"), chromedp.WaitVisible(css(`main h1`)))
 	areas, err := chromedp.Run(tctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("main textarea")).map(t => t.value).join("\n---\n")`))
 	if err != nil || strings.Count(areas, "Early bird? We open at 8am") != 2 {
