@@ -58,6 +58,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	model := newFakeOpenAI(t, func(req chatRequest) string {
 		sys := req.text()
 		switch {
+		case strings.Contains(sys, "You write social media posts"):
+			return "1. Our café opens at 8am every day: come early for the first roast. #LumenCoffee\n\n" +
+				"2. Early bird? We open at 8am, every day. #Coffee\n\n3. Doors open at 8am daily. See you soon! #LumenCoffee"
 		case strings.Contains(sys, "Mars on Tuesdays"):
 			return "We deliver to Mars on Tuesdays."
 		case strings.Contains(sys, "ship to Jupiter"):
@@ -262,7 +265,17 @@ web:
 		t.Fatalf("the uploaded document is not in the answer box:\n%s", got)
 	}
 	shot("06-knowledge")
+	// The owner drafts a post in the chat; the drafts page shows it, and
+	// the one kept.
+	say(ownerDM, owner, "/post telegram our opening hours", func(m telegramtest.Sent) bool { return strings.Contains(m.Text, "/post keep") })
+	say(ownerDM, owner, "/post keep 2", func(m telegramtest.Sent) bool {
+		return strings.Contains(m.Text, "kept") || strings.Contains(m.Text, "Kept")
+	})
 	run("drafts", chromedp.Navigate(base+"/console/drafts"), chromedp.WaitVisible(css(`main h1`)))
+	areas, err := chromedp.Run(tctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("main textarea")).map(t => t.value).join("\n---\n")`))
+	if err != nil || strings.Count(areas, "Early bird? We open at 8am") != 2 {
+		t.Fatalf("the drafts page lacks the /post drafts (the last /post and the kept one): %v\n%s", err, areas)
+	}
 	shot("07-drafts")
 	run("persona", chromedp.Navigate(base+"/console/persona"), chromedp.WaitVisible(css(`main h1`)))
 	shot("08-persona")
@@ -284,8 +297,10 @@ web:
 	shot("10-review-zh")
 
 	// Sign out: the console is closed again.
-	run("sign out", chromedp.Click(css(`form.who button`)), chromedp.WaitVisible(css(`main h1`)),
-		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css(`main h1`)))
+	// The signed-out page is the first with a narrow card after the
+	// click: waiting for it waits for the sign-out itself.
+	run("sign out", chromedp.Click(css(`form.who button`)), chromedp.WaitVisible(css(`main section.narrow`)),
+		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css(`main section.narrow`)))
 	if got := text("main"); !strings.Contains(got, "/console") {
 		t.Fatalf("after sign-out the console shows:\n%s", got)
 	}
