@@ -376,7 +376,13 @@ func TestSummaryUsesTheTemplate(t *testing.T) {
 // shows them.
 func TestKBCommands(t *testing.T) {
 	env := []string{"CHORUS_DATA_DIR=" + t.TempDir(), "CHORUS_LOG_LEVEL=warn"}
-	out, _ := chorus(t, env, "", "kb", "ingest", repoKnowledge(t))
+	// Before anything is ingested, search says the knowledge base is
+	// empty, not that it holds nothing on the question.
+	out, _ := chorus(t, env, "", "kb", "search", "pause", "my", "subscription")
+	if !strings.HasPrefix(out, "the knowledge base is empty") {
+		t.Errorf("search of an empty knowledge base: %q", out)
+	}
+	out, _ = chorus(t, env, "", "kb", "ingest", repoKnowledge(t))
 	if !strings.Contains(out, "7 added") {
 		t.Errorf("ingest: %q", out)
 	}

@@ -11,6 +11,10 @@ import (
 	"github.com/chorusbot/chorus/memory"
 )
 
+// emptyKB is what kb list and kb search say about an empty knowledge base:
+// "no match" would read as if the documents held nothing on the question.
+const emptyKB = "the knowledge base is empty: chorus kb ingest DIR adds a folder (serve and chat fill an empty one from kb.dir, or with the built-in example)"
+
 func runKB(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("kb", env)
 	k := fs.Int("k", 5, "search: how many passages")
@@ -48,6 +52,10 @@ func runKB(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		if len(ps) == 0 {
+			if srcs, err := kb.Sources(ctx); err == nil && len(srcs) == 0 {
+				fmt.Fprintln(env.stdout, emptyKB)
+				return nil
+			}
 			fmt.Fprintln(env.stdout, "no match")
 		}
 		for i, p := range ps {
@@ -113,7 +121,7 @@ func listKB(ctx context.Context, env *cliEnv, kb *memory.KB) error {
 		return err
 	}
 	if len(srcs) == 0 {
-		fmt.Fprintln(env.stdout, "the knowledge base is empty: chorus kb ingest DIR adds a folder")
+		fmt.Fprintln(env.stdout, emptyKB)
 		return nil
 	}
 	docs, err := kb.List(ctx)
