@@ -933,17 +933,38 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		}
 	}
 	credits := make([]float64, len(w))
+	// Every term Match looks up is one of the query's: each sentence's,
+	// heading's and title's terms are cut down to those first (one merge
+	// of two sorted lists), so that the many lookups that follow search
+	// sets of a term or two. The credits are the same.
+	var qterms textkit.SortedSet
+	if keepQueryTerms {
+		qterms = textkit.NewSortedSet(q.AllTerms())
+	}
+	var kept []string
 	for i := range cands {
 		h := &cands[i]
 		p := ix.pass[h.id]
 		clear(credits)
+		kept = kept[:0]
+		ctx := p.ctx
+		if keepQueryTerms {
+			ctx.Heading, kept = keepTerms(kept, ctx.Heading, qterms)
+			ctx.Title, kept = keepTerms(kept, ctx.Title, qterms)
+		}
 		best, rel := 0.0, 0.0
-		for si, s := range p.sents {
+		var prev textkit.SortedSet
+		for _, s := range p.sents {
 			var before textkit.SortedSet
-			if s.follows {
-				before = p.sents[si-1].terms
+			terms := s.terms
+			if keepQueryTerms {
+				terms, kept = keepTerms(kept, s.terms, qterms)
 			}
-			u := p.ctx.Unit(s.terms, s.kinds, before)
+			if s.follows {
+				before = prev
+			}
+			prev = terms
+			u := ctx.Unit(terms, s.kinds, before)
 			m := q.Match(u, w, credits)
 			best = max(best, m.Rank)
 			rel = max(rel, m.Coverage)
@@ -969,6 +990,29 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 		out[i] = bot.Passage{Source: p.path, Title: p.title, Heading: p.heading, Text: p.text, Score: h.score, Relevance: min(h.rel, 1)}
 	}
 	return out, nil
+}
+
+// keepQueryTerms turns the cut to the query's terms on; a test compares
+// the search with and without it.
+var keepQueryTerms = true
+
+// keepTerms appends to buf the terms of s that are also in q (both
+// sorted) and returns them, a SortedSet sharing buf, with buf.
+func keepTerms(buf []string, s, q textkit.SortedSet) (textkit.SortedSet, []string) {
+	start := len(buf)
+	for i, j := 0, 0; i < len(s) && j < len(q); {
+		switch {
+		case s[i] < q[j]:
+			i++
+		case s[i] > q[j]:
+			j++
+		default:
+			buf = append(buf, s[i])
+			i++
+			j++
+		}
+	}
+	return textkit.SortedSet(buf[start:len(buf):len(buf)]), buf
 }
 
 // String summarises the report on one line, for logs and the CLI.

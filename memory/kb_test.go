@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -254,4 +255,51 @@ func FuzzChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestKBSearchKeepQueryTerms: cutting each sentence's terms down to the
+// query's before matching changes no score, relevance or order, over the
+// knowledge base's own sentences and headings asked as questions.
+func TestKBSearchKeepQueryTerms(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	kb := s.KB()
+	if _, err := kb.Ingest(ctx, knowledgeDir(t)); err != nil {
+		t.Fatal(err)
+	}
+	var queries []string
+	kb.mu.RLock()
+	for _, p := range kb.idx.pass {
+		queries = append(queries, p.heading, p.title)
+		for _, line := range strings.Split(p.text, "\n") {
+			if len(queries) < 2000 {
+				queries = append(queries, line)
+			}
+		}
+	}
+	kb.mu.RUnlock()
+	queries = append(queries, "how long does shipping take to Berlin and can I pause my subscription", "contact customer help email team", "联系 客服 邮箱 团队")
+	defer func() { keepQueryTerms = true }()
+	compared := 0
+	for _, q := range queries {
+		keepQueryTerms = false
+		want, err := kb.Search(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keepQueryTerms = true
+		got, err := kb.Search(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("Search(%q):\ncut to the query's terms: %+v\nwhole sets: %+v", q, got, want)
+		}
+		if len(want) > 0 {
+			compared++
+		}
+	}
+	if compared < 50 {
+		t.Errorf("only %d queries found passages", compared)
+	}
 }

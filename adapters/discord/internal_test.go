@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,17 @@ func TestApplicationCommands(t *testing.T) {
 	}
 	if persona.DefaultMemberPermissions == nil || len(persona.Options) != 0 || persona.Description == "" {
 		t.Errorf("persona = %+v", persona)
+	}
+}
+
+// TestValidCommandName holds the hand check to the pattern it replaces.
+func TestValidCommandName(t *testing.T) {
+	re := regexp.MustCompile(`^[-_\p{Ll}\p{N}]{1,32}$`)
+	for _, name := range []string{"", "ask", "kb-search", "a_b", "Ask", "bad name", "x1", "提问", "é", "ⅻ", "٣",
+		strings.Repeat("a", 32), strings.Repeat("a", 33), strings.Repeat("é", 32), "a\xffb", "a.b", "a/b", "ǅ", "ß"} {
+		if got, want := validCommandName(name), re.MatchString(name); got != want {
+			t.Errorf("validCommandName(%q) = %v, the pattern says %v", name, got, want)
+		}
 	}
 }
 
