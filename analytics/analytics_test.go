@@ -771,6 +771,21 @@ func TestStatsShowsActivation(t *testing.T) {
 	}
 }
 
+// TestStatsNoMembersJoined: with nobody joined, /stats says so instead of
+// an activation rate of nobody.
+func TestStatsNoMembersJoined(t *testing.T) {
+	members := MembersFunc(func(context.Context, time.Time, time.Time, bot.View) (Activation, error) {
+		return Activation{}, nil
+	})
+	r := newRig(t, Config{}, WithClassifier(kwClassifier{}), WithMembers(members))
+	r.sendIn("dmx", bot.ChatDM, "boss", bot.RoleFollower, t0.Add(3*time.Hour), "/stats")
+	sent := r.p.Calls("send")
+	text := sent[len(sent)-1].Out.Text
+	if !strings.Contains(text, "New members: none joined in this period.") || strings.Contains(text, "activation") {
+		t.Fatalf("stats = %q", text)
+	}
+}
+
 func TestChats(t *testing.T) {
 	r := newRig(t, Config{}, WithClassifier(kwClassifier{}))
 	at := t0.Add(2 * time.Hour)

@@ -12,6 +12,7 @@ import (
 
 var catalogEN = map[string]string{
 	"analytics.bad_period":       "I don't understand the period {period}. Use something like 24h, 7d or 4w (1h to 90d).",
+	"analytics.stats_no_members": "New members: none joined in this period.",
 	"analytics.stats_members":    "New members: {joined} joined; 7-day activation {rate} ({active} wrote within 7 days of joining, {waiting} joined less than 7 days ago and have not written yet).",
 	"analytics.stats":            "Last {period}: {messages} {messages|message|messages} from {users} active {users|user|users} ({per} per user; commands not counted); {returning} returning, {new} new.\nDAU {dau} · WAU {wau} · MAU {mau}\nQuestions put to the bot (messages addressed to it, and /ask): {replies}; answered {ok} ({rate}){rest}. Median time to the first words of an answer: {median}.\nConversations started by the brand: {started}, answered: {answered}.",
 	"analytics.stats_rest":       "; {n} ended with an apology or a limit notice",
@@ -35,6 +36,7 @@ var catalogEN = map[string]string{
 
 var catalogZH = map[string]string{
 	"analytics.bad_period":       "无法识别时间段 {period}。请使用 24h、7d 或 4w 这样的格式（1 小时到 90 天）。",
+	"analytics.stats_no_members": "新成员：这段时间没有人加入。",
 	"analytics.stats_members":    "新成员：{joined} 人加入；7 天激活率 {rate}（{active} 人在加入后 7 天内发过言，{waiting} 人加入不满 7 天且尚未发言）。",
 	"analytics.stats":            "最近 {period}：{users} 位活跃用户发送了 {messages} 条消息（人均 {per} 条，不含命令）；回访 {returning} 人，新用户 {new} 人。\n日活 {dau} · 周活 {wau} · 月活 {mau}\n向机器人提出的问题（发给它的消息和 /ask）：{replies} 个，已回答 {ok} 个（{rate}）{rest}。回答首句出现的中位时间：{median}。\n品牌发起的对话：{started}，获得回应：{answered}。",
 	"analytics.stats_rest":       "，{n} 个以致歉或限额提示结束",
@@ -159,11 +161,13 @@ func (a *Analytics) cmdStats(ctx context.Context, env *bot.Env, c *bot.Command) 
 		if err != nil {
 			return err
 		}
-		rate := "n/a"
 		if act.Joined > 0 {
-			rate = pct(float64(act.Active) / float64(act.Joined))
+			rate := pct(float64(act.Active) / float64(act.Joined))
+			text += "\n" + env.T("analytics.stats_members", "joined", act.Joined, "active", act.Active, "rate", rate, "waiting", act.Waiting)
+		} else {
+			// No activation figure of nobody: say so plainly.
+			text += "\n" + env.T("analytics.stats_no_members")
 		}
-		text += "\n" + env.T("analytics.stats_members", "joined", act.Joined, "active", act.Active, "rate", rate, "waiting", act.Waiting)
 	}
 	if st.VotesUp+st.VotesDown > 0 {
 		text += "\n" + env.T("analytics.stats_votes", "share", pct(st.PositiveShare), "up", st.VotesUp, "down", st.VotesDown)
