@@ -16,7 +16,7 @@ import (
 func TestRunPaths(t *testing.T) {
 	for _, path := range []Path{PathInProcess, PathTelegram, PathDiscord} {
 		t.Run(string(path), func(t *testing.T) {
-			cfg := Config{Path: path, Users: 8, Conversations: 8, Messages: 40, Duration: 30 * time.Second, TTFT: time.Millisecond, TPS: 2000}
+			cfg := Config{Path: path, Users: 8, Conversations: 8, Messages: 40, Duration: 3 * time.Minute, TTFT: time.Millisecond, TPS: 2000}
 			if path == PathDiscord {
 				cfg.Conversations = 3 // group channels with mentions
 			}
@@ -39,7 +39,7 @@ func TestRunPaths(t *testing.T) {
 
 func TestIdleConversations(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{Users: 2, Messages: 4, IdleConversations: 300, DataDir: dir, NoAnalytics: true, NoModeration: true, Duration: 30 * time.Second}
+	cfg := Config{Users: 2, Messages: 4, IdleConversations: 300, DataDir: dir, NoAnalytics: true, NoModeration: true, Duration: 3 * time.Minute}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
