@@ -19,7 +19,7 @@ func TestRunOnPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	var reps []*Report
 	for _, store := range []string{"bbolt", "postgres"} {
-		rep, err := Run(context.Background(), Config{Store: store, DSN: dsn, Users: 8, Messages: 40, Duration: 30 * time.Second})
+		rep, err := Run(context.Background(), Config{Store: store, DSN: dsn, Users: 8, Messages: 40, Duration: 3 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func TestRunOnPostgres(t *testing.T) {
 // several replicas are refused on bbolt.
 func TestRunReplicas(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	rep, err := Run(context.Background(), Config{Store: "postgres", DSN: dsn, Replicas: 3, Users: 6, Conversations: 3, Messages: 60, Duration: 60 * time.Second})
+	rep, err := Run(context.Background(), Config{Store: "postgres", DSN: dsn, Replicas: 3, Users: 6, Conversations: 3, Messages: 60, Duration: 3 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,7 +331,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Run(tc.path+" "+strings.Join(tc.flags, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
 			env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-			err := runBench(context.Background(), env, append([]string{"--path", tc.path, "--users", "5", "--messages", "30", "--duration", "30s",
+			err := runBench(context.Background(), env, append([]string{"--path", tc.path, "--users", "5", "--messages", "30", "--duration", "3m",
 				"--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json", "--data-dir", t.TempDir()}, tc.flags...))
 			if err != nil {
 				t.Fatalf("bench: %v\n%s", err, errb.String())
