@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -8,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -273,16 +273,8 @@ func (c *Campaigns) startDay(ctx context.Context, day string) error {
 	}
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
-	salt, err := c.kv.Get(ctx, BucketKeys, "salt/"+day)
-	if errors.Is(err, bot.ErrNotFound) {
-		salt = make([]byte, 32)
-		if _, err := rand.Read(salt); err != nil {
-			return err
-		}
-		if err := c.kv.Put(ctx, BucketKeys, "salt/"+day, salt); err != nil {
-			return err
-		}
-	} else if err != nil {
+	salt, err := c.keep(ctx, "salt/"+day)
+	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -373,17 +365,37 @@ func (c *Campaigns) requeue(pending map[string]*Stats) {
 }
 
 // addStats adds d to the stored figures of campaign id; c.fmu is held.
+// It is one step of the KV (atomic on PostgreSQL), so that replicas
+// adding their clicks to one campaign don't lose each other's.
 func (c *Campaigns) addStats(ctx context.Context, id string, d *Stats) error {
-	s, err := c.stats(ctx, id)
-	if err != nil {
-		return err
-	}
-	s.add(d)
-	js, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	return c.kv.Put(ctx, BucketStats, id, js)
+	return bot.UpdateKV(ctx, c.kv, BucketStats, id, func(old []byte, found bool) ([]byte, error) {
+		s := Stats{Campaign: id}
+		if found {
+			if err := json.Unmarshal(old, &s); err != nil {
+				return nil, fmt.Errorf("stats %s: %w", id, err)
+			}
+		}
+		s.add(d)
+		return json.Marshal(s)
+	})
+}
+
+// keep returns the value under key in BucketKeys, storing fresh random
+// bytes the first time: in one step of the KV, so that replicas share one.
+func (c *Campaigns) keep(ctx context.Context, key string) ([]byte, error) {
+	var out []byte
+	err := bot.UpdateKV(ctx, c.kv, BucketKeys, key, func(old []byte, found bool) ([]byte, error) {
+		if found && len(old) > 0 {
+			out = bytes.Clone(old)
+			return old, nil
+		}
+		out = make([]byte, 32)
+		if _, err := rand.Read(out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	})
+	return out, err
 }
 
 // stats reads the stored figures of campaign id (zero when none).
@@ -402,14 +414,7 @@ func (c *Campaigns) clickKey(ctx context.Context) ([]byte, error) {
 	if c.ckey != nil {
 		return c.ckey, nil
 	}
-	k, err := c.kv.Get(ctx, BucketKeys, "click-key")
-	if errors.Is(err, bot.ErrNotFound) {
-		k = make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		err = c.kv.Put(ctx, BucketKeys, "click-key", k)
-	}
+	k, err := c.keep(ctx, "click-key")
 	if err != nil {
 		return nil, err
 	}

@@ -201,19 +201,21 @@ func (c *Campaigns) convert(ctx context.Context, cv Conversion) (string, string,
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
 	key := eventKey(cv.EventID)
-	if _, err := c.kv.Get(ctx, BucketConversions, key); err == nil {
-		return "duplicate", l.Campaign, nil
-	} else if !errors.Is(err, bot.ErrNotFound) {
-		return "", "", err
-	}
 	now := c.now()
 	rec := conversionRecord{Conversion: cv, Campaign: l.Campaign, Platform: l.Platform, Chat: l.Chat, Time: now.UTC()}
 	rec.Currency = strings.ToUpper(strings.TrimSpace(rec.Currency))
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return "", "", err
+	// Recorded in one step of the KV (atomic on PostgreSQL), so that a
+	// replay reaching another replica at the same moment counts once.
+	err = bot.UpdateKV(ctx, c.kv, BucketConversions, key, func(_ []byte, found bool) ([]byte, error) {
+		if found {
+			return nil, errDuplicate
+		}
+		return json.Marshal(rec)
+	})
+	if errors.Is(err, errDuplicate) {
+		return "duplicate", l.Campaign, nil
 	}
-	if err := c.kv.Put(ctx, BucketConversions, key, js); err != nil {
+	if err != nil {
 		return "", "", err
 	}
 	value := 0.0
@@ -240,6 +242,9 @@ func (c *Campaigns) convert(ctx context.Context, cv Conversion) (string, string,
 	}
 	return "counted", l.Campaign, nil
 }
+
+// errDuplicate: the event id was counted before.
+var errDuplicate = errors.New("campaigns: conversion already counted")
 
 // eventKey is the key of an event id: a hash, so that any id fits.
 func eventKey(id string) string {

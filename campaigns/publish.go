@@ -406,8 +406,17 @@ func (c *Campaigns) Cancel(ctx context.Context, env *bot.Env, id string) error {
 	p, ok, err := c.post(ctx, id)
 	cancelled := false
 	if err == nil && ok && p.Status == StatusScheduled {
-		p.Status, cancelled = StatusCancelled, true
-		err = c.putPost(ctx, &p)
+		err = bot.UpdateKV(ctx, c.kv, BucketPosts, id, func(old []byte, found bool) ([]byte, error) {
+			if !found || json.Unmarshal(old, &p) != nil || p.Status != StatusScheduled {
+				return nil, errNotScheduled
+			}
+			p.Status = StatusCancelled
+			return json.Marshal(p)
+		})
+		cancelled = err == nil
+		if errors.Is(err, errNotScheduled) {
+			err = nil
+		}
 	}
 	c.pmu.Unlock()
 	if err != nil {
@@ -467,17 +476,27 @@ func (c *Campaigns) sendDue(ctx context.Context) error {
 		// off, the post would have gone out but be recorded as failed.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		c.pmu.Lock()
-		cur, ok, err := c.post(sctx, p.ID) // cancelled meanwhile?
-		if err == nil && ok && cur.Status == StatusScheduled {
+		// Claimed in one step of the KV (atomic on PostgreSQL), so that
+		// of several replicas one sends it; cancelled meanwhile, it is
+		// not claimed.
+		var cur Post
+		err := bot.UpdateKV(sctx, c.kv, BucketPosts, p.ID, func(old []byte, found bool) ([]byte, error) {
+			if !found || json.Unmarshal(old, &cur) != nil || cur.Status != StatusScheduled {
+				return nil, errNotScheduled
+			}
+			cur.Status = StatusSending
+			return json.Marshal(cur)
+		})
+		if err == nil {
 			err = c.sendPost(sctx, &cur)
 		}
 		c.pmu.Unlock()
 		cancel()
+		if errors.Is(err, errNotScheduled) {
+			continue
+		}
 		if err != nil {
 			return err
-		}
-		if !ok || cur.Status == StatusScheduled || cur.Status == StatusCancelled {
-			continue
 		}
 		action := "publish"
 		if cur.Status != StatusSent {
@@ -509,6 +528,10 @@ func (c *Campaigns) ready(platform string) bool {
 	}
 	return true
 }
+
+// errNotScheduled: the post is no longer waiting (sent by another
+// replica, cancelled).
+var errNotScheduled = errors.New("campaigns: post not scheduled")
 
 // sendTimeout bounds one scheduled send, which a stop does not cut off.
 const sendTimeout = 30 * time.Second
