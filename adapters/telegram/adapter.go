@@ -46,6 +46,9 @@ import (
 	tg "github.com/go-telegram/bot"
 )
 
+// maxIdleConns is how many idle connections to the Bot API are kept.
+const maxIdleConns = 64
+
 // PlatformName is the platform key in bot.Message.Platform and user keys.
 const PlatformName = "telegram"
 
@@ -148,7 +151,12 @@ func New(cfg Config, h bot.Handler, opts ...Option) (*Adapter, error) {
 	}
 	client := a.httpClient
 	if client == nil {
-		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
+		// Many replies stream at once: keep their connections for
+		// reuse instead of opening (and leaving in TIME_WAIT) one per
+		// request beyond the default two.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = maxIdleConns
+		client = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: tr}
 	}
 	a.client = &trackingClient{inner: client, a: a}
 	// The library sends; updates are received by poll (or the webhook),
