@@ -102,6 +102,10 @@ func DefaultConfig() Config {
 var maskName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // Validate checks the "llm" section.
+// maxIdleConns is how many idle connections to the model's server the
+// client keeps.
+const maxIdleConns = 64
+
 func (c Config) Validate() error {
 	var p bot.Problems
 	if c.BaseURL != "" {
@@ -252,7 +256,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	base := hc.Transport
 	if base == nil {
-		base = http.DefaultTransport
+		// Many answers stream at once: keep their connections for reuse
+		// instead of opening (and leaving in TIME_WAIT) one per request
+		// beyond the default transport's two idle ones per host.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = maxIdleConns
+		base = tr
 	}
 	hc.Transport = &transport{base: base}
 	oc := openai.DefaultConfig(cfg.APIKey)
