@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,39 +10,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
 	"github.com/chorusbot/chorus/memory"
 )
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveProc is a running `chorus serve`.
 type serveProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *bottest.Buffer
 	done   chan struct{}
 	err    error
 	admin  string
@@ -64,7 +44,7 @@ func freePort(t *testing.T) string {
 // if still running.
 func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
-	p := &serveProc{stderr: &syncBuffer{}, done: make(chan struct{}), admin: freePort(t)}
+	p := &serveProc{stderr: &bottest.Buffer{}, done: make(chan struct{}), admin: freePort(t)}
 	p.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + p.admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	p.cmd.Dir = t.TempDir()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chorusbot/chorus/bot"
+	"github.com/chorusbot/chorus/bot/bottest"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -174,7 +175,7 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 	serve.Dir = root
 	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	serve.Stdin = strings.NewReader("")
-	var serveErr syncBuffer
+	var serveErr bottest.Buffer
 	serve.Stdout, serve.Stderr = io.Discard, &serveErr
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
