@@ -78,6 +78,7 @@ func Normalize(s string) string {
 		if c, ok := confusables[r]; ok {
 			r = c
 		}
+		r = foldCherokee(r)
 		if unicode.IsSpace(r) {
 			r = ' '
 		}
@@ -127,6 +128,20 @@ func Normalize(s string) string {
 	}
 	out := strings.TrimSpace(b.String())
 	return norm.NFC.String(out)
+}
+
+// foldCherokee maps Cherokee small letters to the capitals Unicode's case
+// folding gives them. x/text's cases.Fold turns capitals into small letters
+// and small letters into capitals, so without this a second Normalize
+// would change its own output ("Ꮷ" -> "ꮷ" -> "Ꮷ", found by FuzzNormalize).
+func foldCherokee(r rune) rune {
+	switch {
+	case r >= 0xAB70 && r <= 0xABBF:
+		return r - 0xAB70 + 0x13A0
+	case r >= 0x13F8 && r <= 0x13FD:
+		return r - 8
+	}
+	return r
 }
 
 func wordish(r rune) bool {
