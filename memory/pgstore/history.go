@@ -81,8 +81,17 @@ func (s *Store) Pending(ctx context.Context) ([]bot.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending: %w", err)
 	}
+	if out, err = scanMessages(rows); err != nil {
+		return nil, fmt.Errorf("pgstore: pending: %w", err)
+	}
+	return out, nil
+}
+
+// scanMessages decodes rows of one column, a message's JSON body, in order.
+func scanMessages(rows pgx.Rows) ([]bot.Message, error) {
+	var out []bot.Message
 	var body []byte
-	_, err = pgx.ForEachRow(rows, []any{&body}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&body}, func() error {
 		var m bot.Message
 		if err := json.Unmarshal(body, &m); err != nil {
 			return err
@@ -90,10 +99,7 @@ func (s *Store) Pending(ctx context.Context) ([]bot.Message, error) {
 		out = append(out, m)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: pending: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // appendSQL calls chorus_append (see the migrations) with a turn.

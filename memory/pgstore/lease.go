@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -121,16 +120,7 @@ func (s *Store) PendingOf(ctx context.Context, conv string, max int) ([]bot.Mess
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending of a conversation: %w", err)
 	}
-	var out []bot.Message
-	var body []byte
-	_, err = pgx.ForEachRow(rows, []any{&body}, func() error {
-		var m bot.Message
-		if err := json.Unmarshal(body, &m); err != nil {
-			return err
-		}
-		out = append(out, m)
-		return nil
-	})
+	out, err := scanMessages(rows)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending of a conversation: %w", err)
 	}
