@@ -183,7 +183,22 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve.Wait() }()
 	p := &serveProc{admin: admin}
-	waitFor(t, 30*time.Second, "serve to be ready", func() bool { code, _ := p.readyz(); return code == http.StatusOK })
+	// A serve that exits early (its admin port taken meanwhile by another
+	// test: freePort only finds a port free) or never gets ready is
+	// reported with its log.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited before it was ready (%v):\n%s", err, serveErr.String())
+		default:
+		}
+		if code, _ := p.readyz(); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for serve to be ready:\n%s", serveErr.String())
+		}
+	}
 	serve.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
