@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +27,18 @@ type serveProc struct {
 	stderr *bottest.Buffer
 	done   chan struct{}
 	err    error
-	admin  string
+}
+
+var adminLine = regexp.MustCompile(`msg="admin server listening" component=admin addr=(\S+)`)
+
+// adminAddr returns the address serve's admin listener bound, "" until
+// its log says so. serve binds 127.0.0.1:0: a port picked by the test and
+// freed for the child could be taken by another test in between.
+func (p *serveProc) adminAddr() string {
+	if m := adminLine.FindStringSubmatch(p.stderr.String()); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func freePort(t *testing.T) string {
@@ -39,14 +51,14 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServe runs `chorus serve` with env (plus PATH, HOME and an admin
-// address on a free loopback port). It is killed at the end of the test
+// startServe runs `chorus serve` with env (plus PATH, HOME and the admin
+// and web listeners on loopback ports the kernel picks). It is killed at the end of the test
 // if still running.
 func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
-	p := &serveProc{stderr: &bottest.Buffer{}, done: make(chan struct{}), admin: freePort(t)}
+	p := &serveProc{stderr: &bottest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + p.admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=127.0.0.1:0", "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Stdin = strings.NewReader("")
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.stderr
@@ -95,8 +107,12 @@ func (p *serveProc) exited() bool {
 
 // readyz returns /readyz's status code and body, 0 when unreachable.
 func (p *serveProc) readyz() (int, string) {
+	addr := p.adminAddr()
+	if addr == "" {
+		return 0, "admin listener not bound yet"
+	}
 	c := &http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get("http://" + p.admin + "/readyz")
+	res, err := c.Get("http://" + addr + "/readyz")
 	if err != nil {
 		return 0, err.Error()
 	}

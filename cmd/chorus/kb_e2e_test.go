@@ -170,10 +170,9 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 
 	// serve from the repository root: the console adapter and the admin
 	// server, stopped as an orchestrator stops it once it is ready.
-	admin := freePort(t)
 	serve := exec.Command(binary, "serve")
 	serve.Dir = root
-	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=" + admin, "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
+	serve.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHORUS_ADMIN_LISTEN=127.0.0.1:0", "CHORUS_WEB_LISTEN=127.0.0.1:0"}, env...)
 	serve.Stdin = strings.NewReader("")
 	var serveErr bottest.Buffer
 	serve.Stdout, serve.Stderr = io.Discard, &serveErr
@@ -182,10 +181,9 @@ func TestKBSourcesSurviveChatAndServe(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- serve.Wait() }()
-	p := &serveProc{admin: admin}
-	// A serve that exits early (its admin port taken meanwhile by another
-	// test: freePort only finds a port free) or never gets ready is
-	// reported with its log.
+	p := &serveProc{stderr: &serveErr}
+	// A serve that exits early or never gets ready is reported with its
+	// log.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-done:

@@ -22,7 +22,7 @@ func TestServeOpsSeriesFromTheStart(t *testing.T) {
 		if code, _ := p.readyz(); code == 0 {
 			return false
 		}
-		m = scrape(t, p.admin)
+		m = scrape(t, p.adminAddr())
 		return true
 	})
 	want := map[string]float64{
@@ -79,7 +79,7 @@ func TestServeWebhookRefusals(t *testing.T) {
 			t.Fatalf("request %d: status %d, want 401", i, res.StatusCode)
 		}
 	}
-	if got := scrape(t, p.admin)[`chorus_webhook_unauthorized_total{platform="telegram"}`]; got != 2000 {
+	if got := scrape(t, p.adminAddr())[`chorus_webhook_unauthorized_total{platform="telegram"}`]; got != 2000 {
 		t.Errorf("webhook_unauthorized_total = %v, want 2000", got)
 	}
 	if n := strings.Count(p.stderr.String(), "wrong secret"); n < 1 || n > 2 {
@@ -117,7 +117,7 @@ func TestServeActiveUsersSurviveRestart(t *testing.T) {
 				return true
 			})
 		}
-		m := scrape(t, p.admin)
+		m := scrape(t, p.adminAddr())
 		p.term(t)
 		return m
 	}

@@ -230,7 +230,7 @@ func TestHostileModelNothingHarmfulVisible(t *testing.T) {
 	}
 
 	// Each case with a check was blocked on both platforms and counted.
-	metrics := scrape(t, p.admin)
+	metrics := scrape(t, p.adminAddr())
 	want := map[bot.Check]int{}
 	for _, c := range hostileCases {
 		if c.check == "" {

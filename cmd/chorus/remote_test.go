@@ -32,8 +32,8 @@ func TestCommandsWhileServeRuns(t *testing.T) {
 	}
 	var tok adminToken
 	b, _ := os.ReadFile(tokenFile)
-	if err := json.Unmarshal(b, &tok); err != nil || tok.Addr != p.admin || len(tok.Token) != 64 {
-		t.Fatalf("token file %s: %+v (%v), want the admin address %s and a 64-hex token", b, tok, err, p.admin)
+	if err := json.Unmarshal(b, &tok); err != nil || tok.Addr != p.adminAddr() || len(tok.Token) != 64 {
+		t.Fatalf("token file %s: %+v (%v), want the admin address %s and a 64-hex token", b, tok, err, p.adminAddr())
 	}
 
 	// No CHORUS_ADMIN_LISTEN here: the address comes from the data directory.
@@ -72,7 +72,7 @@ func TestCommandsWhileServeRuns(t *testing.T) {
 	}
 
 	// A wrong token and a wrong method are refused.
-	req, _ := http.NewRequest(http.MethodPost, "http://"+p.admin+pathCLI, strings.NewReader(`{"command":"kb","args":["list"]}`))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+p.adminAddr()+pathCLI, strings.NewReader(`{"command":"kb","args":["list"]}`))
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("0", 64))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -82,7 +82,7 @@ func TestCommandsWhileServeRuns(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong token: %d, want 401", resp.StatusCode)
 	}
-	resp, err = http.Get("http://" + p.admin + pathCLI)
+	resp, err = http.Get("http://" + p.adminAddr() + pathCLI)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func (l *fleetLoad) waitAnswered(t *testing.T, tg *telegramtest.Server, timeout 
 // from the replica's /metrics, -1 when absent or unreachable.
 func (p *serveProc) gauge(series string) float64 {
 	c := &http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get("http://" + p.admin + "/metrics")
+	res, err := c.Get("http://" + p.adminAddr() + "/metrics")
 	if err != nil {
 		return -1
 	}
