@@ -397,7 +397,7 @@ func TestCommands(t *testing.T) {
 		reject bool
 	}{
 		{"/stats", "boss", "2 messages from 2 active users", true, false},
-		{"/stats", "boss", "(messages addressed to it, and /ask): 3; answered 2 (67%); 1 ended with an apology", true, false},
+		{"/stats", "boss", "(addressed to it, and /ask; greetings count too): 3; answered 2 (67%); 1 ended with an apology", true, false},
 		{"/stats 7d", "boss", "Last 7d", true, false},
 		{"/sentiment", "boss", "negative 1 (50%)", true, false},
 		{"/trends 48h", "boss", "2d", false, false},
