@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sort"
 	"sync"
@@ -34,9 +33,6 @@ const CheckOK = "ok"
 
 // DefaultCheckTimeout bounds each readiness check.
 const DefaultCheckTimeout = 2 * time.Second
-
-// shutdownTimeout bounds the graceful shutdown when Run's ctx ends.
-const shutdownTimeout = 5 * time.Second
 
 // ErrRunning is returned by Run when the server was already run; a Server
 // runs once.
@@ -90,10 +86,7 @@ type Server struct {
 	log          *slog.Logger
 	extra        []route
 
-	mu        sync.Mutex
-	running   bool
-	bound     string
-	listening chan struct{}
+	ln *bot.Listener
 }
 
 // NewServer returns a server for addr (DefaultAddr when empty; port 0 picks
@@ -103,7 +96,8 @@ func NewServer(addr string, gatherer prometheus.Gatherer, opts ...ServerOption) 
 		addr = DefaultAddr
 	}
 	s := &Server{addr: addr, gatherer: gatherer, checks: map[string]CheckFunc{}, checkTimeout: DefaultCheckTimeout,
-		log: slog.New(slog.DiscardHandler), listening: make(chan struct{})}
+		log: slog.New(slog.DiscardHandler)}
+	s.ln = bot.NewListener("metrics", s.addr, ErrRunning)
 	for _, o := range opts {
 		o(s)
 	}
@@ -198,52 +192,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // Run listens, serves until ctx ends, then shuts down gracefully. It
 // returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.running {
-		s.mu.Unlock()
-		return ErrRunning
-	}
-	s.running = true
-	s.mu.Unlock()
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("metrics: listen %s: %w", s.addr, err)
-	}
-	s.mu.Lock()
-	s.bound = ln.Addr().String()
-	close(s.listening)
-	s.mu.Unlock()
-	s.log.Info("admin server listening", "addr", s.bound)
-
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("metrics: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("metrics: shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics: serve: %w", err)
-	}
-	return nil
-}
-
-// Listening is closed once Run is listening; Addr is then set.
-func (s *Server) Listening() <-chan struct{} { return s.listening }
-
-// Addr is the address the server listens on (the port chosen when the
-// configured one was 0), empty before Run began listening.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.bound
+	return s.ln.Serve(ctx, srv, s.log, "admin server listening")
 }
 
 // AdminConfig is the "admin" section of the configuration: the HTTP
@@ -265,3 +216,10 @@ func (c AdminConfig) Validate() error {
 	}
 	return p.Err()
 }
+
+// Listening is closed once Run is listening; Addr is then set.
+func (s *Server) Listening() <-chan struct{} { return s.ln.Listening() }
+
+// Addr is the address the server listens on (the port chosen when the
+// configured one was 0), empty before Run began listening.
+func (s *Server) Addr() string { return s.ln.Addr() }

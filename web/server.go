@@ -3,16 +3,12 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 	"time"
-)
 
-// shutdownTimeout bounds the graceful shutdown when Run's ctx ends.
-const shutdownTimeout = 5 * time.Second
+	"github.com/chorusbot/chorus/bot"
+)
 
 // ErrRunning is returned by Run when the server was already run; a Server
 // runs once.
@@ -25,10 +21,7 @@ type Server struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 
-	mu        sync.Mutex
-	running   bool
-	bound     string
-	listening chan struct{}
+	ln *bot.Listener
 }
 
 // Option configures a Server.
@@ -40,7 +33,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // NewServer returns a server for addr (port 0 picks a free port, see
 // Addr). It does no I/O.
 func NewServer(addr string, opts ...Option) *Server {
-	s := &Server{addr: addr, log: slog.New(slog.DiscardHandler), mux: http.NewServeMux(), listening: make(chan struct{})}
+	s := &Server{addr: addr, log: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+	s.ln = bot.NewListener("web", s.addr, ErrRunning)
 	for _, o := range opts {
 		o(s)
 	}
@@ -78,50 +72,14 @@ func securityHeaders(next http.Handler) http.Handler {
 // Run listens, serves until ctx ends, then shuts down gracefully. It
 // returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.running {
-		s.mu.Unlock()
-		return ErrRunning
-	}
-	s.running = true
-	s.mu.Unlock()
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("web: listen %s: %w", s.addr, err)
-	}
-	s.mu.Lock()
-	s.bound = ln.Addr().String()
-	close(s.listening)
-	s.mu.Unlock()
-	s.log.Info("web listener listening", "addr", s.bound)
-
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("web: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("web: shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("web: serve: %w", err)
-	}
-	return nil
+	return s.ln.Serve(ctx, srv, s.log, "web listener listening")
 }
 
 // Listening is closed once Run is listening; Addr is then set.
-func (s *Server) Listening() <-chan struct{} { return s.listening }
+func (s *Server) Listening() <-chan struct{} { return s.ln.Listening() }
 
 // Addr is the address the server listens on (the port chosen when the
 // configured one was 0), empty before Run began listening.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.bound
-}
+func (s *Server) Addr() string { return s.ln.Addr() }
