@@ -32,20 +32,40 @@ var _ bot.SendMarks = (*Store)(nil)
 // it is opened and when it has grown well past them.
 type sendLog struct {
 	path string
-	// mu guards f, live, size and gen; smu is held by the one syncing
-	// (or rewriting) the file, synced is the last gen known durable.
-	mu     sync.Mutex
-	f      *os.File
-	live   map[string][]string
-	size   int64
-	gen    uint64
-	smu    sync.Mutex
-	synced uint64
+	// mu guards f, live, size, liveSize and gen; smu is held by the one
+	// syncing (or rewriting) the file, synced is the last gen known
+	// durable.
+	mu       sync.Mutex
+	f        *os.File
+	live     map[string][]string
+	size     int64
+	liveSize int64 // bytes of the live markers' lines
+	gen      uint64
+	smu      sync.Mutex
+	synced   uint64
 }
 
 // sendLogCompact is the size past which the file is rewritten, when the
 // live markers take less than a quarter of it.
 const sendLogCompact = 1 << 20
+
+// lineSize is the length of key's line in the file.
+func lineSize(key string, ids []string) int64 {
+	b, _ := json.Marshal(sendRecord{K: key, IDs: ids})
+	return int64(len(b)) + 1
+}
+
+// set records ids (nil: none) as key's live marker. mu is held.
+func (l *sendLog) set(key string, ids []string) {
+	if old, ok := l.live[key]; ok {
+		l.liveSize -= lineSize(key, old)
+		delete(l.live, key)
+	}
+	if len(ids) > 0 {
+		l.live[key] = ids
+		l.liveSize += lineSize(key, ids)
+	}
+}
 
 type sendRecord struct {
 	K   string   `json:"k"`
@@ -68,11 +88,7 @@ func openSendLog(path string) (*sendLog, error) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil || r.K == "" {
 			continue
 		}
-		if len(r.IDs) == 0 {
-			delete(l.live, r.K)
-		} else {
-			l.live[r.K] = r.IDs
-		}
+		l.set(r.K, r.IDs)
 	}
 	if err := l.rewrite(); err != nil {
 		return nil, err
@@ -130,15 +146,11 @@ func (l *sendLog) append(r sendRecord, durable bool) error {
 		return err
 	}
 	l.mu.Lock()
-	if len(r.IDs) == 0 {
-		if _, ok := l.live[r.K]; !ok {
-			l.mu.Unlock()
-			return nil // nothing to clear
-		}
-		delete(l.live, r.K)
-	} else {
-		l.live[r.K] = r.IDs
+	if _, ok := l.live[r.K]; !ok && len(r.IDs) == 0 {
+		l.mu.Unlock()
+		return nil // nothing to clear
 	}
+	l.set(r.K, r.IDs)
 	n, err := l.f.Write(append(line, '\n'))
 	l.size += int64(n)
 	l.gen++
@@ -155,7 +167,7 @@ func (l *sendLog) append(r sendRecord, durable bool) error {
 		return nil
 	}
 	l.mu.Lock()
-	if l.size > sendLogCompact && int64(len(l.live))*256 < l.size/4 {
+	if l.size > max(sendLogCompact, 4*l.liveSize) {
 		err := l.rewrite()
 		l.mu.Unlock()
 		return err
