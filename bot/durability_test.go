@@ -136,14 +136,79 @@ func TestStoreFullDisk(t *testing.T) {
 	}
 }
 
+// marksKV is a KV that keeps pending-send markers apart (bot.SendMarks),
+// as the bbolt store does in a file of its own.
+type marksKV struct {
+	*bottest.MemKV
+	mu    sync.Mutex
+	marks map[string][]string
+}
+
+func newMarksKV(kv *bottest.MemKV) *marksKV { return &marksKV{MemKV: kv, marks: map[string][]string{}} }
+
+func (k *marksKV) MarkSent(_ context.Context, key string, ids []string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.marks[key] = slices.Clone(ids)
+	return nil
+}
+
+func (k *marksKV) SentIDs(_ context.Context, key string) ([]string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.marks[key], nil
+}
+
+func (k *marksKV) ClearSent(_ context.Context, key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.marks, key)
+	return nil
+}
+
+func (k *marksKV) len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.marks)
+}
+
+// bucketLen counts the markers kept in a KV's bucket "sending".
+func bucketLen(kv bot.KV) int {
+	n := 0
+	kv.Scan(context.Background(), "sending", "", "", func(string, []byte) error { n++; return nil })
+	return n
+}
+
 // TestReplayEditsTheReplySentBeforeACrash: the process dies after the
 // reply reached the user but before it was stored (here the store stops
 // writing once the reply is sent, so the message stays pending, as a kill
 // leaves it). Replayed at the next start, the message is answered by
-// editing the message already sent, not by sending a second one.
+// editing the message already sent, not by sending a second one: with the
+// markers in a KV's bucket, in a SendMarks, and in the bucket written by a
+// version before SendMarks and read by one after.
 func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		first, second func(*bottest.MemKV) bot.KV
+	}{
+		{"bucket", func(kv *bottest.MemKV) bot.KV { return kv }, func(kv *bottest.MemKV) bot.KV { return kv }},
+		{"SendMarks", func(kv *bottest.MemKV) bot.KV { return newMarksKV(kv) }, nil},
+		{"bucket then SendMarks", func(kv *bottest.MemKV) bot.KV { return kv }, func(kv *bottest.MemKV) bot.KV { return newMarksKV(kv) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := bottest.NewMemKV()
+			first := tc.first(kv)
+			second := first
+			if tc.second != nil {
+				second = tc.second(kv)
+			}
+			testReplayEdits(t, first, second)
+		})
+	}
+}
+
+func testReplayEdits(t *testing.T, kv1, kv2 bot.KV) {
 	store := &bottest.FailingStore{Store: bottest.NewMemStore()}
-	kv := bottest.NewMemKV()
 	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000, Stream: true, EditEvery: time.Millisecond})
 	plat.Fail = func(op string) error {
 		if op == "send" {
@@ -154,16 +219,21 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 	llm := &bottest.LLM{Reply: func(req bot.Request) (string, error) {
 		return "First sentence of the answer. Second sentence of the answer.", nil
 	}}
+	markers := func(kv bot.KV) int {
+		if m, ok := kv.(*marksKV); ok {
+			return m.len()
+		}
+		return bucketLen(kv)
+	}
 	ctx := context.Background()
-	first := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv))
+	first := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv1))
 	if err := first.Handle(ctx, dm("a", "1", "question")); err != nil {
 		t.Fatal(err)
 	}
 	// The reply is sent and its marker recorded; storing the reply
 	// fails (and is tried again) until the process dies.
 	deadline := time.Now().Add(20 * time.Second)
-	for n := 0; n == 0; {
-		kv.Scan(ctx, "sending", "", "", func(string, []byte) error { n++; return nil })
+	for markers(kv1) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no pending-send marker recorded")
 		}
@@ -176,11 +246,14 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 	if n := len(plat.Calls("send")); n != 1 {
 		t.Fatalf("%d sends before the crash, want 1", n)
 	}
+	if _, ok := kv1.(*marksKV); ok && bucketLen(kv1) != 0 {
+		t.Errorf("a SendMarks KV had the marker written to its bucket too")
+	}
 
 	store.Fail.Store(false)
 	plat.Fail = nil
 	llm.Reply = func(req bot.Request) (string, error) { return "The answer, written again after the restart.", nil }
-	second := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv))
+	second := engineOver(t, bot.Config{Workers: 2}, store, plat, llm, bot.WithKV(kv2))
 	waitIdle(t, second)
 	if n := len(plat.Calls("send")); n != 1 {
 		t.Errorf("%d messages sent in all, want 1: the replay must edit the reply already sent", n)
@@ -191,9 +264,7 @@ func TestReplayEditsTheReplySentBeforeACrash(t *testing.T) {
 	if pending, _ := store.Pending(ctx); len(pending) != 0 {
 		t.Errorf("%d pending after the replay", len(pending))
 	}
-	n := 0
-	kv.Scan(ctx, "sending", "", "", func(string, []byte) error { n++; return nil })
-	if n != 0 {
+	if n := markers(kv2) + bucketLen(kv2); n != 0 {
 		t.Errorf("%d pending-send markers left after the reply was stored", n)
 	}
 }

@@ -131,6 +131,12 @@ type Engine struct {
 	idle     *sync.Cond
 	wg       sync.WaitGroup
 	started  bool
+	// busy counts, per conversation, its messages queued or in flight;
+	// intake is the store's one-commit intake (nil when it has none, or
+	// works under leases), used once the replay is queued (replayed).
+	busy     map[string]int
+	intake   IntakeRecorder
+	replayed bool
 
 	// leases, when the store is a Leaser (replicas share it): see lease.go
 	leaser Leaser
@@ -161,6 +167,7 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 		commands:  map[string]CommandSpec{},
 		rate:      newRateLimiter(cfg.RatePerMinute, cfg.RateBurst),
 		convs:     map[string]*convQueue{},
+		busy:      map[string]int{},
 		folding:   map[string]bool{},
 		ready:     make(chan *convQueue, cfg.QueueSize),
 		slots:     make(chan struct{}, cfg.QueueSize),
@@ -185,6 +192,9 @@ func New(cfg Config, store Store, llm LLM, opts ...Option) (*Engine, error) {
 		e.personas = NewPersonas(cfg.Persona)
 	}
 	e.initLeases()
+	if ir, ok := store.(IntakeRecorder); ok && e.leaser == nil {
+		e.intake = ir
+	}
 	e.base, e.cancel = context.WithCancel(context.Background())
 	e.bgCtx, e.bgStop = context.WithCancel(context.Background())
 	e.registerBuiltins()

@@ -44,6 +44,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if len(pending) > 0 {
 		e.log.Info("replaying messages accepted before the last stop", "count", len(pending))
 	}
+	e.qmu.Lock()
+	e.replayed = true
+	e.qmu.Unlock()
 	return nil
 }
 

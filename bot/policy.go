@@ -14,13 +14,10 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	}
 	auth := e.AuthorityOf(m)
 	role := auth.Role
-	// A command's name is English whatever the user speaks: judge the
-	// language by its arguments, and by the locale when there are none.
-	langText := m.Text
-	if m.Command != nil {
-		langText = m.Command.Args
+	lang := q.lang
+	if lang == "" {
+		lang = e.langOf(m)
 	}
-	lang := DetectLang(langText, m.Author.Lang, e.catalog)
 	env := &Env{e: e, Platform: p, Lang: lang, Role: role, Auth: auth, View: e.ViewOf(m, auth), Received: q.received, msg: m, replay: q.replay}
 
 	e.events.Emit(Event{Kind: EventMessageReceived, Platform: m.Platform, ChatKind: m.Chat.Kind,
@@ -42,6 +39,15 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		}
 		if v.Stop {
 			// Not stored in the conversation, but the author was seen.
+			if q.recorded {
+				// Seen at intake, and its turn stored then: take the
+				// turn back.
+				if err := e.intake.Dismiss(ctx, m, m.ConversationKey()); err != nil {
+					e.log.Warn("remove a stopped message's turn failed", "err", err)
+					return false, nil
+				}
+				return true, nil
+			}
 			if err := e.store.Touch(ctx, m, lang); err != nil {
 				e.log.Warn("profile update failed", "err", err)
 			}
@@ -49,15 +55,8 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 		}
 	}
 	conv := m.ConversationKey()
-	text := m.Text
-	if m.Command != nil {
-		if spec, ok := e.Command(m.Command.Name); ok && spec.PrivateArgs {
-			text = "/" + m.Command.Name // the user it names is not ours to keep
-		}
-	}
-	turn := Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
-		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
-	if _, err := e.store.Incoming(ctx, m, lang, conv, turn); err != nil {
+	// A message recorded with its intake (handleRecorded) is stored.
+	if _, err := e.record(ctx, m, lang, conv, q.recorded); err != nil {
 		// Accepted but not recorded (a full disk): say so, once; it
 		// stays pending and is handled again (process).
 		if q.tries == 0 && !m.Edited && (m.Command != nil || e.shouldAnswer(m)) {
@@ -83,6 +82,38 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	}
 	err := e.answer(ctx, env, m.Text)
 	return env.done, err
+}
+
+// record stores m's turn and touches its author's profile
+// (Store.Incoming), unless that was done at intake (recorded).
+func (e *Engine) record(ctx context.Context, m *Message, lang, conv string, recorded bool) (uint64, error) {
+	if recorded {
+		return 0, nil
+	}
+	return e.store.Incoming(ctx, m, lang, conv, e.userTurn(m))
+}
+
+// langOf is the language m is written in.
+func (e *Engine) langOf(m *Message) string {
+	// A command's name is English whatever the user speaks: judge the
+	// language by its arguments, and by the locale when there are none.
+	langText := m.Text
+	if m.Command != nil {
+		langText = m.Command.Args
+	}
+	return DetectLang(langText, m.Author.Lang, e.catalog)
+}
+
+// userTurn is the turn that stores m.
+func (e *Engine) userTurn(m *Message) Turn {
+	text := m.Text
+	if m.Command != nil {
+		if spec, ok := e.Command(m.Command.Name); ok && spec.PrivateArgs {
+			text = "/" + m.Command.Name // the user it names is not ours to keep
+		}
+	}
+	return Turn{Role: RoleUser, User: m.UserKey(), Name: m.Author.Name,
+		MsgID: m.ID, Text: text, Time: m.Time, Tokens: e.tokens.Count(text)}
 }
 
 // replyID is the MsgID stored on the bot's turn answering message id, so

@@ -28,6 +28,12 @@ type queued struct {
 	m        Message
 	received time.Time
 	replay   bool
+	// recorded is set when m's turn and its author's profile were
+	// stored with its intake (IntakeRecorder); its conversation was
+	// counted busy then (reserved).
+	recorded bool
+	// lang is m's language, when judged at intake.
+	lang string
 	// tries counts the times the store failed to record m.
 	tries int
 }
@@ -58,6 +64,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 			m.Command = c
 		}
 	}
+	if done, err := e.handleRecorded(ctx, &m, received); done {
+		return err
+	}
 	fresh, err := e.store.Accept(ctx, &m)
 	if err != nil {
 		return fmt.Errorf("bot: accept: %w", err)
@@ -70,6 +79,52 @@ func (e *Engine) Handle(ctx context.Context, m Message) error {
 		return e.handleLeased(ctx, &m)
 	}
 	return e.enqueue(ctx, queued{m: m, received: received})
+}
+
+// handleRecorded is Handle's one-commit intake: when nothing of m's
+// conversation is queued or in flight and a worker is free, m is
+// accepted and recorded (its author's profile, its turn) in one
+// transaction (IntakeRecorder) and queued; the worker then skips
+// Incoming. Writing the turn at intake never puts it before a turn
+// answered earlier, since the conversation is idle. It reports false
+// when m takes the ordinary path (Accept, then Incoming in the worker):
+// a store without it, a busy conversation or pool, an edit (an inspector
+// that stops an edit must leave the original turn), a bot's message
+// (never stored), before the replay is queued.
+func (e *Engine) handleRecorded(ctx context.Context, m *Message, received time.Time) (bool, error) {
+	if e.intake == nil || m.Edited || m.Author.IsBot {
+		return false, nil
+	}
+	conv := m.ConversationKey()
+	e.qmu.Lock()
+	ok := e.replayed && !e.closed && e.busy[conv] == 0 && len(e.slots) < e.cfg.Workers
+	if ok {
+		e.busy[conv]++ // reserved: a message arriving meanwhile takes the ordinary path
+	}
+	e.qmu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	lang := e.langOf(m)
+	fresh, err := e.intake.AcceptIncoming(ctx, m, lang, conv, e.userTurn(m))
+	if err != nil || !fresh {
+		e.qmu.Lock()
+		e.release(conv)
+		e.qmu.Unlock()
+		if err != nil {
+			return true, fmt.Errorf("bot: accept: %w", err)
+		}
+		e.events.Emit(Event{Kind: EventDuplicate, Platform: m.Platform})
+		return true, nil
+	}
+	return true, e.enqueue(ctx, queued{m: *m, received: received, recorded: true, lang: lang})
+}
+
+// release uncounts one message of conv (Engine.busy). e.qmu is held.
+func (e *Engine) release(conv string) {
+	if e.busy[conv]--; e.busy[conv] <= 0 {
+		delete(e.busy, conv)
+	}
 }
 
 var _ JoinHandler = (*Engine)(nil)
@@ -94,17 +149,29 @@ func (e *Engine) HandleJoin(ctx context.Context, j Join) error {
 }
 
 func (e *Engine) enqueue(ctx context.Context, q queued) error {
+	conv := q.m.ConversationKey()
 	select {
 	case e.slots <- struct{}{}:
 	case <-ctx.Done():
+		if q.recorded {
+			e.qmu.Lock()
+			e.release(conv)
+			e.qmu.Unlock()
+		}
 		return ctx.Err()
 	}
 	key := LaneKey(&q.m)
 	e.qmu.Lock()
 	if e.stopping || (e.closed && !q.replay) {
+		if q.recorded {
+			e.release(conv)
+		}
 		e.qmu.Unlock()
 		<-e.slots
 		return ErrClosed
+	}
+	if !q.recorded {
+		e.busy[conv]++
 	}
 	c := e.convs[key]
 	if c == nil {
@@ -147,7 +214,8 @@ func (e *Engine) worker() {
 		e.qmu.Lock()
 		if e.stopping {
 			// Abandoned: the messages stay pending in the store.
-			for range c.msgs {
+			for i := range c.msgs {
+				e.release(c.msgs[i].m.ConversationKey())
 				<-e.slots
 			}
 			c.msgs = nil
@@ -164,6 +232,7 @@ func (e *Engine) worker() {
 
 		e.qmu.Lock()
 		e.inflight--
+		e.release(q.m.ConversationKey())
 		c.msgs[0] = queued{}
 		c.msgs = c.msgs[1:]
 		<-e.slots
@@ -171,7 +240,8 @@ func (e *Engine) worker() {
 		case len(c.msgs) > 0 && !e.stopping:
 			e.ready <- c // more in this conversation: back of the line
 		case len(c.msgs) > 0:
-			for range c.msgs {
+			for i := range c.msgs {
+				e.release(c.msgs[i].m.ConversationKey())
 				<-e.slots
 			}
 			c.msgs = nil

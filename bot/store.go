@@ -215,3 +215,22 @@ type Recorder interface {
 	// Done(m), atomically.
 	Outgoing(ctx context.Context, m *Message, conv string, reply Turn, topics []string) (uint64, error)
 }
+
+// IntakeRecorder is implemented by a Store that can accept a message and
+// record it in one transaction: the engine's intake of a message whose
+// conversation has nothing queued or in flight and that a free worker
+// handles at once (Engine.Handle), one commit where Accept and Incoming
+// make two. The message stays pending until Done (or Outgoing), so a
+// crash replays it; its turn, stored again by the replay's Incoming,
+// replaces itself (a user turn is keyed by its MsgID).
+type IntakeRecorder interface {
+	// AcceptIncoming is Accept(m) and, when m is fresh, Incoming(m,
+	// lang, conv, t), atomically. When the delivery was accepted before
+	// it writes nothing and reports false.
+	AcceptIncoming(ctx context.Context, m *Message, lang, conv string, t Turn) (fresh bool, err error)
+	// Dismiss removes the user turn of m (its MsgID) from conv and
+	// marks m done, atomically: a message recorded at intake that an
+	// inspector then stopped is not kept in the conversation. Removing
+	// a turn that is not there is not an error.
+	Dismiss(ctx context.Context, m *Message, conv string) error
+}

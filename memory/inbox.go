@@ -17,15 +17,27 @@ import (
 // Dedup records live on disk, so a redelivery after a restart is still
 // recognised (until pruned by retention).
 func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
-	dk, legacy := dedupKey(m), nameKey(m.DedupKey())
-	body, err := json.Marshal(m)
+	var fresh bool
+	accept, err := s.acceptFn(m, &fresh)
+	if err == nil {
+		err = s.update(ctx, accept)
+	}
 	if err != nil {
 		return false, fmt.Errorf("memory: accept: %w", err)
 	}
+	return fresh, nil
+}
+
+// acceptFn is Accept as a transaction step; it sets *fresh.
+func (s *Store) acceptFn(m *bot.Message, fresh *bool) (func(*bolt.Tx) error, error) {
+	dk, legacy := dedupKey(m), nameKey(m.DedupKey())
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
-	var fresh bool
-	err = s.update(ctx, func(tx *bolt.Tx) error {
-		fresh = false
+	return func(tx *bolt.Tx) error {
+		*fresh = false
 		in := tx.Bucket(bInbox)
 		dedup := in.Bucket(bDedup)
 		if dedup.Get(dk) != nil || dedup.Get(legacy) != nil {
@@ -49,13 +61,9 @@ func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
 		if err := in.Bucket(bPIdx).Put(dk, u64(seq)); err != nil {
 			return err
 		}
-		fresh = true
+		*fresh = true
 		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("memory: accept: %w", err)
-	}
-	return fresh, nil
+	}, nil
 }
 
 // Done implements bot.Inbox. Marking a message that is not pending is not

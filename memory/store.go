@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,9 @@ var ErrInUse = errors.New("memory: database file is in use by another process")
 var ErrReadOnly = errors.New("memory: store is read-only")
 
 const schemaVersion = 1
+
+// errStoreClosed is returned by the pending-send log once the store is closed.
+var errStoreClosed = errors.New("store closed")
 
 // Top-level bucket names.
 var (
@@ -67,6 +71,10 @@ type Store struct {
 	inflight  atomic.Int64
 	kb        *KB
 	health    writeHealth
+	// The pending-send log (sendlog.go), opened on first use.
+	slOnce sync.Once
+	sl     *sendLog
+	slErr  error
 }
 
 var (
@@ -214,6 +222,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // Close closes the file. It waits for open transactions to finish.
 func (s *Store) Close() error {
+	s.slOnce.Do(func() { s.slErr = errStoreClosed })
+	if s.sl != nil {
+		s.sl.close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("memory: close: %w", err)
 	}

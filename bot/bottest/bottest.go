@@ -29,7 +29,10 @@ type MemStore struct {
 	profiles  map[string]bot.Profile
 }
 
-var _ bot.Store = (*MemStore)(nil)
+var (
+	_ bot.Store          = (*MemStore)(nil)
+	_ bot.IntakeRecorder = (*MemStore)(nil)
+)
 
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
@@ -146,6 +149,29 @@ func (s *MemStore) Incoming(ctx context.Context, m *bot.Message, lang, conv stri
 		return 0, err
 	}
 	return s.Append(ctx, conv, t)
+}
+
+// AcceptIncoming implements bot.IntakeRecorder (not atomically: nothing
+// in memory outlives a crash).
+func (s *MemStore) AcceptIncoming(ctx context.Context, m *bot.Message, lang, conv string, t bot.Turn) (bool, error) {
+	fresh, err := s.Accept(ctx, m)
+	if err != nil || !fresh {
+		return false, err
+	}
+	if _, err := s.Incoming(ctx, m, lang, conv, t); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Dismiss implements bot.IntakeRecorder.
+func (s *MemStore) Dismiss(ctx context.Context, m *bot.Message, conv string) error {
+	s.mu.Lock()
+	s.convs[conv] = slices.DeleteFunc(s.convs[conv], func(t bot.Turn) bool {
+		return t.Role == bot.RoleUser && t.MsgID != "" && t.MsgID == m.ID
+	})
+	s.mu.Unlock()
+	return s.Done(ctx, m)
 }
 
 // Outgoing implements bot.Recorder.

@@ -481,3 +481,116 @@ func testBadInput(t *testing.T, h *harness) {
 		t.Error("empty conversation accepted")
 	}
 }
+
+func intake(t *testing.T, s bot.Store) bot.IntakeRecorder {
+	t.Helper()
+	ir, ok := s.(bot.IntakeRecorder)
+	if !ok {
+		t.Skipf("%T is not a bot.IntakeRecorder", s)
+	}
+	return ir
+}
+
+// userTurn is the turn the engine stores for m.
+func userTurn(m *bot.Message) bot.Turn {
+	return bot.Turn{Role: bot.RoleUser, User: m.UserKey(), Name: m.Author.Name, MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: 5}
+}
+
+// testIntakeRecorder: AcceptIncoming is Accept and Incoming at once, and
+// does nothing for a delivery accepted before; the message stays pending,
+// its replay stores its turn once; Dismiss takes the turn back and marks
+// it done; export and forget see what it stored.
+func testIntakeRecorder(t *testing.T, h *harness) {
+	ctx := context.Background()
+	s := h.newStore(t, Options{})
+	ir := intake(t, s.Store)
+	m, stopped := msg("6", "60", "9", "where is my parcel?"), msg("6", "61", "9", "buy cheap followers")
+	conv := m.ConversationKey()
+	if fresh, err := ir.AcceptIncoming(ctx, m, "en", conv, userTurn(m)); err != nil || !fresh {
+		t.Fatalf("AcceptIncoming = %v, %v", fresh, err)
+	}
+	for _, again := range []func() (bool, error){
+		func() (bool, error) { return ir.AcceptIncoming(ctx, m, "en", conv, userTurn(m)) },
+		func() (bool, error) { return s.Accept(ctx, m) },
+	} {
+		if fresh, err := again(); err != nil || fresh {
+			t.Fatalf("the same delivery again: fresh %v, %v", fresh, err)
+		}
+	}
+	if p, err := s.Profile(ctx, m.UserKey()); err != nil || p.Messages != 1 || p.Lang != "en" {
+		t.Errorf("profile = %+v, %v; want one message, en", p, err)
+	}
+	if pend, _ := s.Pending(ctx); len(pend) != 1 || pend[0].ID != m.ID {
+		t.Fatalf("pending = %+v, want the message", pend)
+	}
+	// A crash, then the replay records it again: still one turn.
+	if _, err := s.Incoming(ctx, m, "en", conv, userTurn(m)); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := s.Window(ctx, conv, 100); len(w) != 1 || w[0].Text != m.Text || w[0].Seq != 1 {
+		t.Fatalf("window = %+v, want the one turn", w)
+	}
+	if _, err := s.Outgoing(ctx, m, conv, bot.Turn{Role: bot.RoleAssistant, User: m.UserKey(), MsgID: "re:60", Text: "on its way", Time: m.Time, Tokens: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	if fresh, err := ir.AcceptIncoming(ctx, stopped, "en", conv, userTurn(stopped)); err != nil || !fresh {
+		t.Fatalf("AcceptIncoming = %v, %v", fresh, err)
+	}
+	for range 2 {
+		if err := ir.Dismiss(ctx, stopped, conv); err != nil {
+			t.Fatalf("Dismiss: %v", err)
+		}
+	}
+	if err := ir.Dismiss(ctx, msg("6", "69", "9", "never accepted"), conv); err != nil {
+		t.Fatalf("Dismiss of a message never accepted: %v", err)
+	}
+	if pend, _ := s.Pending(ctx); len(pend) != 0 {
+		t.Errorf("pending after Outgoing and Dismiss = %+v", pend)
+	}
+	w, _ := s.Window(ctx, conv, 100)
+	if len(w) != 2 || w[0].MsgID != m.ID || w[1].MsgID != "re:60" {
+		t.Errorf("window after Dismiss = %+v, want the question and its answer", w)
+	}
+	if fresh, _ := s.Accept(ctx, stopped); fresh {
+		t.Errorf("a dismissed delivery accepted again")
+	}
+	// Counted: the question twice (its intake and its replay's Incoming:
+	// a replay counts its message again), the dismissed one once (the
+	// author was seen).
+	if p, _ := s.Profile(ctx, m.UserKey()); p.Messages != 3 {
+		t.Errorf("profile after a dismissed message: %d messages, want 3", p.Messages)
+	}
+	d, err := s.Export(ctx, m.UserKey())
+	if err != nil || len(d.Messages) != 2 {
+		t.Fatalf("export = %+v, %v; want the question and its answer", d.Messages, err)
+	}
+	if _, err := s.Forget(ctx, forgetAll(m.UserKey())); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := s.Window(ctx, conv, 100); len(w) != 0 {
+		t.Errorf("window after forget = %+v", w)
+	}
+}
+
+// testIntakeRecorderRestart: a message recorded at intake is pending after
+// a restart, with its turn, and still known to dedup.
+func testIntakeRecorderRestart(t *testing.T, h *harness) {
+	ctx := context.Background()
+	s := h.newStore(t, Options{})
+	m := msg("7", "70", "9", "is it in stock?")
+	conv := m.ConversationKey()
+	if fresh, err := intake(t, s.Store).AcceptIncoming(ctx, m, "en", conv, userTurn(m)); err != nil || !fresh {
+		t.Fatalf("AcceptIncoming = %v, %v", fresh, err)
+	}
+	h.reopen(t, s)
+	if pend, _ := s.Pending(ctx); len(pend) != 1 || pend[0].ID != m.ID || pend[0].Text != m.Text {
+		t.Fatalf("pending after restart = %+v", pend)
+	}
+	if w, _ := s.Window(ctx, conv, 100); len(w) != 1 || w[0].MsgID != m.ID {
+		t.Errorf("window after restart = %+v", w)
+	}
+	if fresh, err := intake(t, s.Store).AcceptIncoming(ctx, m, "en", conv, userTurn(m)); err != nil || fresh {
+		t.Errorf("after restart AcceptIncoming = %v, %v; want not fresh", fresh, err)
+	}
+}

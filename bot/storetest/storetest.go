@@ -103,6 +103,8 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"Summaries", testSummaries},
 		{"Recorder", testRecorder},
+		{"IntakeRecorder", testIntakeRecorder},
+		{"IntakeRecorderSurvivesRestart", testIntakeRecorderRestart},
 		{"Profiles", testProfiles},
 		{"FindUsers", testFindUsers},
 		{"Forget", testForget},

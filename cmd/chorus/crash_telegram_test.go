@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,7 +132,10 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 		return "Answer to: " + req.Messages[len(req.Messages)-1].Content
 	})
 	data := t.TempDir()
-	env := telegramEnv(tg, ai.URL, data)
+	// At debug level serve logs how long each pending-send marker took
+	// to be recorded after its send: the window in which a kill makes
+	// the replay answer again.
+	env := telegramEnv(tg, ai.URL, data, "CHORUS_LOG_LEVEL=debug")
 	load := &tgLoad{tg: tg, users: 200, perUser: 5} // 5 each: within the default rate burst
 	total := load.users * load.perUser
 
@@ -142,7 +147,13 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 		return total-missing >= total/3
 	})
 	first.kill9(t)
-	_, missing := load.replies()
+	if w := markerWindows(first.stderr.String()); len(w) > 0 {
+		t.Logf("pending-send marker recorded after the send: p50 %v, p90 %v, max %v (%d markers before the kill)",
+			w[len(w)/2], w[len(w)*9/10], w[len(w)-1], len(w))
+	}
+	// The fake server finishes the requests it was reading at the kill.
+	time.Sleep(200 * time.Millisecond)
+	atKill, missing := load.replies()
 	answeredAtKill, pushedAtKill, unconfirmed := total-missing, int(load.pushed.Load()), tg.Pending()
 	t.Logf("at the kill: %d pushed, %d answered, %d not confirmed to Telegram", pushedAtKill, answeredAtKill, unconfirmed)
 	if answeredAtKill >= pushedAtKill {
@@ -161,6 +172,15 @@ func TestCrashTelegramKill9Under1000Updates(t *testing.T) {
 		total-missing, total, twice, strings.Count(second.stderr.String(), "replaying a reply sent before the last stop"))
 	if missing != 0 {
 		t.Errorf("%d updates never answered", missing)
+	}
+	// What can be answered twice is a reply on its way at the kill (sent,
+	// its pending-send marker not yet on disk); a message first answered
+	// after the restart is answered once.
+	after, _ := load.replies()
+	for k, n := range after {
+		if n > 1 && atKill[k] == 0 {
+			t.Errorf("user %d message %d, unanswered at the kill, was answered %d times", k[0], k[1], n)
+		}
 	}
 	if tg.Pending() != 0 {
 		t.Errorf("%d updates still unconfirmed after all were answered", tg.Pending())
@@ -291,4 +311,19 @@ func TestCrashTelegramDiskFull(t *testing.T) {
 	}
 	t.Logf("after the restart with room: all %d answered; %d answered twice (shown on the full disk, not stored before the kill)",
 		load.users*load.perUser, again2)
+}
+
+var markerWindowRE = regexp.MustCompile(`pending send recorded.* after=(\S+)`)
+
+// markerWindows returns, sorted, the times serve's debug log says its
+// pending-send markers took to be recorded after their sends.
+func markerWindows(log string) []time.Duration {
+	var out []time.Duration
+	for _, m := range markerWindowRE.FindAllStringSubmatch(log, -1) {
+		if d, err := time.ParseDuration(m[1]); err == nil {
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -33,16 +33,23 @@ func (s *Store) Accept(ctx context.Context, m *bot.Message) (bool, error) {
 		return false, fmt.Errorf("pgstore: accept: %w", err)
 	}
 	var n int
-	_, err = s.execScan(ctx, &n, `WITH d AS (
-			INSERT INTO dedup (key, accepted_ns) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING key
-		), p AS (
-			INSERT INTO pending (key, conv, body) SELECT key, $3, $4 FROM d ON CONFLICT (key) DO NOTHING
-		) SELECT count(*) FROM d`,
-		memory.DedupKey(m), ns(s.now()), []byte(m.ConversationKey()), body)
+	_, err = s.execScan(ctx, &n, acceptSQL, s.acceptArgs(m, body)...)
 	if err != nil {
 		return false, fmt.Errorf("pgstore: accept: %w", err)
 	}
 	return n == 1, nil
+}
+
+// acceptSQL records a delivery's dedup key and, when it was new, queues
+// the message as pending; it returns 1 when it was new, else 0.
+const acceptSQL = `WITH d AS (
+		INSERT INTO dedup (key, accepted_ns) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING key
+	), p AS (
+		INSERT INTO pending (key, conv, body) SELECT key, $3, $4 FROM d ON CONFLICT (key) DO NOTHING
+	) SELECT count(*) FROM d`
+
+func (s *Store) acceptArgs(m *bot.Message, body []byte) []any {
+	return []any{memory.DedupKey(m), ns(s.now()), []byte(m.ConversationKey()), body}
 }
 
 // execScan runs a writing statement that returns one row, in its own
@@ -413,7 +420,58 @@ func (s *Store) FindUsers(ctx context.Context, platform, name string, limit int)
 	return out, nil
 }
 
-var _ bot.Recorder = (*Store)(nil)
+var (
+	_ bot.Recorder       = (*Store)(nil)
+	_ bot.IntakeRecorder = (*Store)(nil)
+)
+
+// AcceptIncoming implements bot.IntakeRecorder: Accept and, for a fresh
+// delivery, the author's profile and their turn, in one transaction (two
+// round trips: the turn is written only when the accept was new).
+func (s *Store) AcceptIncoming(ctx context.Context, m *bot.Message, lang, conv string, t bot.Turn) (bool, error) {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: accept incoming: %w", err)
+	}
+	args, err := s.appendArgs(conv, t)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: accept incoming: %w", err)
+	}
+	var fresh bool
+	err = s.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, acceptSQL, s.acceptArgs(m, body)...).Scan(&n); err != nil {
+			return err
+		}
+		if fresh = n == 1; !fresh {
+			return nil
+		}
+		b := &pgx.Batch{}
+		b.Queue(touchSQL, s.touchArgs(m, lang)...)
+		b.Queue(appendSQL, args...)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return false, fmt.Errorf("pgstore: accept incoming: %w", err)
+	}
+	return fresh, nil
+}
+
+// Dismiss implements bot.IntakeRecorder: the user turn of m leaves the
+// conversation and m is done, in one pipelined batch.
+func (s *Store) Dismiss(ctx context.Context, m *bot.Message, conv string) error {
+	if conv == "" {
+		return fmt.Errorf("pgstore: dismiss: %w", errNoConv)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM turns WHERE conv = `+convID+` AND role = 'user' AND msg_id <> '' AND chorus_key(msg_id) = chorus_key($2::bytea)`,
+		[]byte(conv), []byte(m.ID))
+	b.Queue(doneSQL, memory.DedupKey(m))
+	if err := s.write(ctx, b, nil); err != nil {
+		return fmt.Errorf("pgstore: dismiss: %w", err)
+	}
+	return nil
+}
 
 // Incoming implements bot.Recorder: the author's profile and their turn
 // in one pipelined batch, one round trip and one commit.
