@@ -177,3 +177,33 @@ func TestIntakeReplayedAfterACrash(t *testing.T) {
 		t.Errorf("replies after a redelivery %q", got)
 	}
 }
+
+// TestIntakeReplayedThenStopped: a message recorded at intake whose
+// process died before the inspectors judged it is stopped on replay: the
+// turn stored at intake is taken back, and it is no longer pending.
+func TestIntakeReplayedThenStopped(t *testing.T) {
+	store := &intakeStore{MemStore: bottest.NewMemStore()}
+	ctx := context.Background()
+	m := dm("d", "1", "buy spam now")
+	m.Time = time.Now()
+	if fresh, err := store.AcceptIncoming(ctx, &m, "en", m.ConversationKey(), bot.Turn{Role: bot.RoleUser, User: m.UserKey(),
+		Name: m.Author.Name, MsgID: m.ID, Text: m.Text, Time: m.Time, Tokens: 3}); err != nil || !fresh {
+		t.Fatal(fresh, err)
+	}
+	plat := bottest.NewPlatform("test", bot.Limits{MaxLen: 4000})
+	stop := bot.WithPlugin(bot.Plugin{Name: "stop", Inspector: bot.InspectorFunc(
+		func(ctx context.Context, m *bot.Message, env *bot.Env) (bot.Verdict, error) {
+			return bot.Verdict{Stop: strings.Contains(m.Text, "spam")}, nil
+		})})
+	e := engineOver(t, bot.Config{Workers: 2}, store, plat, echoLLM(), stop)
+	waitIdle(t, e)
+	if got := plat.Replies("d"); len(got) != 0 {
+		t.Errorf("replies %q to a stopped message", got)
+	}
+	if got := windowOf(t, store, m.ConversationKey()); len(got) != 0 {
+		t.Errorf("history %q, want the intake's turn taken back", got)
+	}
+	if p, _ := store.Pending(ctx); len(p) != 0 {
+		t.Errorf("%d pending", len(p))
+	}
+}

@@ -51,6 +51,15 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 			if err := e.store.Touch(ctx, m, lang); err != nil {
 				e.log.Warn("profile update failed", "err", err)
 			}
+			if q.replay && e.intake != nil && !m.Edited {
+				// A crash may have come between a one-commit intake
+				// and this verdict: take back a turn stored then.
+				if err := e.intake.Dismiss(ctx, m, m.ConversationKey()); err != nil {
+					e.log.Warn("remove a stopped message's turn failed", "err", err)
+					return false, nil
+				}
+				return true, nil
+			}
 			return false, nil
 		}
 	}
