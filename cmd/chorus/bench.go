@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -68,8 +69,23 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	cfg.Path = bench.Path(path)
 	cfg.DataDir = g.dataDir
-	if cfg.ServeBinary != "" && g.config != "" {
-		cfg.ServeArgs = []string{"--config", g.config}
+	if cfg.ServeBinary != "" {
+		// The profiles asked for are the serve process's, written when it
+		// stops (the bench's own process holds only the fakes).
+		if g.config != "" {
+			cfg.ServeArgs = append(cfg.ServeArgs, "--config", g.config)
+		}
+		for flag, file := range map[string]*string{"--cpuprofile": &cpuProfile, "--memprofile": &cfg.HeapProfile} {
+			if *file == "" {
+				continue
+			}
+			abs, err := filepath.Abs(*file) // serve runs in a scratch directory
+			if err != nil {
+				return err
+			}
+			cfg.ServeArgs = append(cfg.ServeArgs, flag, abs)
+			*file = ""
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
