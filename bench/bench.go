@@ -366,8 +366,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString(lat("reply", r.Reply))
 	b.WriteString(lat("overhead", r.Overhead))
 	if s := r.Serve; s != nil {
-		fmt.Fprintf(&b, "serve process (pid %d, %s): cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, rss when ready %s (start cpu %.2fs), heap in use %s\n",
-			s.PID, s.Binary, s.CPUSeconds, s.CPUPerMsg, mb(s.PeakRSS), mb(s.RSS), mb(s.ReadyRSS), s.StartCPUSeconds, mb(int64(s.HeapInUse)))
+		fmt.Fprintf(&b, "serve process (pid %d, %s): cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, rss when ready %s (start cpu %.2fs); Go heap in use %s, stacks %s, all the runtime holds %s\n",
+			s.PID, s.Binary, s.CPUSeconds, s.CPUPerMsg, mb(s.PeakRSS), mb(s.RSS), mb(s.ReadyRSS), s.StartCPUSeconds, mb(int64(s.HeapInUse)), mb(int64(s.StackInUse)), mb(int64(s.GoSys)))
 		fmt.Fprintf(&b, "bench process (fake Bot API, fake model, load): cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, heap in use %s; %s %s\n",
 			r.CPUSeconds, r.CPUPerMsg, mb(r.PeakRSS), mb(r.RSS), mb(int64(r.HeapInUse)), r.Store, mb(r.DBBytes))
 		_, err := io.WriteString(w, b.String())

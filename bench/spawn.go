@@ -42,8 +42,13 @@ type ServeReport struct {
 	ReadyRSS int64 `json:"ready_rss_bytes"`
 	PeakRSS  int64 `json:"peak_rss_bytes"`
 	RSS      int64 `json:"rss_bytes"`
-	// HeapInUse is the child's go_memstats_heap_inuse_bytes at the end.
-	HeapInUse uint64 `json:"heap_inuse_bytes"`
+	// HeapInUse, StackInUse and GoSys are the child's
+	// go_memstats_heap_inuse_bytes, go_memstats_stack_inuse_bytes and
+	// go_memstats_sys_bytes (all the runtime holds from the system) at the
+	// end.
+	HeapInUse  uint64 `json:"heap_inuse_bytes"`
+	StackInUse uint64 `json:"stack_inuse_bytes"`
+	GoSys      uint64 `json:"go_sys_bytes"`
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on
@@ -133,20 +138,24 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// goMem is the child's Go memory figures (go_memstats_*).
+type goMem struct{ heap, stack, sys uint64 }
+
 // scrape reads the child's Prometheus text exposition and returns the
-// replies sent by outcome and the Go heap in use.
-func scrape(ctx context.Context, admin string) (map[string]int, uint64, error) {
+// replies sent by outcome and its Go memory figures.
+func scrape(ctx context.Context, admin string) (map[string]int, goMem, error) {
+	var gm goMem
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/metrics", nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, gm, err
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, gm, err
 	}
 	defer res.Body.Close()
 	out := map[string]int{}
-	var heap uint64
+	gauges := map[string]*uint64{"go_memstats_heap_inuse_bytes ": &gm.heap, "go_memstats_stack_inuse_bytes ": &gm.stack, "go_memstats_sys_bytes ": &gm.sys}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -163,12 +172,16 @@ func scrape(ctx context.Context, admin string) (map[string]int, uint64, error) {
 			if v > 0 {
 				out[outcome] += int(v)
 			}
-		case strings.HasPrefix(line, "go_memstats_heap_inuse_bytes "):
-			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, "go_memstats_heap_inuse_bytes "), 64)
-			heap = uint64(v)
+		case strings.HasPrefix(line, "go_memstats_"):
+			for name, dst := range gauges {
+				if strings.HasPrefix(line, name) {
+					v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name), 64)
+					*dst = uint64(v)
+				}
+			}
 		}
 	}
-	return out, heap, sc.Err()
+	return out, gm, sc.Err()
 }
 
 func sum(m map[string]int) int {
@@ -332,9 +345,9 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 		_ = bot.Sleep(ctx, 50*time.Millisecond)
 	}
 	var outcomes map[string]int
-	var heap uint64
+	var gm goMem
 	for ctx.Err() == nil {
-		if outcomes, heap, err = scrape(ctx, admin); err == nil && sum(outcomes) >= sent {
+		if outcomes, gm, err = scrape(ctx, admin); err == nil && sum(outcomes) >= sent {
 			break
 		}
 		_ = bot.Sleep(ctx, 100*time.Millisecond)
@@ -342,13 +355,12 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 	cpu1, _ := procCPU(pid)
 	self := cpuTime() - self0
 	rep.Serve.RSS, rep.Serve.PeakRSS = procMem(pid)
-	rep.Serve.HeapInUse = heap
 	rep.TimedOut = ctx.Err() != nil
 	if rep.TimedOut {
 		// The last figures the child gave.
-		outcomes, heap, _ = scrape(context.Background(), admin)
-		rep.Serve.HeapInUse = heap
+		outcomes, gm, _ = scrape(context.Background(), admin)
 	}
+	rep.Serve.HeapInUse, rep.Serve.StackInUse, rep.Serve.GoSys = gm.heap, gm.stack, gm.sys
 	if cfg.HeapProfile != "" {
 		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
 			cfg.Logger.Warn("heap profile", "err", err)

@@ -117,6 +117,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		log.Warn("active users not rebuilt from stored activity; chorus_active_users starts from zero", "err", err)
 	}
 	settle()
+	limitMemory(ctx, cfg, env.getenv, log, memoryCheckEvery)
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
