@@ -275,12 +275,18 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Serve = &ServeReport{Binary: cfg.ServeBinary, PID: pid}
 	childLog := func() string { stderrMu.Lock(); defer stderrMu.Unlock(); return stderr.String() }
 
-	// Ready: /readyz answers 200 (the store open, the adapter connected).
-	ready := func() bool {
+	exited := func() bool {
 		select {
 		case <-done:
 			return true
 		default:
+			return false
+		}
+	}
+	// Ready: /readyz answers 200 (the store open, the adapter connected).
+	ready := func() bool {
+		if exited() {
+			return true
 		}
 		c := &http.Client{Timeout: 2 * time.Second}
 		res, err := c.Get("http://" + admin + "/readyz")
@@ -293,10 +299,8 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 	if err := waitUntil(ctx, "serve to be ready", ready); err != nil {
 		return nil, fmt.Errorf("%w; serve's log:\n%s", err, childLog())
 	}
-	select {
-	case <-done:
+	if exited() {
 		return nil, fmt.Errorf("bench: serve exited before the load; its log:\n%s", childLog())
-	default:
 	}
 	startCPU, _ := procCPU(pid)
 	rep.Serve.StartCPUSeconds = startCPU.Seconds()
@@ -341,16 +345,19 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		return n
 	}
-	for firstPieces() < sent && ctx.Err() == nil {
+	for firstPieces() < sent && ctx.Err() == nil && !exited() {
 		_ = bot.Sleep(ctx, 50*time.Millisecond)
 	}
 	var outcomes map[string]int
 	var gm goMem
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !exited() {
 		if outcomes, gm, err = scrape(ctx, admin); err == nil && sum(outcomes) >= sent {
 			break
 		}
 		_ = bot.Sleep(ctx, 100*time.Millisecond)
+	}
+	if exited() {
+		return nil, fmt.Errorf("bench: serve exited during the load; its log:\n%s", childLog())
 	}
 	cpu1, _ := procCPU(pid)
 	self := cpuTime() - self0
