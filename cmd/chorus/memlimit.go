@@ -56,8 +56,8 @@ func parseMemoryLimit(s string) (int64, error) {
 // collector every interval. The limit is a target for a process that is
 // not busy: when the collector took more than gcShareHigh of the CPU the
 // process used since the last look (a burst of messages, each leaving
-// garbage, against a heap held near the limit), the limit is raised by a
-// quarter; when it took under gcShareLow, the limit comes back down
+// garbage, against a heap held near the limit), the limit is raised by
+// half; when it took under gcShareLow, the limit comes back down
 // towards memory_limit. It is never under twice the live heap once the
 // live heap passes three quarters of it: a soft limit under the live heap
 // would make the collector run without pause, up to half the CPU.
@@ -88,7 +88,7 @@ func limitMemory(ctx context.Context, cfg *Config, getenv func(string) string, l
 			next := limit
 			switch {
 			case share > gcShareHigh:
-				next = limit + limit/4
+				next = limit + limit/2
 			case share < gcShareLow && limit > target:
 				next = max(target, limit-limit/8)
 			}
@@ -111,8 +111,8 @@ func limitMemory(ctx context.Context, cfg *Config, getenv func(string) string, l
 // gcShareHigh and gcShareLow bound the collector's share of the CPU the
 // process uses, between which limitMemory leaves the limit alone.
 const (
-	gcShareHigh = 0.10
-	gcShareLow  = 0.03
+	gcShareHigh = 0.25
+	gcShareLow  = 0.10
 )
 
 // gcCPU is the runtime's estimate of CPU time so far: spent by the
