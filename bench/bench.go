@@ -134,6 +134,17 @@ type Config struct {
 	// unless a part is left out (NoModeration, NoAnalytics, NoKB): then the
 	// run assembles the engine from those parts itself.
 	Engine func(st memory.Backend, conv bot.Store, llm bot.LLM, opts ...bot.Option) (*bot.Engine, error)
+	// ServeBinary, when set, runs the engine as `ServeBinary serve` in a
+	// child process on the Telegram path instead of in this one: the fake
+	// Bot API and the fake OpenAI-compatible server stay here, the child
+	// reaches them over loopback, and the report gives the child's CPU and
+	// memory (Report.Serve) apart from this process's. The child runs
+	// with ServeArgs after "serve" and ServeEnv after the environment the
+	// run sets (see serveEnv); Engine, LLM and the parts switches play no
+	// part.
+	ServeBinary string
+	ServeArgs   []string
+	ServeEnv    []string
 }
 
 func (c Config) withDefaults() Config {
@@ -191,6 +202,16 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("bench: store %q: want bbolt or postgres", c.Store)
+	}
+	if c.ServeBinary != "" {
+		switch {
+		case c.Path != PathTelegram:
+			return errors.New("bench: a serve process (--serve-binary) runs on the telegram path")
+		case c.Store != "" && c.Store != pgstore.DriverBBolt, c.Replicas > 1:
+			return errors.New("bench: a serve process (--serve-binary) runs on its own bbolt store")
+		case c.MemStore, c.DirectLLM, c.NoModeration, c.NoAnalytics, c.NoKB, c.IdleConversations > 0, c.BatchDelay > 0:
+			return errors.New("bench: a serve process (--serve-binary) runs serve's wiring: --mem-store, --direct-llm, --no-moderation, --no-analytics, --no-kb, --idle-conversations and --batch-delay are for the in-process engine")
+		}
 	}
 	if c.Replicas > 1 && (c.Store != pgstore.DriverPostgres || (c.Path != "" && c.Path != PathInProcess)) {
 		return errors.New("bench: several replicas need the postgres store and the in-process path")
@@ -301,6 +322,11 @@ type Report struct {
 	// IdlePreloaded is set when this run wrote the idle conversations
 	// (the peak RSS then includes the preload).
 	IdlePreloaded bool `json:"idle_preloaded,omitempty"`
+
+	// Serve is the `chorus serve` child process of a run with
+	// Config.ServeBinary; the fields above named cpu, rss and heap are
+	// then the bench process's (the fakes and the load).
+	Serve *ServeReport `json:"serve,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -339,6 +365,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString(lat("first token", r.FirstToken))
 	b.WriteString(lat("reply", r.Reply))
 	b.WriteString(lat("overhead", r.Overhead))
+	if s := r.Serve; s != nil {
+		fmt.Fprintf(&b, "serve process (pid %d, %s): cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, rss when ready %s (start cpu %.2fs); Go heap in use %s, stacks %s, all the runtime holds %s\n",
+			s.PID, s.Binary, s.CPUSeconds, s.CPUPerMsg, mb(s.PeakRSS), mb(s.RSS), mb(s.ReadyRSS), s.StartCPUSeconds, mb(int64(s.HeapInUse)), mb(int64(s.StackInUse)), mb(int64(s.GoSys)))
+		fmt.Fprintf(&b, "bench process (fake Bot API, fake model, load): cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, heap in use %s; %s %s\n",
+			r.CPUSeconds, r.CPUPerMsg, mb(r.PeakRSS), mb(r.RSS), mb(int64(r.HeapInUse)), r.Store, mb(r.DBBytes))
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	fmt.Fprintf(&b, "cpu %.2fs (%.0f µs/msg), peak rss %s, rss %s, heap in use %s, %s %s\n",
 		r.CPUSeconds, r.CPUPerMsg, mb(r.PeakRSS), mb(r.RSS), mb(int64(r.HeapInUse)), r.Store, mb(r.DBBytes))
 	fmt.Fprintf(&b, "store work: %d round trips (%.2f per answered message), %d commits (%.2f per answered message)\n",
@@ -492,6 +526,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.ServeBinary != "" {
+		return runSpawned(ctx, cfg)
+	}
 	log := cfg.Logger
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()

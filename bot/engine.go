@@ -62,6 +62,7 @@ type Engine struct {
 	kb    Knowledge
 	// translator, when set, translates questions for a second search.
 	translator Translator
+	contacts   contactCache
 	prompts    Prompts
 	tokens     TokenCounter
 	log        *slog.Logger

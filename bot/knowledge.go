@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // DefaultMinRelevance is the relevance floor (Passage.Relevance) under
@@ -103,13 +105,55 @@ func (e *Engine) retrieve(ctx context.Context, query, lang string) ([]Passage, [
 		r.relevant = true
 		return ps, nil, r
 	}
+	return nil, e.contactPassage(ctx, lang), r
+}
+
+// contactCache keeps the passage that says how to reach a person, per
+// contact query, with the knowledge base's version it was found at: it is
+// the same for every unanswered question until the knowledge base
+// changes, so a VersionedKnowledge is searched for it once per change.
+type contactCache struct {
+	mu sync.Mutex
+	m  map[string]contactEntry
+}
+
+type contactEntry struct {
+	version uint64
+	ps      []Passage
+}
+
+// contactPassage is the passage that says how to reach a person, in the
+// question's language, or nil when none is relevant enough.
+func (e *Engine) contactPassage(ctx context.Context, lang string) []Passage {
 	cq := contactQueries["en"]
 	if strings.HasPrefix(lang, "zh") {
 		cq = contactQueries["zh"]
 	}
+	vk, versioned := e.kb.(VersionedKnowledge)
+	var version uint64
+	if versioned {
+		version = vk.Version()
+		e.contacts.mu.Lock()
+		c, ok := e.contacts.m[cq]
+		e.contacts.mu.Unlock()
+		if ok && c.version == version {
+			return slices.Clone(c.ps)
+		}
+	}
 	contact, err := e.kb.Search(ctx, cq, 1)
-	if err != nil || len(contact) == 0 || contact[0].Relevance < e.cfg.MinRelevance/2 {
+	if err != nil {
+		return nil
+	}
+	if len(contact) == 0 || contact[0].Relevance < e.cfg.MinRelevance/2 {
 		contact = nil
 	}
-	return nil, contact, r
+	if versioned {
+		e.contacts.mu.Lock()
+		if e.contacts.m == nil {
+			e.contacts.m = map[string]contactEntry{}
+		}
+		e.contacts.m[cq] = contactEntry{version: version, ps: slices.Clone(contact)}
+		e.contacts.mu.Unlock()
+	}
+	return contact
 }

@@ -164,6 +164,15 @@ type Knowledge interface {
 	Search(ctx context.Context, query string, k int) ([]Passage, error)
 }
 
+// VersionedKnowledge is a Knowledge that says when it changed: Version
+// moves on every change to what Search finds. The engine keeps the
+// results of searches it repeats for every message (the passage saying
+// how to reach a person) with the version they were made at.
+type VersionedKnowledge interface {
+	Knowledge
+	Version() uint64
+}
+
 // Persona is the brand's voice, in every prompt and in the offline
 // provider's phrasing: the "persona" section of the configuration.
 type Persona struct {

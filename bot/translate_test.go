@@ -92,3 +92,57 @@ func TestTranslatedSearch(t *testing.T) {
 		t.Errorf("a failed translation is not counted as failed: %+v", calls)
 	}
 }
+
+// versionedKB finds only the contact passage, counts the searches for it,
+// and says its version.
+type versionedKB struct {
+	mu       sync.Mutex
+	version  uint64
+	text     string
+	searches int
+}
+
+func (k *versionedKB) Search(_ context.Context, q string, _ int) ([]bot.Passage, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if strings.Contains(q, "contact") {
+		k.searches++
+		return []bot.Passage{{Source: "about.md", Text: k.text, Relevance: 0.5}}, nil
+	}
+	return []bot.Passage{{Source: "shipping.md", Text: "We ship from Portland.", Relevance: 0.1}}, nil
+}
+
+func (k *versionedKB) Version() uint64 { k.mu.Lock(); defer k.mu.Unlock(); return k.version }
+
+func (k *versionedKB) change(text string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.version++
+	k.text = text
+}
+
+// The passage saying how to reach a person is searched once per version
+// of a knowledge base that has versions, and every unanswered question
+// gets the current one: after a change, the new text.
+func TestContactPassageKeptPerKnowledgeVersion(t *testing.T) {
+	kb := &versionedKB{text: "Write to help@lumen.example."}
+	r := newRig(t, bot.Config{}, bot.WithKnowledge(kb))
+	r.e.Handle(context.Background(), dm("c1", "1", "Is there parking?"))
+	r.e.Handle(context.Background(), dm("c2", "2", "Do you sell tea?"))
+	r.idle(t)
+	kb.change("Call us on weekdays.")
+	r.e.Handle(context.Background(), dm("c3", "3", "Do you sell mugs?"))
+	r.idle(t)
+	reqs := r.llm.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, want := range []string{"Write to help@lumen.example.", "Write to help@lumen.example.", "Call us on weekdays."} {
+		if len(reqs[i].Contact) != 1 || reqs[i].Contact[0].Text != want {
+			t.Errorf("request %d contact = %+v, want %q", i, reqs[i].Contact, want)
+		}
+	}
+	if kb.searches != 2 {
+		t.Errorf("%d searches for the contact passage, want 2 (one per version)", kb.searches)
+	}
+}

@@ -175,6 +175,8 @@ type index struct {
 	post     map[string][]posting
 	live     int
 	totalLen int
+	// version counts the changes: every add and remove moves it.
+	version uint64
 }
 
 func newIndex() index {
@@ -225,6 +227,7 @@ func (ix *index) addSentences(p *kbPassage) {
 }
 
 func (ix *index) add(d Doc, chunks []TextChunk) {
+	ix.version++
 	key := docKey(d.Source, d.Path)
 	for i, c := range chunks {
 		p := &kbPassage{doc: key, path: d.Path, title: d.Title, heading: c.Heading, text: c.Text, ord: i}
@@ -247,6 +250,7 @@ func (ix *index) add(d Doc, chunks []TextChunk) {
 }
 
 func (ix *index) remove(key string) {
+	ix.version++
 	ids := ix.byDoc[key]
 	if len(ids) == 0 {
 		delete(ix.byDoc, key)
@@ -280,8 +284,10 @@ func (ix *index) remove(key string) {
 
 // compact renumbers the live passages, dropping the holes removals left.
 func (ix *index) compact() {
-	old := ix.pass
+	old, version := ix.pass, ix.version
 	*ix = newIndex()
+	// The re-adds below move the version past any it had before.
+	defer func() { ix.version += version }()
 	type docChunks struct {
 		d      Doc
 		chunks []TextChunk
@@ -704,6 +710,16 @@ func (kb *KB) Len() int {
 	kb.mu.RLock()
 	defer kb.mu.RUnlock()
 	return kb.idx.live
+}
+
+// Version implements bot.VersionedKnowledge: it changes whenever the
+// index does (a document added, replaced or removed, here or, on a shared
+// store, reloaded from another replica's change), so that a search result
+// kept with the version it was made at is current while they match.
+func (kb *KB) Version() uint64 {
+	kb.mu.RLock()
+	defer kb.mu.RUnlock()
+	return kb.idx.version
 }
 
 // Remove deletes one document of a source and its passages;

@@ -151,9 +151,17 @@ func TestKBCompaction(t *testing.T) {
 	s := openTest(t)
 	kb := s.KB()
 	body := strings.Repeat("Short paragraph about beans.\n\n# H\n\n", 600)
+	seen := map[uint64]bool{kb.Version(): true}
 	for i := range 5 {
 		if _, err := kb.IngestFile(ctx, "s", "x.md", []byte(body+strings.Repeat("v", i+1))); err != nil {
 			t.Fatal(err)
+		}
+		// Every change, compactions included, moves to a version never
+		// seen before (the engine keeps search results by version).
+		if v := kb.Version(); seen[v] {
+			t.Errorf("version %d repeated after change %d", v, i)
+		} else {
+			seen[v] = true
 		}
 	}
 	kb.mu.RLock()
@@ -165,6 +173,9 @@ func TestKBCompaction(t *testing.T) {
 	ps, _ := kb.Search(ctx, "vvvvv", 3)
 	if len(ps) != 1 {
 		t.Errorf("search after compaction = %+v", ps)
+	}
+	if err := kb.Remove(ctx, "s", "x.md"); err != nil || seen[kb.Version()] {
+		t.Errorf("remove: err %v, version %d seen before", err, kb.Version())
 	}
 }
 

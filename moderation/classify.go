@@ -75,19 +75,40 @@ func EvalPredictor(task string) (pred func(text string) int, labels []string, er
 // classifier scores a message for one task: the probability of the
 // flagged class, and the threshold from which it is flagged.
 type classifier struct {
-	task      Task
-	prob      func(text string) float64
-	threshold float64
+	task  Task
+	score func(text string) (p, threshold float64)
 }
 
+// HasModel reports whether task's model is shipped, without loading it.
+func HasModel(task Task) bool {
+	_, err := fs.Stat(modelFS, "models/"+ModelFile(task))
+	return err == nil
+}
+
+// LazyModel returns a function that loads task's shipped model (Model) on
+// its first call and returns it on every call: a process that never
+// classifies a message (an idle serve, a chat not yet spoken to) never
+// holds the weights, and the first message pays for the load once.
+func LazyModel(task Task) func() (*textclass.Model, error) {
+	return sync.OnceValues(func() (*textclass.Model, error) { return Model(task) })
+}
+
+// shippedClassifiers are the shipped models of every task, each loaded on
+// the first message it scores. A model that fails to load scores nothing.
 func shippedClassifiers() []classifier {
 	var out []classifier
 	for _, t := range Tasks {
-		m, err := Model(t)
-		if err != nil {
+		if !HasModel(t) {
 			continue
 		}
-		out = append(out, classifier{task: t, threshold: m.Threshold(), prob: func(s string) float64 { return m.Probs(s)[1] }})
+		load := LazyModel(t)
+		out = append(out, classifier{task: t, score: func(s string) (float64, float64) {
+			m, err := load()
+			if err != nil {
+				return 0, 1
+			}
+			return m.Probs(s)[1], m.Threshold()
+		}})
 	}
 	return out
 }

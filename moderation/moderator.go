@@ -41,7 +41,7 @@ func WithClock(now func() time.Time) Option { return func(m *Moderator) { m.now 
 // flagged class, flagged from threshold on. Tests use it to script scores.
 func WithClassifier(task Task, prob func(text string) float64, threshold float64) Option {
 	return func(m *Moderator) {
-		m.extra = append(m.extra, classifier{task: task, prob: prob, threshold: threshold})
+		m.extra = append(m.extra, classifier{task: task, score: func(s string) (float64, float64) { return prob(s), threshold }})
 	}
 }
 
@@ -213,12 +213,12 @@ func (m *Moderator) check(ctx context.Context, in input, llm bot.LLM) []Finding 
 			// mentions their subscription.
 			continue
 		}
-		p := c.prob(in.norm)
+		p, threshold := c.score(in.norm)
 		f := Finding{Category: taskCategory[c.task], Rule: "model:" + string(c.task), Severity: p, Decider: "model:" + string(c.task)}
 		switch {
-		case p >= max(c.threshold, m.cfg.ClassifierActAt):
+		case p >= max(threshold, m.cfg.ClassifierActAt):
 			fs = append(fs, f)
-		case p >= max(c.threshold, m.cfg.ClassifierAskAt):
+		case p >= max(threshold, m.cfg.ClassifierAskAt):
 			// Not sure enough to act on a follower alone: only the LLM
 			// can make it a finding.
 			border = append(border, f)

@@ -257,6 +257,13 @@ func TestRateLimitedEditStillDelivers(t *testing.T) {
 	if n := len(h.fake.Calls(telegramtest.MethodEditMessageText)); n < 2 {
 		t.Errorf("want the 429'd edit retried, saw %d edit calls", n)
 	}
+	// The text methods a reply streams through go as JSON bodies (the
+	// library would send multipart forms).
+	for _, c := range h.fake.Calls(telegramtest.MethodSendMessage, telegramtest.MethodEditMessageText) {
+		if c.ContentType != "application/json" {
+			t.Errorf("%s sent as %q, want application/json", c.Method, c.ContentType)
+		}
+	}
 }
 
 // replyInTwo has the model answer question with reply and returns the

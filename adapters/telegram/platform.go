@@ -177,7 +177,7 @@ func (a *Adapter) sendText(ctx context.Context, chat int64, thread int, reply *m
 	p := &tg.SendMessageParams{ChatID: chat, MessageThreadID: thread, Text: body, ParseMode: mode,
 		ReplyParameters: reply, LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}, ReplyMarkup: markup}
 	var msg *models.Message
-	send := func(ctx context.Context) (err error) { msg, err = a.api.SendMessage(ctx, p); return err }
+	send := func(ctx context.Context) error { msg = nil; return a.postJSON(ctx, "sendMessage", p, &msg) }
 	err := a.do(ctx, "sendMessage", sendAttempts, send)
 	if cantParse(err) {
 		a.log.Warn("Telegram refused the formatted reply; sending plain text")
@@ -186,6 +186,9 @@ func (a *Adapter) sendText(ctx context.Context, chat int64, thread int, reply *m
 	}
 	if err != nil {
 		return "", err
+	}
+	if msg == nil {
+		return "", errors.New("telegram: sendMessage: no message in the answer")
 	}
 	return strconv.Itoa(msg.ID), nil
 }
@@ -246,7 +249,7 @@ func (a *Adapter) Edit(ctx context.Context, out bot.Out, id string) error {
 	body, mode := render(text)
 	p := &tg.EditMessageTextParams{ChatID: chat, MessageID: mid, Text: body, ParseMode: mode,
 		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}, ReplyMarkup: feedbackMarkup(out)}
-	edit := func(ctx context.Context) error { _, err := a.api.EditMessageText(ctx, p); return err }
+	edit := func(ctx context.Context) error { return a.postJSON(ctx, "editMessageText", p, nil) }
 	err = a.do(ctx, "editMessageText", sendAttempts, edit)
 	if cantParse(err) {
 		a.log.Warn("Telegram refused the formatted edit; sending plain text")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -57,6 +58,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile to FILE when the load is over, before anything is closed (go tool pprof)")
+	fs.StringVar(&cfg.ServeBinary, "serve-binary", "", "run the engine as `PATH serve` in a child process against the fakes (telegram path) and report its CPU and memory apart from the bench's; PATH is a chorus binary (os.Args[0] for this one)")
 	fs.BoolVar(&verbose, "v", false, "log the engine's warnings to stderr")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -67,6 +69,24 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	cfg.Path = bench.Path(path)
 	cfg.DataDir = g.dataDir
+	if cfg.ServeBinary != "" {
+		// The profiles asked for are the serve process's, written when it
+		// stops (the bench's own process holds only the fakes).
+		if g.config != "" {
+			cfg.ServeArgs = append(cfg.ServeArgs, "--config", g.config)
+		}
+		for flag, file := range map[string]*string{"--cpuprofile": &cpuProfile, "--memprofile": &cfg.HeapProfile} {
+			if *file == "" {
+				continue
+			}
+			abs, err := filepath.Abs(*file) // serve runs in a scratch directory
+			if err != nil {
+				return err
+			}
+			cfg.ServeArgs = append(cfg.ServeArgs, flag, abs)
+			*file = ""
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

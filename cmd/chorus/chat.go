@@ -31,6 +31,7 @@ func runChat(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	a.ingestKB(ctx)
 	settle()
+	limitMemory(ctx, cfg, env.getenv, log, memoryCheckEvery)
 
 	opts := []console.Option{console.WithUser(*user), console.WithIdle(a.engine.WaitIdle), console.WithSaveDir(cfg.DataDir)}
 	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -34,24 +34,28 @@ const defaultDataDir = "./chorus-data"
 // exactly defaultConfig.
 type Config struct {
 	// DataDir holds the bbolt file and other state.
-	DataDir    string                 `yaml:"data_dir" empty:"default"`
-	Log        logConfig              `yaml:"log"`
-	Persona    bot.Persona            `yaml:"persona"`
-	Engine     bot.Config             `yaml:"engine"`
-	Roles      bot.Roles              `yaml:"roles"`
-	LLM        llm.Config             `yaml:"llm"`
-	KB         kbConfig               `yaml:"kb"`
-	Prompts    prompts.Config         `yaml:"prompts"`
-	Retention  memory.RetentionConfig `yaml:"retention"`
-	Telegram   telegram.Config        `yaml:"telegram"`
-	Discord    discord.Config         `yaml:"discord"`
-	Admin      metrics.AdminConfig    `yaml:"admin"`
-	Web        web.Config             `yaml:"web"`
-	Moderation moderation.Config      `yaml:"moderation"`
-	Analytics  analytics.Config       `yaml:"analytics"`
-	Announce   manage.Config          `yaml:"announce"`
-	Campaigns  campaigns.Config       `yaml:"campaigns"`
-	Links      campaigns.LinksConfig  `yaml:"links"`
+	DataDir string    `yaml:"data_dir" empty:"default"`
+	Log     logConfig `yaml:"log"`
+	// MemoryLimit is the Go runtime's soft memory limit for serve and
+	// chat ("48MiB", "1GiB"; "off" for none); GOMEMLIMIT, when set,
+	// wins. See memlimit.go.
+	MemoryLimit string                 `yaml:"memory_limit" empty:"default"`
+	Persona     bot.Persona            `yaml:"persona"`
+	Engine      bot.Config             `yaml:"engine"`
+	Roles       bot.Roles              `yaml:"roles"`
+	LLM         llm.Config             `yaml:"llm"`
+	KB          kbConfig               `yaml:"kb"`
+	Prompts     prompts.Config         `yaml:"prompts"`
+	Retention   memory.RetentionConfig `yaml:"retention"`
+	Telegram    telegram.Config        `yaml:"telegram"`
+	Discord     discord.Config         `yaml:"discord"`
+	Admin       metrics.AdminConfig    `yaml:"admin"`
+	Web         web.Config             `yaml:"web"`
+	Moderation  moderation.Config      `yaml:"moderation"`
+	Analytics   analytics.Config       `yaml:"analytics"`
+	Announce    manage.Config          `yaml:"announce"`
+	Campaigns   campaigns.Config       `yaml:"campaigns"`
+	Links       campaigns.LinksConfig  `yaml:"links"`
 	// Store is where state lives: bbolt in DataDir, or PostgreSQL.
 	Store pgstore.Config `yaml:"store"`
 }
@@ -61,21 +65,22 @@ type Config struct {
 // ships in configs/knowledge). It is valid as it is.
 func defaultConfig() *Config {
 	return &Config{
-		DataDir:    defaultDataDir,
-		Log:        logConfig{Level: logInfo, Format: logText},
-		Persona:    examplePersona(),
-		Engine:     bot.DefaultConfig(),
-		LLM:        llm.DefaultConfig(),
-		KB:         kbConfig{Dir: "configs/knowledge", IngestOnStart: true, MinRelevance: bot.DefaultMinRelevance},
-		Retention:  memory.DefaultRetention(),
-		Telegram:   telegram.DefaultConfig(),
-		Discord:    discord.DefaultConfig(),
-		Admin:      metrics.DefaultAdmin(),
-		Web:        web.DefaultConfig(),
-		Moderation: moderation.DefaultConfig(),
-		Analytics:  analytics.DefaultConfig(),
-		Campaigns:  campaigns.DefaultConfig(),
-		Store:      pgstore.DefaultConfig(),
+		DataDir:     defaultDataDir,
+		Log:         logConfig{Level: logInfo, Format: logText},
+		MemoryLimit: defaultMemoryLimit,
+		Persona:     examplePersona(),
+		Engine:      bot.DefaultConfig(),
+		LLM:         llm.DefaultConfig(),
+		KB:          kbConfig{Dir: "configs/knowledge", IngestOnStart: true, MinRelevance: bot.DefaultMinRelevance},
+		Retention:   memory.DefaultRetention(),
+		Telegram:    telegram.DefaultConfig(),
+		Discord:     discord.DefaultConfig(),
+		Admin:       metrics.DefaultAdmin(),
+		Web:         web.DefaultConfig(),
+		Moderation:  moderation.DefaultConfig(),
+		Analytics:   analytics.DefaultConfig(),
+		Campaigns:   campaigns.DefaultConfig(),
+		Store:       pgstore.DefaultConfig(),
 	}
 }
 
@@ -109,6 +114,9 @@ func (c *Config) validate() error {
 	var p bot.Problems
 	if strings.TrimSpace(c.DataDir) == "" {
 		p.Add("data_dir", "must not be empty")
+	}
+	if _, err := parseMemoryLimit(c.MemoryLimit); err != nil {
+		p.Add("memory_limit", "%v", err)
 	}
 	// Short links are served on the public listener, at a public address
 	// said in so many words: http://LISTEN (web.base_url's fallback) is

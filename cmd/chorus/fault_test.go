@@ -367,6 +367,55 @@ func TestBenchCommand(t *testing.T) {
 	if err := runBench(context.Background(), env, []string{"--path", "carrier-pigeon"}); err == nil || !strings.Contains(err.Error(), "carrier-pigeon") {
 		t.Errorf("bad path: %v", err)
 	}
+	if err := runBench(context.Background(), env, []string{"--serve-binary", binary}); err == nil || !strings.Contains(err.Error(), "telegram path") {
+		t.Errorf("--serve-binary on the in-process path: %v", err)
+	}
+}
+
+// TestBenchServeBinary runs `chorus bench --serve-binary` with the built
+// binary: a real serve process answers every message through the fake Bot
+// API and the fake model, and the report gives its own CPU and memory
+// apart from the bench process's, and the latencies read at the fake Bot
+// API.
+func TestBenchServeBinary(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	err := runBench(context.Background(), env, []string{"--path", "telegram", "--serve-binary", binary, "--users", "5", "--messages", "30",
+		"--duration", "3m", "--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json"})
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var rep struct {
+		Sent     int            `json:"sent"`
+		Answered int            `json:"answered"`
+		Outcomes map[string]int `json:"outcomes"`
+		Errors   int            `json:"errors"`
+		Reply    struct {
+			Count int     `json:"count"`
+			P50   float64 `json:"p50_ms"`
+		} `json:"reply"`
+		CPU   float64 `json:"cpu_s"`
+		Serve *struct {
+			PID       int     `json:"pid"`
+			CPU       float64 `json:"cpu_s"`
+			PeakRSS   int64   `json:"peak_rss_bytes"`
+			ReadyRSS  int64   `json:"ready_rss_bytes"`
+			HeapInUse uint64  `json:"heap_inuse_bytes"`
+		} `json:"serve"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	}
+	if rep.Sent != 30 || rep.Answered != 30 || rep.Reply.Count != 30 || rep.Reply.P50 <= 0 {
+		t.Errorf("report: %s", out.String())
+	}
+	if s := rep.Serve; s == nil || s.PID == os.Getpid() || s.PID == 0 || s.PeakRSS < s.ReadyRSS || s.ReadyRSS == 0 || s.HeapInUse == 0 {
+		t.Errorf("serve process figures: %s", out.String())
+	}
+	// A failed model call is an apology, counted by serve's metrics.
+	if rep.Outcomes["apology"] == 0 || rep.Errors != rep.Outcomes["apology"] {
+		t.Errorf("error rate 0.2 gave outcomes %v, errors %d", rep.Outcomes, rep.Errors)
+	}
 }
 
 // TestServeDrainsOnSIGTERM: a message being answered when the orchestrator

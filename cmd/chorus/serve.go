@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +65,9 @@ func (h *llmHealth) check(context.Context) error {
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs, g := newFlagSet("serve", env)
+	var cpuProfile, heapProfile string
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to FILE when serve stops (go tool pprof)")
+	fs.StringVar(&heapProfile, "memprofile", "", "write a heap profile to FILE when serve stops (go tool pprof)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -69,6 +75,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := noArgs(pos); err != nil {
 		return err
 	}
+	stopProfiles, err := startProfiles(cpuProfile, heapProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	cfg, log, st, err := openAll(g, env)
 	if err != nil {
 		return err
@@ -106,6 +117,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		log.Warn("active users not rebuilt from stored activity; chorus_active_users starts from zero", "err", err)
 	}
 	settle()
+	limitMemory(ctx, cfg, env.getenv, log, memoryCheckEvery)
 
 	checks := []metrics.ServerOption{
 		metrics.WithLogger(log.With("component", "admin")),
@@ -310,4 +322,37 @@ func storeWhere(cfg *Config, st memory.Backend) string {
 		return "postgres " + p.Where() + " schema " + p.Schema()
 	}
 	return "bbolt " + filepath.Join(cfg.DataDir, dbFile)
+}
+
+// startProfiles starts a CPU profile to cpuFile (if set) and returns what
+// to call when serve stops: it ends the CPU profile and writes a heap
+// profile to heapFile (if set). They are for measuring serve on its own
+// (chorus bench --serve-binary); a failure to write is returned at start
+// or ignored at the stop.
+func startProfiles(cpuFile, heapFile string) (func(), error) {
+	var cpu *os.File
+	if cpuFile != "" {
+		f, err := os.Create(cpuFile)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		cpu = f
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if heapFile != "" {
+			if f, err := os.Create(heapFile); err == nil {
+				runtime.GC()
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}, nil
 }

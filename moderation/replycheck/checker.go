@@ -2,7 +2,6 @@ package replycheck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -114,22 +113,26 @@ type Checker struct {
 var _ bot.OutputChecker = (*Checker)(nil)
 
 // New builds the checks. The offensive and hate classifiers are the ones
-// moderation ships (moderation.Model), loaded once; a build without them
-// runs the other checks. It does no I/O.
+// moderation ships (moderation.Model), loaded on the first sentence
+// checked; a build without them runs the other checks. It does no I/O.
 func New(cfg Config, opts ...Option) (*Checker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("replycheck: config: %w", err)
 	}
 	c := &Checker{cfg: withDefaults(cfg), cls: map[moderation.Task]func(string) float64{}}
 	for _, task := range []moderation.Task{moderation.TaskOffensive, moderation.TaskHate} {
-		m, err := moderation.Model(task)
-		switch {
-		case errors.Is(err, moderation.ErrNoModel):
+		if !moderation.HasModel(task) {
 			continue
-		case err != nil:
-			return nil, fmt.Errorf("replycheck: %w", err)
 		}
-		c.cls[task] = func(s string) float64 { return m.Probs(s)[1] }
+		// Loaded on the first sentence checked (moderation.LazyModel).
+		load := moderation.LazyModel(task)
+		c.cls[task] = func(s string) float64 {
+			m, err := load()
+			if err != nil {
+				return 0
+			}
+			return m.Probs(s)[1]
+		}
 	}
 	for _, o := range opts {
 		o(c)

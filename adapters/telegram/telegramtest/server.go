@@ -57,7 +57,10 @@ type Call struct {
 	Files map[string][]byte
 	// FileNames are the uploaded files' names by field name.
 	FileNames map[string]string
-	At        time.Time
+	// ContentType is the request body's media type
+	// ("application/json", "multipart/form-data", ...; "" without one).
+	ContentType string
+	At          time.Time
 }
 
 // Sent is a message the bot sent, with its current text.
@@ -396,6 +399,7 @@ func parseCall(r *http.Request) (Call, error) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	c.ContentType = ct
 	switch ct {
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
