@@ -315,12 +315,24 @@ func sep(lang string) string {
 	return " "
 }
 
+// between joins two quoted sentences: nothing after a Chinese one
+// followed by another, else a space (an English sentence quoted to a
+// Chinese question keeps its space).
+func between(a, b string) string {
+	last, _ := utf8.DecodeLastRuneInString(a)
+	first, _ := utf8.DecodeRuneInString(b)
+	if (textkit.IsHan(last) || last > unicode.MaxLatin1 && unicode.IsPunct(last)) && textkit.IsHan(first) {
+		return ""
+	}
+	return " "
+}
+
 // render writes the picked sentences and names their source once.
 func render(lang string, picks []pick) string {
 	var b strings.Builder
 	for i, p := range picks {
 		if i > 0 {
-			b.WriteString(sep(lang))
+			b.WriteString(between(picks[i-1].text, p.text))
 		}
 		b.WriteString(p.text)
 	}

@@ -99,7 +99,7 @@ var topicKinds = map[string]Kind{
 	"temperature": KindTemperature, "temperatures": KindTemperature, "ratio": KindQuantity, "dose": KindQuantity, "amount": KindQuantity, "weight": KindQuantity,
 	"frequency": KindFrequency, "often": KindFrequency,
 	"时间": KindDuration | KindTime, "多久": KindDuration, "几天": KindDuration, "运费": KindPrice, "费用": KindPrice,
-	"价格": KindPrice, "手续费": KindPrice, "地址": KindPlace, "温度": KindTemperature, "水温": KindTemperature, "比例": KindQuantity,
+	"价格": KindPrice, "多少钱": KindPrice, "手续费": KindPrice, "地址": KindPlace, "温度": KindTemperature, "水温": KindTemperature, "比例": KindQuantity,
 }
 
 // TopicKinds returns the kinds of fact a heading says its section holds

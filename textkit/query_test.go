@@ -143,15 +143,29 @@ func TestKindsAndAsks(t *testing.T) {
 }
 
 // Every line of the thesaurus is a group of at least two entries, each a
-// word or a two-word phrase: a line that lost its words to the stop list
-// or the stemmer would silently do nothing.
+// word or a two-word phrase, or a one-way line whose every word is an
+// entry: a line that lost its words to the stop list or the stemmer would
+// silently do nothing.
 func TestThesaurusGroups(t *testing.T) {
 	thesOnce.Do(loadThesaurus)
 	lines := 0
 	for _, line := range strings.Split(thesaurusText, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			lines++
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		if from, to, ok := strings.Cut(line, "->"); ok {
+			for _, f := range append(strings.Fields(from), strings.Fields(to)...) {
+				if _, ok := thesEntry(f); !ok {
+					t.Errorf("%q of one-way line %q is no entry", f, line)
+				}
+			}
+			if len(strings.Fields(from)) == 0 || len(strings.Fields(to)) == 0 {
+				t.Errorf("one-way line %q lacks a side", line)
+			}
+			continue
+		}
+		lines++
 	}
 	if len(thesGroups) != lines {
 		t.Errorf("%d thesaurus lines made %d groups", lines, len(thesGroups))
