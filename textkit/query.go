@@ -342,9 +342,16 @@ func ParseQuery(q string) Query {
 			continue
 		}
 		c := Concept{Terms: []string{w.Term}, Text: w.Text, Filler: IsFiller(w), Kind: WordKind(w.Text), Name: nameAt(names, ws, i) == 1}
-		c.Synonyms = synonyms(wordGroups(w.Term, cues), c.Terms)
+		groups, cued := wordGroups(w.Term, cues)
+		c.Synonyms = synonyms(groups, c.Terms)
 		if w.Han {
 			c.Chars = CharTerms([]Word{w})
+		}
+		if cued {
+			// A sense its cues picked ("reach you") is all it means: the
+			// one-way lines are for its plain sense.
+			add(c, nil)
+			continue
 		}
 		add(c, c.Terms)
 	}
@@ -405,22 +412,23 @@ func nameAt(names [][]string, ws []Word, i int) int {
 
 // wordGroups are the groups a one-term entry belongs to in the sense the
 // question's terms cue: the groups where the entry's cues are among
-// them, else those where it has none. Without cues (nil), every group.
-func wordGroups(t string, cues map[string]bool) []int {
-	var plain, cued []int
+// them (cued), else those where it has none. Without cues (nil), every
+// group.
+func wordGroups(t string, cues map[string]bool) (groups []int, cued bool) {
+	var plain, picked []int
 	for _, h := range thesIndex[t] {
 		switch {
 		case len(h.e.seq) != 1:
 		case len(h.e.cues) == 0 || cues == nil:
 			plain = append(plain, h.group)
 		case slices.ContainsFunc(h.e.cues, func(c string) bool { return cues[c] }):
-			cued = append(cued, h.group)
+			picked = append(picked, h.group)
 		}
 	}
-	if len(cued) > 0 {
-		return cued
+	if len(picked) > 0 {
+		return picked, true
 	}
-	return plain
+	return plain, false
 }
 
 // phraseGroups finds the two-term entry a b and the groups it belongs to.
@@ -453,7 +461,8 @@ func synonyms(groups []int, own []string) [][]string {
 // one or two terms), not the term itself.
 func Synonyms(term string) [][]string {
 	thesOnce.Do(loadThesaurus)
-	return synonyms(wordGroups(term, nil), []string{term})
+	groups, _ := wordGroups(term, nil)
+	return synonyms(groups, []string{term})
 }
 
 // Unit is a piece of text a question is matched against: a sentence's
@@ -506,6 +515,12 @@ const (
 	KindBonus = 0.5
 	// TopicBonus: its heading names it ("Shipping times and costs").
 	TopicBonus = 0.15
+	// KindShare is the weight of the kind of fact a question asks for,
+	// as a share of the mean weight of its words: "how long" is part of
+	// "how long does shipping to Germany take?", which a sentence stating
+	// a duration holds (its heading naming durations, by HeadingCredit)
+	// and one stating none lacks.
+	KindShare = 0.5
 )
 
 // has is the credit of the unit for holding all of ts: the least credit
@@ -606,6 +621,16 @@ func (q Query) Match(u Unit, w, best []float64) Match {
 		}
 		if best != nil {
 			best[i] = max(best[i], cr)
+		}
+	}
+	if q.Wants&^KindQuantity != 0 && len(w) > 0 && KindShare > 0 {
+		kw := KindShare * total / float64(len(w))
+		total += kw
+		switch {
+		case u.Kinds&q.Wants&^KindQuantity != 0:
+			m.Score += kw
+		case u.HeadingKinds&q.Wants&^KindQuantity != 0:
+			m.Score += HeadingCredit * kw
 		}
 	}
 	if total > 0 {
