@@ -95,7 +95,7 @@ var topicKinds = map[string]Kind{
 	"schedule": KindTime, "deadline": KindTime, "cutoff": KindTime, "date": KindTime, "dates": KindTime,
 	"duration": KindDuration, "delay": KindDuration, "window": KindDuration, "period": KindDuration,
 	"cost": KindPrice, "costs": KindPrice, "price": KindPrice, "prices": KindPrice, "pricing": KindPrice,
-	"fee": KindPrice, "fees": KindPrice, "postage": KindPrice, "billing": KindPrice, "charge": KindPrice, "charges": KindPrice,
+	"fee": KindPrice, "fees": KindPrice, "spend": KindPrice, "value": KindPrice, "postage": KindPrice, "billing": KindPrice, "charge": KindPrice, "charges": KindPrice,
 	"address": KindPlace, "location": KindPlace,
 	"temperature": KindTemperature, "temperatures": KindTemperature, "ratio": KindQuantity, "dose": KindQuantity, "amount": KindQuantity, "weight": KindQuantity,
 	"frequency": KindFrequency, "often": KindFrequency,

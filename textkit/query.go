@@ -41,7 +41,7 @@ const (
 	// capital ("Germany", "Apple Pay"): "how long does shipping to
 	// Germany take?" is about Germany more than about shipping, which
 	// every section of a shop's help mentions.
-	NameWeight = 1.5
+	NameWeight = 3
 )
 
 //go:embed data/thesaurus.txt
@@ -623,8 +623,15 @@ func (q Query) Match(u Unit, w, best []float64) Match {
 			best[i] = max(best[i], cr)
 		}
 	}
-	if q.Wants&^KindQuantity != 0 && len(w) > 0 && KindShare > 0 {
-		kw := KindShare * total / float64(len(w))
+	if content := 0.0; q.Wants&^KindQuantity != 0 && KindShare > 0 {
+		n := 0
+		for i, c := range q.Concepts {
+			if !c.Filler {
+				content += w[i]
+				n++
+			}
+		}
+		kw := KindShare * content / float64(max(n, 1))
 		total += kw
 		switch {
 		case u.Kinds&q.Wants&^KindQuantity != 0:
