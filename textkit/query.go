@@ -75,6 +75,9 @@ var (
 	// (joined with a space) to the entries of the one-way lines that may
 	// stand for it in a text ("germany" -> "eu"), never the reverse.
 	thesOneWay map[string][][]string
+	// thesNames are the keys of thesOneWay whose forms are names (written
+	// with a capital: "德国 -> EU"): the question's word is a name too.
+	thesNames map[string]bool
 )
 
 type thesHit struct {
@@ -86,6 +89,7 @@ func loadThesaurus() {
 	thesIndex = map[string][]thesHit{}
 	thesPhrases = map[string]bool{}
 	thesOneWay = map[string][][]string{}
+	thesNames = map[string]bool{}
 	for _, line := range strings.Split(thesaurusText, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -143,16 +147,20 @@ func thesEntry(f string) (entry, bool) {
 	return e, true
 }
 
-// loadOneWay reads a one-way line "germany france -> eu europe": each
+// loadOneWay reads a one-way line "germany france -> EU Europe": each
 // word of a question on the left may be answered by a text holding a word
 // on the right (a country by its region, a Chinese word by its English
 // one), but a question about the right is not answered by the left: a
 // rule for the EU holds for Germany, a rule for Germany not for the EU.
+// When the right is written with capitals, the left are names.
 func loadOneWay(from, to string) {
 	var tos [][]string
+	names := false
 	for _, f := range strings.Fields(to) {
 		if e, ok := thesEntry(f); ok {
 			tos = append(tos, e.match)
+			r, _ := utf8.DecodeRuneInString(f)
+			names = names || unicode.IsUpper(r)
 		}
 	}
 	for _, f := range strings.Fields(from) {
@@ -161,6 +169,7 @@ func loadOneWay(from, to string) {
 			continue
 		}
 		k := strings.Join(e.seq, " ")
+		thesNames[k] = thesNames[k] || names
 		for _, t := range tos {
 			if !slices.ContainsFunc(thesOneWay[k], func(x []string) bool { return slices.Equal(x, t) }) {
 				thesOneWay[k] = append(thesOneWay[k], t)
@@ -290,6 +299,7 @@ func ParseQuery(q string) Query {
 			return
 		}
 		seen[key] = true
+		c.Name = c.Name || thesNames[strings.Join(seq, " ")]
 		for _, t := range thesOneWay[strings.Join(seq, " ")] {
 			if !slices.Equal(t, c.Terms) && !slices.ContainsFunc(c.Synonyms, func(x []string) bool { return slices.Equal(x, t) }) {
 				c.OneWay = append(c.OneWay, t)
