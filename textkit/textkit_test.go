@@ -298,6 +298,7 @@ func TestKindsYearsAndCounts(t *testing.T) {
 	for s, want := range map[string]Kind{
 		"Founded in 2016 by two baristas.":             KindTime,
 		"Every plan comes in one, two or three bags.":  KindQuantity,
+		"Subscribers get 10% off everything else.":     KindPrice,
 		"成立于 2016 年。":                                  KindTime,
 		"We roast 400 kilos on a 1120 SE Division St.": 0,
 	} {
