@@ -45,7 +45,7 @@ var (
 	durationZH  = regexp.MustCompile(`(?:\d+|[一二两三四五六七八九十几半]+)\s*(?:(?:到|至|-|~)\s*(?:\d+|[一二两三四五六七八九十]+)\s*)?(?:个)?\s*(?:工作日|天|小时|分钟|周|星期|个月|年)|一两天`)
 	timeEN      = regexp.MustCompile(`(?i)\b\d{1,2}:\d{2}\b|\b(?:in|since|from|until|by) (?:1[89]|20)\d\d\b|\b\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|morning|afternoon|evening|noon|midnight|tonight|tomorrow|january|february|march|april|june|july|august|september|october|november|december)s?\b`)
 	timeZH      = regexp.MustCompile(`(?:周|星期|礼拜)[一二三四五六日天末]|(?:1[89]|20)\d\d\s*年|上午|下午|早上|晚上|中午|凌晨|\d+\s*(?:点|时)|\d+\s*月\s*\d+\s*日`)
-	priceEN     = regexp.MustCompile(`(?i)[$€£¥]\s?\d|\b\d+\s*%\s*off\b|\b\d+(?:[.,]\d+)?\s*(?:usd|dollars?|eur|euros?|gbp|pounds?|cents?)\b|\bfree\b|\bno (?:fee|cost|charge)\b|\bat no cost\b`)
+	priceEN     = regexp.MustCompile(`(?i)[$€£¥]\s?\d|\b\d+\s*%\s*off\b|\b\d+(?:[.,]\d+)?\s*(?:usd|dollars?|eur|euros?|gbp|pounds?|cents?)\b|(?:^|[^-\w])free\b|\bno (?:fee|cost|charge)\b|\bat no cost\b`)
 	priceZH     = regexp.MustCompile(`\d+\s*折|\d+(?:\.\d+)?\s*(?:美元|美金|元|块|欧元|英镑|日元)|免费|免运费|包邮|不收费|没有[^，。；]{0,4}费`)
 	quantityEN  = regexp.MustCompile(`(?i)\b(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)\s*(?:g|kg|grams?|kilos?|ml|l|litres?|liters?|oz|ounces?|%|percent|cups?|bags?|beans?|times|per cent)(?:\b|$)|\b\d+(?:[.,]\d+)?\s*%|\b\d+\s*to\s*\d+\b`)
 	quantityZH  = regexp.MustCompile(`(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)\s*(?:个|袋|杯|克|千克|公斤|毫升|升|度|%|倍|次|期)`)

@@ -235,6 +235,12 @@ func TestOneWay(t *testing.T) {
 		t.Errorf("a sentence about Pacific time holds Australia with credit %.2f", got)
 	}
 
+	// Opening hours are when a place is open, not any hours.
+	oh, ok := concept(ParseQuery("what are your opening hours?"), "opening hours")
+	if !ok || oh.Credit(unit("We pack within 48 hours.")) != 0 || oh.Credit(unit("The café is open every day.")) != OneWayCredit {
+		t.Errorf("opening hours = %+v, %v", oh, ok)
+	}
+
 	// Days, and Chinese questions about English text.
 	sunday, _ := concept(ParseQuery("are you open on Sunday?"), "sunday")
 	if got := sunday.Credit(unit("The café is open every day from 7:00 to 15:00.")); got != OneWayCredit {
