@@ -106,11 +106,17 @@ func TestOfflineChat(t *testing.T) {
 			}},
 			contains: []string{"14 to 18 hours"},
 			absent:   []string{"Strain"}},
-		{name: "the price after the plan it prices",
+		{name: "the price with the plan it prices",
 			req: bot.Request{Query: "how much is the House Blend?", Lang: "en", Passages: []bot.Passage{
 				{Source: "plans.md", Heading: "Plans", Text: "- **Roaster's Choice**: a new coffee every time. From $17 per bag.\n- **House Blend**: the same coffee every time. From $15 per bag."},
 			}},
 			contains: []string{"From $15 per bag."},
+			absent:   []string{"$17"}},
+		{name: "a price comes with the plan it prices",
+			req: bot.Request{Query: "what does the House Blend plan cost?", Lang: "en", Passages: []bot.Passage{
+				{Source: "plans.md", Title: "Subscriptions", Heading: "Plans", Text: "- **Roaster's Choice**: a new single-origin coffee every delivery. From $17 per bag.\n- **House Blend**: our Daybreak blend, the same coffee every time. From $15 per bag."},
+			}},
+			contains: []string{"House Blend: our Daybreak blend, the same coffee every time. From $15 per bag."},
 			absent:   []string{"$17"}},
 		{name: "query from messages",
 			req:      bot.Request{Messages: []bot.ChatMessage{{Role: bot.RoleSystem, Content: "sys"}, {Role: bot.RoleUser, Content: "express delivery cost?"}}, Passages: passagesEN},
