@@ -256,8 +256,8 @@ func book(lang string) phrasebook {
 }
 
 // chat answers a chat message without a model: small talk gets a fitting
-// reply; a question gets the one or two sentences of the passages that
-// answer it, with the source named briefly, or, when none does, an honest
+// reply; a question gets the sentences of the passages that answer it
+// (bestSentences), with the source named briefly, or, when none does, an honest
 // "I don't know" (marked with bot.NoAnswerMarker) with a next step.
 func (o *Offline) chat(req bot.Request) string {
 	q := query(req)
@@ -463,9 +463,9 @@ func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []f
 }
 
 // bestSentences picks the sentence of the top passages that answers q
-// best (rankSentences), and a second when it says the rest of the answer
-// or carries it on ("If it drains faster, grind finer."), in reading
-// order.
+// best (rankSentences), the one before it when it leans on it, and
+// another when it says the rest of the answer or carries it on ("If it
+// drains faster, grind finer."), in reading order.
 func bestSentences(q string, passages []bot.Passage) []pick {
 	query := textkit.ParseQuery(q)
 	if len(query.Concepts) == 0 || len(passages) == 0 {
