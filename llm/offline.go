@@ -256,8 +256,8 @@ func book(lang string) phrasebook {
 }
 
 // chat answers a chat message without a model: small talk gets a fitting
-// reply; a question gets the one or two sentences of the passages that
-// answer it, with the source named briefly, or, when none does, an honest
+// reply; a question gets the sentences of the passages that answer it
+// (bestSentences), with the source named briefly, or, when none does, an honest
 // "I don't know" (marked with bot.NoAnswerMarker) with a next step.
 func (o *Offline) chat(req bot.Request) string {
 	q := query(req)
@@ -315,12 +315,24 @@ func sep(lang string) string {
 	return " "
 }
 
+// between joins two quoted sentences: nothing after a Chinese one
+// followed by another, else a space (an English sentence quoted to a
+// Chinese question keeps its space).
+func between(a, b string) string {
+	last, _ := utf8.DecodeLastRuneInString(a)
+	first, _ := utf8.DecodeRuneInString(b)
+	if (textkit.IsHan(last) || last > unicode.MaxLatin1 && unicode.IsPunct(last)) && textkit.IsHan(first) {
+		return ""
+	}
+	return " "
+}
+
 // render writes the picked sentences and names their source once.
 func render(lang string, picks []pick) string {
 	var b strings.Builder
 	for i, p := range picks {
 		if i > 0 {
-			b.WriteString(sep(lang))
+			b.WriteString(between(picks[i-1].text, p.text))
 		}
 		b.WriteString(p.text)
 	}
@@ -451,9 +463,9 @@ func rankSentences(query textkit.Query, passages []bot.Passage) ([]sentence, []f
 }
 
 // bestSentences picks the sentence of the top passages that answers q
-// best (rankSentences), and a second when it says the rest of the answer
-// or carries it on ("If it drains faster, grind finer."), in reading
-// order.
+// best (rankSentences), the one before it when it leans on it, and
+// another when it says the rest of the answer or carries it on ("If it
+// drains faster, grind finer."), in reading order.
 func bestSentences(q string, passages []bot.Passage) []pick {
 	query := textkit.ParseQuery(q)
 	if len(query.Concepts) == 0 || len(passages) == 0 {
@@ -476,25 +488,50 @@ func bestSentences(q string, passages []bot.Passage) []pick {
 		return nil
 	}
 	out := []pick{cands[best].pick}
+	used := utf8.RuneCountInString(cands[best].text)
+	fits := func(i int) bool { return used+utf8.RuneCountInString(cands[i].text) < maxSentenceRunes }
+	// A sentence that holds part of the question only through the one
+	// before it ("From $17 per bag." after the plan it prices, "Change
+	// one thing at a time." after "if it tastes sour, grind finer") is
+	// read with it.
+	prev := -1
+	if best > 0 && leans(query, cands[best].unit) && fits(best-1) {
+		prev = best - 1
+		out = append(out, cands[prev].pick)
+		used += utf8.RuneCountInString(cands[prev].text)
+	}
 	// A runner-up of the same passage nearly as good says the rest of
 	// the answer ("Opened bags can be exchanged." after the refund rule).
 	second := -1
 	for i, c := range cands {
-		if i != best && c.answers && c.passage == cands[best].passage && c.score >= 0.75*cands[best].score &&
+		if i != best && i != prev && c.answers && c.passage == cands[best].passage && c.score >= 0.75*cands[best].score &&
 			(second < 0 || c.score > cands[second].score) {
 			second = i
 		}
 	}
-	if second >= 0 && utf8.RuneCountInString(cands[best].text)+utf8.RuneCountInString(cands[second].text) < maxSentenceRunes {
+	switch n := best + 1; {
+	case second >= 0 && fits(second):
 		out = append(out, cands[second].pick)
-		slices.SortFunc(out, func(a, b pick) int { return a.pos - b.pos })
-		return out
-	}
-	if n := best + 1; n < len(cands) && cands[n].passage == cands[best].passage && continues(cands[n].text) &&
-		utf8.RuneCountInString(cands[best].text)+utf8.RuneCountInString(cands[n].text) < maxSentenceRunes {
+	case n < len(cands) && cands[n].passage == cands[best].passage && continues(cands[n].text) && fits(n):
 		out = append(out, cands[n].pick)
 	}
+	slices.SortFunc(out, func(a, b pick) int { return a.pos - b.pos })
 	return out
+}
+
+// leans reports whether u holds one of q's content concepts only
+// through the sentence before it.
+func leans(q textkit.Query, u textkit.Unit) bool {
+	if len(u.Before) == 0 {
+		return false
+	}
+	for _, c := range q.Concepts {
+		if !c.Filler && c.Credit(textkit.Unit{Terms: u.Terms, Heading: u.Heading, Title: u.Title}) == 0 &&
+			c.Credit(textkit.Unit{Before: u.Before}) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // holdsOne reports whether u holds one of q's content concepts at least

@@ -87,17 +87,36 @@ func TestOfflineChat(t *testing.T) {
 			}},
 			contains: []string{"United States: time 2 to 5 business days", "(from Shipping)"},
 			absent:   []string{"Tracking", "|"}},
+		{name: "the table row of the region, not the prose naming the country",
+			req: bot.Request{Query: "how long does shipping to Australia take?", Lang: "en", Passages: []bot.Passage{
+				{Source: "shipping.md", Title: "Shipping", Heading: "Where we ship", Text: "We ship to the United States, Canada, Australia and Japan. We can't ship to PO boxes outside the United States."},
+				{Source: "shipping.md", Title: "Shipping", Heading: "Shipping times and costs", Text: "| Destination | Typical time | Cost |\n|---|---|---|\n| United States | 2 to 5 business days | $5.95 |\n| Asia-Pacific | 3 to 6 business days | $19.95 |"},
+			}},
+			contains: []string{"Asia-Pacific: typical time 3 to 6 business days; cost $19.95.", "(from Shipping)"},
+			absent:   []string{"We ship to", "|"}},
+		{name: "the table row of the region, asked in Chinese, keeps its spaces",
+			req: bot.Request{Query: "寄到德国要几天？", Lang: "zh", Passages: []bot.Passage{
+				{Source: "shipping.md", Title: "Shipping", Heading: "Shipping times and costs", Text: "| Destination | Typical time | Cost |\n|---|---|---|\n| United States | 2 to 5 business days | $5.95 |\n| UK and EU | 5 to 10 business days | $14.95 |\n\nTimes are estimates. They start when the parcel leaves us."},
+			}},
+			contains: []string{"UK and EU: typical time 5 to 10 business days", "（来源：Shipping）"},
+			absent:   []string{"United States", "|"}},
 		{name: "a paraphrase through the thesaurus",
 			req: bot.Request{Query: "how long should cold brew steep?", Lang: "en", Passages: []bot.Passage{
 				{Source: "brewing.md", Title: "Brewing guide", Heading: "Cold brew", Text: "Mix coarse coffee with cold water and leave it in the fridge for 14 to 18 hours. Strain through a paper filter."},
 			}},
 			contains: []string{"14 to 18 hours"},
 			absent:   []string{"Strain"}},
-		{name: "the price after the plan it prices",
+		{name: "the price with the plan it prices",
 			req: bot.Request{Query: "how much is the House Blend?", Lang: "en", Passages: []bot.Passage{
 				{Source: "plans.md", Heading: "Plans", Text: "- **Roaster's Choice**: a new coffee every time. From $17 per bag.\n- **House Blend**: the same coffee every time. From $15 per bag."},
 			}},
 			contains: []string{"From $15 per bag."},
+			absent:   []string{"$17"}},
+		{name: "a price comes with the plan it prices",
+			req: bot.Request{Query: "what does the House Blend plan cost?", Lang: "en", Passages: []bot.Passage{
+				{Source: "plans.md", Title: "Subscriptions", Heading: "Plans", Text: "- **Roaster's Choice**: a new single-origin coffee every delivery. From $17 per bag.\n- **House Blend**: our Daybreak blend, the same coffee every time. From $15 per bag."},
+			}},
+			contains: []string{"House Blend: our Daybreak blend, the same coffee every time. From $15 per bag."},
 			absent:   []string{"$17"}},
 		{name: "query from messages",
 			req:      bot.Request{Messages: []bot.ChatMessage{{Role: bot.RoleSystem, Content: "sys"}, {Role: bot.RoleUser, Content: "express delivery cost?"}}, Passages: passagesEN},
@@ -126,6 +145,21 @@ func TestOfflineChat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An English sentence quoted after another keeps its space in a Chinese
+// answer; Chinese sentences join without one.
+func TestBetween(t *testing.T) {
+	for _, tc := range []struct{ a, b, want string }{
+		{"It lasts 18 hours.", "It keeps a week.", " "},
+		{"运费 19.95 美元。", "订阅免运费。", ""},
+		{"运费 19.95 美元。", "Free over $40.", " "},
+		{"It costs $5.", "订阅免运费。", " "},
+	} {
+		if got := between(tc.a, tc.b); got != tc.want {
+			t.Errorf("between(%q, %q) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
 	}
 }
 

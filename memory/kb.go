@@ -912,6 +912,11 @@ func (kb *KB) Search(ctx context.Context, query string, k int) ([]bot.Passage, e
 				form(t, textkit.SynonymCredit/float64(len(syn)))
 			}
 		}
+		for _, syn := range c.OneWay {
+			for _, t := range syn {
+				form(t, textkit.OneWayCredit/float64(len(syn)))
+			}
+		}
 		// Characters are the fallback for a Chinese word the knowledge
 		// base doesn't have as a word (segmented differently).
 		if len(ix.post[c.Terms[0]]) == 0 {

@@ -110,6 +110,14 @@ func TestKBSearchRanking(t *testing.T) {
 		{"how can I reach customer support?", "about.md", "Contact"},
 		{"能寄到邮政信箱吗？", "faq-zh.md", "配送范围"},
 		{"排气阀坏了怎么办？", "faq-zh.md", "包裹破损或发错商品"},
+		// A country answered by its region's table row, a day by "every
+		// day", a Chinese question by an English page, "reach" in its two
+		// senses.
+		{"how long does shipping to Germany take?", "shipping.md", "Shipping times and costs"},
+		{"how long will a parcel take to reach Australia?", "shipping.md", "Shipping times and costs"},
+		{"what time do you open on Sunday?", "about.md", "The roastery café"},
+		{"寄到德国要几天？", "shipping.md", "Shipping times and costs"},
+		{"how can I reach you?", "about.md", "Contact"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			ps, err := kb.Search(ctx, tc.query, 3)

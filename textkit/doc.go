@@ -24,12 +24,18 @@
 // ParseQuery reads a question for a search: each content word a Concept,
 // with the words that may stand for it in an answer from a small
 // thesaurus of everyday shop paraphrases (data/thesaurus.txt: "steep" and
-// "leave", "refund" and "money back", "暂停" and "停"), its Chinese
-// characters for text segmented differently, and the kind of fact the
-// question asks for (Asks: "how long" wants a duration), which Kinds
-// finds in sentences. Query.Match scores a sentence with its section's
-// heading, its document's title and the sentence before as context; the
-// knowledge base and the offline provider rank answers with it.
+// "leave", "refund" and "money back", "暂停" and "停"), the words its
+// one-way lines let answer for it but not the reverse (a country by its
+// region, "Germany" by "EU"; a day by "every day"; a Chinese word by its
+// English one, for the pages written only in English), the sense its cues
+// pick for a word of two meanings ("reach you" is contact, "reach Canada"
+// arrival), its Chinese characters for text segmented differently, and
+// the kind of fact the question asks for (Asks: "how long" wants a
+// duration), which Kinds finds in sentences. Query.Match scores a sentence
+// with its section's heading, its document's title and the sentence
+// before as context, names ("Germany", "House Blend") weighing more in
+// the ranking; the knowledge base and the offline provider rank answers
+// with it.
 //
 // Everything here is safe for concurrent use.
 package textkit

@@ -15,11 +15,13 @@ const (
 	// KindDuration: "2 to 5 business days", "48 hours", "a week",
 	// "3 到 6 个工作日", "一天".
 	KindDuration Kind = 1 << iota
-	// KindTime: a clock time, a weekday or part of a day: "9:00",
-	// "Monday", "Saturdays at 10:00", "周一", "上午 9 点".
+	// KindTime: a clock time, a weekday or part of a day, a year:
+	// "9:00", "Monday", "Saturdays at 10:00", "in 2016", "周一",
+	// "上午 9 点".
 	KindTime
-	// KindPrice: an amount of money, or that there is none to pay:
-	// "$14.95", "19.95 美元", "free over $40", "no fee", "免运费".
+	// KindPrice: an amount of money, a discount, or that there is none
+	// to pay: "$14.95", "19.95 美元", "10% off", "free over $40", "no
+	// fee", "免运费".
 	KindPrice
 	// KindQuantity: a number with a unit of amount: "18 g", "1 litre",
 	// "10%", "94 °C", "三个月"; or a count ("150 beans").
@@ -41,11 +43,11 @@ const number = `(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|
 var (
 	durationEN  = regexp.MustCompile(`(?i)\b` + number + `(?:\s*(?:to|-|–|or)\s*` + number + `)?\s*(?:business |working |calendar )?(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\b|\b(?:overnight|fortnight)\b`)
 	durationZH  = regexp.MustCompile(`(?:\d+|[一二两三四五六七八九十几半]+)\s*(?:(?:到|至|-|~)\s*(?:\d+|[一二两三四五六七八九十]+)\s*)?(?:个)?\s*(?:工作日|天|小时|分钟|周|星期|个月|年)|一两天`)
-	timeEN      = regexp.MustCompile(`(?i)\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|morning|afternoon|evening|noon|midnight|tonight|tomorrow|january|february|march|april|june|july|august|september|october|november|december)s?\b`)
-	timeZH      = regexp.MustCompile(`(?:周|星期|礼拜)[一二三四五六日天末]|上午|下午|早上|晚上|中午|凌晨|\d+\s*(?:点|时)|\d+\s*月\s*\d+\s*日`)
-	priceEN     = regexp.MustCompile(`(?i)[$€£¥]\s?\d|\b\d+(?:[.,]\d+)?\s*(?:usd|dollars?|eur|euros?|gbp|pounds?|cents?)\b|\bfree\b|\bno (?:fee|cost|charge)\b|\bat no cost\b`)
-	priceZH     = regexp.MustCompile(`\d+(?:\.\d+)?\s*(?:美元|美金|元|块|欧元|英镑|日元)|免费|免运费|包邮|不收费|没有[^，。；]{0,4}费`)
-	quantityEN  = regexp.MustCompile(`(?i)\b\d+(?:[.,]\d+)?\s*(?:g|kg|grams?|kilos?|ml|l|litres?|liters?|oz|ounces?|%|percent|cups?|bags?|beans?|times|per cent)(?:\b|$)|\b\d+(?:[.,]\d+)?\s*%|\b\d+\s*to\s*\d+\b`)
+	timeEN      = regexp.MustCompile(`(?i)\b\d{1,2}:\d{2}\b|\b(?:in|since|from|until|by) (?:1[89]|20)\d\d\b|\b\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|morning|afternoon|evening|noon|midnight|tonight|tomorrow|january|february|march|april|june|july|august|september|october|november|december)s?\b`)
+	timeZH      = regexp.MustCompile(`(?:周|星期|礼拜)[一二三四五六日天末]|(?:1[89]|20)\d\d\s*年|上午|下午|早上|晚上|中午|凌晨|\d+\s*(?:点|时)|\d+\s*月\s*\d+\s*日`)
+	priceEN     = regexp.MustCompile(`(?i)[$€£¥]\s?\d|\b\d+\s*%\s*off\b|\b\d+(?:[.,]\d+)?\s*(?:usd|dollars?|eur|euros?|gbp|pounds?|cents?)\b|(?:^|[^-\w])free\b|\bno (?:fee|cost|charge)\b|\bat no cost\b`)
+	priceZH     = regexp.MustCompile(`\d+\s*折|\d+(?:\.\d+)?\s*(?:美元|美金|元|块|欧元|英镑|日元)|免费|免运费|包邮|不收费|没有[^，。；]{0,4}费`)
+	quantityEN  = regexp.MustCompile(`(?i)\b(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)\s*(?:g|kg|grams?|kilos?|ml|l|litres?|liters?|oz|ounces?|%|percent|cups?|bags?|beans?|times|per cent)(?:\b|$)|\b\d+(?:[.,]\d+)?\s*%|\b\d+\s*to\s*\d+\b`)
 	quantityZH  = regexp.MustCompile(`(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)\s*(?:个|袋|杯|克|千克|公斤|毫升|升|度|%|倍|次|期)`)
 	placeEN     = regexp.MustCompile(`(?i)\b\d+\s+(?:[a-z0-9.]+\s+){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|way|drive)\b|\b(?:tab|screen|page|menu|settings)\b`)
 	frequencyEN = regexp.MustCompile(`(?i)\b(?:every|each|per)\s+(?:other\s+|\d+\s+|two\s+|three\s+|four\s+|few\s+)?(?:hour|day|week|month|year|morning|evening|night|weekday|weekend|harvest|season)s?\b|\b(?:hourly|daily|weekly|fortnightly|monthly|yearly|annually)\b|\b(?:once|twice|\d+ times)\s+(?:a|an|per)\b`)
@@ -94,12 +96,12 @@ var topicKinds = map[string]Kind{
 	"schedule": KindTime, "deadline": KindTime, "cutoff": KindTime, "date": KindTime, "dates": KindTime,
 	"duration": KindDuration, "delay": KindDuration, "window": KindDuration, "period": KindDuration,
 	"cost": KindPrice, "costs": KindPrice, "price": KindPrice, "prices": KindPrice, "pricing": KindPrice,
-	"fee": KindPrice, "fees": KindPrice, "postage": KindPrice, "billing": KindPrice, "charge": KindPrice, "charges": KindPrice,
+	"fee": KindPrice, "fees": KindPrice, "spend": KindPrice, "value": KindPrice, "discount": KindPrice, "discounts": KindPrice, "postage": KindPrice, "billing": KindPrice, "charge": KindPrice, "charges": KindPrice,
 	"address": KindPlace, "location": KindPlace,
 	"temperature": KindTemperature, "temperatures": KindTemperature, "ratio": KindQuantity, "dose": KindQuantity, "amount": KindQuantity, "weight": KindQuantity,
 	"frequency": KindFrequency, "often": KindFrequency,
 	"时间": KindDuration | KindTime, "多久": KindDuration, "几天": KindDuration, "运费": KindPrice, "费用": KindPrice,
-	"价格": KindPrice, "手续费": KindPrice, "地址": KindPlace, "温度": KindTemperature, "水温": KindTemperature, "比例": KindQuantity,
+	"价格": KindPrice, "多少钱": KindPrice, "折扣": KindPrice, "优惠": KindPrice, "手续费": KindPrice, "地址": KindPlace, "温度": KindTemperature, "水温": KindTemperature, "比例": KindQuantity,
 }
 
 // TopicKinds returns the kinds of fact a heading says its section holds

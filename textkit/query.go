@@ -15,6 +15,11 @@ const (
 	// SynonymCredit is the credit of a word of the same thesaurus group
 	// ("leave" for "steep").
 	SynonymCredit = 0.7
+	// OneWayCredit is the credit of a word a one-way line of the
+	// thesaurus lets stand for the question's: "EU" for "Germany" (a rule
+	// for the EU holds for Germany, but may not be all there is to say
+	// about it), "refund" for "退款".
+	OneWayCredit = 0.6
 	// NeighbourCredit scales what only the sentence before, in the same
 	// paragraph, holds: "From $17 per 12 oz bag." follows the plan it
 	// prices.
@@ -32,6 +37,11 @@ const (
 	// FillerWeight scales the weight of a filler word ("take", "long"):
 	// "how long does shipping take?" is about shipping.
 	FillerWeight = 0.1
+	// NameWeight scales the weight of a name the question writes with a
+	// capital ("Germany", "Apple Pay"): "how long does shipping to
+	// Germany take?" is about Germany more than about shipping, which
+	// every section of a shop's help mentions.
+	NameWeight = 3
 )
 
 //go:embed data/thesaurus.txt
@@ -43,6 +53,11 @@ var thesaurusText string
 // together ("pick up" is not "pick" and "up" anywhere in a sentence).
 type entry struct {
 	seq, match []string
+	// cues, when set, are the terms of which a question must hold one
+	// for the entry to stand in its group: the sense of a word of several
+	// groups ("reach" is "contact" beside "you" or "team", else
+	// "arrive"). Written word{cue,cue} in the thesaurus.
+	cues []string
 }
 
 // PhraseTerm is the term of a two-word thesaurus phrase ("pick up").
@@ -56,6 +71,13 @@ var (
 	thesGroups [][]entry
 	// thesPhrases are the PhraseTerms of the thesaurus.
 	thesPhrases map[string]bool
+	// thesOneWay maps the terms of a question's word or two-word phrase
+	// (joined with a space) to the entries of the one-way lines that may
+	// stand for it in a text ("germany" -> "eu"), never the reverse.
+	thesOneWay map[string][][]string
+	// thesNames are the keys of thesOneWay whose forms are names (written
+	// with a capital: "德国 -> EU"): the question's word is a name too.
+	thesNames map[string]bool
 )
 
 type thesHit struct {
@@ -66,28 +88,21 @@ type thesHit struct {
 func loadThesaurus() {
 	thesIndex = map[string][]thesHit{}
 	thesPhrases = map[string]bool{}
+	thesOneWay = map[string][][]string{}
+	thesNames = map[string]bool{}
 	for _, line := range strings.Split(thesaurusText, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		if from, to, ok := strings.Cut(line, "->"); ok {
+			loadOneWay(from, to)
+			continue
+		}
 		var g []entry
 		for _, f := range strings.Fields(line) {
-			var e entry
-			ws := Words(strings.ReplaceAll(f, "_", " "))
-			for _, w := range ws {
-				e.seq = append(e.seq, w.Term)
-			}
-			switch {
-			case len(ws) == 1 && !ws[0].Stop:
-				e.match = e.seq
-			case len(ws) == 2:
-				e.match = []string{PhraseTerm(e.seq[0], e.seq[1])}
-				thesPhrases[e.match[0]] = true
-			default:
-				continue
-			}
-			if slices.ContainsFunc(g, func(x entry) bool { return slices.Equal(x.seq, e.seq) }) {
+			e, ok := thesEntry(f)
+			if !ok || slices.ContainsFunc(g, func(x entry) bool { return slices.Equal(x.seq, e.seq) && slices.Equal(x.cues, e.cues) }) {
 				continue
 			}
 			g = append(g, e)
@@ -103,6 +118,66 @@ func loadThesaurus() {
 	}
 }
 
+// thesEntry reads one word or "_"-joined phrase of the thesaurus, with
+// its cues ("reach{you,team}"); a function word alone or three words are
+// no entry.
+func thesEntry(f string) (entry, bool) {
+	var e entry
+	if i := strings.IndexByte(f, '{'); i > 0 && strings.HasSuffix(f, "}") {
+		for _, c := range strings.Split(f[i+1:len(f)-1], ",") {
+			for _, w := range Words(c) {
+				e.cues = append(e.cues, w.Term)
+			}
+		}
+		f = f[:i]
+	}
+	ws := Words(strings.ReplaceAll(f, "_", " "))
+	for _, w := range ws {
+		e.seq = append(e.seq, w.Term)
+	}
+	switch {
+	case len(ws) == 1 && !ws[0].Stop:
+		e.match = e.seq
+	case len(ws) == 2:
+		e.match = []string{PhraseTerm(e.seq[0], e.seq[1])}
+		thesPhrases[e.match[0]] = true
+	default:
+		return entry{}, false
+	}
+	return e, true
+}
+
+// loadOneWay reads a one-way line "germany france -> EU Europe": each
+// word of a question on the left may be answered by a text holding a word
+// on the right (a country by its region, a Chinese word by its English
+// one), but a question about the right is not answered by the left: a
+// rule for the EU holds for Germany, a rule for Germany not for the EU.
+// When the right is written with capitals, the left are names.
+func loadOneWay(from, to string) {
+	var tos [][]string
+	names := false
+	for _, f := range strings.Fields(to) {
+		if e, ok := thesEntry(f); ok {
+			tos = append(tos, e.match)
+			r, _ := utf8.DecodeRuneInString(f)
+			names = names || unicode.IsUpper(r)
+		}
+	}
+	for _, f := range strings.Fields(from) {
+		e, ok := thesEntry(f)
+		if !ok {
+			continue
+		}
+		k := strings.Join(e.seq, " ")
+		thesNames[k] = thesNames[k] || names
+		for _, t := range tos {
+			if !slices.ContainsFunc(thesOneWay[k], func(x []string) bool { return slices.Equal(x, t) }) {
+				thesOneWay[k] = append(thesOneWay[k], t)
+			}
+		}
+	}
+}
+
 // Concept is one thing a question asks about: a content word (or a
 // two-word phrase of the thesaurus), with the forms a text may hold it
 // in.
@@ -114,9 +189,16 @@ type Concept struct {
 	Text string
 	// Filler is set for a word too general to weigh much ("take").
 	Filler bool
+	// Name is set for a name the question writes with a capital
+	// ("Germany", "US", "Apple Pay"): it weighs NameWeight times more.
+	Name bool
 	// Synonyms are other entries of its thesaurus groups, each one or
 	// two terms, worth SynonymCredit.
 	Synonyms [][]string
+	// OneWay are the entries the thesaurus's one-way lines let stand for
+	// it (its region for a country, English words for a Chinese one),
+	// worth OneWayCredit.
+	OneWay [][]string
 	// Chars are the character terms (CharTerm) of a Chinese word, worth
 	// CharCredit by the share found.
 	Chars []string
@@ -190,23 +272,48 @@ func IndexTerms(text string) []string {
 func IndexTermSet(text string) SortedSet { return NewSortedSet(IndexTerms(text)) }
 
 // ParseQuery reads a question: its content words become concepts (two
-// neighbouring words that are a thesaurus phrase become one), each with
-// its thesaurus synonyms and, for Chinese, its characters; and Asks says
-// what kind of fact it wants.
+// neighbouring words that are a thesaurus phrase become one, and so does a
+// capitalised name), each with its thesaurus synonyms, the words the
+// thesaurus's one-way lines let stand for it (a country's region) and,
+// for Chinese, its characters; and Asks says what kind of fact it wants.
+// A word of several thesaurus groups takes the sense its cues pick among
+// the question's words.
 func ParseQuery(q string) Query {
 	thesOnce.Do(loadThesaurus)
 	ws := Words(q)
 	var out Query
 	out.Wants = Asks(q)
 	names := nameRuns(q)
+	// Every term of the question, function words too: the cues of a
+	// word's senses ("reach you").
+	cues := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		cues[w.Term] = true
+	}
 	seen := map[string]bool{}
+	// add adds a concept, with what the one-way lines give the words
+	// seq (its terms as written).
+	add := func(c Concept, seq []string) {
+		key := strings.Join(c.Terms, " ")
+		if len(c.Terms) == 0 || seen[key] {
+			return
+		}
+		seen[key] = true
+		c.Name = c.Name || thesNames[strings.Join(seq, " ")]
+		for _, t := range thesOneWay[strings.Join(seq, " ")] {
+			if !slices.Equal(t, c.Terms) && !slices.ContainsFunc(c.Synonyms, func(x []string) bool { return slices.Equal(x, t) }) {
+				c.OneWay = append(c.OneWay, t)
+			}
+		}
+		out.Concepts = append(out.Concepts, c)
+	}
 	for i := 0; i < len(ws); i++ {
 		w := ws[i]
 		// A name of two or more capitalised words ("Apple Pay", "Roaster's
 		// Choice") is one concept: a text holds it only when it holds
 		// every word of it.
 		if n := nameAt(names, ws, i); n > 1 {
-			c := Concept{Text: ws[i].Text}
+			c := Concept{Text: ws[i].Text, Name: true}
 			for _, x := range ws[i : i+n] {
 				if !x.Stop {
 					c.Terms = append(c.Terms, x.Term)
@@ -215,25 +322,28 @@ func ParseQuery(q string) Query {
 			for _, x := range ws[i+1 : i+n] {
 				c.Text = joinSurface(c.Text, x.Text)
 			}
-			if key := strings.Join(c.Terms, " "); len(c.Terms) > 0 && !seen[key] {
-				seen[key] = true
-				out.Concepts = append(out.Concepts, c)
+			if n == 2 {
+				if e, groups := phraseGroups(ws[i].Term, ws[i+1].Term); len(groups) > 0 {
+					c.Synonyms = synonyms(groups, c.Terms)
+					c.Synonyms = append(c.Synonyms, e.match)
+				}
 			}
+			add(c, c.Terms)
 			i += n - 1
 			continue
 		}
-		// A two-word thesaurus phrase ("money back", "sign in") may start
-		// with a function word's neighbour; its words need no break
-		// between them.
 		if i+1 < len(ws) && !ws[i+1].Break {
+			// A two-word thesaurus phrase ("money back", "sign in") may
+			// start with a function word's neighbour; its words need no
+			// break between them.
 			if e, groups := phraseGroups(w.Term, ws[i+1].Term); len(groups) > 0 {
-				c := Concept{Terms: e.match, Text: joinSurface(w.Text, ws[i+1].Text)}
-				c.Synonyms = synonyms(groups, c.Terms)
-				key := strings.Join(c.Terms, " ")
-				if !seen[key] {
-					seen[key] = true
-					out.Concepts = append(out.Concepts, c)
-				}
+				add(Concept{Terms: e.match, Text: joinSurface(w.Text, ws[i+1].Text), Synonyms: synonyms(groups, e.match)}, e.seq)
+				i++
+				continue
+			}
+			// A two-word place of a one-way line ("hong kong").
+			if seq := []string{w.Term, ws[i+1].Term}; thesOneWay[strings.Join(seq, " ")] != nil {
+				add(Concept{Terms: seq, Text: joinSurface(w.Text, ws[i+1].Text)}, seq)
 				i++
 				continue
 			}
@@ -241,32 +351,41 @@ func ParseQuery(q string) Query {
 		if w.Stop || seen[w.Term] {
 			continue
 		}
-		seen[w.Term] = true
-		c := Concept{Terms: []string{w.Term}, Text: w.Text, Filler: IsFiller(w), Kind: WordKind(w.Text)}
-		c.Synonyms = synonyms(wordGroups(w.Term), c.Terms)
+		c := Concept{Terms: []string{w.Term}, Text: w.Text, Filler: IsFiller(w), Kind: WordKind(w.Text), Name: nameAt(names, ws, i) == 1}
+		groups, cued := wordGroups(w.Term, cues)
+		c.Synonyms = synonyms(groups, c.Terms)
 		if w.Han {
 			c.Chars = CharTerms([]Word{w})
 		}
-		out.Concepts = append(out.Concepts, c)
+		if cued {
+			// A sense its cues picked ("reach you") is all it means: the
+			// one-way lines are for its plain sense.
+			add(c, nil)
+			continue
+		}
+		add(c, c.Terms)
 	}
 	return out
 }
 
-// nameRuns are the runs of two or more capitalised Latin words in q, not
-// counting its first word, lower-cased: the names it mentions.
+// nameRuns are the runs of capitalised Latin words in q, lower-cased: the
+// names it mentions. The first word of a sentence and "I" don't count.
 func nameRuns(q string) [][]string {
 	var out [][]string
 	var run []string
 	flush := func() {
-		if len(run) > 1 {
+		if len(run) > 0 {
 			out = append(out, run)
 		}
 		run = nil
 	}
-	for i, f := range strings.Fields(q) {
+	first := true
+	for _, f := range strings.Fields(q) {
 		t := strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 		r, _ := utf8.DecodeRuneInString(t)
-		if i == 0 || t == "" || t == "I" || !unicode.IsUpper(r) || IsHan(r) {
+		wasFirst := first
+		first = strings.ContainsAny(f[len(f)-1:], ".!?")
+		if wasFirst || t == "" || t == "I" || !unicode.IsUpper(r) || IsHan(r) {
 			flush()
 			continue
 		}
@@ -301,15 +420,25 @@ func nameAt(names [][]string, ws []Word, i int) int {
 	return 0
 }
 
-// wordGroups are the groups a one-term entry belongs to.
-func wordGroups(t string) []int {
-	var out []int
+// wordGroups are the groups a one-term entry belongs to in the sense the
+// question's terms cue: the groups where the entry's cues are among
+// them (cued), else those where it has none. Without cues (nil), every
+// group.
+func wordGroups(t string, cues map[string]bool) (groups []int, cued bool) {
+	var plain, picked []int
 	for _, h := range thesIndex[t] {
-		if len(h.e.seq) == 1 {
-			out = append(out, h.group)
+		switch {
+		case len(h.e.seq) != 1:
+		case len(h.e.cues) == 0 || cues == nil:
+			plain = append(plain, h.group)
+		case slices.ContainsFunc(h.e.cues, func(c string) bool { return cues[c] }):
+			picked = append(picked, h.group)
 		}
 	}
-	return out
+	if len(picked) > 0 {
+		return picked, true
+	}
+	return plain, false
 }
 
 // phraseGroups finds the two-term entry a b and the groups it belongs to.
@@ -342,7 +471,8 @@ func synonyms(groups []int, own []string) [][]string {
 // one or two terms), not the term itself.
 func Synonyms(term string) [][]string {
 	thesOnce.Do(loadThesaurus)
-	return synonyms(wordGroups(term), []string{term})
+	groups, _ := wordGroups(term, nil)
+	return synonyms(groups, []string{term})
 }
 
 // Unit is a piece of text a question is matched against: a sentence's
@@ -395,6 +525,12 @@ const (
 	KindBonus = 0.5
 	// TopicBonus: its heading names it ("Shipping times and costs").
 	TopicBonus = 0.15
+	// KindShare is the weight of the kind of fact a question asks for,
+	// as a share of the mean weight of its words: "how long" is part of
+	// "how long does shipping to Germany take?", which a sentence stating
+	// a duration holds (its heading naming durations, by HeadingCredit)
+	// and one stating none lacks.
+	KindShare = 0.5
 )
 
 // has is the credit of the unit for holding all of ts: the least credit
@@ -422,7 +558,7 @@ func (u Unit) credit(t string) float64 {
 }
 
 // Credit is how much of concept c unit u holds: 1 for its own terms,
-// SynonymCredit for a synonym, CharCredit times the share of its
+// SynonymCredit for a synonym, OneWayCredit for a one-way form, CharCredit times the share of its
 // characters, each scaled by HeadingCredit or TitleCredit when only the
 // context has it.
 func (c Concept) Credit(u Unit) float64 {
@@ -432,6 +568,9 @@ func (c Concept) Credit(u Unit) float64 {
 	}
 	for _, s := range c.Synonyms {
 		best = max(best, SynonymCredit*u.has(s))
+	}
+	for _, s := range c.OneWay {
+		best = max(best, OneWayCredit*u.has(s))
 	}
 	if len(c.Chars) > 0 {
 		n := 0.0
@@ -455,8 +594,11 @@ type Match struct {
 	// Coverage is Score over the weight of all the query's concepts: 1
 	// when the unit holds them all, in their own words.
 	Coverage float64
-	// Rank is Score with KindBonus and TopicBonus: what to rank
-	// candidate answers by.
+	// Rank is Score with names weighing NameWeight times more, and
+	// KindBonus and TopicBonus: what to rank candidate answers by. (How
+	// much of a question a unit holds, Coverage, counts a name like any
+	// word: "do you have a store in Germany?" is no more answered by a
+	// rule for the EU.)
 	Rank float64
 }
 
@@ -479,13 +621,33 @@ func (q Query) Weights(weight func(i int, c Concept) float64) []float64 {
 // summed up with Coverage.
 func (q Query) Match(u Unit, w, best []float64) Match {
 	var m Match
-	total := 0.0
+	total, rank := 0.0, 0.0
 	for i, c := range q.Concepts {
 		cr := c.Credit(u)
 		total += w[i]
 		m.Score += w[i] * cr
+		if c.Name {
+			rank += (NameWeight - 1) * w[i] * cr
+		}
 		if best != nil {
 			best[i] = max(best[i], cr)
+		}
+	}
+	if content := 0.0; q.Wants&^KindQuantity != 0 && KindShare > 0 {
+		n := 0
+		for i, c := range q.Concepts {
+			if !c.Filler {
+				content += w[i]
+				n++
+			}
+		}
+		kw := KindShare * content / float64(max(n, 1))
+		total += kw
+		switch {
+		case u.Kinds&q.Wants&^KindQuantity != 0:
+			m.Score += kw
+		case u.HeadingKinds&q.Wants&^KindQuantity != 0:
+			m.Score += HeadingCredit * kw
 		}
 	}
 	if total > 0 {
@@ -498,7 +660,7 @@ func (q Query) Match(u Unit, w, best []float64) Match {
 	if u.HeadingKinds&q.Wants != 0 {
 		bonus += TopicBonus
 	}
-	m.Rank = m.Score * bonus
+	m.Rank = (m.Score + rank) * bonus
 	return m
 }
 
@@ -532,6 +694,9 @@ func (q Query) AllTerms() []string {
 	for _, c := range q.Concepts {
 		add(c.Terms...)
 		for _, s := range c.Synonyms {
+			add(s...)
+		}
+		for _, s := range c.OneWay {
 			add(s...)
 		}
 		add(c.Chars...)

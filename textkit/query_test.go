@@ -143,15 +143,29 @@ func TestKindsAndAsks(t *testing.T) {
 }
 
 // Every line of the thesaurus is a group of at least two entries, each a
-// word or a two-word phrase: a line that lost its words to the stop list
-// or the stemmer would silently do nothing.
+// word or a two-word phrase, or a one-way line whose every word is an
+// entry: a line that lost its words to the stop list or the stemmer would
+// silently do nothing.
 func TestThesaurusGroups(t *testing.T) {
 	thesOnce.Do(loadThesaurus)
 	lines := 0
 	for _, line := range strings.Split(thesaurusText, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			lines++
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		if from, to, ok := strings.Cut(line, "->"); ok {
+			for _, f := range append(strings.Fields(from), strings.Fields(to)...) {
+				if _, ok := thesEntry(f); !ok {
+					t.Errorf("%q of one-way line %q is no entry", f, line)
+				}
+			}
+			if len(strings.Fields(from)) == 0 || len(strings.Fields(to)) == 0 {
+				t.Errorf("one-way line %q lacks a side", line)
+			}
+			continue
+		}
+		lines++
 	}
 	if len(thesGroups) != lines {
 		t.Errorf("%d thesaurus lines made %d groups", lines, len(thesGroups))
@@ -174,5 +188,120 @@ func TestAcronymsAndStems(t *testing.T) {
 	}
 	if Stem("customer") == Stem("customs") || Stem("cupping") == Stem("cup") || Stem("customers") != Stem("customer") {
 		t.Errorf("stems: customer %q, customs %q, cupping %q, cup %q", Stem("customer"), Stem("customs"), Stem("cupping"), Stem("cup"))
+	}
+}
+
+// oneWay reports whether c may be answered by a text holding the terms ts
+// through a one-way line.
+func oneWay(c Concept, ts ...string) bool {
+	return slices.ContainsFunc(c.OneWay, func(s []string) bool { return slices.Equal(s, ts) })
+}
+
+// A country is answered by its region, never a region by a country; the
+// same for a day and "every day", and a Chinese word and its English one.
+func TestOneWay(t *testing.T) {
+	eu := "UK and EU: service DHL eCommerce; typical time 5 to 10 business days."
+	de := "Germany: service DHL Paket; typical time 2 to 4 business days."
+	unit := func(s string) Unit { return Unit{Terms: IndexTermSet(s), Kinds: Kinds(s)} }
+
+	germany, ok := concept(ParseQuery("how long does shipping to germany take?"), "germany")
+	if !ok || !oneWay(germany, "eu") || !germany.Name {
+		t.Fatalf("germany = %+v, %v: want a name answered by the EU", germany, ok)
+	}
+	if got := germany.Credit(unit(eu)); got != OneWayCredit {
+		t.Errorf("a row about the EU holds Germany with credit %.2f, want %.2f", got, OneWayCredit)
+	}
+	euc, ok := concept(ParseQuery("how long does shipping to the EU take?"), "eu")
+	if !ok {
+		t.Fatal("no concept eu")
+	}
+	if got := euc.Credit(unit(de)); got != 0 {
+		t.Errorf("a row about Germany holds the EU with credit %.2f, want 0", got)
+	}
+	if got := euc.Credit(unit(eu)); got != 1 {
+		t.Errorf("the EU row holds the EU with credit %.2f", got)
+	}
+
+	// A hyphen joins a phrase: "Asia-Pacific" is one place.
+	ap := "Asia-Pacific: service DHL Express; 3 to 6 business days."
+	if !IndexTermSet(ap).Has(PhraseTerm("asia", "pacif")) {
+		t.Errorf("IndexTerms(%q) = %v: no phrase asia-pacific", ap, IndexTerms(ap))
+	}
+	au, _ := concept(ParseQuery("how long does shipping to Australia take?"), "australia")
+	if got := au.Credit(unit(ap)); got != OneWayCredit {
+		t.Errorf("the Asia-Pacific row holds Australia with credit %.2f", got)
+	}
+	if got := au.Credit(unit("Pacific time is UTC-8.")); got != 0 {
+		t.Errorf("a sentence about Pacific time holds Australia with credit %.2f", got)
+	}
+
+	// Opening hours are when a place is open, not any hours.
+	oh, ok := concept(ParseQuery("what are your opening hours?"), "opening hours")
+	if !ok || oh.Credit(unit("We pack within 48 hours.")) != 0 || oh.Credit(unit("The café is open every day.")) != OneWayCredit {
+		t.Errorf("opening hours = %+v, %v", oh, ok)
+	}
+
+	// Days, and Chinese questions about English text.
+	sunday, _ := concept(ParseQuery("are you open on Sunday?"), "sunday")
+	if got := sunday.Credit(unit("The café is open every day from 7:00 to 15:00.")); got != OneWayCredit {
+		t.Errorf("every day holds Sunday with credit %.2f", got)
+	}
+	weekends, ok := concept(ParseQuery("are you open at weekends?"), "weekends")
+	if got := weekends.Credit(unit("The café is open on Sunday.")); !ok || got != 0 {
+		t.Errorf("Sunday holds weekends with credit %.2f (%v)", got, ok)
+	}
+	de2, ok := concept(ParseQuery("寄到德国要几天？"), "德国")
+	if !ok || de2.Credit(unit(eu)) != OneWayCredit || !de2.Name {
+		t.Errorf("德国 = %+v, %v: want a name the EU row holds", de2, ok)
+	}
+	if c, _ := concept(ParseQuery("shipping to the EU"), "eu"); c.Credit(unit("寄往德国的包裹。")) != 0 {
+		t.Errorf("a Chinese sentence about Germany holds the EU")
+	}
+}
+
+// A word of two senses takes the one its cues pick: "reach you" is
+// contact, "reach Canada" arrival (and so delivery).
+func TestSenses(t *testing.T) {
+	syn := func(c Concept, ts ...string) bool {
+		return slices.ContainsFunc(c.Synonyms, func(s []string) bool { return slices.Equal(s, ts) })
+	}
+	for _, q := range []string{"how can I reach you?", "how do I reach customer support?", "can I reach someone on the team?"} {
+		c, _ := concept(ParseQuery(q), "reach")
+		if !syn(c, "contact") || syn(c, "arriv") || len(c.OneWay) > 0 {
+			t.Errorf("%q: reach = %+v, want contact only", q, c)
+		}
+	}
+	for _, q := range []string{"how long does a parcel take to reach Canada?", "when will my order reach me?"} {
+		c, _ := concept(ParseQuery(q), "reach")
+		if !syn(c, "arriv") || syn(c, "contact") || !oneWay(c, "ship") {
+			t.Errorf("%q: reach = %+v, want arrival, answered by shipping", q, c)
+		}
+	}
+}
+
+// A name weighs NameWeight times more in ranking but not in coverage;
+// the kind of fact asked for counts in both.
+func TestNamesAndKinds(t *testing.T) {
+	q := ParseQuery("is shipping to Europe free?")
+	w := q.Weights(func(int, Concept) float64 { return 1 })
+	europe := q.Match(Unit{Terms: IndexTermSet("Europe is far.")}, w, nil)
+	other := q.Match(Unit{Terms: IndexTermSet("Shipping is quick.")}, w, nil)
+	if europe.Rank <= other.Rank || europe.Coverage != other.Coverage {
+		t.Errorf("Europe: rank %.2f coverage %.2f; shipping: rank %.2f coverage %.2f", europe.Rank, europe.Coverage, other.Rank, other.Coverage)
+	}
+
+	q = ParseQuery("how long does shipping take?")
+	w = q.Weights(func(int, Concept) float64 { return 1 })
+	unit := func(s string) Unit { return Unit{Terms: IndexTermSet(s), Kinds: Kinds(s)} }
+	days := q.Match(unit("We ship in 2 to 5 days."), w, nil)
+	none := q.Match(unit("We ship to Canada."), w, nil)
+	if days.Coverage <= none.Coverage || days.Rank <= none.Rank {
+		t.Errorf("a duration: coverage %.2f rank %.2f; none: coverage %.2f rank %.2f", days.Coverage, days.Rank, none.Coverage, none.Rank)
+	}
+
+	// 多少钱 asks for a price and is held by one.
+	c, ok := concept(ParseQuery("运费多少钱？"), "多少钱")
+	if !ok || c.Kind != KindPrice || !c.Filler {
+		t.Errorf("多少钱 = %+v, %v: want filler naming a price", c, ok)
 	}
 }

@@ -293,3 +293,18 @@ func BenchmarkWordsEnglish(b *testing.B) {
 		Words(s)
 	}
 }
+
+func TestKindsYearsAndCounts(t *testing.T) {
+	for s, want := range map[string]Kind{
+		"Founded in 2016 by two baristas.":             KindTime,
+		"Every plan comes in one, two or three bags.":  KindQuantity,
+		"Subscribers get 10% off everything else.":     KindPrice,
+		"Under the local duty-free limit.":             0,
+		"成立于 2016 年。":                                  KindTime,
+		"We roast 400 kilos on a 1120 SE Division St.": 0,
+	} {
+		if got := Kinds(s); got&want != want || want == 0 && got&(KindTime|KindPrice) != 0 {
+			t.Errorf("Kinds(%q) = %b, want %b", s, got, want)
+		}
+	}
+}

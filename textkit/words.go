@@ -28,7 +28,8 @@ type Word struct {
 	Number bool
 	// Break is set when punctuation or a line break comes between this
 	// word and the one before (or it is the first word): two words are
-	// one phrase only without a break between them.
+	// one phrase only without a break between them. A hyphen after a
+	// word is no break ("Asia-Pacific").
 	Break bool
 }
 
@@ -83,6 +84,10 @@ func Words(text string) []Word {
 			}
 		case (r == '\'' || r == '\u2019') && word.Len() > 0:
 			// inside a word: "don't" -> "dont"
+		case r == '-' && word.Len() > 0:
+			// between two words ("Asia-Pacific", "cut-off"): no break, so
+			// they may be a phrase
+			flushWord()
 		case unicode.IsSpace(r) && r != '\n':
 			flushHan(i)
 			flushWord()

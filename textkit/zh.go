@@ -68,7 +68,7 @@ var zhStop = setOf(`的 地 得 了 着 过 吗 呢 吧 啊 呀 哦 噢 喔 嗯 
 一下子 好的 好吧 嗯嗯 哈哈 哈哈哈 呵呵 嘿嘿`)
 
 // zhFiller are Chinese content words too general to name a topic.
-var zhFiller = setOf(`提供 使用 进行 办理 问题 东西 事情 个人 今天 明天 昨天 时间 感觉 看看 谢谢 感谢 朋友 一起 喜欢 大概 有点 有些 很多 所有 我们的 您好 你好`)
+var zhFiller = setOf(`多少钱 提供 使用 进行 办理 问题 东西 事情 个人 今天 明天 昨天 时间 感觉 看看 谢谢 感谢 朋友 一起 喜欢 大概 有点 有些 很多 所有 我们的 您好 你好`)
 
 func setOf(words string) map[string]bool {
 	m := map[string]bool{}
