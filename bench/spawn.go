@@ -81,22 +81,7 @@ func procCPU(pid int) (time.Duration, error) {
 
 // procMem is a process's VmRSS and VmHWM from /proc/PID/status.
 func procMem(pid int) (rss, peak int64) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			rss = kbField(line)
-		case strings.HasPrefix(line, "VmHWM:"):
-			peak = kbField(line)
-		}
-	}
-	return rss, peak
+	return statusMem("/proc/" + strconv.Itoa(pid) + "/status")
 }
 
 // serveEnv is the configuration the child runs with, as environment
@@ -309,24 +294,9 @@ func runSpawned(ctx context.Context, cfg Config) (*Report, error) {
 
 	base := runBase()
 	pushed := make([]int64, cfg.Messages) // unix nanos of each push
-	chatID := func(i int) (int64, int) {
-		conv, user, dm := cfg.layout(i)
-		if dm {
-			return int64(1000 + user), user
-		}
-		return -1_000_000_000 - int64(conv), user
-	}
 	tgt := &target{send: func(_ context.Context, i int) error {
-		id, user := chatID(i)
-		from := telegramtest.User(int64(1000+user), "User"+strconv.Itoa(user), "en")
-		text := cfg.text(i)
-		chat := telegramtest.PrivateChat(id)
-		if id < 0 {
-			chat = telegramtest.GroupChat(id, false)
-			text = "@" + botName + " " + text
-		}
 		pushed[i] = time.Now().UnixNano()
-		tg.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, int(base)+i, text)))
+		tg.Push(cfg.telegramUpdate(base, i))
 		return nil
 	}}
 

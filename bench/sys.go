@@ -22,20 +22,7 @@ func cpuTime() time.Duration {
 // /proc/self/status (VmRSS, VmHWM), falling back to ru_maxrss for the
 // peak where /proc is absent.
 func memStatus() (rss, peak int64) {
-	f, err := os.Open("/proc/self/status")
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "VmRSS:"):
-				rss = kbField(line)
-			case strings.HasPrefix(line, "VmHWM:"):
-				peak = kbField(line)
-			}
-		}
-	}
+	rss, peak = statusMem("/proc/self/status")
 	if peak == 0 {
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -55,4 +42,25 @@ func kbField(line string) int64 {
 		return 0
 	}
 	return n * 1024
+}
+
+// statusMem reads VmRSS and VmHWM from a /proc/PID/status file, zero
+// when it can't be read.
+func statusMem(path string) (rss, peak int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			rss = kbField(line)
+		case strings.HasPrefix(line, "VmHWM:"):
+			peak = kbField(line)
+		}
+	}
+	return rss, peak
 }

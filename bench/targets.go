@@ -12,6 +12,7 @@ import (
 	"github.com/chorusbot/chorus/adapters/telegram"
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/go-telegram/bot/models"
 )
 
 // botName is the synthetic bot's handle.
@@ -149,6 +150,30 @@ func startAdapter(ctx context.Context, eng *bot.Engine, pc bot.AdapterConfig, cf
 	}, nil
 }
 
+// telegramChat is the Telegram chat id of message i (a DM is the user's
+// id, a group a negative id) and its author's index.
+func (cfg Config) telegramChat(i int) (int64, int) {
+	conv, user, dm := cfg.layout(i)
+	if dm {
+		return int64(1000 + user), user
+	}
+	return -1_000_000_000 - int64(conv), user
+}
+
+// telegramUpdate is the Bot API update carrying message i of a run whose
+// message ids start after base; in a group it mentions the bot.
+func (cfg Config) telegramUpdate(base int64, i int) models.Update {
+	id, user := cfg.telegramChat(i)
+	from := telegramtest.User(int64(1000+user), "User"+strconv.Itoa(user), "en")
+	text := cfg.text(i)
+	chat := telegramtest.PrivateChat(id)
+	if id < 0 {
+		chat = telegramtest.GroupChat(id, false)
+		text = "@" + botName + " " + text
+	}
+	return telegramtest.MessageUpdate(telegramtest.Text(chat, from, int(base)+i, text))
+}
+
 func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, error) {
 	fake := telegramtest.NewServer(42, botName)
 	closeAll, err := startAdapter(ctx, eng, telegram.Config{Token: "42:BENCH", APIURL: fake.URL, PollTimeout: 2 * time.Second}, cfg, fake.Close)
@@ -156,28 +181,13 @@ func telegramTarget(ctx context.Context, eng *bot.Engine, cfg Config) (*target, 
 		return nil, err
 	}
 	base := runBase()
-	chatID := func(i int) (int64, int) {
-		conv, user, dm := cfg.layout(i)
-		if dm {
-			return int64(1000 + user), user
-		}
-		return -1_000_000_000 - int64(conv), user
-	}
 	return &target{
 		send: func(_ context.Context, i int) error {
-			id, user := chatID(i)
-			from := telegramtest.User(int64(1000+user), "User"+strconv.Itoa(user), "en")
-			text := cfg.text(i)
-			chat := telegramtest.PrivateChat(id)
-			if id < 0 {
-				chat = telegramtest.GroupChat(id, false)
-				text = "@" + botName + " " + text
-			}
-			fake.Push(telegramtest.MessageUpdate(telegramtest.Text(chat, from, int(base)+i, text)))
+			fake.Push(cfg.telegramUpdate(base, i))
 			return nil
 		},
 		convKey: func(i int) string {
-			id, _ := chatID(i)
+			id, _ := cfg.telegramChat(i)
 			return bot.ConversationKey(telegram.PlatformName, strconv.FormatInt(id, 10), "")
 		},
 		close: closeAll,
