@@ -24,12 +24,17 @@ const (
 )
 
 // writeHealth remembers the last write that failed to commit, until a
-// later write commits, and when a write last committed.
+// write commits at least sticky (failureSticky when zero) after it, and
+// when a write last committed. A small write that commits soon after a
+// failure does not clear it: on a full disk, a write that fits in the
+// file's free pages commits while every write that must grow the file
+// fails.
 type writeHealth struct {
-	mu  sync.Mutex
-	err error
-	at  time.Time
-	ok  time.Time
+	mu     sync.Mutex
+	err    error
+	at     time.Time
+	ok     time.Time
+	sticky time.Duration
 }
 
 // note records the outcome of one write: err is what the transaction
@@ -42,10 +47,21 @@ func (h *writeHealth) note(err, fnErr error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err == nil {
-		h.err, h.ok = nil, time.Now()
+		h.ok = time.Now()
+		if h.ok.Sub(h.at) >= h.window() {
+			h.err = nil
+		}
 		return
 	}
 	h.err, h.at = err, time.Now()
+}
+
+// window is how long a failure is reported at least.
+func (h *writeHealth) window() time.Duration {
+	if h.sticky == 0 {
+		return failureSticky
+	}
+	return h.sticky
 }
 
 func (h *writeHealth) last() (failedAt, okAt time.Time, err error) {
@@ -57,7 +73,8 @@ func (h *writeHealth) last() (failedAt, okAt time.Time, err error) {
 // Healthy reports whether the store can take writes, for a readiness
 // check. It returns an error when the store is read-only or closed, when
 // the last write failed to commit (a full disk, a file made read-only, an
-// I/O error) and no write has committed since, or when a tiny probe write
+// I/O error) and no write has committed failureSticky or more after it,
+// or when a tiny probe write
 // fails. The probe, one small durable transaction, is skipped while other
 // writes are committing.
 func (s *Store) Healthy(ctx context.Context) error {
@@ -73,7 +90,7 @@ func (s *Store) Healthy(ctx context.Context) error {
 	}
 	failedAt, okAt, lastErr := s.health.last()
 	switch {
-	case lastErr != nil && time.Since(failedAt) < failureSticky:
+	case lastErr != nil && time.Since(failedAt) < s.health.window():
 		return fmt.Errorf("memory: healthy: last write failed at %s: %w", failedAt.UTC().Format(time.RFC3339), lastErr)
 	case lastErr == nil && time.Since(okAt) < probeFresh:
 		return nil

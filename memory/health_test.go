@@ -56,6 +56,7 @@ func TestHealthyAfterDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { s.Close() }()
+	s.health.sticky = 2 * time.Second
 	if _, err := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleUser, User: "tg:1", MsgID: "1", Text: "kept", Tokens: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,17 @@ func TestHealthyAfterDiskFull(t *testing.T) {
 	if herr == nil || !strings.Contains(herr.Error(), "last write failed") {
 		t.Fatalf("Healthy after a failed write = %v", herr)
 	}
+	// A write that commits soon after the failure (on a full disk, one
+	// that fits in free pages) does not clear it; one after the sticky
+	// window does.
 	if _, err := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleAssistant, User: "tg:1", Text: "after", Tokens: 1}); err != nil {
+		t.Fatalf("append once there is room: %v", err)
+	}
+	if err := s.Healthy(ctx); err == nil || !strings.Contains(err.Error(), "last write failed") {
+		t.Fatalf("Healthy just after a failed write, a small write committed since = %v", err)
+	}
+	time.Sleep(s.health.window())
+	if _, err := s.Append(ctx, "tg/1", bot.Turn{Role: bot.RoleAssistant, User: "tg:1", Text: "later", Tokens: 1}); err != nil {
 		t.Fatalf("append once there is room: %v", err)
 	}
 	if err := s.Healthy(ctx); err != nil {
@@ -115,7 +126,7 @@ func TestHealthyAfterDiskFull(t *testing.T) {
 		t.Fatalf("consistency check: %v", err)
 	}
 	win, err := s.Window(ctx, "tg/1", 100)
-	if err != nil || len(win) != 2 || win[0].Text != "kept" || win[1].Text != "after" {
+	if err != nil || len(win) != 3 || win[0].Text != "kept" || win[1].Text != "after" || win[2].Text != "later" {
 		t.Fatalf("conversation after the full disk: %+v, %v", win, err)
 	}
 }
