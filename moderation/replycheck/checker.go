@@ -9,6 +9,7 @@ import (
 
 	"github.com/chorusbot/chorus/bot"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/textclass"
 )
 
 // Rules are the community's own rules that also bind the bot's words: the
@@ -125,14 +126,7 @@ func New(cfg Config, opts ...Option) (*Checker, error) {
 			continue
 		}
 		// Loaded on the first sentence checked (moderation.LazyModel).
-		load := moderation.LazyModel(task)
-		c.cls[task] = func(s string) float64 {
-			m, err := load()
-			if err != nil {
-				return 0
-			}
-			return m.Probs(s)[1]
-		}
+		c.cls[task] = lazyScore(moderation.LazyModel(task))
 	}
 	for _, o := range opts {
 		o(c)
@@ -459,3 +453,17 @@ func maskIn(s, w string) string {
 // Plugin is what the checks add to the engine: the output checker every
 // sentence of the bot's words passes before it is shown.
 func (c *Checker) Plugin() bot.Plugin { return bot.Plugin{Name: "replycheck", Checker: c} }
+
+// lazyScore scores a sentence with the model load returns. A model that
+// fails to load (a damaged build: the shipped models are embedded and
+// tested) fails closed: every sentence scores 1 and is blocked, so that
+// no reply goes out unchecked; the blocked count shows it.
+func lazyScore(load func() (*textclass.Model, error)) func(string) float64 {
+	return func(s string) float64 {
+		m, err := load()
+		if err != nil {
+			return 1
+		}
+		return m.Probs(s)[1]
+	}
+}

@@ -3,6 +3,7 @@ package replycheck
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/chorusbot/chorus/configs"
 	"github.com/chorusbot/chorus/memory"
 	"github.com/chorusbot/chorus/moderation"
+	"github.com/chorusbot/chorus/textclass"
 	"gopkg.in/yaml.v3"
 )
 
@@ -506,5 +508,21 @@ func BenchmarkCheckReply80Words(b *testing.B) {
 				b.Fatalf("blocked %q: %s", s, v.Detail)
 			}
 		}
+	}
+}
+
+// TestModelThatFailsToLoadBlocks: a classifier whose model fails to load
+// blocks every sentence long enough to score rather than let it through
+// unchecked.
+func TestModelThatFailsToLoadBlocks(t *testing.T) {
+	damaged := lazyScore(func() (*textclass.Model, error) { return nil, errors.New("damaged model") })
+	c := newChecker(t, Config{}, WithClassifier(moderation.TaskOffensive, damaged))
+	v := c.CheckSentence(context.Background(), "Our café opens at seven every morning of the week.", &bot.Grounding{})
+	if v.Check != bot.CheckAbuse {
+		t.Errorf("check %q (%s), want the sentence blocked as %q", v.Check, v.Detail, bot.CheckAbuse)
+	}
+	ok := newChecker(t, Config{})
+	if v := ok.CheckSentence(context.Background(), "Our café opens at seven every morning of the week.", &bot.Grounding{}); v.Blocked() {
+		t.Errorf("without classifiers the sentence is blocked: %+v", v)
 	}
 }
