@@ -1,15 +1,11 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -200,43 +196,20 @@ func laneOf(u *models.Update) string {
 // getUpdates asks for the updates from offset on (confirming those
 // before it), waiting up to wait seconds for one to arrive.
 func (a *Adapter) getUpdates(ctx context.Context, offset int64, wait, limit int) ([]*models.Update, error) {
-	body, err := json.Marshal(map[string]any{"offset": offset, "limit": limit, "timeout": wait, "allowed_updates": allowedUpdates})
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.APIURL+"/bot"+a.cfg.Token+"/getUpdates", bytes.NewReader(body))
-	if err != nil {
-		return nil, errors.New("telegram: getUpdates: bad API URL")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := a.client.Do(req)
-	if err != nil {
-		// A *url.Error quotes the URL, and the URL holds the token.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
+	params := map[string]any{"offset": offset, "limit": limit, "timeout": wait, "allowed_updates": allowedUpdates}
+	r, status, err := callJSON[[]*models.Update](ctx, a, "getUpdates", params, 64<<20)
+	switch {
+	case errors.Is(err, errUndecodable):
+		return nil, &pollError{code: status, desc: "undecodable answer"}
+	case err != nil:
 		return nil, fmt.Errorf("telegram: getUpdates: %w", err)
-	}
-	defer res.Body.Close()
-	var r struct {
-		OK          bool             `json:"ok"`
-		Result      []*models.Update `json:"result"`
-		ErrorCode   int              `json:"error_code"`
-		Description string           `json:"description"`
-		Parameters  *struct {
-			RetryAfter int `json:"retry_after"`
-		} `json:"parameters"`
-	}
-	if err := json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&r); err != nil {
-		return nil, &pollError{code: res.StatusCode, desc: "undecodable answer"}
 	}
 	if !r.OK {
 		if r.ErrorCode == http.StatusUnauthorized || r.ErrorCode == http.StatusNotFound {
 			return nil, errPollToken
 		}
 		pe := &pollError{code: r.ErrorCode, desc: r.Description}
-		if r.Parameters != nil && r.Parameters.RetryAfter > 0 {
+		if r.Parameters.RetryAfter > 0 {
 			pe.retryAfter = time.Duration(r.Parameters.RetryAfter) * time.Second
 		}
 		return nil, pe

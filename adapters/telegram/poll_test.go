@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -221,5 +222,58 @@ func TestWebhookRefusalIs503(t *testing.T) {
 	}
 	if took, _ := rec.snapshot(); !slices.Equal(took, []string{"42/7"}) {
 		t.Errorf("took %v", took)
+	}
+}
+
+// TestGetUpdatesAnswers: getUpdates reads the Bot API's answers: updates,
+// a 429 with its retry_after, a rejected token, and a page that is not
+// the Bot API's JSON (a proxy's error page), never quoting the token.
+func TestGetUpdatesAnswers(t *testing.T) {
+	var answer atomic.Value // func(http.ResponseWriter)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") != "application/json" || !strings.HasSuffix(r.URL.Path, "/getUpdates") {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		answer.Load().(func(http.ResponseWriter))(w)
+	}))
+	defer srv.Close()
+	ad, err := New(Config{Token: "123:SECRET", APIURL: srv.URL, PollTimeout: 2 * time.Second}, &recorder{refused: map[string]int{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	answer.Store(func(w http.ResponseWriter) {
+		w.Write([]byte(`{"ok":true,"result":[{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":9,"type":"private"},"text":"hi"}}]}`))
+	})
+	if upds, err := ad.getUpdates(ctx, 0, 0, 10); err != nil || len(upds) != 1 || upds[0].ID != 5 || upds[0].Message.Text != "hi" {
+		t.Errorf("updates: %+v, %v", upds, err)
+	}
+	answer.Store(func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}`))
+	})
+	var pe *pollError
+	if _, err := ad.getUpdates(ctx, 0, 0, 10); !errors.As(err, &pe) || pe.code != 429 || pe.retryAfter != 7*time.Second {
+		t.Errorf("429: %v (%+v)", err, pe)
+	}
+	answer.Store(func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"ok":false,"error_code":401,"description":"Unauthorized"}`))
+	})
+	if _, err := ad.getUpdates(ctx, 0, 0, 10); !errors.Is(err, errPollToken) {
+		t.Errorf("401: %v, want errPollToken", err)
+	}
+	answer.Store(func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte(`<html>502 Bad Gateway</html>`))
+	})
+	if _, err := ad.getUpdates(ctx, 0, 0, 10); !errors.As(err, &pe) || pe.code != http.StatusBadGateway || pe.desc != "undecodable answer" {
+		t.Errorf("proxy page: %v (%+v)", err, pe)
+	}
+	srv.Close()
+	_, err = ad.getUpdates(ctx, 0, 0, 10)
+	if err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("unreachable server: %v (must fail without quoting the token)", err)
 	}
 }
