@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/chorusbot/chorus/adapters/telegram/telegramtest"
 	"github.com/chorusbot/chorus/bot"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // ServeReport is what a run measured of the `chorus serve` child process
@@ -126,7 +127,7 @@ func freeAddr() (string, error) {
 // goMem is the child's Go memory figures (go_memstats_*).
 type goMem struct{ heap, stack, sys uint64 }
 
-// scrape reads the child's Prometheus text exposition and returns the
+// scrape reads the child's Prometheus text exposition (expfmt) and returns the
 // replies sent by outcome and its Go memory figures.
 func scrape(ctx context.Context, admin string) (map[string]int, goMem, error) {
 	var gm goMem
@@ -139,34 +140,31 @@ func scrape(ctx context.Context, admin string) (map[string]int, goMem, error) {
 		return nil, gm, err
 	}
 	defer res.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(res.Body)
+	if err != nil {
+		return nil, gm, err
+	}
 	out := map[string]int{}
-	gauges := map[string]*uint64{"go_memstats_heap_inuse_bytes ": &gm.heap, "go_memstats_stack_inuse_bytes ": &gm.stack, "go_memstats_sys_bytes ": &gm.sys}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "chorus_replies_sent_total{"):
-			i := strings.Index(line, `outcome="`)
-			j := strings.LastIndexByte(line, ' ')
-			if i < 0 || j < 0 {
-				continue
-			}
-			outcome, _, _ := strings.Cut(line[i+len(`outcome="`):], `"`)
-			v, _ := strconv.ParseFloat(line[j+1:], 64)
-			if v > 0 {
-				out[outcome] += int(v)
-			}
-		case strings.HasPrefix(line, "go_memstats_"):
-			for name, dst := range gauges {
-				if strings.HasPrefix(line, name) {
-					v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name), 64)
-					*dst = uint64(v)
+	if f := fams["chorus_replies_sent_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					if v := int(m.GetCounter().GetValue()); v > 0 {
+						out[l.GetValue()] += v
+					}
 				}
 			}
 		}
 	}
-	return out, gm, sc.Err()
+	gauge := func(name string) uint64 {
+		if f := fams[name]; f != nil && len(f.GetMetric()) > 0 {
+			return uint64(f.GetMetric()[0].GetGauge().GetValue())
+		}
+		return 0
+	}
+	gm = goMem{heap: gauge("go_memstats_heap_inuse_bytes"), stack: gauge("go_memstats_stack_inuse_bytes"), sys: gauge("go_memstats_sys_bytes")}
+	return out, gm, nil
 }
 
 func sum(m map[string]int) int {
