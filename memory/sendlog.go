@@ -37,7 +37,7 @@ type sendLog struct {
 	// durable.
 	mu       sync.Mutex
 	f        *os.File
-	live     map[string][]string
+	live     map[string]liveMark
 	size     int64
 	liveSize int64 // bytes of the live markers' lines
 	gen      uint64
@@ -49,21 +49,23 @@ type sendLog struct {
 // live markers take less than a quarter of it.
 const sendLogCompact = 1 << 20
 
-// lineSize is the length of key's line in the file.
-func lineSize(key string, ids []string) int64 {
-	b, _ := json.Marshal(sendRecord{K: key, IDs: ids})
-	return int64(len(b)) + 1
+// liveMark is a live marker's ids and the length of its line in the
+// file.
+type liveMark struct {
+	ids  []string
+	size int64
 }
 
-// set records ids (nil: none) as key's live marker. mu is held.
-func (l *sendLog) set(key string, ids []string) {
+// set records ids (nil: none) as key's live marker, whose line is size
+// bytes. mu is held.
+func (l *sendLog) set(key string, ids []string, size int64) {
 	if old, ok := l.live[key]; ok {
-		l.liveSize -= lineSize(key, old)
+		l.liveSize -= old.size
 		delete(l.live, key)
 	}
 	if len(ids) > 0 {
-		l.live[key] = ids
-		l.liveSize += lineSize(key, ids)
+		l.live[key] = liveMark{ids: ids, size: size}
+		l.liveSize += size
 	}
 }
 
@@ -76,7 +78,7 @@ type sendRecord struct {
 // the middle of an append, is dropped) and rewrites it with the live
 // markers.
 func openSendLog(path string) (*sendLog, error) {
-	l := &sendLog{path: path, live: map[string][]string{}}
+	l := &sendLog{path: path, live: map[string]liveMark{}}
 	b, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -88,7 +90,7 @@ func openSendLog(path string) (*sendLog, error) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil || r.K == "" {
 			continue
 		}
-		l.set(r.K, r.IDs)
+		l.set(r.K, r.IDs, int64(len(sc.Bytes()))+1)
 	}
 	if err := l.rewrite(); err != nil {
 		return nil, err
@@ -101,8 +103,8 @@ func openSendLog(path string) (*sendLog, error) {
 // caller holds mu (or is opening).
 func (l *sendLog) rewrite() error {
 	var buf bytes.Buffer
-	for k, ids := range l.live {
-		line, _ := json.Marshal(sendRecord{K: k, IDs: ids})
+	for k, m := range l.live {
+		line, _ := json.Marshal(sendRecord{K: k, IDs: m.ids})
 		buf.Write(append(line, '\n'))
 	}
 	tmp := l.path + ".tmp"
@@ -150,8 +152,9 @@ func (l *sendLog) append(r sendRecord, durable bool) error {
 		l.mu.Unlock()
 		return nil // nothing to clear
 	}
-	l.set(r.K, r.IDs)
-	n, err := l.f.Write(append(line, '\n'))
+	line = append(line, '\n')
+	l.set(r.K, r.IDs, int64(len(line)))
+	n, err := l.f.Write(line)
 	l.size += int64(n)
 	l.gen++
 	mine := l.gen
@@ -184,7 +187,7 @@ func (l *sendLog) append(r sendRecord, durable bool) error {
 func (l *sendLog) get(key string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.live[key]
+	return l.live[key].ids
 }
 
 func (l *sendLog) close() error {
