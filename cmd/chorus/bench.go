@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -93,17 +91,11 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	if verbose {
 		cfg.Logger = slog.New(env.redactor().Handler(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfiles(cpuProfile, "") // the heap profile is the bench's own (cfg.HeapProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	conf, err := loadConfig(&globalFlags{config: g.config}, env)
 	if err != nil {
 		return err

@@ -326,9 +326,9 @@ func storeWhere(cfg *Config, st memory.Backend) string {
 
 // startProfiles starts a CPU profile to cpuFile (if set) and returns what
 // to call when serve stops: it ends the CPU profile and writes a heap
-// profile to heapFile (if set). They are for measuring serve on its own
-// (chorus bench --serve-binary); a failure to write is returned at start
-// or ignored at the stop.
+// profile to heapFile (if set): serve's --cpuprofile and --memprofile
+// (chorus bench --serve-binary passes them on) and bench's --cpuprofile.
+// A failure to write is returned at start or ignored at the stop.
 func startProfiles(cpuFile, heapFile string) (func(), error) {
 	var cpu *os.File
 	if cpuFile != "" {
