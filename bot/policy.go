@@ -38,29 +38,7 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 			}
 		}
 		if v.Stop {
-			// Not stored in the conversation, but the author was seen.
-			if q.recorded {
-				// Seen at intake, and its turn stored then: take the
-				// turn back.
-				if err := e.intake.Dismiss(ctx, m, m.ConversationKey()); err != nil {
-					e.log.Warn("remove a stopped message's turn failed", "err", err)
-					return false, nil
-				}
-				return true, nil
-			}
-			if err := e.store.Touch(ctx, m, lang); err != nil {
-				e.log.Warn("profile update failed", "err", err)
-			}
-			if q.replay && e.intake != nil && !m.Edited {
-				// A crash may have come between a one-commit intake
-				// and this verdict: take back a turn stored then.
-				if err := e.intake.Dismiss(ctx, m, m.ConversationKey()); err != nil {
-					e.log.Warn("remove a stopped message's turn failed", "err", err)
-					return false, nil
-				}
-				return true, nil
-			}
-			return false, nil
+			return e.stopped(ctx, m, lang, q), nil
 		}
 	}
 	conv := m.ConversationKey()
@@ -91,6 +69,26 @@ func (e *Engine) handle(ctx context.Context, m *Message, q queued) (bool, error)
 	}
 	err := e.answer(ctx, env, m.Text)
 	return env.done, err
+}
+
+// stopped handles a message an inspector stopped: it is not kept in the
+// conversation, but its author was seen. A turn stored at a one-commit
+// intake (recorded; or, on a replay, perhaps before a crash) is taken
+// back, with the message marked done, and stopped reports true.
+func (e *Engine) stopped(ctx context.Context, m *Message, lang string, q queued) bool {
+	if !q.recorded { // a recorded message's author was seen at intake
+		if err := e.store.Touch(ctx, m, lang); err != nil {
+			e.log.Warn("profile update failed", "err", err)
+		}
+	}
+	if e.intake == nil || !q.recorded && (!q.replay || m.Edited) {
+		return false
+	}
+	if err := e.intake.Dismiss(ctx, m, m.ConversationKey()); err != nil {
+		e.log.Warn("remove a stopped message's turn failed", "err", err)
+		return false
+	}
+	return true
 }
 
 // record stores m's turn and touches its author's profile
