@@ -380,8 +380,12 @@ func TestBenchCommand(t *testing.T) {
 func TestBenchServeBinary(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	// The profiles asked for are serve's (--cpuprofile and --memprofile
+	// passed on), written when it stops.
+	profiles := t.TempDir()
+	cpuProf, heapProf := filepath.Join(profiles, "cpu.pprof"), filepath.Join(profiles, "heap.pprof")
 	err := runBench(context.Background(), env, []string{"--path", "telegram", "--serve-binary", binary, "--users", "5", "--messages", "30",
-		"--duration", "3m", "--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json"})
+		"--duration", "3m", "--ttft", "1ms", "--tps", "1000", "--error-rate", "0.2", "--json", "--cpuprofile", cpuProf, "--memprofile", heapProf})
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
@@ -415,6 +419,12 @@ func TestBenchServeBinary(t *testing.T) {
 	// A failed model call is an apology, counted by serve's metrics.
 	if rep.Outcomes["apology"] == 0 || rep.Errors != rep.Outcomes["apology"] {
 		t.Errorf("error rate 0.2 gave outcomes %v, errors %d", rep.Outcomes, rep.Errors)
+	}
+	for _, f := range []string{cpuProf, heapProf} {
+		// pprof's format is gzipped protobuf.
+		if b, err := os.ReadFile(f); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("serve's profile %s: %d bytes, %v", filepath.Base(f), len(b), err)
+		}
 	}
 }
 
