@@ -286,8 +286,7 @@ func (ix *index) remove(key string) {
 func (ix *index) compact() {
 	old, version := ix.pass, ix.version
 	*ix = newIndex()
-	// The re-adds below move the version past any it had before.
-	defer func() { ix.version += version }()
+	ix.version = version // the re-adds below move it on
 	type docChunks struct {
 		d      Doc
 		chunks []TextChunk
